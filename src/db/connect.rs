@@ -1,0 +1,312 @@
+//! Which database to open, how to describe it without leaking its password, and the pool.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::DbError;
+use super::pg::{Cluster, ClusterPaths, PgBinaries, RunAs, StartOptions};
+
+/// The database of the embedded private cluster.
+pub const EMBEDDED_DATABASE: &str = "switchboard";
+
+/// Where Switchboard's data lives: a server the user names, or the private cluster.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A `postgres://` URL. Parts it leaves out come from the `PG*` variables and `~/.pgpass`,
+    /// as with psql.
+    Url(String),
+    /// The private cluster under the user's data directory.
+    Embedded,
+}
+
+impl Target {
+    /// `--database-url` wins, then `DATABASE_URL`, then the embedded default.
+    pub fn choose(flag: Option<String>, env: Option<String>) -> Target {
+        flag.or(env)
+            .filter(|s| !s.trim().is_empty())
+            .map(Target::Url)
+            .unwrap_or(Target::Embedded)
+    }
+}
+
+/// Never shows a password, even in `{:?}`.
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Url(url) => f.debug_tuple("Url").field(&redact_url(url)).finish(),
+            Target::Embedded => f.write_str("Embedded"),
+        }
+    }
+}
+
+/// The URL with any password replaced by `***` (in the authority and in a `password=` parameter).
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            let has_password_param = parsed
+                .query_pairs()
+                .any(|(k, _)| k.eq_ignore_ascii_case("password"));
+            if has_password_param {
+                let pairs: Vec<(String, String)> = parsed
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        if k.eq_ignore_ascii_case("password") {
+                            (k.into_owned(), "***".to_string())
+                        } else {
+                            (k.into_owned(), v.into_owned())
+                        }
+                    })
+                    .collect();
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+            }
+            parsed.to_string()
+        }
+        // Unparseable: keep only what cannot be a secret.
+        Err(_) => match url.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://(unparseable, hidden)"),
+            None => "(unparseable URL, hidden)".to_string(),
+        },
+    }
+}
+
+/// Parses a URL, filling what it leaves out from `PG*` variables and `~/.pgpass`.
+pub fn options_from_url(url: &str) -> Result<PgConnectOptions, DbError> {
+    PgConnectOptions::from_str(url).map_err(|e| {
+        // sqlx's message may quote the URL; say what is wrong in our own words.
+        let why = match e {
+            sqlx::Error::Configuration(inner) => {
+                let text = inner.to_string();
+                if text.contains(url) {
+                    "it is not a valid postgres:// URL".to_string()
+                } else {
+                    text
+                }
+            }
+            _ => "it is not a valid postgres:// URL".to_string(),
+        };
+        DbError::BadUrl(redact_url(url), why)
+    })
+}
+
+/// What the status line and messages say about a connection: where, which database, which
+/// role. Never the password.
+pub fn describe(options: &PgConnectOptions) -> String {
+    let db = options.get_database().unwrap_or(options.get_username());
+    let user = options.get_username();
+    match options.get_socket() {
+        Some(dir) => format!("{db} on socket {} as {user}", dir.display()),
+        None => {
+            let host = options.get_host();
+            if host.starts_with('/') {
+                format!("{db} on socket {host} as {user}")
+            } else {
+                format!("{db} on {host}:{} as {user}", options.get_port())
+            }
+        }
+    }
+}
+
+/// How to open a pool.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolSettings {
+    /// Every session is read-only in PostgreSQL itself (`default_transaction_read_only`).
+    pub read_only: bool,
+}
+
+pub async fn open_pool(
+    options: PgConnectOptions,
+    settings: PoolSettings,
+) -> Result<PgPool, DbError> {
+    let mut options = options.application_name("switchboard");
+    if settings.read_only {
+        options = options.options([("default_transaction_read_only", "on")]);
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+/// A connected database, with the private cluster that serves it when it is the embedded one.
+pub struct Connection {
+    pub pool: PgPool,
+    pub description: String,
+    /// Held for as long as the pool is in use; stopping it unregisters this process.
+    pub cluster: Option<Cluster>,
+    /// Whether the demo data was loaded into a cluster created by this start.
+    pub seeded_demo: bool,
+    /// Migrations applied while opening (the private cluster is migrated as it opens).
+    pub applied: Vec<super::MigrationInfo>,
+}
+
+impl Connection {
+    /// Closes the pool, then leaves the private cluster (stopping it if no one else uses it).
+    pub async fn close(mut self) -> Result<(), DbError> {
+        self.pool.close().await;
+        if let Some(mut cluster) = self.cluster.take() {
+            tokio::task::spawn_blocking(move || cluster.stop())
+                .await
+                .map_err(|e| DbError::Refused(format!("stopping the private server: {e}")))??;
+        }
+        Ok(())
+    }
+}
+
+/// Starts (or joins) the private cluster under `data_dir`, creates its database, applies the
+/// migrations and, on the cluster's first start, loads the demo data.
+pub async fn open_embedded(
+    data_dir: &Path,
+    settings: PoolSettings,
+    start: StartOptions,
+) -> Result<Connection, DbError> {
+    let data_dir = data_dir.to_path_buf();
+    let cluster = tokio::task::spawn_blocking(move || -> Result<Cluster, DbError> {
+        let run_as = RunAs::detect()?;
+        // Find the binaries before creating anything, so that a machine without PostgreSQL is
+        // left exactly as it was.
+        let existing = ClusterPaths::new(data_dir.join("pg"));
+        let bins = PgBinaries::locate(existing.cluster_major().as_deref())?;
+        let paths = ClusterPaths::for_data_dir(&data_dir, run_as)?;
+        Ok(Cluster::start(paths, bins, run_as, start)?)
+    })
+    .await
+    .map_err(|e| DbError::Refused(format!("starting the private server: {e}")))??;
+
+    let admin = open_pool(cluster.connect_options("postgres"), PoolSettings::default()).await?;
+    ensure_database(&admin, EMBEDDED_DATABASE).await?;
+    admin.close().await;
+
+    let options = cluster.connect_options(EMBEDDED_DATABASE);
+    let description = format!("private cluster: {}", describe(&options));
+    // Migrate and seed over a writable pool; the console's pool honours --read-only.
+    let writer = open_pool(options.clone(), PoolSettings::default()).await?;
+    let applied = super::migrate(&writer).await?;
+    let mut seeded_demo = false;
+    if cluster.demo_data_pending() {
+        match super::demo::seed_demo(&writer, chrono::Utc::now()).await {
+            Ok(_) => seeded_demo = true,
+            // Another process loaded it first, or someone filled the database by hand.
+            Err(DbError::Refused(why)) => tracing::info!("demo data not loaded: {why}"),
+            Err(e) => return Err(e),
+        }
+        cluster.clear_demo_data_pending()?;
+    }
+    let pool = if settings.read_only {
+        writer.close().await;
+        open_pool(options, settings).await?
+    } else {
+        writer
+    };
+    Ok(Connection {
+        pool,
+        description,
+        cluster: Some(cluster),
+        seeded_demo,
+        applied,
+    })
+}
+
+/// Opens a server the user named.
+pub async fn open_url(url: &str, settings: PoolSettings) -> Result<Connection, DbError> {
+    let options = options_from_url(url)?;
+    let description = describe(&options);
+    let pool = open_pool(options, settings).await?;
+    Ok(Connection {
+        pool,
+        description,
+        cluster: None,
+        seeded_demo: false,
+        applied: Vec::new(),
+    })
+}
+
+/// `CREATE DATABASE name` unless it exists (two processes may race here: both are fine).
+pub async fn ensure_database(admin: &PgPool, name: &str) -> Result<(), DbError> {
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(admin)
+            .await?;
+    if exists {
+        return Ok(());
+    }
+    // CREATE DATABASE takes no parameters; quote the identifier.
+    let sql = format!("CREATE DATABASE {}", quote_ident(name));
+    match sqlx::query(sqlx::AssertSqlSafe(sql)).execute(admin).await {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Quotes an SQL identifier (for the few statements that take no bind parameters).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_survive_redaction() {
+        let r = redact_url("postgres://alice:s3cret@db.example:5433/app?sslmode=require");
+        assert!(!r.contains("s3cret"), "{r}");
+        assert!(
+            r.contains("alice") && r.contains("db.example:5433/app"),
+            "{r}"
+        );
+
+        let r = redact_url("postgres://db.example/app?user=bob&password=hunter2");
+        assert!(!r.contains("hunter2"), "{r}");
+        assert!(r.contains("user=bob"), "{r}");
+
+        let r = redact_url("postgres://al:ice:pw@@weird");
+        assert!(!r.contains("ice:pw"), "{r}");
+        assert_eq!(
+            redact_url("not a url with secret"),
+            "(unparseable URL, hidden)"
+        );
+    }
+
+    #[test]
+    fn debug_of_a_target_hides_the_password() {
+        let t = Target::Url("postgres://u:topsecret@h/db".into());
+        assert!(!format!("{t:?}").contains("topsecret"));
+    }
+
+    #[test]
+    fn flag_wins_over_env_and_empty_env_means_embedded() {
+        assert_eq!(
+            Target::choose(Some("postgres://a".into()), Some("postgres://b".into())),
+            Target::Url("postgres://a".into())
+        );
+        assert_eq!(Target::choose(None, Some("  ".into())), Target::Embedded);
+        assert_eq!(Target::choose(None, None), Target::Embedded);
+    }
+
+    #[test]
+    fn bad_urls_are_reported_without_their_password() {
+        let err = options_from_url("postgres://u:pw123@host:notaport/db").unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains("pw123"), "{text}");
+    }
+
+    #[test]
+    fn describe_says_where_but_not_the_password() {
+        let o = PgConnectOptions::from_str("postgres://u:pw@db.example:6000/app").unwrap();
+        assert_eq!(describe(&o), "app on db.example:6000 as u");
+        let o = PgConnectOptions::from_str("postgres:///app?host=/run/pg&user=u").unwrap();
+        assert_eq!(describe(&o), "app on socket /run/pg as u");
+    }
+}

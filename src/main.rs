@@ -1,0 +1,293 @@
+use std::fs::{self, OpenOptions};
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use clap::{Args, Parser, Subcommand};
+
+use switchboard::db::connect::{self, Connection, PoolSettings, Target};
+use switchboard::db::pg::{PgError, StartOptions};
+use switchboard::db::{self, DbError, demo};
+use switchboard::paths::AppPaths;
+
+/// Switchboard: the terminal admin console for the voice-agent platform's PostgreSQL database.
+///
+/// With no --database-url and no DATABASE_URL, Switchboard runs a private PostgreSQL cluster of
+/// its own under your data directory (created, migrated and filled with demo data on first use).
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about, long_about)]
+struct Cli {
+    #[command(flatten)]
+    db: DbArgs,
+
+    /// The admin account to act as (sign-in comes with the console).
+    #[arg(long, env = "SWITCHBOARD_ADMIN", value_name = "EMAIL")]
+    admin: Option<String>,
+
+    /// Open every database session read-only (enforced by PostgreSQL itself).
+    #[arg(long)]
+    read_only: bool,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+struct DbArgs {
+    /// PostgreSQL URL, e.g. postgres://user@host:5432/db. Parts it leaves out come from the PG*
+    /// variables and ~/.pgpass, as with psql. Without it: DATABASE_URL, else the private cluster.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending schema migrations and list what was applied.
+    Migrate,
+    /// Fill an empty database with the demo data set (refused if it has users).
+    SeedDemo,
+    /// Print where Switchboard keeps its private cluster and its log.
+    Paths,
+}
+
+/// Errors that end the process, with the exit code each one means.
+#[derive(Debug, thiserror::Error)]
+enum AppError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("interrupted by {0}")]
+    Interrupted(&'static str),
+}
+
+impl AppError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            // The environment or the command line is wrong: nothing was attempted.
+            AppError::Usage(_)
+            | AppError::Db(DbError::BadUrl(..))
+            | AppError::Db(DbError::Pg(PgError::BinariesNotFound { .. })) => 2,
+            AppError::Interrupted(_) => 130,
+            AppError::Db(_) => 1,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(paths) = AppPaths::detect() else {
+        eprintln!("switchboard: error: cannot find your home directory (is HOME set?)");
+        return ExitCode::from(2);
+    };
+    if let Err(e) = init_logging(&paths) {
+        eprintln!(
+            "switchboard: warning: cannot write the log at {}: {e}",
+            paths.log_file().display()
+        );
+    }
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), command = ?cli.command, "start");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("switchboard: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            r = run(cli, &paths) => r,
+            signal = shutdown_signal() => Err(AppError::Interrupted(signal)),
+        }
+    });
+    // Dropping the runtime waits for blocking work such as stopping the private server.
+    drop(runtime);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("switchboard: error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Logs go to a file, never to the terminal the console draws on.
+fn init_logging(paths: &AppPaths) -> std::io::Result<()> {
+    fs::create_dir_all(&paths.state_dir)?;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(paths.log_file())?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(Mutex::new(file))
+        .init();
+    Ok(())
+}
+
+/// Resolves on Ctrl-C, SIGTERM or SIGHUP (a dropped SSH link), naming the signal.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    async fn next(kind: SignalKind) {
+        match signal(kind) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    }
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = next(SignalKind::terminate()) => "SIGTERM",
+        _ = next(SignalKind::hangup()) => "SIGHUP",
+    }
+}
+
+async fn open(target: &Target, paths: &AppPaths, read_only: bool) -> Result<Connection, DbError> {
+    let settings = PoolSettings { read_only };
+    match target {
+        Target::Url(url) => connect::open_url(url, settings).await,
+        Target::Embedded => {
+            connect::open_embedded(&paths.data_dir, settings, StartOptions::default()).await
+        }
+    }
+}
+
+async fn run(cli: Cli, paths: &AppPaths) -> Result<(), AppError> {
+    let target = Target::choose(cli.db.database_url, None);
+    tracing::info!(?target, "database");
+    match cli.command {
+        Some(Command::Paths) => {
+            println!("data:    {}", paths.data_dir.display());
+            println!("cluster: {}", paths.cluster_dir().display());
+            println!("log:     {}", paths.log_file().display());
+            Ok(())
+        }
+        Some(Command::Migrate) => {
+            let mut conn = open(&target, paths, false).await?;
+            if matches!(target, Target::Url(_)) {
+                conn.applied = db::migrate(&conn.pool).await?;
+            }
+            let applied = std::mem::take(&mut conn.applied);
+            if applied.is_empty() {
+                println!("No pending migrations in {}.", conn.description);
+            } else {
+                println!(
+                    "Applied {} migration{} to {}:",
+                    applied.len(),
+                    if applied.len() == 1 { "" } else { "s" },
+                    conn.description
+                );
+                for m in &applied {
+                    println!("  {:04} {}", m.version, m.description);
+                }
+            }
+            conn.close().await?;
+            Ok(())
+        }
+        Some(Command::SeedDemo) => {
+            let conn = open(&target, paths, false).await?;
+            let result = seed_demo(&conn).await;
+            conn.close().await?;
+            result
+        }
+        None => {
+            let conn = open(&target, paths, cli.read_only).await?;
+            let result = overview(&conn, cli.admin.as_deref(), cli.read_only).await;
+            conn.close().await?;
+            result
+        }
+    }
+}
+
+async fn seed_demo(conn: &Connection) -> Result<(), AppError> {
+    require_migrated(conn).await?;
+    if conn.seeded_demo {
+        println!(
+            "The private cluster was new: the demo data is already in {}.",
+            conn.description
+        );
+        return Ok(());
+    }
+    let s = demo::seed_demo(&conn.pool, chrono::Utc::now()).await?;
+    println!(
+        "Loaded the demo data into {}: {} tenants, {} users, {} agents, {} phone numbers, {} calls, \
+         {} contacts, {} audit log entries.",
+        conn.description,
+        s.tenants,
+        s.users,
+        s.agents,
+        s.phone_numbers,
+        s.calls,
+        s.contacts,
+        s.audit_logs
+    );
+    println!(
+        "Demo admins: {} (super_admin) and {} (admin), password '{}'.",
+        demo::DEMO_SUPER_ADMIN,
+        demo::DEMO_SUPPORT_ADMIN,
+        demo::DEMO_PASSWORD
+    );
+    Ok(())
+}
+
+async fn require_migrated(conn: &Connection) -> Result<(), AppError> {
+    let pending = db::pending_migrations(&conn.pool)
+        .await
+        .map_err(AppError::Db)?;
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Usage(format!(
+            "{} lacks {} Switchboard migration(s) (first: {:04} {}); run `switchboard migrate` first",
+            conn.description,
+            pending.len(),
+            pending[0].version,
+            pending[0].description
+        )))
+    }
+}
+
+/// What the console shows until its panes exist: where it is connected and what is there.
+async fn overview(conn: &Connection, admin: Option<&str>, read_only: bool) -> Result<(), AppError> {
+    require_migrated(conn).await?;
+    let version: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(&conn.pool)
+        .await
+        .map_err(DbError::from)?;
+    let counts: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM tenants), (SELECT count(*) FROM users), \
+                (SELECT count(*) FROM agents), (SELECT count(*) FROM phone_numbers), \
+                (SELECT count(*) FROM calls), (SELECT count(*) FROM audit_logs)",
+    )
+    .fetch_one(&conn.pool)
+    .await
+    .map_err(DbError::from)?;
+    println!("Connected to {} (PostgreSQL {version}).", conn.description);
+    if conn.seeded_demo {
+        println!("The private cluster was created and filled with the demo data.");
+    }
+    println!(
+        "{} tenants, {} users, {} agents, {} phone numbers, {} calls, {} audit log entries.",
+        counts.0, counts.1, counts.2, counts.3, counts.4, counts.5
+    );
+    if read_only {
+        println!("Session is READ-ONLY.");
+    }
+    if let Some(admin) = admin {
+        println!("Admin: {admin}");
+    }
+    Ok(())
+}
