@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use clap::{Args, Parser, Subcommand};
 
 use switchboard::db::connect::{self, Connection, PoolSettings, Target};
-use switchboard::db::pg::{PgError, StartOptions};
+use switchboard::db::pg::{self, ClusterPaths, PgError, StartOptions};
 use switchboard::db::{self, DbError, demo};
 use switchboard::paths::AppPaths;
 
@@ -53,6 +53,9 @@ enum Command {
     SeedDemo,
     /// Print where Switchboard keeps its private cluster and its log.
     Paths,
+    /// Stop the private cluster at DIR once no process uses it (used by the test harness).
+    #[command(name = "__reap-cluster", hide = true)]
+    ReapCluster { dir: std::path::PathBuf },
 }
 
 /// Errors that end the process, with the exit code each one means.
@@ -174,6 +177,15 @@ async fn run(cli: Cli, paths: &AppPaths) -> Result<(), AppError> {
             println!("cluster: {}", paths.cluster_dir().display());
             println!("log:     {}", paths.log_file().display());
             Ok(())
+        }
+        Some(Command::ReapCluster { dir }) => {
+            let paths = ClusterPaths::new(dir);
+            tokio::task::spawn_blocking(move || {
+                pg::reap_when_unused(&paths, std::time::Duration::from_millis(250))
+            })
+            .await
+            .map_err(|e| AppError::Usage(format!("reaper failed: {e}")))?
+            .map_err(|e| AppError::Db(e.into()))
         }
         Some(Command::Migrate) => {
             let mut conn = open(&target, paths, false).await?;

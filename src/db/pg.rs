@@ -649,18 +649,49 @@ impl Cluster {
             tracing::info!("leaving the private server running for another Switchboard process");
             return Ok(());
         }
-        if self.server_state() == ServerState::Stopped {
-            return Ok(());
+        stop_server(&self.paths, &self.bins, self.run_as)
+    }
+}
+
+/// Stops the server of `paths` if it runs. The caller holds the start lock.
+fn stop_server(paths: &ClusterPaths, bins: &PgBinaries, run_as: RunAs) -> Result<(), PgError> {
+    if fs::read_to_string(paths.pid_file())
+        .map(|text| matches!(server_state_from_pid_file(&text), ServerState::Stale(_)))
+        .unwrap_or(true)
+    {
+        return Ok(());
+    }
+    let mut cmd = run_as.command(bins.program("pg_ctl"), &paths.base);
+    cmd.arg("-D")
+        .arg(&paths.data)
+        .args(["-m", "fast", "-w", "-t", "60", "-s", "stop"]);
+    run(cmd, "pg_ctl stop")?;
+    tracing::info!("stopped private server");
+    Ok(())
+}
+
+/// Waits until no process is registered with the cluster, then stops its server.
+///
+/// For users of the cluster that cannot unregister themselves: test binaries never run the
+/// destructors of their statics, so the test harness leaves a detached reaper behind. Only one
+/// reaper per cluster runs; others return at once.
+pub fn reap_when_unused(paths: &ClusterPaths, poll: Duration) -> Result<(), PgError> {
+    let reaper = open_lock(&paths.base.join("reaper.lock"))?;
+    if reaper.try_lock().is_err() {
+        return Ok(());
+    }
+    let run_as = RunAs::detect()?;
+    let bins = PgBinaries::locate(paths.cluster_major().as_deref())?;
+    loop {
+        std::thread::sleep(poll);
+        let start_lock = open_lock(&paths.start_lock())?;
+        start_lock
+            .lock()
+            .map_err(io_err("locking the private cluster"))?;
+        let users = open_lock(&paths.users_lock())?;
+        if users.try_lock().is_ok() {
+            return stop_server(paths, &bins, run_as);
         }
-        let mut cmd = self
-            .run_as
-            .command(self.bins.program("pg_ctl"), &self.paths.base);
-        cmd.arg("-D")
-            .arg(&self.paths.data)
-            .args(["-m", "fast", "-w", "-t", "60", "-s", "stop"]);
-        run(cmd, "pg_ctl stop")?;
-        tracing::info!("stopped private server");
-        Ok(())
     }
 }
 

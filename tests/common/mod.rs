@@ -1,0 +1,257 @@
+//! Test harness: real PostgreSQL, a fresh database per test.
+//!
+//! With `DATABASE_URL` set, tests use that server (it must allow CREATE DATABASE). Without it,
+//! the first test of a run starts a private cluster with Switchboard's own embedded-cluster code
+//! (under the system temp dir, shared by every test binary of the run through the same
+//! registration locks the console uses) and leaves a reaper that stops it once the run is over.
+//!
+//! Each test gets its own database, cloned from a migrated template, dropped when the test ends.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+use switchboard::db::connect::quote_ident;
+use switchboard::db::pg::{Cluster, ClusterPaths, PgBinaries, RunAs, StartOptions};
+
+pub struct Server {
+    /// Options for the server's `postgres` database (any database name can be swapped in).
+    pub admin: PgConnectOptions,
+    /// Keeps this process registered with the private cluster.
+    _cluster: Option<Cluster>,
+    /// Outlives this process on purpose: it stops the cluster once the whole run is over.
+    _reaper: Option<std::process::Child>,
+}
+
+/// Where the private test cluster of this checkout lives: short (for the socket path) and
+/// reachable by the postgres system user when tests run as root.
+pub fn test_cluster_dir() -> PathBuf {
+    let checkout = env!("CARGO_MANIFEST_DIR");
+    let hash = checkout.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    std::env::temp_dir().join(format!("switchboard-test-{hash:012x}"))
+}
+
+pub fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            let admin = PgConnectOptions::from_str(&url).expect("DATABASE_URL does not parse");
+            return Server {
+                admin,
+                _cluster: None,
+                _reaper: None,
+            };
+        }
+        let paths = ClusterPaths::new(test_cluster_dir());
+        let run_as = RunAs::detect().expect("cannot run the private test cluster");
+        let bins = PgBinaries::locate(paths.cluster_major().as_deref())
+            .expect("PostgreSQL server binaries are needed to run the tests");
+        let cluster = Cluster::start(paths.clone(), bins, run_as, StartOptions { no_sync: true })
+            .expect("starting the private test cluster");
+        // The demo marker concerns the console's own cluster only.
+        cluster.clear_demo_data_pending().ok();
+        // Statics are never dropped in a test binary, so the cluster cannot stop itself: a
+        // detached reaper stops it once every test binary of the run has gone.
+        let reaper = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("__reap-cluster")
+            .arg(&paths.base)
+            .env("HOME", &paths.base)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own process group: a Ctrl-C that ends the tests must not end the reaper.
+            .process_group(0)
+            .spawn()
+            .expect("starting the cluster reaper");
+        Server {
+            admin: cluster.connect_options("postgres"),
+            _cluster: Some(cluster),
+            _reaper: Some(reaper),
+        }
+    })
+}
+
+/// A database of its own for one test, dropped (with its connections) when the value drops.
+pub struct TestDb {
+    pub pool: PgPool,
+    pub name: String,
+    pub options: PgConnectOptions,
+}
+
+impl TestDb {
+    /// A database with every migration applied.
+    pub async fn migrated() -> TestDb {
+        let template = migrated_template().await;
+        Self::create(&template).await
+    }
+
+    /// An empty database (from `template0`): nothing of Switchboard's in it.
+    pub async fn empty() -> TestDb {
+        Self::create("template0").await
+    }
+
+    async fn create(template: &str) -> TestDb {
+        let server = server();
+        let name = format!("sbt_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect_with(&server.admin)
+            .await
+            .expect("connecting to the test server");
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "CREATE DATABASE {} TEMPLATE {}",
+                quote_ident(&name),
+                quote_ident(template)
+            )))
+            .await
+            .expect("creating a test database");
+        admin.close().await.ok();
+        let options = server.admin.clone().database(&name);
+        let pool = PgPoolOptions::new()
+            .max_connections(12)
+            .connect_with(options.clone())
+            .await
+            .expect("connecting to the test database");
+        TestDb {
+            pool,
+            name,
+            options,
+        }
+    }
+
+    /// A `postgres://` URL for this database, for running the real binary against it.
+    pub fn url(&self) -> String {
+        let o = &self.options;
+        match o.get_socket() {
+            Some(dir) => format!(
+                "postgres:///{}?host={}&port={}&user={}",
+                self.name,
+                dir.display(),
+                o.get_port(),
+                o.get_username()
+            ),
+            None => {
+                let host = o.get_host();
+                if host.starts_with('/') {
+                    format!(
+                        "postgres:///{}?host={host}&port={}&user={}",
+                        self.name,
+                        o.get_port(),
+                        o.get_username()
+                    )
+                } else {
+                    // The password, if any, comes from the environment (PGPASSWORD/.pgpass).
+                    format!(
+                        "postgres://{}@{host}:{}/{}",
+                        o.get_username(),
+                        o.get_port(),
+                        self.name
+                    )
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let admin = server().admin.clone();
+        // Drop runs inside the test's runtime, which is blocked while we wait: the pool's
+        // connections cannot be closed politely from here, so FORCE terminates them.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                if let Ok(mut c) = PgConnection::connect_with(&admin).await {
+                    let sql = format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        quote_ident(&name)
+                    );
+                    c.execute(sqlx::AssertSqlSafe(sql)).await.ok();
+                    c.close().await.ok();
+                }
+            });
+        })
+        .join()
+        .ok();
+    }
+}
+
+/// The name of a database holding the current migrations, created once per server and schema.
+async fn migrated_template() -> String {
+    let checksum = switchboard::MIGRATOR
+        .iter()
+        .flat_map(|m| m.checksum.iter().copied())
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let name = format!("sb_template_{checksum:016x}");
+    let server = server();
+    let mut admin = PgConnection::connect_with(&server.admin)
+        .await
+        .expect("connecting to the test server");
+    // Serialise template creation between test binaries and threads.
+    sqlx::query("SELECT pg_advisory_lock(7270700)")
+        .execute(&mut admin)
+        .await
+        .expect("advisory lock");
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .expect("looking up the template");
+    if !exists {
+        // Build under a scratch name and rename, so a crash never leaves a half-built template.
+        let building = format!("{name}_building");
+        for sql in [
+            format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&building)
+            ),
+            format!(
+                "CREATE DATABASE {} TEMPLATE template0",
+                quote_ident(&building)
+            ),
+        ] {
+            admin
+                .execute(sqlx::AssertSqlSafe(sql))
+                .await
+                .expect("creating the template");
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(server.admin.clone().database(&building))
+            .await
+            .expect("connecting to the template");
+        switchboard::MIGRATOR
+            .run(&pool)
+            .await
+            .expect("migrating the template");
+        pool.close().await;
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "ALTER DATABASE {} RENAME TO {}",
+                quote_ident(&building),
+                quote_ident(&name)
+            )))
+            .await
+            .expect("renaming the template");
+    }
+    sqlx::query("SELECT pg_advisory_unlock(7270700)")
+        .execute(&mut admin)
+        .await
+        .ok();
+    admin.close().await.ok();
+    name
+}

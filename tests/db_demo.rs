@@ -1,0 +1,144 @@
+//! The demo data set in a real database, and `migrate` against an empty one.
+
+mod common;
+
+use chrono::Utc;
+use common::TestDb;
+use switchboard::db::{self, DbError, demo};
+
+#[tokio::test]
+async fn seed_demo_fills_an_empty_database_with_the_guide_proportions() {
+    let db = TestDb::migrated().await;
+    let summary = demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let counts: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM tenants), (SELECT count(*) FROM users), \
+                (SELECT count(*) FROM agents), (SELECT count(*) FROM phone_numbers), \
+                (SELECT count(*) FROM calls), (SELECT count(*) FROM contacts), \
+                (SELECT count(*) FROM transcripts), (SELECT count(*) FROM lead_analytics), \
+                (SELECT count(*) FROM user_sessions), (SELECT count(*) FROM audit_logs)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (counts.0, counts.1, counts.2, counts.3, counts.4, counts.5),
+        (7, 39, 23, 5, 742, 63)
+    );
+    assert!(counts.6 > 400 && counts.6 == counts.7, "{counts:?}");
+    assert!(counts.8 >= 20);
+    assert!((200..=600).contains(&counts.9), "{counts:?}");
+    assert_eq!(summary.audit_logs as i64, counts.9);
+
+    // Calls span the last 90 days; audit entries spread over weeks.
+    let (oldest_call_days, audit_weeks): (f64, f64) = sqlx::query_as(
+        "SELECT (SELECT extract(epoch FROM now() - min(created_at)) / 86400 FROM calls)::float8, \
+                (SELECT extract(epoch FROM max(created_at) - min(created_at)) / 604800 FROM audit_logs)::float8",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(
+        (60.0..90.0).contains(&oldest_call_days),
+        "{oldest_call_days}"
+    );
+    assert!(audit_weeks > 4.0, "{audit_weeks}");
+
+    // Phone numbers: some assigned, some free, one retired.
+    let (assigned, free, inactive): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE assigned_to_user_id IS NOT NULL), \
+                count(*) FILTER (WHERE assigned_to_user_id IS NULL), \
+                count(*) FILTER (WHERE NOT is_active) FROM phone_numbers",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((assigned, free, inactive), (3, 2, 1));
+
+    // The analytics tables were aggregated from the calls.
+    let (agent_calls, user_calls): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT sum(total_calls) FROM agent_analytics)::int8, \
+                (SELECT sum(total_calls) FROM user_analytics)::int8",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((agent_calls, user_calls), (742, 742));
+}
+
+#[tokio::test]
+async fn demo_admins_sign_in_with_the_demo_password() {
+    use argon2::password_hash::PasswordVerifier;
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    for (email, role) in [
+        (demo::DEMO_SUPER_ADMIN, "super_admin"),
+        (demo::DEMO_SUPPORT_ADMIN, "admin"),
+    ] {
+        let (got_role, hash, active): (String, String, bool) =
+            sqlx::query_as("SELECT role, password_hash, is_active FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(got_role, role);
+        assert!(active);
+        assert!(hash.starts_with("$argon2id$"));
+        argon2::Argon2::default()
+            .verify_password(demo::DEMO_PASSWORD.as_bytes(), hash.as_str())
+            .expect("the demo password verifies");
+        assert!(
+            argon2::Argon2::default()
+                .verify_password(b"wrong-password", hash.as_str())
+                .is_err()
+        );
+    }
+}
+
+#[tokio::test]
+async fn seed_demo_refuses_a_database_with_users_and_writes_nothing() {
+    let db = TestDb::migrated().await;
+    sqlx::query("INSERT INTO users (email, name) VALUES ('real@customer.example', 'Real')")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let err = demo::seed_demo(&db.pool, Utc::now()).await.unwrap_err();
+    match err {
+        DbError::Refused(why) => assert!(why.contains("already has 1 users"), "{why}"),
+        other => panic!("expected a refusal, got {other}"),
+    }
+    let (users, tenants, calls): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tenants), (SELECT count(*) FROM calls)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((users, tenants, calls), (1, 1, 0));
+}
+
+#[tokio::test]
+async fn seeding_twice_is_refused_the_second_time() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    assert!(matches!(
+        demo::seed_demo(&db.pool, Utc::now()).await,
+        Err(DbError::Refused(_))
+    ));
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 39);
+}
+
+#[tokio::test]
+async fn migrate_applies_everything_once_and_then_nothing() {
+    let db = TestDb::empty().await;
+    let pending = db::pending_migrations(&db.pool).await.unwrap();
+    assert_eq!(pending.len(), switchboard::MIGRATOR.iter().count());
+    let applied = db::migrate(&db.pool).await.unwrap();
+    assert_eq!(applied, pending);
+    assert_eq!(applied[0].version, 1);
+    assert_eq!(applied[0].description, "platform schema");
+    assert!(db::migrate(&db.pool).await.unwrap().is_empty());
+    assert!(db::pending_migrations(&db.pool).await.unwrap().is_empty());
+}

@@ -1,0 +1,391 @@
+//! The real binary, as a newcomer runs it: a fresh HOME, no DATABASE_URL, the private cluster.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::TestDb;
+use switchboard::db::connect::{PoolSettings, open_pool, open_url};
+use switchboard::db::pg::{Cluster, ClusterPaths, PgBinaries, RunAs, StartOptions};
+
+/// A HOME of its own, removed afterwards with the cluster it holds (which may live outside it:
+/// root's clusters go where the postgres user can reach them).
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.path().join(".local/share/switchboard")
+    }
+
+    fn log_file(&self) -> PathBuf {
+        self.path().join(".local/state/switchboard/switchboard.log")
+    }
+
+    fn cluster(&self) -> ClusterPaths {
+        ClusterPaths::for_data_dir(&self.data_dir(), RunAs::detect().unwrap()).unwrap()
+    }
+
+    /// Runs `switchboard args…` as a person would: only HOME and PATH matter.
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        cmd.args(args).env("HOME", self.path());
+        for var in [
+            "DATABASE_URL",
+            "XDG_DATA_HOME",
+            "XDG_STATE_HOME",
+            "XDG_CONFIG_HOME",
+            "PGHOST",
+            "PGPORT",
+            "PGUSER",
+            "PGDATABASE",
+            "PGPASSWORD",
+            "SWITCHBOARD_ADMIN",
+            "SWITCHBOARD_PG_BINDIR",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        if let Ok(target) = std::fs::read_link(self.data_dir().join("pg")) {
+            std::fs::remove_dir_all(target).ok();
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn server_running(paths: &ClusterPaths) -> bool {
+    paths.data.join("postmaster.pid").exists()
+}
+
+/// Opens the cluster of `home` with the library and returns (users, migrations applied).
+async fn inspect(home: &Home) -> (i64, i64) {
+    let paths = home.cluster();
+    let bins = PgBinaries::locate(paths.cluster_major().as_deref()).unwrap();
+    let mut cluster = tokio::task::spawn_blocking(move || {
+        Cluster::start(
+            paths,
+            bins,
+            RunAs::detect().unwrap(),
+            StartOptions::default(),
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let pool = open_pool(
+        cluster.connect_options("switchboard"),
+        PoolSettings::default(),
+    )
+    .await
+    .unwrap();
+    let counts: (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM _sqlx_migrations WHERE success)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    counts
+}
+
+#[tokio::test]
+async fn first_start_creates_migrates_seeds_and_stops_the_private_cluster() {
+    let home = Home::new();
+    let out = home.run(&[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("private cluster"), "{stdout}");
+    assert!(
+        stdout.contains("created and filled with the demo data"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("7 tenants, 39 users, 23 agents, 5 phone numbers, 742 calls"),
+        "{stdout}"
+    );
+    // Nothing went to the terminal but the report; the log is in the state directory.
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    assert!(home.log_file().is_file());
+
+    let paths = home.cluster();
+    assert!(
+        paths.data.join("PG_VERSION").is_file(),
+        "no cluster at {paths:?}"
+    );
+    assert!(!server_running(&paths), "the server was left running");
+    // Unix socket only: no TCP listener configured.
+    let conf = std::fs::read_to_string(paths.data.join("postgresql.conf")).unwrap();
+    assert!(conf.contains("listen_addresses = ''"));
+
+    let (users, migrations) = inspect(&home).await;
+    assert_eq!(users, 39);
+    assert_eq!(migrations, switchboard::MIGRATOR.iter().count() as i64);
+
+    // A warm start reuses the cluster and does not seed again.
+    let out = home.run(&[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!stdout.contains("created"), "{stdout}");
+    assert!(stdout.contains("39 users"), "{stdout}");
+    assert!(!server_running(&paths));
+
+    // seed-demo on it is refused: the database has users.
+    let out = home.run(&["seed-demo"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("already has 39 users"),
+        "{}",
+        text(&out.stderr)
+    );
+    // migrate on it has nothing to do.
+    let out = home.run(&["migrate"]);
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).contains("No pending migrations"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[tokio::test]
+async fn the_last_process_out_stops_the_shared_server() {
+    let home = Home::new();
+    assert!(home.run(&[]).status.success());
+    let paths = home.cluster();
+    let bins = PgBinaries::locate(paths.cluster_major().as_deref()).unwrap();
+    let run_as = RunAs::detect().unwrap();
+
+    // Two users of the cluster in this process (flock treats each open file as its own holder).
+    let (p1, b1) = (paths.clone(), bins.clone());
+    let mut first = tokio::task::spawn_blocking(move || {
+        Cluster::start(p1, b1, run_as, StartOptions::default())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    // The binary joins the running server and leaves it running for us.
+    let out = home.run(&[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        server_running(&paths),
+        "another process stopped a server still in use"
+    );
+
+    let (p2, b2) = (paths.clone(), bins.clone());
+    let mut second = tokio::task::spawn_blocking(move || {
+        Cluster::start(p2, b2, run_as, StartOptions::default())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    tokio::task::spawn_blocking(move || first.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        server_running(&paths),
+        "stopped while the second user still needs it"
+    );
+    // It still serves.
+    let pool = open_pool(
+        second.connect_options("switchboard"),
+        PoolSettings::default(),
+    )
+    .await
+    .unwrap();
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+    pool.close().await;
+    tokio::task::spawn_blocking(move || second.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!server_running(&paths), "the last one out did not stop it");
+}
+
+#[tokio::test]
+async fn a_stale_postmaster_pid_from_a_crash_is_recovered_from() {
+    let home = Home::new();
+    assert!(home.run(&[]).status.success());
+    let paths = home.cluster();
+    let pid_file = paths.data.join("postmaster.pid");
+    // A crashed server's file, naming (a) a process that has exited and (b) a live process
+    // that is not PostgreSQL (PID reuse after a reboot).
+    let mut gone = Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    for pid in [gone_pid, std::process::id()] {
+        let stale = format!(
+            "{pid}\n{}\n1700000000\n5432\n{}\n\n  5432001  0\nready   \n",
+            paths.data.display(),
+            paths.socket_dir.display()
+        );
+        std::fs::write(&pid_file, stale).unwrap();
+        let out = home.run(&[]);
+        assert!(out.status.success(), "pid {pid}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("39 users"));
+        assert!(!pid_file.exists());
+    }
+}
+
+#[test]
+fn without_postgresql_binaries_it_says_both_ways_out_and_creates_nothing() {
+    let home = Home::new();
+    let empty = tempfile::tempdir().unwrap();
+    let out = home
+        .command(&[])
+        .env("SWITCHBOARD_PG_BINDIR", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("install PostgreSQL"), "{stderr}");
+    assert!(stderr.contains("--database-url"), "{stderr}");
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    assert!(
+        !home.data_dir().exists(),
+        "something was created in the data dir"
+    );
+}
+
+#[test]
+fn passwords_in_urls_are_never_printed_or_logged() {
+    let home = Home::new();
+    for (url, code) in [
+        // Nothing listens on port 1: a connection error that must not echo the URL's password.
+        ("postgres://bob:s3cretpw@127.0.0.1:1/nodb", 1),
+        // Unparseable: refused as a usage error, still without the password.
+        ("postgres://bob:s3cretpw@127.0.0.1:notaport/nodb", 2),
+    ] {
+        let out = home.run(&["--database-url", url]);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{url}: {}",
+            text(&out.stderr)
+        );
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(!all.contains("s3cretpw"), "{all}");
+        assert!(!all.is_empty());
+    }
+    let log = std::fs::read_to_string(home.log_file()).unwrap();
+    assert!(!log.contains("s3cretpw"), "{log}");
+    assert!(log.contains("***") || log.contains("hidden"), "{log}");
+}
+
+#[tokio::test]
+async fn migrate_and_seed_demo_against_a_database_url() {
+    let home = Home::new();
+    let db = TestDb::empty().await;
+    let url = db.url();
+    let out = home.run(&["migrate", "--database-url", &url]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("Applied 1 migration"), "{stdout}");
+    assert!(stdout.contains("0001 platform schema"), "{stdout}");
+    let out = home.run(&["migrate", "--database-url", &url]);
+    assert!(text(&out.stdout).contains("No pending migrations"));
+
+    let out = home
+        .command(&["seed-demo"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("39 users") && stdout.contains("super@demo.test"),
+        "{stdout}"
+    );
+
+    let out = home.run(&["seed-demo", "--database-url", &url]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("nothing was written"));
+}
+
+#[tokio::test]
+async fn the_console_refuses_a_database_that_lacks_migrations() {
+    let home = Home::new();
+    let db = TestDb::empty().await;
+    let out = home.run(&["--database-url", &db.url()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("switchboard migrate"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn read_only_sessions_are_enforced_by_postgresql() {
+    let db = TestDb::migrated().await;
+    let conn = open_url(&db.url(), PoolSettings { read_only: true })
+        .await
+        .unwrap();
+    let err = sqlx::query("INSERT INTO tenants (name) VALUES ('Sneaky')")
+        .execute(&conn.pool)
+        .await
+        .unwrap_err();
+    let code = err.as_database_error().and_then(|e| e.code()).unwrap();
+    assert_eq!(code, "25006"); // read_only_sql_transaction
+    conn.close().await.unwrap();
+
+    let home = Home::new();
+    let out = home.run(&["--read-only", "--database-url", &db.url()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("READ-ONLY"));
+}
+
+#[test]
+fn help_and_version() {
+    let home = Home::new();
+    let out = home.run(&["--help"]);
+    let help = text(&out.stdout);
+    assert!(out.status.success());
+    for word in [
+        "--database-url",
+        "--admin",
+        "--read-only",
+        "migrate",
+        "seed-demo",
+    ] {
+        assert!(help.contains(word), "{word} missing from --help:\n{help}");
+    }
+    assert!(!help.contains("__reap-cluster"));
+    let out = home.run(&["--version"]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("switchboard {}", env!("CARGO_PKG_VERSION"))
+    );
+}
