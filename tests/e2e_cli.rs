@@ -389,3 +389,28 @@ fn help_and_version() {
         format!("switchboard {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[tokio::test]
+async fn pg_variables_fill_in_what_the_url_leaves_out() {
+    let db = TestDb::migrated().await;
+    let o = &db.options;
+    let host = o
+        .get_socket()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| o.get_host().to_string());
+    let home = Home::new();
+    // Only the database name in the URL; host, port and user from the environment, as psql does.
+    let out = home
+        .command(&["--database-url", &format!("postgres:///{}", db.name)])
+        .env("PGHOST", &host)
+        .env("PGPORT", o.get_port().to_string())
+        .env("PGUSER", o.get_username())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&db.name) && stdout.contains(&host),
+        "{stdout}"
+    );
+}
