@@ -1,7 +1,12 @@
 //! Switchboard: the terminal admin console for a voice-AI-agent platform's PostgreSQL database.
 
+pub mod app;
 pub mod db;
+pub mod keymap;
 pub mod paths;
+pub mod tui;
+pub mod ui;
+pub mod worker;
 
 /// The platform schema, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -1,4 +1,5 @@
 use std::fs::{self, OpenOptions};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
@@ -111,6 +112,8 @@ fn main() -> ExitCode {
             signal = shutdown_signal() => Err(AppError::Interrupted(signal)),
         }
     });
+    // Whatever ended the run, the terminal is given back before anything is printed.
+    switchboard::tui::restore_terminal();
     // Dropping the runtime waits for blocking work such as stopping the private server.
     drop(runtime);
     match result {
@@ -217,7 +220,16 @@ async fn run(cli: Cli, paths: &AppPaths) -> Result<(), AppError> {
         }
         None => {
             let conn = open(&target, paths, cli.read_only).await?;
-            let result = overview(&conn, cli.admin.as_deref(), cli.read_only).await;
+            let result = match require_migrated(&conn).await {
+                Err(e) => Err(e),
+                // Not on a terminal (a pipe, a script): report instead of drawing.
+                Ok(()) if !std::io::stdout().is_terminal() => {
+                    overview(&conn, cli.admin.as_deref(), cli.read_only).await
+                }
+                Ok(()) => switchboard::tui::run(&conn, cli.admin.clone(), cli.read_only)
+                    .await
+                    .map_err(|e| AppError::Usage(format!("terminal error: {e}"))),
+            };
             conn.close().await?;
             result
         }
@@ -274,7 +286,6 @@ async fn require_migrated(conn: &Connection) -> Result<(), AppError> {
 
 /// What the console shows until its panes exist: where it is connected and what is there.
 async fn overview(conn: &Connection, admin: Option<&str>, read_only: bool) -> Result<(), AppError> {
-    require_migrated(conn).await?;
     let version: String = sqlx::query_scalar("SHOW server_version")
         .fetch_one(&conn.pool)
         .await

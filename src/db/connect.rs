@@ -121,11 +121,24 @@ pub struct PoolSettings {
     pub read_only: bool,
 }
 
+/// This process's `application_name`: unique, so that cancelling our own slow queries never
+/// touches another console's.
+pub fn application_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        format!(
+            "switchboard-{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..6]
+        )
+    })
+}
+
 pub async fn open_pool(
     options: PgConnectOptions,
     settings: PoolSettings,
 ) -> Result<PgPool, DbError> {
-    let mut options = options.application_name("switchboard");
+    let mut options = options.application_name(application_name());
     if settings.read_only {
         options = options.options([("default_transaction_read_only", "on")]);
     }

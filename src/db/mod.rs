@@ -2,6 +2,8 @@
 
 pub mod connect;
 pub mod demo;
+pub mod details;
+pub mod lists;
 pub mod pg;
 
 use std::collections::HashSet;

@@ -1,0 +1,249 @@
+//! The detail view: one record as scrollable lines.
+
+use chrono::{DateTime, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+use serde_json::Value;
+
+use super::text::{clean, fit, width};
+use super::{Fmt, Theme, format_cell};
+use crate::app::DetailView;
+use crate::db::details::{Detail, Section};
+use crate::db::lists::Cell;
+
+pub fn render(view: &DetailView, theme: Theme, _now: DateTime<Utc>, area: Rect, buf: &mut Buffer) {
+    let lines: Vec<Line> = match (&view.detail, &view.error) {
+        (Some(d), _) => lines(d, theme, usize::from(area.width)),
+        (None, Some(e)) => vec![Line::from(Span::styled(
+            format!("Error: {}", clean(e)),
+            theme.error(),
+        ))],
+        (None, None) => vec![Line::from(Span::styled("Loading…", theme.dim()))],
+    };
+    let max_scroll = lines.len().saturating_sub(usize::from(area.height));
+    let scroll = usize::from(view.scroll).min(max_scroll) as u16;
+    Paragraph::new(lines).scroll((scroll, 0)).render(area, buf);
+}
+
+fn cell_text(c: &Cell) -> String {
+    format_cell(c, Fmt::Second)
+}
+
+/// The whole detail as lines no wider than `w`.
+pub fn lines(d: &Detail, theme: Theme, w: usize) -> Vec<Line<'static>> {
+    let mut out = vec![Line::from(Span::styled(
+        fit(&clean(&d.title), w),
+        theme.accent(),
+    ))];
+    let label_w = d.fields.iter().map(|(l, _)| width(l)).max().unwrap_or(0) + 1;
+    for (label, value) in &d.fields {
+        let text = cell_text(value);
+        out.push(Line::from(vec![
+            Span::styled(format!("{:<label_w$}", format!("{label}:")), theme.dim()),
+            Span::raw(" "),
+            Span::raw(fit(&text, w.saturating_sub(label_w + 1))),
+        ]));
+    }
+    if d.jump.is_some() {
+        out.push(Line::from(Span::styled(
+            "Enter: go to this record   h: its audit history",
+            theme.dim(),
+        )));
+    }
+    for section in &d.sections {
+        out.push(Line::default());
+        match section {
+            Section::Table {
+                title,
+                header,
+                rows,
+            } => {
+                out.push(heading(title, theme, w));
+                if rows.is_empty() {
+                    out.push(Line::from(Span::styled("  (none)", theme.dim())));
+                    continue;
+                }
+                let texts: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|r| r.iter().map(cell_text).collect())
+                    .collect();
+                out.extend(table_lines(header, &texts, w));
+            }
+            Section::Json { title, value } => {
+                out.push(heading(title, theme, w));
+                out.extend(json_lines(value, w));
+            }
+            Section::Series {
+                title,
+                first_day,
+                values,
+            } => {
+                out.push(heading(title, theme, w));
+                out.push(Line::from(format!("  {}", sparkline(values))));
+                let max = values.iter().max().copied().unwrap_or(0);
+                let total: u64 = values.iter().sum();
+                out.push(Line::from(Span::styled(
+                    fit(
+                        &format!("  from {first_day}, 30 days: total {total}, busiest day {max}"),
+                        w,
+                    ),
+                    theme.dim(),
+                )));
+            }
+            Section::Diff { old, new } => {
+                out.push(heading(
+                    "Changes (old → new; * marks a changed key)",
+                    theme,
+                    w,
+                ));
+                out.extend(diff_lines(old.as_ref(), new.as_ref(), theme, w));
+            }
+        }
+    }
+    out
+}
+
+fn heading(title: &str, theme: Theme, w: usize) -> Line<'static> {
+    Line::from(Span::styled(
+        fit(&clean(title), w),
+        theme.accent().add_modifier(Modifier::UNDERLINED),
+    ))
+}
+
+fn table_lines(header: &[&str], rows: &[Vec<String>], w: usize) -> Vec<Line<'static>> {
+    let n = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate().take(n) {
+            widths[i] = widths[i].max(width(c)).min(40);
+        }
+    }
+    // Shrink the widest columns until the table fits.
+    let avail = w.saturating_sub(2 + n.saturating_sub(1));
+    while widths.iter().sum::<usize>() > avail {
+        let Some((i, _)) = widths.iter().enumerate().max_by_key(|(_, w)| **w) else {
+            break;
+        };
+        if widths[i] <= 3 {
+            break;
+        }
+        widths[i] -= 1;
+    }
+    let row_line = |cells: Vec<String>, style: Style| {
+        let text: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| {
+                let f = fit(c, *w);
+                let fill = w.saturating_sub(width(&f));
+                format!("{f}{}", " ".repeat(fill))
+            })
+            .collect();
+        Line::from(Span::styled(format!("  {}", text.join(" ")), style))
+    };
+    let mut out = vec![row_line(
+        header.iter().map(|h| h.to_string()).collect(),
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    for r in rows {
+        out.push(row_line(r.clone(), Style::new()));
+    }
+    out
+}
+
+fn json_lines(value: &Value, w: usize) -> Vec<Line<'static>> {
+    let pretty = serde_json::to_string_pretty(value).unwrap_or_default();
+    pretty
+        .lines()
+        .map(|l| Line::from(fit(&format!("  {}", clean(l)), w)))
+        .collect()
+}
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A text sparkline: one bar a day, scaled to the largest value.
+pub fn sparkline(values: &[u64]) -> String {
+    let max = values.iter().max().copied().unwrap_or(0);
+    values
+        .iter()
+        .map(|v| {
+            if max == 0 {
+                BARS[0]
+            } else {
+                BARS[((*v as f64 / max as f64) * 7.0).round() as usize]
+            }
+        })
+        .collect()
+}
+
+/// Old and new values side by side, key by key.
+fn diff_lines(
+    old: Option<&Value>,
+    new: Option<&Value>,
+    theme: Theme,
+    w: usize,
+) -> Vec<Line<'static>> {
+    let obj = |v: Option<&Value>| match v {
+        Some(Value::Object(m)) => m.clone(),
+        Some(Value::Null) | None => serde_json::Map::new(),
+        Some(other) => {
+            let mut m = serde_json::Map::new();
+            m.insert("(value)".into(), other.clone());
+            m
+        }
+    };
+    let (old, new) = (obj(old), obj(new));
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return vec![Line::from(Span::styled(
+            "  (no values recorded)",
+            theme.dim(),
+        ))];
+    }
+    let key_w = keys.iter().map(|k| width(k)).max().unwrap_or(0).min(24) + 2;
+    let side = w.saturating_sub(key_w + 2 + 3) / 2;
+    let show = |v: Option<&Value>| match v {
+        None => "—".to_string(),
+        Some(v) => clean(&v.to_string()),
+    };
+    let mut out = vec![Line::from(Span::styled(
+        format!("  {:<key_w$}{:<side$} → new", "key", "old"),
+        Style::new().add_modifier(Modifier::BOLD),
+    ))];
+    for k in keys {
+        let (o, n) = (old.get(k), new.get(k));
+        let changed = o != n;
+        let mark = if changed { "*" } else { " " };
+        let key = fit(&clean(k), key_w - 2);
+        let old_text = fit(&show(o), side);
+        let line = format!(
+            "{mark} {key:<kw$}{old_text}{pad} → {}",
+            fit(&show(n), side),
+            kw = key_w,
+            pad = " ".repeat(side.saturating_sub(width(&old_text))),
+        );
+        let style = if changed {
+            theme.changed()
+        } else {
+            Style::new()
+        };
+        out.push(Line::from(Span::styled(line, style)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparkline_scales_to_the_maximum() {
+        assert_eq!(sparkline(&[0, 4, 8]), "▁▅█");
+        assert_eq!(sparkline(&[0, 0]), "▁▁");
+    }
+}

@@ -1,0 +1,589 @@
+//! Drawing: a pure function of the app state. Nothing here changes state or does I/O.
+
+pub mod detail;
+pub mod text;
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
+
+use crate::app::{App, Pane};
+use crate::db::lists::{Cell, ListKind, RowCount};
+use crate::keymap::{self, BINDINGS, Context};
+use text::{clean, fit, width};
+
+/// Colours are a help, never the only signal: selection is reversed, states are words.
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    pub fn from_env() -> Theme {
+        Theme {
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+    fn fg(self, c: Color) -> Style {
+        if self.color {
+            Style::new().fg(c)
+        } else {
+            Style::new()
+        }
+    }
+    pub fn accent(self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+    pub fn dim(self) -> Style {
+        if self.color {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new()
+        }
+    }
+    pub fn error(self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+    pub fn warn(self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+    pub fn changed(self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+    fn selected(self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+}
+
+pub fn pane_title(kind: ListKind) -> &'static str {
+    match kind {
+        ListKind::Tenants => "Tenants",
+        ListKind::Users => "Users",
+        ListKind::Credits => "Credits",
+        ListKind::Agents => "Agents",
+        ListKind::PhoneNumbers => "Phone numbers",
+        ListKind::AuditLog => "Audit log",
+    }
+}
+
+fn short_title(kind: ListKind) -> &'static str {
+    match kind {
+        ListKind::PhoneNumbers => "Numbers",
+        ListKind::AuditLog => "Audit",
+        k => pane_title(k),
+    }
+}
+
+/// How a column's cells are written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fmt {
+    Text,
+    Number,
+    YesNo,
+    Minute,
+    Second,
+    Percent,
+    Days,
+    ShortId,
+}
+
+pub struct Column {
+    pub title: &'static str,
+    pub min: usize,
+    pub pref: usize,
+    /// 0 is always shown; higher numbers drop first on narrow screens.
+    pub priority: u8,
+    pub fmt: Fmt,
+}
+
+const fn col(title: &'static str, min: usize, pref: usize, priority: u8, fmt: Fmt) -> Column {
+    Column {
+        title,
+        min,
+        pref,
+        priority,
+        fmt,
+    }
+}
+
+const TENANTS_COLUMNS: &[Column] = &[
+    col("Name", 10, 30, 0, Fmt::Text),
+    col("Plan", 4, 10, 1, Fmt::Text),
+    col("Active", 6, 6, 1, Fmt::YesNo),
+    col("Users", 5, 7, 0, Fmt::Number),
+    col("Agents", 6, 7, 2, Fmt::Number),
+    col("Numbers", 7, 7, 3, Fmt::Number),
+    col("Credits", 7, 10, 2, Fmt::Number),
+    col("Calls 30d", 9, 9, 1, Fmt::Number),
+];
+const USERS_COLUMNS: &[Column] = &[
+    col("Email", 14, 34, 0, Fmt::Text),
+    col("Name", 8, 22, 1, Fmt::Text),
+    col("Tenant", 8, 22, 2, Fmt::Text),
+    col("Role", 5, 11, 1, Fmt::Text),
+    col("Active", 6, 6, 1, Fmt::YesNo),
+    col("Credits", 7, 8, 2, Fmt::Number),
+    col("Verified", 8, 8, 3, Fmt::YesNo),
+    col("Last session", 16, 16, 3, Fmt::Minute),
+];
+const CREDITS_COLUMNS: &[Column] = &[
+    col("User", 14, 34, 0, Fmt::Text),
+    col("Tenant", 8, 22, 2, Fmt::Text),
+    col("Balance", 7, 9, 0, Fmt::Number),
+    col("Used 30d", 8, 9, 1, Fmt::Number),
+    col("Days left", 9, 9, 1, Fmt::Days),
+];
+const AGENTS_COLUMNS: &[Column] = &[
+    col("Name", 10, 24, 0, Fmt::Text),
+    col("Owner", 10, 30, 1, Fmt::Text),
+    col("Tenant", 8, 22, 2, Fmt::Text),
+    col("Type", 4, 4, 3, Fmt::Text),
+    col("Active", 6, 6, 1, Fmt::YesNo),
+    col("Calls", 5, 7, 1, Fmt::Number),
+    col("Success", 7, 7, 2, Fmt::Percent),
+];
+const PHONENUMBERS_COLUMNS: &[Column] = &[
+    col("Number", 12, 16, 0, Fmt::Text),
+    col("Name", 8, 22, 1, Fmt::Text),
+    col("Assigned to", 10, 30, 0, Fmt::Text),
+    col("Tenant", 8, 22, 2, Fmt::Text),
+    col("Active", 6, 6, 1, Fmt::YesNo),
+    col("Created by", 10, 24, 3, Fmt::Text),
+];
+const AUDITLOG_COLUMNS: &[Column] = &[
+    col("Time (UTC)", 19, 19, 0, Fmt::Second),
+    col("Actor", 10, 26, 0, Fmt::Text),
+    col("Action", 10, 22, 0, Fmt::Text),
+    col("Resource", 6, 12, 1, Fmt::Text),
+    col("Resource id", 9, 36, 2, Fmt::ShortId),
+];
+
+pub fn columns(kind: ListKind) -> &'static [Column] {
+    match kind {
+        ListKind::Tenants => TENANTS_COLUMNS,
+        ListKind::Users => USERS_COLUMNS,
+        ListKind::Credits => CREDITS_COLUMNS,
+        ListKind::Agents => AGENTS_COLUMNS,
+        ListKind::PhoneNumbers => PHONENUMBERS_COLUMNS,
+        ListKind::AuditLog => AUDITLOG_COLUMNS,
+    }
+}
+
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// A cell as text (clean: safe to draw).
+pub fn format_cell(cell: &Cell, fmt: Fmt) -> String {
+    match cell {
+        Cell::Null => "—".to_string(),
+        Cell::Text(s) => clean(s),
+        Cell::Int(n) => thousands(*n),
+        Cell::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+        Cell::Time(t) => format_time(t, fmt),
+        Cell::Id(id) => match fmt {
+            Fmt::ShortId => id.to_string(),
+            _ => id.to_string(),
+        },
+        Cell::Float(f) => match fmt {
+            Fmt::Percent => format!("{f:.1}%"),
+            Fmt::Days if *f >= 999.0 => "999+ d".to_string(),
+            Fmt::Days => format!("{f:.1} d"),
+            _ => format!("{f:.2}"),
+        },
+        Cell::Json(v) => clean(&v.to_string()),
+    }
+}
+
+fn format_time(t: &DateTime<Utc>, fmt: Fmt) -> String {
+    match fmt {
+        Fmt::Minute => t.format("%Y-%m-%d %H:%M").to_string(),
+        _ => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+    }
+}
+
+/// Which columns fit in `width`, and how wide each is.
+pub fn layout_columns(cols: &[Column], width: usize) -> Vec<(usize, usize)> {
+    let gap = 1;
+    let mut order: Vec<usize> = (0..cols.len()).collect();
+    order.sort_by_key(|i| (cols[*i].priority, *i));
+    let mut chosen: Vec<usize> = Vec::new();
+    let mut used = 0;
+    for i in order {
+        let need = cols[i].min + if chosen.is_empty() { 0 } else { gap };
+        if used + need <= width {
+            chosen.push(i);
+            used += need;
+        }
+    }
+    chosen.sort();
+    let mut widths: Vec<(usize, usize)> = chosen.iter().map(|i| (*i, cols[*i].min)).collect();
+    let mut spare = width.saturating_sub(used);
+    // Grow the other columns towards their preferred widths first (the first column, usually
+    // the name, takes what is left).
+    for (i, w) in widths.iter_mut().skip(1) {
+        let grow = (cols[*i].pref.saturating_sub(*w)).min(spare);
+        *w += grow;
+        spare -= grow;
+    }
+    for (i, w) in widths.iter_mut().take(1) {
+        let grow = (cols[*i].pref.saturating_sub(*w)).min(spare);
+        *w += grow;
+        spare -= grow;
+    }
+    // Whatever is left goes to the first column (usually the name).
+    if let Some(first) = widths.first_mut() {
+        first.1 += spare;
+    }
+    widths
+}
+
+fn pad(s: &str, w: usize, right: bool) -> String {
+    let s = fit(s, w);
+    let fill = " ".repeat(w.saturating_sub(width(&s)));
+    if right {
+        format!("{fill}{s}")
+    } else {
+        format!("{s}{fill}")
+    }
+}
+
+fn right_aligned(fmt: Fmt) -> bool {
+    matches!(fmt, Fmt::Number | Fmt::Percent | Fmt::Days)
+}
+
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    render_app(app, area, frame.buffer_mut());
+}
+
+pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme;
+    let [tabs, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_tabs(app, tabs, buf);
+    let pane = app.pane();
+    match &pane.detail {
+        Some(view) => detail::render(view, theme, app.now, body, buf),
+        None => render_list(app, pane, body, buf),
+    }
+    render_status(app, status, buf);
+    render_footer(app, footer, buf);
+    if app.help {
+        render_help(app, body, buf);
+    }
+}
+
+fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme;
+    let long: usize = ListKind::ALL.iter().map(|k| pane_title(*k).len() + 5).sum();
+    let use_short = long > usize::from(area.width);
+    let mut spans = Vec::new();
+    for (i, kind) in ListKind::ALL.iter().enumerate() {
+        let title = if use_short {
+            short_title(*kind)
+        } else {
+            pane_title(*kind)
+        };
+        if i == app.tab {
+            spans.push(Span::styled(
+                format!("[{} {}]", i + 1, title),
+                theme.accent().add_modifier(Modifier::REVERSED),
+            ));
+        } else {
+            spans.push(Span::styled(format!(" {} {} ", i + 1, title), theme.dim()));
+        }
+        spans.push(Span::raw(" "));
+    }
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}
+
+fn render_list(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme;
+    let [filter_area, table_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    // The filter line: what is typed, what is applied, what is wrong with it.
+    let value = clean(pane.filter_input.value());
+    let filter_line = if pane.editing_filter {
+        Line::from(vec![
+            Span::styled("/", theme.accent()),
+            Span::raw(value.clone()),
+            Span::styled("▏", theme.accent()),
+        ])
+    } else if !value.is_empty() {
+        Line::from(vec![
+            Span::styled("filter: ", theme.dim()),
+            Span::raw(value.clone()),
+        ])
+    } else {
+        Line::from(Span::styled(filter_hint(pane.kind), theme.dim()))
+    };
+    let mut filter_line = filter_line;
+    if let Some(e) = &pane.filter_error {
+        filter_line
+            .spans
+            .push(Span::styled(format!("  {}", clean(e)), theme.error()));
+    }
+    let fitted = fit_line(filter_line, usize::from(filter_area.width));
+    Paragraph::new(fitted).render(filter_area, buf);
+
+    let cols = columns(pane.kind);
+    let layout = layout_columns(cols, usize::from(table_area.width));
+    let header: Vec<Span> = layout
+        .iter()
+        .enumerate()
+        .flat_map(|(n, (i, w))| {
+            let c = &cols[*i];
+            let mut v = Vec::new();
+            if n > 0 {
+                v.push(Span::raw(" "));
+            }
+            v.push(Span::styled(
+                pad(c.title, *w, right_aligned(c.fmt)),
+                Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            ));
+            v
+        })
+        .collect();
+    let mut lines = vec![Line::from(header)];
+    let visible = usize::from(table_area.height.saturating_sub(1));
+    if pane.rows.is_empty() {
+        let msg = if let Some(e) = &pane.error {
+            Line::from(Span::styled(format!("Error: {}", clean(e)), theme.error()))
+        } else if !pane.loaded {
+            Line::from(Span::styled("Loading…", theme.dim()))
+        } else if pane.filter.is_empty() {
+            Line::from(format!("No {} yet.", pane_title(pane.kind).to_lowercase()))
+        } else {
+            Line::from(format!(
+                "Nothing matches the filter `{value}`. Esc clears it."
+            ))
+        };
+        lines.push(msg);
+    }
+    for (idx, row) in pane.rows.iter().enumerate().skip(pane.offset).take(visible) {
+        let mut spans = Vec::new();
+        for (n, (i, w)) in layout.iter().enumerate() {
+            let c = &cols[*i];
+            if n > 0 {
+                spans.push(Span::raw(" "));
+            }
+            let cell = row.cells.get(*i).cloned().unwrap_or(Cell::Null);
+            spans.push(Span::raw(pad(
+                &format_cell(&cell, c.fmt),
+                *w,
+                right_aligned(c.fmt),
+            )));
+        }
+        let mut line = Line::from(spans);
+        if idx == pane.selected {
+            line = line.style(theme.selected());
+        }
+        lines.push(line);
+    }
+    Paragraph::new(lines).render(table_area, buf);
+}
+
+fn filter_hint(kind: ListKind) -> String {
+    let words: Vec<String> = kind.filter_keys().iter().map(|k| format!("{k}:")).collect();
+    format!("/ to filter; also {}", words.join(" "))
+}
+
+/// Cuts a line of spans to `max` columns.
+fn fit_line(line: Line<'static>, max: usize) -> Line<'static> {
+    let mut used = 0;
+    let mut spans = Vec::new();
+    for span in line.spans {
+        let w = width(&span.content);
+        if used + w <= max {
+            used += w;
+            spans.push(span);
+        } else {
+            let rest = max.saturating_sub(used);
+            if rest > 0 {
+                spans.push(Span::styled(fit(&span.content, rest), span.style));
+            }
+            break;
+        }
+    }
+    Line::from(spans).style(line.style)
+}
+
+const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
+
+fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme;
+    let pane = app.pane();
+    let mut left = vec![Span::styled(clean(&app.status.database), theme.dim())];
+    if let Some(admin) = &app.status.admin {
+        left.push(Span::raw(" | "));
+        left.push(Span::raw(clean(admin)));
+    }
+    if app.status.read_only {
+        left.push(Span::raw(" | "));
+        left.push(Span::styled("READ-ONLY", theme.warn()));
+    }
+    if app.is_loading() {
+        left.push(Span::raw(" | "));
+        left.push(Span::styled(
+            format!(
+                "{} loading (Esc cancels)",
+                SPINNER[app.spinner % SPINNER.len()]
+            ),
+            theme.accent(),
+        ));
+    }
+    if let Some(info) = &app.status.info {
+        left.push(Span::raw(" | "));
+        left.push(Span::raw(clean(info)));
+    }
+    if let Some(e) = &app.status.error {
+        left.push(Span::raw(" | "));
+        left.push(Span::styled(format!("error: {}", clean(e)), theme.error()));
+    }
+    let position = match (pane.position(), pane.count) {
+        (Some(p), Some(RowCount::Exact(n))) => {
+            format!("{} of {}", thousands(p as i64), thousands(n))
+        }
+        (Some(p), Some(RowCount::AtLeast(n))) => {
+            format!("{} of {}+", thousands(p as i64), thousands(n))
+        }
+        (Some(p), None) => format!("row {}", thousands(p as i64)),
+        (None, Some(RowCount::AtLeast(n))) => format!("{}+ rows", thousands(n)),
+        (None, Some(RowCount::Exact(n))) if !pane.rows.is_empty() => {
+            format!("{} rows", thousands(n))
+        }
+        (None, _) if !pane.rows.is_empty() => format!("row ≥{}", pane.selected + 1),
+        _ => String::new(),
+    };
+    let right_w = width(&position);
+    let avail = usize::from(area.width).saturating_sub(right_w + 1);
+    let left = fit_line(Line::from(left), avail);
+    let left_w: usize = left.spans.iter().map(|s| width(&s.content)).sum();
+    let mut spans = left.spans;
+    spans.push(Span::raw(
+        " ".repeat(usize::from(area.width).saturating_sub(left_w + right_w)),
+    ));
+    spans.push(Span::styled(position, theme.dim()));
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}
+
+fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme;
+    let mut spans = Vec::new();
+    for b in keymap::footer(app.context()) {
+        spans.push(Span::styled(b.keys, theme.accent()));
+        spans.push(Span::raw(format!(" {}  ", b.short)));
+    }
+    Paragraph::new(fit_line(Line::from(spans), usize::from(area.width))).render(area, buf);
+}
+
+fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme;
+    let contexts = [
+        (Context::List, "Lists"),
+        (Context::Detail, "Detail view"),
+        (Context::Filter, "Typing a filter"),
+        (Context::Help, "This help"),
+    ];
+    let mut lines: Vec<Line> = Vec::new();
+    for (ctx, title) in contexts {
+        lines.push(Line::from(Span::styled(title, theme.accent())));
+        let mut seen = Vec::new();
+        for b in BINDINGS.iter().filter(|b| b.contexts.contains(&ctx)) {
+            if seen.contains(&(b.keys, b.help)) {
+                continue;
+            }
+            seen.push((b.keys, b.help));
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("  {:<8}", b.keys),
+                    Style::new().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(b.help),
+            ]));
+        }
+    }
+    lines.push(Line::from(Span::styled(
+        "Filters: free text, plus key:value words shown on the filter line.",
+        theme.dim(),
+    )));
+    let inner_h = usize::from(area.height.saturating_sub(2));
+    let columns = if lines.len() > inner_h { 2 } else { 1 };
+    let col_w = if columns == 2 { 40 } else { 58 };
+    let w = (col_w * columns + 2).min(usize::from(area.width)) as u16;
+    let h = (lines.len().div_ceil(columns) + 2).min(usize::from(area.height)) as u16;
+    let popup = Rect {
+        x: area.x + (area.width.saturating_sub(w)) / 2,
+        y: area.y + (area.height.saturating_sub(h)) / 2,
+        width: w,
+        height: h,
+    };
+    Clear.render(popup, buf);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Keys (Esc closes) ");
+    let inner = block.inner(popup);
+    block.render(popup, buf);
+    let per_col = lines.len().div_ceil(columns);
+    let col_width = inner.width / columns as u16;
+    for (c, chunk) in lines.chunks(per_col).enumerate() {
+        let rect = Rect {
+            x: inner.x + col_width * c as u16,
+            y: inner.y,
+            width: col_width,
+            height: inner.height,
+        };
+        let fitted: Vec<Line> = chunk
+            .iter()
+            .cloned()
+            .map(|l| fit_line(l, usize::from(rect.width.saturating_sub(1))))
+            .collect();
+        Paragraph::new(fitted).render(rect, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_fit_any_width() {
+        for kind in ListKind::ALL {
+            for width in [20, 40, 80, 160] {
+                let l = layout_columns(columns(kind), width);
+                let total: usize =
+                    l.iter().map(|(_, w)| w).sum::<usize>() + l.len().saturating_sub(1);
+                assert!(
+                    total <= width.max(columns(kind)[0].min),
+                    "{kind:?} at {width}: {total}"
+                );
+                assert!(!l.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_get_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(-1000), "-1,000");
+    }
+}

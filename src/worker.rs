@@ -1,0 +1,86 @@
+//! Runs the app's commands off the UI loop: each in a task of its own, its answer sent back as a
+//! message tagged with the request id.
+
+use sqlx::PgPool;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::app::{Command, Msg};
+use crate::db::{DbError, details, lists};
+
+#[derive(Clone)]
+pub struct Worker {
+    pool: PgPool,
+    /// This console's `application_name`, which tells its sessions apart from other consoles'.
+    app_name: String,
+    tx: UnboundedSender<Msg>,
+}
+
+/// Error text for the status line: one line, no SQL, no password.
+pub fn describe_error(e: &DbError) -> String {
+    let text = match e {
+        DbError::Sqlx(sqlx::Error::Database(d)) if d.code().as_deref() == Some("57014") => {
+            "query cancelled".to_string()
+        }
+        DbError::Sqlx(sqlx::Error::PoolTimedOut) => {
+            "database unreachable (timed out waiting for a connection); retrying on r".to_string()
+        }
+        DbError::Sqlx(sqlx::Error::Io(io)) => format!("database connection lost: {io}"),
+        other => other.to_string(),
+    };
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+impl Worker {
+    pub fn new(pool: PgPool, app_name: String, tx: UnboundedSender<Msg>) -> Worker {
+        Worker { pool, app_name, tx }
+    }
+
+    pub fn run(&self, cmd: Command) {
+        let pool = self.pool.clone();
+        let tx = self.tx.clone();
+        let app_name = self.app_name.clone();
+        tokio::spawn(async move {
+            let msg = match cmd {
+                Command::FetchPage {
+                    req,
+                    kind,
+                    filter,
+                    page,
+                    limit,
+                } => Msg::Page {
+                    req,
+                    result: lists::fetch_page(&pool, kind, &filter, &page, limit)
+                        .await
+                        .map_err(|e| describe_error(&e)),
+                },
+                Command::Count { req, kind, filter } => Msg::Count {
+                    req,
+                    result: lists::count_rows(&pool, kind, &filter)
+                        .await
+                        .map_err(|e| describe_error(&e)),
+                },
+                Command::LoadDetail { req, kind, id } => Msg::Detail {
+                    req,
+                    result: details::load_detail(&pool, kind, id)
+                        .await
+                        .map_err(|e| describe_error(&e)),
+                },
+                Command::CancelQueries => {
+                    let result = sqlx::query(
+                        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
+                         WHERE application_name = $1 AND state = 'active' AND pid <> pg_backend_pid()",
+                    )
+                    .bind(&app_name)
+                    .execute(&pool)
+                    .await;
+                    if let Err(e) = result {
+                        tracing::warn!("cancelling queries: {e}");
+                    }
+                    return;
+                }
+            };
+            // The UI may have quit meanwhile; then nobody wants the answer.
+            let _ = tx.send(msg);
+        });
+    }
+}
