@@ -136,7 +136,7 @@ pub static BINDINGS: &[Binding] = &[
         short: "top/end",
         action: Action::First,
         contexts: NAV,
-        footer: true,
+        footer: false,
         matches: |k| plain(k, 'g') || k.code == KeyCode::Home,
     },
     Binding {
@@ -199,7 +199,7 @@ pub static BINDINGS: &[Binding] = &[
         short: "reload",
         action: Action::Reload,
         contexts: NAV,
-        footer: true,
+        footer: false,
         matches: |k| plain(k, 'r'),
     },
     Binding {

@@ -124,7 +124,7 @@ const USERS_COLUMNS: &[Column] = &[
     col("Email", 14, 34, 0, Fmt::Text),
     col("Name", 8, 22, 1, Fmt::Text),
     col("Tenant", 8, 22, 2, Fmt::Text),
-    col("Role", 5, 11, 1, Fmt::Text),
+    col("Role", 11, 11, 1, Fmt::Text),
     col("Active", 6, 6, 1, Fmt::YesNo),
     col("Credits", 7, 8, 2, Fmt::Number),
     col("Verified", 8, 8, 3, Fmt::YesNo),
@@ -219,31 +219,31 @@ pub fn layout_columns(cols: &[Column], width: usize) -> Vec<(usize, usize)> {
     let gap = 1;
     let mut order: Vec<usize> = (0..cols.len()).collect();
     order.sort_by_key(|i| (cols[*i].priority, *i));
-    let mut chosen: Vec<usize> = Vec::new();
+    let mut widths: Vec<(usize, usize)> = Vec::new();
     let mut used = 0;
     for i in order {
-        let need = cols[i].min + if chosen.is_empty() { 0 } else { gap };
-        if used + need <= width {
-            chosen.push(i);
-            used += need;
+        let sep = if widths.is_empty() { 0 } else { gap };
+        // The always-shown columns keep their preferred width when they can: better to drop a
+        // minor column than to squeeze the email everyone reads.
+        let want = if cols[i].priority == 0 && used + sep + cols[i].pref <= width {
+            cols[i].pref
+        } else {
+            cols[i].min
+        };
+        if used + sep + want <= width {
+            widths.push((i, want));
+            used += sep + want;
         }
     }
-    chosen.sort();
-    let mut widths: Vec<(usize, usize)> = chosen.iter().map(|i| (*i, cols[*i].min)).collect();
+    widths.sort();
     let mut spare = width.saturating_sub(used);
-    // Grow the other columns towards their preferred widths first (the first column, usually
-    // the name, takes what is left).
+    // Grow the other columns towards their preferred widths first; the first column (usually
+    // the name) takes what is left.
     for (i, w) in widths.iter_mut().skip(1) {
         let grow = (cols[*i].pref.saturating_sub(*w)).min(spare);
         *w += grow;
         spare -= grow;
     }
-    for (i, w) in widths.iter_mut().take(1) {
-        let grow = (cols[*i].pref.saturating_sub(*w)).min(spare);
-        *w += grow;
-        spare -= grow;
-    }
-    // Whatever is left goes to the first column (usually the name).
     if let Some(first) = widths.first_mut() {
         first.1 += spare;
     }

@@ -1,0 +1,443 @@
+//! Every pane's query against real PostgreSQL: ordering, keyset continuity across page
+//! boundaries (ties included), filters, metacharacters, counts and detail views.
+
+mod common;
+
+use chrono::Utc;
+use common::TestDb;
+use switchboard::db::demo;
+use switchboard::db::details::{Section, load_detail};
+use switchboard::db::lists::{Cell, Filter, ListKind, Page, RowCount, count_rows, fetch_page};
+use uuid::Uuid;
+
+async fn seeded() -> TestDb {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    db
+}
+
+fn filter(kind: ListKind, text: &str) -> Filter {
+    Filter::parse(kind, text).unwrap()
+}
+
+/// Every row of the list, walking forward `limit` rows at a time.
+async fn walk_forward(db: &TestDb, kind: ListKind, f: &Filter, limit: i64) -> Vec<Uuid> {
+    let mut ids = Vec::new();
+    let mut page = Page::First;
+    loop {
+        let rows = fetch_page(&db.pool, kind, f, &page, limit).await.unwrap();
+        ids.extend(rows.iter().map(|r| r.id));
+        match rows.last() {
+            Some(last) if rows.len() as i64 == limit => page = Page::After(last.key.clone()),
+            _ => return ids,
+        }
+    }
+}
+
+async fn walk_backward(db: &TestDb, kind: ListKind, f: &Filter, limit: i64) -> Vec<Uuid> {
+    let mut ids = Vec::new();
+    let mut page = Page::Last;
+    loop {
+        let rows = fetch_page(&db.pool, kind, f, &page, limit).await.unwrap();
+        let mut chunk: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        chunk.append(&mut ids);
+        ids = chunk;
+        match rows.first() {
+            Some(first) if rows.len() as i64 == limit => page = Page::Before(first.key.clone()),
+            _ => return ids,
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_pane_pages_through_everything_once_in_both_directions() {
+    let db = seeded().await;
+    for kind in ListKind::ALL {
+        let all = fetch_page(&db.pool, kind, &Filter::default(), &Page::First, 10_000)
+            .await
+            .unwrap();
+        assert!(!all.is_empty(), "{kind:?}");
+        let ids: Vec<Uuid> = all.iter().map(|r| r.id).collect();
+        assert_eq!(
+            walk_forward(&db, kind, &Filter::default(), 7).await,
+            ids,
+            "{kind:?} forward"
+        );
+        assert_eq!(
+            walk_backward(&db, kind, &Filter::default(), 7).await,
+            ids,
+            "{kind:?} backward"
+        );
+        // The last page is the end of the list.
+        let last = fetch_page(&db.pool, kind, &Filter::default(), &Page::Last, 5)
+            .await
+            .unwrap();
+        assert_eq!(
+            last.iter().map(|r| r.id).collect::<Vec<_>>(),
+            ids[ids.len().saturating_sub(5)..]
+        );
+    }
+}
+
+#[tokio::test]
+async fn orderings_are_as_the_panes_promise() {
+    let db = seeded().await;
+    let credits = fetch_page(
+        &db.pool,
+        ListKind::Credits,
+        &Filter::default(),
+        &Page::First,
+        100,
+    )
+    .await
+    .unwrap();
+    let balances: Vec<i64> = credits
+        .iter()
+        .map(|r| match r.cells[2] {
+            Cell::Int(n) => n,
+            _ => panic!("balance is not a number"),
+        })
+        .collect();
+    assert!(
+        balances.windows(2).all(|w| w[0] <= w[1]),
+        "lowest balance first: {balances:?}"
+    );
+    let audit = fetch_page(
+        &db.pool,
+        ListKind::AuditLog,
+        &Filter::default(),
+        &Page::First,
+        400,
+    )
+    .await
+    .unwrap();
+    let times: Vec<_> = audit
+        .iter()
+        .map(|r| match &r.cells[0] {
+            Cell::Time(t) => *t,
+            _ => panic!("time is not a time"),
+        })
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+}
+
+#[tokio::test]
+async fn keyset_continuity_with_equal_timestamps() {
+    let db = TestDb::migrated().await;
+    // 23 audit rows in the same microsecond, around 3 others: ties are broken by id.
+    sqlx::query(
+        "INSERT INTO audit_logs (action, resource_type, created_at) \
+         SELECT 'tie.' || g, 'user', '2026-01-01 12:00:00+00'::timestamptz FROM generate_series(1, 23) g \
+         UNION ALL SELECT 'before', 'user', '2026-01-01 11:00:00+00' \
+         UNION ALL SELECT 'after', 'user', '2026-01-01 13:00:00+00' \
+         UNION ALL SELECT 'after2', 'user', '2026-01-01 13:00:01+00'",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let f = Filter::default();
+    let all = walk_forward(&db, ListKind::AuditLog, &f, 1000).await;
+    assert_eq!(all.len(), 26);
+    for limit in [1, 2, 4, 5, 22] {
+        assert_eq!(
+            walk_forward(&db, ListKind::AuditLog, &f, limit).await,
+            all,
+            "limit {limit}"
+        );
+        assert_eq!(
+            walk_backward(&db, ListKind::AuditLog, &f, limit).await,
+            all,
+            "limit {limit}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn user_search_matches_email_name_company_phone_and_exact_id() {
+    let db = seeded().await;
+    let count = |text: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            fetch_page(
+                &pool,
+                ListKind::Users,
+                &filter(ListKind::Users, text),
+                &Page::First,
+                100,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(count("acmerealty").await.len(), 14);
+    assert_eq!(
+        count("ACME REALTY").await.len(),
+        14,
+        "company, case-insensitive"
+    );
+    assert_eq!(count("support@demo").await.len(), 1);
+    assert_eq!(count("Dana Whit").await.len(), 1, "name");
+    let id: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'super@demo.test'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let by_id = fetch_page(
+        &db.pool,
+        ListKind::Users,
+        &filter(ListKind::Users, &id.to_string()),
+        &Page::First,
+        100,
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_id.iter().map(|r| r.id).collect::<Vec<_>>(), [id]);
+    let phone: String =
+        sqlx::query_scalar("SELECT phone FROM users WHERE phone IS NOT NULL LIMIT 1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    let by_phone = fetch_page(
+        &db.pool,
+        ListKind::Users,
+        &filter(ListKind::Users, &phone[2..]),
+        &Page::First,
+        100,
+    )
+    .await
+    .unwrap();
+    assert!(!by_phone.is_empty());
+    assert_eq!(count("role:super_admin").await.len(), 1);
+    assert_eq!(count("is:admin").await.len(), 2);
+}
+
+#[tokio::test]
+async fn sql_metacharacters_in_filters_are_plain_text() {
+    let db = seeded().await;
+    sqlx::query(
+        "INSERT INTO users (email, name) VALUES ('odd%_\\''@example.com', 'Per%cent O''Brien_')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    for (text, expected) in [
+        ("%", 1), // not "everything"
+        ("_", 1), // not "any one character"
+        ("\\", 1),
+        ("'", 2), // the odd user, and O'Brien from the demo data… or not: counted below
+        ("'; DROP TABLE users; --", 0),
+        ("%cent", 1),
+    ] {
+        let rows = fetch_page(
+            &db.pool,
+            ListKind::Users,
+            &filter(ListKind::Users, text),
+            &Page::First,
+            100,
+        )
+        .await
+        .unwrap();
+        let names: Vec<String> = rows
+            .iter()
+            .map(|r| match &r.cells[0] {
+                Cell::Text(s) => s.clone(),
+                _ => String::new(),
+            })
+            .collect();
+        if text == "'" {
+            // Every match really contains a quote.
+            assert!(!names.is_empty());
+            let all_quoted: bool = sqlx::query_scalar(
+                "SELECT bool_and(email LIKE '%''%' OR name LIKE '%''%' OR coalesce(company, '') LIKE '%''%') \
+                 FROM users WHERE email = ANY($1)",
+            )
+            .bind(&names)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+            assert!(all_quoted, "{names:?}");
+        } else {
+            assert_eq!(rows.len(), expected, "{text}: {names:?}");
+        }
+    }
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 40);
+}
+
+#[tokio::test]
+async fn audit_filters_by_actor_action_type_resource_and_time() {
+    let db = seeded().await;
+    let rows = |text: String| {
+        let pool = db.pool.clone();
+        async move {
+            fetch_page(
+                &pool,
+                ListKind::AuditLog,
+                &filter(ListKind::AuditLog, &text),
+                &Page::First,
+                1000,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let expect = |sql: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap() as usize
+        }
+    };
+    assert_eq!(
+        rows("actor:support@demo".into()).await.len(),
+        expect("SELECT count(*) FROM audit_logs a JOIN users u ON u.id = a.user_id WHERE u.email = 'support@demo.test'").await
+    );
+    assert_eq!(
+        rows("action:credits.".into()).await.len(),
+        expect("SELECT count(*) FROM audit_logs WHERE action LIKE 'credits.%'").await
+    );
+    assert_eq!(
+        rows("action:user.sign_in".into()).await.len(),
+        expect("SELECT count(*) FROM audit_logs WHERE action = 'user.sign_in'").await
+    );
+    assert_eq!(
+        rows("type:phone_number".into()).await.len(),
+        expect("SELECT count(*) FROM audit_logs WHERE resource_type = 'phone_number'").await
+    );
+    let agent: Uuid = sqlx::query_scalar(
+        "SELECT resource_id FROM audit_logs WHERE resource_type = 'agent' LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let for_agent = rows(format!("id:{agent}")).await;
+    assert!(!for_agent.is_empty());
+    assert!(for_agent.iter().all(|r| r.cells[4] == Cell::Id(agent)));
+    let today = Utc::now().date_naive();
+    let week_ago = today - chrono::Duration::days(7);
+    let recent = rows(format!(
+        "action:credits.top_up since:{week_ago} until:{today}"
+    ))
+    .await;
+    let expected: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_logs WHERE action = 'credits.top_up' \
+         AND created_at >= $1::date AND created_at < $2::date + 1",
+    )
+    .bind(week_ago)
+    .bind(today)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(recent.len() as i64, expected);
+}
+
+#[tokio::test]
+async fn phone_number_filters_for_unassigned_and_inactive() {
+    let db = seeded().await;
+    for (text, n) in [
+        ("is:unassigned", 2),
+        ("is:inactive", 1),
+        ("is:assigned", 3),
+        ("+1415", 1),
+        ("", 5),
+    ] {
+        let rows = fetch_page(
+            &db.pool,
+            ListKind::PhoneNumbers,
+            &filter(ListKind::PhoneNumbers, text),
+            &Page::First,
+            100,
+        )
+        .await
+        .unwrap();
+        assert_eq!(rows.len(), n, "{text}");
+    }
+}
+
+#[tokio::test]
+async fn counts_are_exact_when_small_and_bounded_when_large() {
+    let db = seeded().await;
+    assert_eq!(
+        count_rows(&db.pool, ListKind::Users, &Filter::default())
+            .await
+            .unwrap(),
+        RowCount::Exact(39)
+    );
+    sqlx::query("INSERT INTO audit_logs (action, resource_type) SELECT 'bulk', 'user' FROM generate_series(1, 10500)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        count_rows(&db.pool, ListKind::AuditLog, &Filter::default())
+            .await
+            .unwrap(),
+        RowCount::AtLeast(10_000)
+    );
+}
+
+#[tokio::test]
+async fn details_load_for_every_pane_without_secrets() {
+    let db = seeded().await;
+    for kind in ListKind::ALL {
+        let first = fetch_page(&db.pool, kind, &Filter::default(), &Page::First, 1)
+            .await
+            .unwrap();
+        let detail = load_detail(&db.pool, kind, first[0].id).await.unwrap();
+        assert_eq!(detail.id, first[0].id);
+        assert!(!detail.fields.is_empty(), "{kind:?}");
+        let text = format!("{detail:?}");
+        assert!(!text.contains("$argon2"), "{kind:?} shows a password hash");
+        assert!(!text.contains("sess_"), "{kind:?} shows a session token");
+    }
+    // A user with sessions: tokens appear masked only.
+    let user: Uuid =
+        sqlx::query_scalar("SELECT user_id FROM user_sessions WHERE expires_at > now() LIMIT 1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    let detail = load_detail(&db.pool, ListKind::Users, user).await.unwrap();
+    let sessions = detail
+        .sections
+        .iter()
+        .find_map(|s| match s {
+            Section::Table { title, rows, .. } if title == "Active sessions" => Some(rows.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(!sessions.is_empty());
+    for row in sessions {
+        match &row[3] {
+            Cell::Text(t) => assert!(t.starts_with("••••") && t.chars().count() == 8, "{t}"),
+            other => panic!("token cell {other:?}"),
+        }
+    }
+    // An audit entry leads to its record.
+    let entry: Uuid =
+        sqlx::query_scalar("SELECT id FROM audit_logs WHERE resource_type = 'agent' LIMIT 1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    let detail = load_detail(&db.pool, ListKind::AuditLog, entry)
+        .await
+        .unwrap();
+    assert!(matches!(detail.jump, Some((ListKind::Agents, _))));
+    assert!(
+        detail
+            .sections
+            .iter()
+            .any(|s| matches!(s, Section::Diff { .. }))
+    );
+}
+
+#[tokio::test]
+async fn a_missing_record_is_a_clear_error() {
+    let db = seeded().await;
+    let err = load_detail(&db.pool, ListKind::Users, Uuid::new_v4())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no longer exists"), "{err}");
+}

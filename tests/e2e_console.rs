@@ -1,0 +1,202 @@
+//! The real binary in a pseudo-terminal at 80×24, driven by keystrokes, read back through a
+//! terminal emulator, as a person on an SSH link would use it.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use common::TestDb;
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use switchboard::db::demo;
+
+struct Console {
+    screen: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    _home: tempfile::TempDir,
+}
+
+impl Console {
+    fn start(args: &[&str]) -> Console {
+        let home = tempfile::tempdir().unwrap();
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_switchboard"));
+        cmd.args(args);
+        cmd.env("HOME", home.path());
+        cmd.env("TERM", "xterm-256color");
+        for var in [
+            "DATABASE_URL",
+            "XDG_DATA_HOME",
+            "XDG_STATE_HOME",
+            "NO_COLOR",
+        ] {
+            cmd.env_remove(var);
+        }
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZero::new(24).unwrap(),
+            std::num::NonZero::new(80).unwrap(),
+            0,
+        )));
+        let sink = screen.clone();
+        std::thread::spawn(move || {
+            let _master = pair.master; // keep the pty open while reading
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        Console {
+            screen,
+            writer,
+            child,
+            _home: home,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self.text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`{needle}` never appeared; the screen:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn keys(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+        self.writer.flush().unwrap();
+        // Let the console draw before the next key, as a person would.
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the console did not exit:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[tokio::test]
+async fn browse_all_panes_filter_open_page_to_the_end_and_quit() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let mut c = Console::start(&["--database-url", &db.url()]);
+    let screen = c.wait_for("Acme Realty Group");
+    assert!(screen.contains("[1 Tenants]"), "{screen}");
+    assert!(screen.contains("1 of 7"), "{screen}");
+
+    // Every pane, by number and by Tab.
+    c.keys(b"2");
+    c.wait_for("1 of 39");
+    c.keys(b"3");
+    c.wait_for("Balance");
+    c.keys(b"\t");
+    c.wait_for("Success");
+    c.keys(b"\t");
+    c.wait_for("+14155550100");
+    c.keys(b"6");
+    c.wait_for("user.sign_in");
+
+    // Filter users: type, Enter keeps it.
+    c.keys(b"2");
+    c.keys(b"/");
+    c.keys(b"support@");
+    c.keys(b"\r");
+    let screen = c.wait_for("1 of 1");
+    assert!(screen.contains("support@demo.test"), "{screen}");
+    assert!(!screen.contains("super@demo.test"), "{screen}");
+
+    // Open the detail: no password hash, ever.
+    c.keys(b"\r");
+    let screen = c.wait_for("User support@demo.test");
+    assert!(screen.contains("password set:"), "{screen}");
+    assert!(!screen.contains("$argon2"), "{screen}");
+    c.keys(b"\x1b");
+    c.wait_for("Email");
+
+    // The audit log: to the last entry and back to the first.
+    c.keys(b"6");
+    c.wait_for("Time (UTC)");
+    c.keys(b"G");
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_logs")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    c.wait_for(&format!("{total} of {total}"));
+    c.keys(b"g");
+    c.wait_for(&format!("1 of {total}"));
+
+    c.keys(b"q");
+    let status = c.wait_exit();
+    assert!(status.success(), "{status:?}");
+    // The terminal is back on the main screen.
+    assert!(!c.screen.lock().unwrap().screen().alternate_screen());
+}
+
+#[tokio::test]
+async fn sigterm_restores_the_terminal_and_stops_the_private_server() {
+    let mut c = Console::start(&[]);
+    c.wait_for("Acme Realty Group");
+    let pid = c.child.process_id().unwrap() as i32;
+    let data = c._home.path().join(".local/share/switchboard/pg");
+    let paths = switchboard::db::pg::ClusterPaths::for_data_dir(
+        &c._home.path().join(".local/share/switchboard"),
+        switchboard::db::pg::RunAs::detect().unwrap(),
+    )
+    .unwrap();
+    assert!(paths.data.join("postmaster.pid").exists());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = c.wait_exit();
+    assert!(!status.success());
+    assert!(
+        !c.screen.lock().unwrap().screen().alternate_screen(),
+        "terminal left in the alternate screen"
+    );
+    assert!(
+        !paths.data.join("postmaster.pid").exists(),
+        "server left running"
+    );
+    if let Ok(target) = std::fs::read_link(&data) {
+        std::fs::remove_dir_all(target).ok();
+    }
+}

@@ -1,0 +1,421 @@
+//! The console without a database: state transitions (paging window, stale answers, debounced
+//! filters) and TestBackend snapshots of every pane in every state at 80×24 and 160×48.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::json;
+use switchboard::app::{App, Command, Msg, PAGE_ROWS, Status, WINDOW_ROWS};
+use switchboard::db::details::{Detail, Section};
+use switchboard::db::lists::{Cell, KeyValue, ListKind, ListRow, RowCount};
+use switchboard::ui::{self, Fmt, Theme, columns};
+use uuid::Uuid;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn app(width: u16, height: u16) -> App {
+    let mut app = App::new(
+        Status {
+            database: "switchboard on socket /home/ops/.local/share/switchboard/pg/run as postgres"
+                .into(),
+            admin: None,
+            read_only: false,
+            error: None,
+            info: None,
+        },
+        width,
+        height,
+        now(),
+    );
+    app.theme = Theme { color: false };
+    app
+}
+
+/// Row `i` of a pane, with cells of the right types. Row 2 carries hostile text.
+fn row(kind: ListKind, i: usize) -> ListRow {
+    let id = Uuid::from_u128(0x1000 + i as u128);
+    let cells = columns(kind)
+        .iter()
+        .enumerate()
+        .map(|(c, col)| match col.fmt {
+            Fmt::Text if c == 0 && i == 2 => Cell::Text(
+                "evil\x1b[2J\u{202e}name 漢字漢字 with a very long tail that never ends".into(),
+            ),
+            Fmt::Text => Cell::Text(format!("{} {i}", col.title.to_lowercase())),
+            Fmt::Number => Cell::Int((i as i64 * 1237) % 100_000),
+            Fmt::YesNo => Cell::Bool(!i.is_multiple_of(3)),
+            Fmt::Minute | Fmt::Second => {
+                Cell::Time(now() - chrono::Duration::minutes(i as i64 * 97))
+            }
+            Fmt::Percent => Cell::Float(100.0 * (i % 7) as f64 / 7.0),
+            Fmt::Days => {
+                if i.is_multiple_of(4) {
+                    Cell::Null
+                } else {
+                    Cell::Float(i as f64 * 1.5)
+                }
+            }
+            Fmt::ShortId => Cell::Id(id),
+        })
+        .collect();
+    ListRow {
+        id,
+        key: vec![KeyValue::Int(i as i64), KeyValue::Id(id)],
+        cells,
+    }
+}
+
+fn rows(kind: ListKind, range: std::ops::Range<usize>) -> Vec<ListRow> {
+    range.map(|i| row(kind, i)).collect()
+}
+
+/// Finds the request id of the outstanding page fetch in `cmds`.
+fn page_req(cmds: &[Command]) -> u64 {
+    cmds.iter()
+        .find_map(|c| match c {
+            Command::FetchPage { req, .. } => Some(*req),
+            _ => None,
+        })
+        .expect("a page fetch")
+}
+
+fn count_req(cmds: &[Command]) -> Option<u64> {
+    cmds.iter().find_map(|c| match c {
+        Command::Count { req, .. } => Some(*req),
+        _ => None,
+    })
+}
+
+/// An app showing pane `tab`, loaded with `n` rows.
+fn loaded(tab: usize, n: usize, width: u16, height: u16) -> App {
+    let mut app = app(width, height);
+    let mut cmds = app.start();
+    if tab != 0 {
+        cmds = app.update(key(KeyCode::Char(char::from(b'1' + tab as u8))));
+    }
+    let kind = ListKind::ALL[tab];
+    app.update(Msg::Page {
+        req: page_req(&cmds),
+        result: Ok(rows(kind, 0..n)),
+    });
+    if let Some(req) = count_req(&cmds) {
+        app.update(Msg::Count {
+            req,
+            result: Ok(RowCount::Exact(n as i64)),
+        });
+    }
+    app
+}
+
+fn detail_of(kind: ListKind) -> Detail {
+    let id = Uuid::from_u128(0x1000);
+    let mut sections = vec![Section::Table {
+        title: "Audit history (newest 20; h for all)".into(),
+        header: vec!["time", "actor", "action"],
+        rows: vec![vec![
+            Cell::Time(now()),
+            Cell::Text("support@demo.test".into()),
+            Cell::Text("credits.top_up".into()),
+        ]],
+    }];
+    let mut jump = None;
+    match kind {
+        ListKind::Agents => sections.insert(
+            0,
+            Section::Json {
+                title: "LLM config".into(),
+                value: json!({"provider": "openai", "model": "gpt-4o-mini", "temperature": 0.3,
+                          "system_prompt": "Be brief.\u{1b}[31m"}),
+            },
+        ),
+        ListKind::Tenants | ListKind::Credits => sections.insert(
+            0,
+            Section::Series {
+                title: "Per day, last 30 days".into(),
+                first_day: now().date_naive() - chrono::Duration::days(29),
+                values: (0..30).map(|d| (d * 7 % 11) as u64).collect(),
+            },
+        ),
+        ListKind::AuditLog => {
+            sections = vec![Section::Diff {
+                old: Some(json!({"credits": 40, "note": "same"})),
+                new: Some(json!({"credits": 540, "note": "same", "reason": "refund #123"})),
+            }];
+            jump = Some((ListKind::Users, id));
+        }
+        _ => {}
+    }
+    Detail {
+        kind,
+        id,
+        title: format!("{} record", ui::pane_title(kind)),
+        fields: vec![
+            ("id", Cell::Id(id)),
+            ("name", Cell::Text("Acme Realty Group".into())),
+            ("active", Cell::Bool(true)),
+            ("created", Cell::Time(now())),
+            ("credits", Cell::Int(12_500)),
+        ],
+        sections,
+        jump,
+    }
+}
+
+fn draw(app: &App) -> TestBackend {
+    let mut terminal = Terminal::new(TestBackend::new(app.width, app.height)).unwrap();
+    terminal.draw(|f| ui::render(app, f)).unwrap();
+    terminal.backend().clone()
+}
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn snapshot_each(state: &str, make: impl Fn(usize, u16, u16) -> App) {
+    for (tab, kind) in ListKind::ALL.iter().enumerate() {
+        for (w, h) in SIZES {
+            let app = make(tab, w, h);
+            let name = format!(
+                "{state}_{}_{w}x{h}",
+                ui::pane_title(*kind).to_lowercase().replace(' ', "_")
+            );
+            insta::assert_snapshot!(name, draw(&app));
+        }
+    }
+}
+
+#[test]
+fn snapshots_loaded() {
+    snapshot_each("loaded", |tab, w, h| loaded(tab, 60, w, h));
+}
+
+#[test]
+fn snapshots_empty() {
+    snapshot_each("empty", |tab, w, h| loaded(tab, 0, w, h));
+}
+
+#[test]
+fn snapshots_loading() {
+    snapshot_each("loading", |tab, w, h| {
+        let mut app = app(w, h);
+        app.start();
+        if tab != 0 {
+            app.update(key(KeyCode::Char(char::from(b'1' + tab as u8))));
+        }
+        app
+    });
+}
+
+#[test]
+fn snapshots_error() {
+    snapshot_each("error", |tab, w, h| {
+        let mut app = app(w, h);
+        let mut cmds = app.start();
+        if tab != 0 {
+            cmds = app.update(key(KeyCode::Char(char::from(b'1' + tab as u8))));
+        }
+        app.update(Msg::Page {
+            req: page_req(&cmds),
+            result: Err("database connection lost: Connection refused (os error 111)".into()),
+        });
+        if let Some(req) = count_req(&cmds) {
+            app.update(Msg::Count {
+                req,
+                result: Err("database connection lost".into()),
+            });
+        }
+        app
+    });
+}
+
+#[test]
+fn snapshots_help() {
+    snapshot_each("help", |tab, w, h| {
+        let mut app = loaded(tab, 30, w, h);
+        app.update(key(KeyCode::Char('?')));
+        app
+    });
+}
+
+#[test]
+fn snapshots_detail() {
+    snapshot_each("detail", |tab, w, h| {
+        let mut app = loaded(tab, 30, w, h);
+        let cmds = app.update(key(KeyCode::Enter));
+        let req = cmds
+            .iter()
+            .find_map(|c| match c {
+                Command::LoadDetail { req, .. } => Some(*req),
+                _ => None,
+            })
+            .unwrap();
+        app.update(Msg::Detail {
+            req,
+            result: Ok(detail_of(ListKind::ALL[tab])),
+        });
+        app
+    });
+}
+
+#[test]
+fn snapshot_filter_typing_and_read_only() {
+    let mut app = loaded(1, 10, 80, 24);
+    app.status.read_only = true;
+    app.update(key(KeyCode::Char('/')));
+    for c in "role:admin acme".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    insta::assert_snapshot!("filter_typing_users_80x24", draw(&app));
+}
+
+#[test]
+fn hostile_text_never_reaches_the_terminal_raw() {
+    let app = loaded(1, 10, 80, 24);
+    let backend = draw(&app);
+    let screen: String = backend
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(!screen.contains('\x1b'));
+    assert!(!screen.contains('\u{202e}'));
+    assert!(screen.contains("\\x1b"));
+}
+
+#[test]
+fn paging_down_forever_holds_a_bounded_window() {
+    let mut app = loaded(5, PAGE_ROWS as usize, 80, 24);
+    let mut next = PAGE_ROWS as usize;
+    for _ in 0..50 {
+        let cmds = app.update(key(KeyCode::PageDown));
+        if let Some(Command::FetchPage { req, page, .. }) =
+            cmds.iter().find(|c| matches!(c, Command::FetchPage { .. }))
+        {
+            assert!(
+                matches!(page, switchboard::db::lists::Page::After(_)),
+                "{page:?}"
+            );
+            let batch = rows(ListKind::AuditLog, next..next + PAGE_ROWS as usize);
+            next += PAGE_ROWS as usize;
+            app.update(Msg::Page {
+                req: *req,
+                result: Ok(batch),
+            });
+        }
+        assert!(
+            app.pane().rows.len() <= WINDOW_ROWS,
+            "{}",
+            app.pane().rows.len()
+        );
+    }
+    // The selection moved through far more rows than the window holds.
+    let position = app.pane().position().unwrap();
+    assert!(position > 900, "{position}");
+    assert_eq!(
+        app.pane().selected_row().unwrap().id,
+        row(ListKind::AuditLog, position - 1).id
+    );
+}
+
+#[test]
+fn stale_answers_are_dropped() {
+    let mut app = app(80, 24);
+    let first = app.start();
+    // The user filters before the first page arrives: the first answer is stale.
+    app.update(key(KeyCode::Char('/')));
+    app.update(key(KeyCode::Char('x')));
+    let second = app.update(key(KeyCode::Enter));
+    app.update(Msg::Page {
+        req: page_req(&first),
+        result: Ok(rows(ListKind::Tenants, 0..5)),
+    });
+    assert!(app.pane().rows.is_empty(), "a stale answer was applied");
+    app.update(Msg::Page {
+        req: page_req(&second),
+        result: Ok(rows(ListKind::Tenants, 0..2)),
+    });
+    assert_eq!(app.pane().rows.len(), 2);
+}
+
+#[test]
+fn filtering_waits_for_a_pause_in_typing() {
+    let mut app = loaded(1, 10, 80, 24);
+    app.update(key(KeyCode::Char('/')));
+    assert!(app.update(key(KeyCode::Char('a'))).is_empty());
+    let soon = app.update(Msg::Tick {
+        now: Instant::now(),
+        wall: now(),
+    });
+    assert!(soon.is_empty(), "fetched before the debounce");
+    let later = app.update(Msg::Tick {
+        now: Instant::now() + Duration::from_millis(400),
+        wall: now(),
+    });
+    assert!(
+        matches!(later.first(), Some(Command::FetchPage { .. })),
+        "{later:?}"
+    );
+    // A malformed filter says why and fetches nothing.
+    app.update(key(KeyCode::Char(' ')));
+    for c in "is:purple".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    let cmds = app.update(key(KeyCode::Enter));
+    assert!(cmds.is_empty());
+    assert!(
+        app.pane()
+            .filter_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("is:purple")
+    );
+}
+
+#[test]
+fn esc_cancels_a_slow_query_and_keys_keep_working() {
+    let mut app = app(80, 24);
+    app.start();
+    assert!(app.is_loading());
+    let cmds = app.update(key(KeyCode::Esc));
+    assert_eq!(cmds, [Command::CancelQueries]);
+    // Switching panes still works while nothing is loaded.
+    let cmds = app.update(key(KeyCode::Char('6')));
+    assert!(matches!(cmds.first(), Some(Command::FetchPage { .. })));
+    assert_eq!(app.tab, 5);
+}
+
+#[test]
+fn h_opens_the_audit_history_of_a_record() {
+    let mut app = loaded(3, 10, 80, 24);
+    let cmds = app.update(key(KeyCode::Char('h')));
+    assert_eq!(app.tab, 5);
+    let expected = row(ListKind::Agents, 0).id;
+    match cmds.first() {
+        Some(Command::FetchPage { filter, .. }) => {
+            assert_eq!(filter.words, [("id".to_string(), expected.to_string())]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn quit_keys() {
+    let mut app = app(80, 24);
+    app.update(key(KeyCode::Char('q')));
+    assert!(app.quit);
+    let mut app = loaded(0, 3, 80, 24);
+    app.update(key(KeyCode::Char('/')));
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(app.quit, "Ctrl-C quits even while typing a filter");
+}
