@@ -19,6 +19,8 @@ pub const PAGE_ROWS: i64 = 100;
 pub const WINDOW_ROWS: usize = 300;
 /// Filtering waits for a pause in typing.
 pub const FILTER_DEBOUNCE: Duration = Duration::from_millis(250);
+/// After a failed fetch, the pane tries again this often (the pool reconnects as needed).
+pub const RETRY_AFTER: Duration = Duration::from_secs(3);
 /// Fetch the next page when the selection is this close to the end of the window.
 const PREFETCH_MARGIN: usize = 20;
 
@@ -116,6 +118,8 @@ pub struct Pane {
     pending_move: isize,
     pub loaded: bool,
     pub error: Option<String>,
+    /// When to fetch again after an error (a lost connection comes back by itself).
+    retry_at: Option<Instant>,
     pub detail: Option<DetailView>,
 }
 
@@ -140,6 +144,7 @@ impl Pane {
             pending_move: 0,
             loaded: false,
             error: None,
+            retry_at: None,
             detail: None,
         }
     }
@@ -299,7 +304,17 @@ impl App {
                 if self.is_loading() {
                     self.spinner = self.spinner.wrapping_add(1);
                 }
-                self.apply_typed_filter(now)
+                let mut cmds = self.apply_typed_filter(now);
+                let tab = self.tab;
+                let pane = &mut self.panes[tab];
+                if cmds.is_empty()
+                    && pane.loading.is_none()
+                    && pane.retry_at.is_some_and(|t| now >= t)
+                {
+                    pane.retry_at = None;
+                    cmds = self.load(tab, Fetch::Replace);
+                }
+                cmds
             }
             Msg::Page { req, result } => self.on_page(req, result),
             Msg::Count { req, result } => {
@@ -358,11 +373,13 @@ impl App {
             Err(e) => {
                 pane.error = Some(e.clone());
                 pane.pending_move = 0;
-                self.status.error = Some(e);
+                pane.retry_at = Some(Instant::now() + RETRY_AFTER);
+                self.status.error = Some(format!("{e} (retrying)"));
                 return Vec::new();
             }
         };
         pane.error = None;
+        pane.retry_at = None;
         self.status.error = None;
         pane.loaded = true;
         let full = rows.len() as i64 == PAGE_ROWS;

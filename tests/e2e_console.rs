@@ -200,3 +200,64 @@ async fn sigterm_restores_the_terminal_and_stops_the_private_server() {
         std::fs::remove_dir_all(target).ok();
     }
 }
+
+/// Runs pg_ctl on the console's private cluster as the user that owns it.
+fn pg_ctl(paths: &switchboard::db::pg::ClusterPaths, args: &[&str]) {
+    let bins = switchboard::db::pg::PgBinaries::locate(paths.cluster_major().as_deref()).unwrap();
+    let pg_ctl = bins.bindir.join("pg_ctl");
+    let mut cmd = if nix::unistd::geteuid().is_root() {
+        let mut c = std::process::Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(pg_ctl);
+        c
+    } else {
+        std::process::Command::new(pg_ctl)
+    };
+    let status = cmd
+        .arg("-D")
+        .arg(&paths.data)
+        .args(args)
+        .current_dir("/")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "pg_ctl {args:?}");
+}
+
+#[tokio::test]
+async fn a_lost_connection_shows_an_error_and_the_console_recovers_by_itself() {
+    let mut c = Console::start(&[]);
+    c.wait_for("Acme Realty Group");
+    let paths = switchboard::db::pg::ClusterPaths::for_data_dir(
+        &c._home.path().join(".local/share/switchboard"),
+        switchboard::db::pg::RunAs::detect().unwrap(),
+    )
+    .unwrap();
+    pg_ctl(&paths, &["-m", "fast", "-w", "stop"]);
+    c.keys(b"r");
+    let screen = c.wait_for("error:");
+    assert!(
+        screen.contains("Tenants"),
+        "the console still runs:\n{screen}"
+    );
+    let log = paths.base.join("server.log");
+    pg_ctl(&paths, &["-l", log.to_str().unwrap(), "-w", "start"]);
+    // No key pressed: the pane retries by itself.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = c.text();
+        if text.contains("1 of 7") && !text.contains("error:") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never recovered:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+    assert!(
+        !paths.data.join("postmaster.pid").exists(),
+        "server left running"
+    );
+    if let Ok(target) = std::fs::read_link(c._home.path().join(".local/share/switchboard/pg")) {
+        std::fs::remove_dir_all(target).ok();
+    }
+}

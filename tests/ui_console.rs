@@ -419,3 +419,39 @@ fn quit_keys() {
     )));
     assert!(app.quit, "Ctrl-C quits even while typing a filter");
 }
+
+#[test]
+fn a_failed_fetch_is_retried_until_the_database_is_back() {
+    let mut app = app(80, 24);
+    let cmds = app.start();
+    app.update(Msg::Page {
+        req: page_req(&cmds),
+        result: Err("database connection lost: refused".into()),
+    });
+    assert!(
+        app.status
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("connection lost")
+    );
+    let soon = app.update(Msg::Tick {
+        now: Instant::now(),
+        wall: now(),
+    });
+    assert!(soon.is_empty(), "retried at once: {soon:?}");
+    let later = app.update(Msg::Tick {
+        now: Instant::now() + Duration::from_secs(4),
+        wall: now(),
+    });
+    let req = page_req(&later);
+    app.update(Msg::Page {
+        req,
+        result: Ok(rows(ListKind::Tenants, 0..3)),
+    });
+    assert_eq!(app.pane().rows.len(), 3);
+    assert_eq!(
+        app.status.error, None,
+        "the error clears once the database answers"
+    );
+}

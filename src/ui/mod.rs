@@ -431,18 +431,23 @@ const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
 fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme;
     let pane = app.pane();
-    let mut left = vec![Span::styled(clean(&app.status.database), theme.dim())];
-    if let Some(admin) = &app.status.admin {
-        left.push(Span::raw(" | "));
-        left.push(Span::raw(clean(admin)));
-    }
+    // What needs attention comes first; the database description goes last, where a narrow
+    // screen cuts it.
+    let mut left: Vec<Span> = Vec::new();
+    let mut push = |span: Span<'static>| {
+        if !left.is_empty() {
+            left.push(Span::raw(" | "));
+        }
+        left.push(span);
+    };
     if app.status.read_only {
-        left.push(Span::raw(" | "));
-        left.push(Span::styled("READ-ONLY", theme.warn()));
+        push(Span::styled("READ-ONLY", theme.warn()));
+    }
+    if let Some(e) = &app.status.error {
+        push(Span::styled(format!("error: {}", clean(e)), theme.error()));
     }
     if app.is_loading() {
-        left.push(Span::raw(" | "));
-        left.push(Span::styled(
+        push(Span::styled(
             format!(
                 "{} loading (Esc cancels)",
                 SPINNER[app.spinner % SPINNER.len()]
@@ -451,13 +456,12 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         ));
     }
     if let Some(info) = &app.status.info {
-        left.push(Span::raw(" | "));
-        left.push(Span::raw(clean(info)));
+        push(Span::raw(clean(info)));
     }
-    if let Some(e) = &app.status.error {
-        left.push(Span::raw(" | "));
-        left.push(Span::styled(format!("error: {}", clean(e)), theme.error()));
+    if let Some(admin) = &app.status.admin {
+        push(Span::raw(clean(admin)));
     }
+    push(Span::styled(clean(&app.status.database), theme.dim()));
     let position = match (pane.position(), pane.count) {
         (Some(p), Some(RowCount::Exact(n))) => {
             format!("{} of {}", thousands(p as i64), thousands(n))
