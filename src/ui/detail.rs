@@ -1,6 +1,5 @@
 //! The detail view: one record as scrollable lines.
 
-use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -14,7 +13,7 @@ use crate::app::DetailView;
 use crate::db::details::{Detail, Section};
 use crate::db::lists::Cell;
 
-pub fn render(view: &DetailView, theme: Theme, _now: DateTime<Utc>, area: Rect, buf: &mut Buffer) {
+pub fn render(view: &DetailView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let lines: Vec<Line> = match (&view.detail, &view.error) {
         (Some(d), _) => lines(d, theme, usize::from(area.width)),
         (None, Some(e)) => vec![Line::from(Span::styled(

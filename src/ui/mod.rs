@@ -193,10 +193,7 @@ pub fn format_cell(cell: &Cell, fmt: Fmt) -> String {
         Cell::Int(n) => thousands(*n),
         Cell::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
         Cell::Time(t) => format_time(t, fmt),
-        Cell::Id(id) => match fmt {
-            Fmt::ShortId => id.to_string(),
-            _ => id.to_string(),
-        },
+        Cell::Id(id) => id.to_string(),
         Cell::Float(f) => match fmt {
             Fmt::Percent => format!("{f:.1}%"),
             Fmt::Days if *f >= 999.0 => "999+ d".to_string(),
@@ -281,7 +278,7 @@ pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) {
     render_tabs(app, tabs, buf);
     let pane = app.pane();
     match &pane.detail {
-        Some(view) => detail::render(view, theme, app.now, body, buf),
+        Some(view) => detail::render(view, theme, body, buf),
         None => render_list(app, pane, body, buf),
     }
     render_status(app, status, buf);

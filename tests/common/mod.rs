@@ -18,7 +18,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 
 use switchboard::db::connect::quote_ident;
-use switchboard::db::pg::{Cluster, ClusterPaths, PgBinaries, RunAs, StartOptions};
+use switchboard::db::pg::{Cluster, ClusterPaths, PgBinaries, RunAs, StartOptions, fnv1a};
 
 pub struct Server {
     /// Options for the server's `postgres` database (any database name can be swapped in).
@@ -33,9 +33,7 @@ pub struct Server {
 /// reachable by the postgres system user when tests run as root.
 pub fn test_cluster_dir() -> PathBuf {
     let checkout = env!("CARGO_MANIFEST_DIR");
-    let hash = checkout.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = fnv1a(checkout.as_bytes());
     std::env::temp_dir().join(format!("switchboard-test-{hash:012x}"))
 }
 
@@ -189,12 +187,11 @@ impl Drop for TestDb {
 
 /// The name of a database holding the current migrations, created once per server and schema.
 async fn migrated_template() -> String {
-    let checksum = switchboard::MIGRATOR
+    let bytes: Vec<u8> = switchboard::MIGRATOR
         .iter()
         .flat_map(|m| m.checksum.iter().copied())
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
+        .collect();
+    let checksum = fnv1a(&bytes);
     let name = format!("sb_template_{checksum:016x}");
     let server = server();
     let mut admin = PgConnection::connect_with(&server.admin)
