@@ -14,6 +14,7 @@ use switchboard::db::demo;
 
 struct Console {
     screen: Arc<Mutex<vt100::Parser>>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     _home: tempfile::TempDir,
@@ -53,7 +54,6 @@ impl Console {
         )));
         let sink = screen.clone();
         std::thread::spawn(move || {
-            let _master = pair.master; // keep the pty open while reading
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 {
@@ -64,6 +64,7 @@ impl Console {
         });
         Console {
             screen,
+            master: pair.master,
             writer,
             child,
             _home: home,
@@ -87,6 +88,22 @@ impl Console {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Resizes the terminal, as a person dragging the window corner would.
+    fn resize(&mut self, rows: u16, cols: u16) {
+        self.screen.lock().unwrap().screen_mut().set_size(
+            std::num::NonZero::new(rows).unwrap(),
+            std::num::NonZero::new(cols).unwrap(),
+        );
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
     }
 
     fn keys(&mut self, bytes: &[u8]) {
@@ -260,4 +277,112 @@ async fn a_lost_connection_shows_an_error_and_the_console_recovers_by_itself() {
     if let Ok(target) = std::fs::read_link(c._home.path().join(".local/share/switchboard/pg")) {
         std::fs::remove_dir_all(target).ok();
     }
+}
+
+/// How many of this test's console sessions wait on a lock right now.
+async fn waiting_on_lock(db: &TestDb) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name LIKE 'switchboard%' \
+           AND wait_event_type = 'Lock'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap()
+}
+
+async fn wait_until_waiting(db: &TestDb, want: impl Fn(i64) -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let n = waiting_on_lock(db).await;
+        if want(n) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {n} sessions wait on the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn esc_cancels_a_query_that_hangs_on_the_server() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let mut c = Console::start(&["--database-url", &db.url()]);
+    c.wait_for("Acme Realty Group");
+
+    // Another session holds the audit log locked: the pane's queries hang on the server.
+    let mut locker = db.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE audit_logs IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *locker)
+        .await
+        .unwrap();
+    c.keys(b"6");
+    c.wait_for("loading (Esc cancels)");
+    wait_until_waiting(&db, |n| n > 0, "the audit query never reached the server").await;
+
+    // Keys still work while it hangs.
+    c.keys(b"1");
+    c.wait_for("Acme Realty Group");
+    c.keys(b"6");
+    c.keys(b"\x1b");
+    let screen = c.wait_for("cancelled");
+    assert!(!screen.contains("loading (Esc cancels)"), "{screen}");
+    // The server stopped running them: pg_cancel_backend reached this console's sessions.
+    wait_until_waiting(
+        &db,
+        |n| n == 0,
+        "the queries were not cancelled on the server",
+    )
+    .await;
+
+    locker.rollback().await.unwrap();
+    c.keys(b"r");
+    c.wait_for("user.sign_in");
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+}
+
+#[tokio::test]
+async fn a_resized_terminal_is_redrawn_at_once_to_the_new_size() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let mut c = Console::start(&["--database-url", &db.url()]);
+    c.wait_for("Acme Realty Group");
+    c.keys(b"2");
+    let narrow = c.wait_for("1 of 39");
+    assert!(
+        !narrow.contains("Verified"),
+        "80 columns leave out Verified:\n{narrow}"
+    );
+
+    c.resize(40, 160);
+    let wide = c.wait_for("Verified");
+    let rows = wide.lines().filter(|l| l.contains("@")).count();
+    assert!(
+        rows > 19,
+        "the taller screen shows more rows ({rows}):\n{wide}"
+    );
+
+    c.resize(24, 80);
+    // The 80-column layout: the header ends with Credits at the right edge.
+    let narrow_header = |t: &str| {
+        t.lines()
+            .any(|l| l.starts_with("Email") && l.trim_end().ends_with("Active Credits"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !narrow_header(&c.text()) {
+        assert!(
+            Instant::now() < deadline,
+            "never redrawn narrow:\n{}",
+            c.text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = c.text();
+    assert!(text.contains("1 of 39"), "{text}");
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
 }
