@@ -1,5 +1,6 @@
 //! Switchboard: the terminal admin console for a voice-AI-agent platform's PostgreSQL database.
 
+pub mod actions;
 pub mod app;
 pub mod db;
 pub mod keymap;
