@@ -9,8 +9,12 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 use uuid::Uuid;
 
+use crate::actions::auth::Secret;
+use crate::actions::targets::Target;
+use crate::actions::{ActionError, Actor, AuditContext, Outcome, Policy, Request, Session, Verb};
 use crate::db::details::Detail;
 use crate::db::lists::{Filter, ListKind, ListRow, Page, RowCount};
+use crate::forms::{self, Dialog, SignIn};
 use crate::keymap::{self, Action, Context};
 
 /// Rows fetched per page.
@@ -48,6 +52,49 @@ pub enum Command {
     },
     /// Cancel this console's running queries on the server.
     CancelQueries,
+    /// Sign in (with the demo password when `demo`, if it still works).
+    SignIn {
+        req: ReqId,
+        email: String,
+        password: Secret,
+        demo: bool,
+        ctx: AuditContext,
+        read_only: bool,
+    },
+    /// Check the admin may use `verb` and read what its target holds now.
+    Prepare {
+        req: ReqId,
+        session: Box<Session>,
+        verb: Verb,
+        kind: ListKind,
+        id: Option<Uuid>,
+    },
+    /// Apply a confirmed change.
+    Apply {
+        req: ReqId,
+        session: Box<Session>,
+        request: Request,
+    },
+}
+
+/// Why a sign-in did not succeed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SignInFail {
+    /// The demo password does not work for this account: ask for the password.
+    NeedPassword,
+    /// Wrong email or password, or not an active admin (one message for all).
+    Refused,
+    /// The database could not be asked; not counted as a try.
+    Error(String),
+}
+
+/// How the console starts signing in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInStart {
+    /// The embedded default: try the demo password for this account, else ask.
+    Demo(String),
+    /// Ask for the password (and the email if none is given).
+    Prompt(Option<String>),
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +116,20 @@ pub enum Msg {
     Detail {
         req: ReqId,
         result: Result<Detail, String>,
+    },
+    SignedIn {
+        req: ReqId,
+        /// Whether the demo password signed in.
+        demo: bool,
+        result: Result<Actor, SignInFail>,
+    },
+    Prepared {
+        req: ReqId,
+        result: Result<Option<Target>, String>,
+    },
+    Applied {
+        req: ReqId,
+        result: Result<Outcome, ActionError>,
     },
 }
 
@@ -190,7 +251,21 @@ pub struct App {
     pub height: u16,
     pub spinner: usize,
     pub quit: bool,
+    /// The console quit because sign-in failed too often.
+    pub sign_in_failed: bool,
     pub theme: crate::ui::Theme,
+    /// Who the console acts as, once signed in.
+    pub session: Option<Session>,
+    /// The sign-in screen, while it is up.
+    pub sign_in: Option<SignIn>,
+    /// A form or confirm dialog over the panes.
+    pub dialog: Option<Dialog>,
+    pub audit_ctx: AuditContext,
+    pub policy: Policy,
+    /// The action being prepared: its request, verb, and target row.
+    preparing: Option<(ReqId, Verb, ListKind, Option<Uuid>)>,
+    /// Field values to put back into a form reopened after a conflict.
+    retry_values: Option<Vec<String>>,
     next_req: ReqId,
 }
 
@@ -206,12 +281,65 @@ impl App {
             height,
             spinner: 0,
             quit: false,
+            sign_in_failed: false,
             theme: crate::ui::Theme { color: true },
+            session: None,
+            sign_in: None,
+            dialog: None,
+            audit_ctx: AuditContext {
+                ip: None,
+                user_agent: crate::actions::user_agent("console", "local"),
+            },
+            policy: Policy::default(),
+            preparing: None,
+            retry_values: None,
             next_req: 1,
         }
     }
 
-    /// The commands that load the first pane.
+    /// Shows the sign-in screen; on the embedded default, tries the demo password first.
+    pub fn begin_sign_in(&mut self, start: SignInStart) -> Vec<Command> {
+        match start {
+            SignInStart::Prompt(email) => {
+                self.sign_in = Some(SignIn::new(email.as_deref()));
+                Vec::new()
+            }
+            SignInStart::Demo(email) => {
+                let req = self.req();
+                let mut form = SignIn::new(Some(&email));
+                form.pending = Some(req);
+                form.message = Some(format!("signing in as {email} (demo data)…"));
+                self.sign_in = Some(form);
+                vec![Command::SignIn {
+                    req,
+                    email,
+                    password: Secret::new(crate::db::demo::DEMO_PASSWORD),
+                    demo: true,
+                    ctx: self.audit_ctx.clone(),
+                    read_only: self.status.read_only,
+                }]
+            }
+        }
+    }
+
+    /// Signs in as `actor` directly (tests and callers that signed in already).
+    pub fn signed_in(&mut self, actor: Actor, demo: bool) {
+        self.status.admin = Some(format!(
+            "{} ({}{})",
+            actor.email,
+            actor.role.as_str(),
+            if demo { ", demo sign-in" } else { "" }
+        ));
+        self.session = Some(Session {
+            actor,
+            ctx: self.audit_ctx.clone(),
+            policy: self.policy,
+            read_only: self.status.read_only,
+        });
+        self.sign_in = None;
+    }
+
+    /// The commands that load the current pane.
     pub fn start(&mut self) -> Vec<Command> {
         self.load(self.tab, Fetch::Replace)
     }
@@ -226,7 +354,14 @@ impl App {
 
     pub fn context(&self) -> Context {
         let pane = self.pane();
-        if self.help {
+        if self.sign_in.is_some() {
+            Context::SignIn
+        } else if let Some(d) = &self.dialog {
+            match d {
+                Dialog::Form(_) => Context::Form,
+                Dialog::Confirm(_) => Context::Confirm,
+            }
+        } else if self.help {
             Context::Help
         } else if pane.editing_filter {
             Context::Filter
@@ -239,6 +374,9 @@ impl App {
 
     pub fn is_loading(&self) -> bool {
         self.panes.iter().any(Pane::is_loading)
+            || self.preparing.is_some()
+            || self.sign_in.as_ref().is_some_and(|s| s.pending.is_some())
+            || matches!(&self.dialog, Some(Dialog::Confirm(c)) if c.pending.is_some())
     }
 
     /// Rows of the list visible at the current size: the screen less the tab bar, the status
@@ -330,6 +468,9 @@ impl App {
                 }
                 Vec::new()
             }
+            Msg::SignedIn { req, demo, result } => self.on_signed_in(req, demo, result),
+            Msg::Prepared { req, result } => self.on_prepared(req, result),
+            Msg::Applied { req, result } => self.on_applied(req, result),
             Msg::Detail { req, result } => {
                 for pane in &mut self.panes {
                     if let Some(view) = &mut pane.detail
@@ -451,17 +592,47 @@ impl App {
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
         let context = self.context();
-        let action = keymap::action_for(context, &key);
-        if context == Context::Filter && action.is_none() {
-            let pane = self.pane_mut();
-            pane.filter_input
-                .handle_event(&ratatui::crossterm::event::Event::Key(key));
-            pane.filter_typed_at = Some(Instant::now());
-            return Vec::new();
+        let action = keymap::action_for(context, self.pane().kind, &key);
+        let event = ratatui::crossterm::event::Event::Key(key);
+        match (context, action) {
+            (Context::Filter, None) => {
+                let pane = self.pane_mut();
+                pane.filter_input.handle_event(&event);
+                pane.filter_typed_at = Some(Instant::now());
+                return Vec::new();
+            }
+            (Context::SignIn, None) => {
+                if let Some(s) = &mut self.sign_in
+                    && s.pending.is_none()
+                {
+                    let field = if s.on_password {
+                        &mut s.password
+                    } else {
+                        &mut s.email
+                    };
+                    field.handle_event(&event);
+                }
+                return Vec::new();
+            }
+            (Context::Form, None) => {
+                if let Some(Dialog::Form(f)) = &mut self.dialog
+                    && let Some(field) = f.fields.get_mut(f.focus)
+                {
+                    field.input.handle_event(&event);
+                    f.error = None;
+                }
+                return Vec::new();
+            }
+            _ => {}
         }
         let Some(action) = action else {
             return Vec::new();
         };
+        match context {
+            Context::SignIn => return self.on_sign_in_action(action),
+            Context::Form | Context::Confirm => return self.on_dialog_action(action),
+            _ => {}
+        }
         self.status.info = None;
         match action {
             Action::Quit => {
@@ -536,7 +707,304 @@ impl App {
                 self.load(tab, Fetch::Replace)
             }
             Action::History => self.history(),
+            Action::Act(verb) => self.act(verb),
+            Action::Submit
+            | Action::NextField
+            | Action::PrevField
+            | Action::Confirm
+            | Action::Cancel => Vec::new(),
         }
+    }
+
+    fn on_sign_in_action(&mut self, action: Action) -> Vec<Command> {
+        let Some(s) = &mut self.sign_in else {
+            return Vec::new();
+        };
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                Vec::new()
+            }
+            Action::NextField | Action::PrevField => {
+                s.on_password = !s.on_password;
+                Vec::new()
+            }
+            Action::Submit if s.pending.is_some() => Vec::new(),
+            Action::Submit => {
+                let email = s.email.value().trim().to_string();
+                if email.is_empty() {
+                    s.on_password = false;
+                    s.message = Some("type the admin's email".into());
+                    return Vec::new();
+                }
+                if !s.on_password {
+                    s.on_password = true;
+                    return Vec::new();
+                }
+                let password = Secret::new(s.password.value());
+                let req = self.next_req;
+                self.next_req += 1;
+                let s = self.sign_in.as_mut().expect("sign-in screen is up");
+                s.pending = Some(req);
+                s.message = Some(format!("signing in as {email}…"));
+                vec![Command::SignIn {
+                    req,
+                    email,
+                    password,
+                    demo: false,
+                    ctx: self.audit_ctx.clone(),
+                    read_only: self.status.read_only,
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn on_signed_in(
+        &mut self,
+        req: ReqId,
+        demo: bool,
+        result: Result<Actor, SignInFail>,
+    ) -> Vec<Command> {
+        let Some(s) = &mut self.sign_in else {
+            return Vec::new();
+        };
+        if s.pending != Some(req) {
+            return Vec::new();
+        }
+        s.pending = None;
+        match result {
+            Ok(actor) => {
+                self.signed_in(actor, demo);
+                self.start()
+            }
+            Err(SignInFail::NeedPassword) => {
+                s.message = Some(format!(
+                    "{} does not take the demo password: type its password",
+                    s.email.value()
+                ));
+                s.on_password = true;
+                Vec::new()
+            }
+            Err(SignInFail::Refused) => {
+                s.failures += 1;
+                s.password.reset();
+                if s.tries_left() == 0 {
+                    self.quit = true;
+                    self.sign_in_failed = true;
+                } else {
+                    s.message = Some(format!(
+                        "{} ({} {} left)",
+                        crate::actions::auth::SIGN_IN_REFUSED,
+                        s.tries_left(),
+                        if s.tries_left() == 1 { "try" } else { "tries" }
+                    ));
+                }
+                Vec::new()
+            }
+            Err(SignInFail::Error(e)) => {
+                s.message = Some(format!("cannot sign in: {e}"));
+                Vec::new()
+            }
+        }
+    }
+
+    /// An action key: check the admin may, read the target, then open its form.
+    fn act(&mut self, verb: Verb) -> Vec<Command> {
+        let Some(session) = &self.session else {
+            self.status.error = Some("not signed in: no changes can be made".into());
+            return Vec::new();
+        };
+        if self.status.read_only {
+            // Refused before any SQL.
+            self.status.error = Some(ActionError::ReadOnly.to_string());
+            return Vec::new();
+        }
+        let session = Box::new(session.clone());
+        let pane = self.pane();
+        let kind = pane.kind;
+        let id = if matches!(verb, Verb::CreateTenant | Verb::AddNumber) {
+            None
+        } else {
+            match &pane.detail {
+                Some(view) => Some(view.id),
+                None => match pane.selected_row() {
+                    Some(row) => Some(row.id),
+                    None => {
+                        self.status.info = Some("no row selected".into());
+                        return Vec::new();
+                    }
+                },
+            }
+        };
+        let req = self.req();
+        self.preparing = Some((req, verb, kind, id));
+        vec![Command::Prepare {
+            req,
+            session,
+            verb,
+            kind,
+            id,
+        }]
+    }
+
+    fn on_prepared(&mut self, req: ReqId, result: Result<Option<Target>, String>) -> Vec<Command> {
+        let Some((r, verb, _, _)) = self.preparing else {
+            return Vec::new();
+        };
+        if r != req {
+            return Vec::new();
+        }
+        self.preparing = None;
+        let retry = self.retry_values.take();
+        match result.and_then(|target| forms::open(verb, target)) {
+            Ok(mut dialog) => {
+                if let (Dialog::Form(f), Some(values)) = (&mut dialog, retry) {
+                    for (field, v) in f.fields.iter_mut().zip(values) {
+                        field.input = Input::new(v);
+                    }
+                    f.error = self.status.error.clone();
+                }
+                self.dialog = Some(dialog);
+            }
+            Err(e) => self.status.error = Some(e),
+        }
+        Vec::new()
+    }
+
+    fn on_dialog_action(&mut self, action: Action) -> Vec<Command> {
+        let Some(dialog) = self.dialog.take() else {
+            return Vec::new();
+        };
+        match (action, dialog) {
+            (Action::Quit, _) => {
+                self.quit = true;
+                Vec::new()
+            }
+            (Action::Cancel, Dialog::Confirm(c)) if c.pending.is_some() => {
+                // Sent already: the answer decides.
+                self.dialog = Some(Dialog::Confirm(c));
+                Vec::new()
+            }
+            (Action::Cancel, _) => {
+                self.status.info = Some("cancelled: nothing was written".into());
+                Vec::new()
+            }
+            (Action::NextField | Action::PrevField, Dialog::Form(mut f)) => {
+                let n = f.fields.len().max(1);
+                f.focus = if action == Action::NextField {
+                    (f.focus + 1) % n
+                } else {
+                    (f.focus + n - 1) % n
+                };
+                self.dialog = Some(Dialog::Form(f));
+                Vec::new()
+            }
+            (Action::Submit, Dialog::Form(f)) => {
+                self.dialog = Some(f.submit());
+                Vec::new()
+            }
+            (Action::Confirm, Dialog::Confirm(mut c)) => {
+                let (Some(session), None) = (&self.session, c.pending) else {
+                    self.dialog = Some(Dialog::Confirm(c));
+                    return Vec::new();
+                };
+                let session = Box::new(session.clone());
+                let req = self.req();
+                c.pending = Some(req);
+                let request = c.request.clone();
+                self.dialog = Some(Dialog::Confirm(c));
+                vec![Command::Apply {
+                    req,
+                    session,
+                    request,
+                }]
+            }
+            (_, d) => {
+                self.dialog = Some(d);
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_applied(&mut self, req: ReqId, result: Result<Outcome, ActionError>) -> Vec<Command> {
+        let Some(Dialog::Confirm(c)) = &self.dialog else {
+            return Vec::new();
+        };
+        if c.pending != Some(req) {
+            return Vec::new();
+        }
+        let Some(Dialog::Confirm(c)) = self.dialog.take() else {
+            return Vec::new();
+        };
+        match result {
+            Ok(outcome) => {
+                self.status.error = None;
+                self.status.info = Some(outcome.summary());
+                self.refresh()
+            }
+            Err(e @ ActionError::Conflict { .. }) => {
+                // Read the row again and reopen the form with what was typed.
+                self.status.error = Some(e.to_string());
+                self.retry_values = c.form.as_ref().map(|f| {
+                    f.fields
+                        .iter()
+                        .map(|field| field.input.value().to_string())
+                        .collect()
+                });
+                let Some(session) = &self.session else {
+                    return Vec::new();
+                };
+                let session = Box::new(session.clone());
+                let verb = c.request.verb();
+                let kind = self.pane().kind;
+                let (_, id) = c.request.resource();
+                let req = self.req();
+                self.preparing = Some((req, verb, kind, id));
+                let mut cmds = self.refresh();
+                cmds.push(Command::Prepare {
+                    req,
+                    session,
+                    verb,
+                    kind,
+                    id,
+                });
+                cmds
+            }
+            Err(
+                e @ (ActionError::Invalid(_)
+                | ActionError::NotFound(_)
+                | ActionError::Insufficient { .. }),
+            ) if c.form.is_some() => {
+                let mut f = c.form.expect("checked");
+                f.error = Some(e.to_string());
+                self.dialog = Some(Dialog::Form(f));
+                Vec::new()
+            }
+            Err(e) => {
+                self.status.error = Some(e.to_string());
+                Vec::new()
+            }
+        }
+    }
+
+    /// After a change: reload what shows it (this pane and its detail now, the others when
+    /// next visited).
+    fn refresh(&mut self) -> Vec<Command> {
+        let tab = self.tab;
+        for (i, pane) in self.panes.iter_mut().enumerate() {
+            pane.count = None;
+            if i != tab {
+                pane.loaded = false;
+                pane.detail = None;
+            }
+        }
+        let mut cmds = self.load(tab, Fetch::Replace);
+        if let Some(view) = &self.panes[tab].detail {
+            let (kind, id) = (view.kind, view.id);
+            cmds.extend(self.open_detail(tab, kind, id));
+        }
+        cmds
     }
 
     fn go_tab(&mut self, tab: usize) -> Vec<Command> {

@@ -3,6 +3,9 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use crate::actions::{Role, Verb};
+use crate::db::lists::ListKind;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Quit,
@@ -23,6 +26,16 @@ pub enum Action {
     History,
     /// Filter input: keep the filter.
     Apply,
+    /// Start an admin action on the selected row (or a new row).
+    Act(Verb),
+    /// Forms and sign-in: Enter.
+    Submit,
+    NextField,
+    PrevField,
+    /// Confirm dialog: `y`.
+    Confirm,
+    /// Dialogs: close without doing anything.
+    Cancel,
 }
 
 /// Where the keyboard focus is.
@@ -33,6 +46,12 @@ pub enum Context {
     /// Typing a filter: only these keys are bindings; the rest is text.
     Filter,
     Help,
+    /// The sign-in screen: text goes to its fields.
+    SignIn,
+    /// An action's form: text goes to its fields.
+    Form,
+    /// A confirm dialog: Cancel is the default.
+    Confirm,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -261,10 +280,221 @@ pub static BINDINGS: &[Binding] = &[
         footer: true,
         matches: |k| k.code == KeyCode::Esc || plain(k, 'q'),
     },
+    Binding {
+        keys: "Enter",
+        help: "next field / sign in",
+        short: "sign in",
+        action: Action::Submit,
+        contexts: &[Context::SignIn],
+        footer: true,
+        matches: |k| k.code == KeyCode::Enter,
+    },
+    Binding {
+        keys: "Enter",
+        help: "next field / on to confirm",
+        short: "next",
+        action: Action::Submit,
+        contexts: &[Context::Form],
+        footer: true,
+        matches: |k| k.code == KeyCode::Enter,
+    },
+    Binding {
+        keys: "Tab",
+        help: "next field",
+        short: "field",
+        action: Action::NextField,
+        contexts: &[Context::SignIn, Context::Form],
+        footer: true,
+        matches: |k| matches!(k.code, KeyCode::Tab | KeyCode::Down),
+    },
+    Binding {
+        keys: "S-Tab",
+        help: "previous field",
+        short: "back",
+        action: Action::PrevField,
+        contexts: &[Context::SignIn, Context::Form],
+        footer: false,
+        matches: |k| matches!(k.code, KeyCode::BackTab | KeyCode::Up),
+    },
+    Binding {
+        keys: "Esc",
+        help: "cancel, nothing is written",
+        short: "cancel",
+        action: Action::Cancel,
+        contexts: &[Context::Form],
+        footer: true,
+        matches: |k| k.code == KeyCode::Esc,
+    },
+    Binding {
+        keys: "Esc",
+        help: "quit without signing in",
+        short: "quit",
+        action: Action::Quit,
+        contexts: &[Context::SignIn],
+        footer: true,
+        matches: |k| k.code == KeyCode::Esc,
+    },
+    Binding {
+        keys: "y",
+        help: "apply the change",
+        short: "apply",
+        action: Action::Confirm,
+        contexts: &[Context::Confirm],
+        footer: true,
+        matches: |k| plain(k, 'y') || plain(k, 'Y'),
+    },
+    Binding {
+        keys: "n/Esc/Enter",
+        help: "cancel (the default), nothing is written",
+        short: "cancel",
+        action: Action::Cancel,
+        contexts: &[Context::Confirm],
+        footer: true,
+        matches: |k| {
+            plain(k, 'n') || plain(k, 'N') || matches!(k.code, KeyCode::Esc | KeyCode::Enter)
+        },
+    },
+    Binding {
+        keys: "^c",
+        help: "quit",
+        short: "quit",
+        action: Action::Quit,
+        contexts: &[Context::SignIn, Context::Form, Context::Confirm],
+        footer: false,
+        matches: |k| ctrl(k, 'c'),
+    },
 ];
 
-/// The action `key` means in `context`, if any.
-pub fn action_for(context: Context, key: &KeyEvent) -> Option<Action> {
+/// An admin action's key in the panes it applies to.
+#[derive(Debug, Clone, Copy)]
+pub struct PaneAction {
+    pub key: char,
+    pub panes: &'static [ListKind],
+    pub verb: Verb,
+    /// The footer's word for it.
+    pub short: &'static str,
+    pub help: &'static str,
+}
+
+const USERS: &[ListKind] = &[ListKind::Users, ListKind::Credits];
+const USERS_ONLY: &[ListKind] = &[ListKind::Users];
+const TENANTS: &[ListKind] = &[ListKind::Tenants];
+const AGENTS: &[ListKind] = &[ListKind::Agents];
+const NUMBERS: &[ListKind] = &[ListKind::PhoneNumbers];
+
+const fn act(
+    key: char,
+    panes: &'static [ListKind],
+    verb: Verb,
+    short: &'static str,
+    help: &'static str,
+) -> PaneAction {
+    PaneAction {
+        key,
+        panes,
+        verb,
+        short,
+        help,
+    }
+}
+
+/// Every admin action's key, pane by pane (in lists and detail views alike).
+pub static PANE_ACTIONS: &[PaneAction] = &[
+    act('+', USERS, Verb::TopUp, "top up", "top up credits"),
+    act('-', USERS, Verb::Deduct, "deduct", "deduct credits"),
+    act(
+        'a',
+        USERS_ONLY,
+        Verb::SetUserActive,
+        "on/off",
+        "activate / deactivate",
+    ),
+    act(
+        'X',
+        USERS_ONLY,
+        Verb::RevokeSessions,
+        "revoke",
+        "revoke all sessions",
+    ),
+    act(
+        'v',
+        USERS_ONLY,
+        Verb::VerifyEmail,
+        "verify",
+        "mark the email verified",
+    ),
+    act('R', USERS_ONLY, Verb::SetRole, "role", "change the role"),
+    act(
+        'm',
+        USERS_ONLY,
+        Verb::MoveUser,
+        "move",
+        "move to another tenant",
+    ),
+    act('n', TENANTS, Verb::CreateTenant, "new", "create a tenant"),
+    act('e', TENANTS, Verb::RenameTenant, "rename", "rename"),
+    act('p', TENANTS, Verb::SetPlan, "plan", "change the plan"),
+    act(
+        'a',
+        TENANTS,
+        Verb::SetTenantActive,
+        "on/off",
+        "deactivate / reactivate",
+    ),
+    act('e', AGENTS, Verb::RenameAgent, "rename", "rename"),
+    act(
+        'D',
+        AGENTS,
+        Verb::DescribeAgent,
+        "describe",
+        "edit the description",
+    ),
+    act(
+        'a',
+        AGENTS,
+        Verb::SetAgentActive,
+        "on/off",
+        "activate / deactivate",
+    ),
+    act('n', NUMBERS, Verb::AddNumber, "add", "add a number"),
+    act(
+        's',
+        NUMBERS,
+        Verb::AssignNumber,
+        "assign",
+        "assign / reassign to a user",
+    ),
+    act('u', NUMBERS, Verb::UnassignNumber, "unassign", "unassign"),
+    act(
+        'a',
+        NUMBERS,
+        Verb::SetNumberActive,
+        "on/off",
+        "deactivate / reactivate",
+    ),
+];
+
+/// The admin actions of `pane`.
+pub fn pane_actions(pane: ListKind) -> impl Iterator<Item = &'static PaneAction> {
+    PANE_ACTIONS.iter().filter(move |a| a.panes.contains(&pane))
+}
+
+/// The admin actions of `pane` that `role` may use (the footer shows only these).
+pub fn allowed_actions(pane: ListKind, role: Role) -> impl Iterator<Item = &'static PaneAction> {
+    pane_actions(pane).filter(move |a| a.verb.min_role() <= role)
+}
+
+/// The action `key` means in `context` on `pane`, if any.
+pub fn action_for(context: Context, pane: ListKind, key: &KeyEvent) -> Option<Action> {
+    if matches!(context, Context::List | Context::Detail)
+        && !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        && let KeyCode::Char(c) = key.code
+        && let Some(a) = pane_actions(pane).find(|a| a.key == c)
+    {
+        return Some(Action::Act(a.verb));
+    }
     BINDINGS
         .iter()
         .filter(|b| b.contexts.contains(&context))
@@ -289,6 +519,10 @@ pub fn footer(context: Context) -> impl Iterator<Item = &'static Binding> {
 mod tests {
     use super::*;
 
+    fn action_for_users(context: Context, key: &KeyEvent) -> Option<Action> {
+        action_for(context, ListKind::Users, key)
+    }
+
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
     }
@@ -296,37 +530,80 @@ mod tests {
     #[test]
     fn keys_mean_what_the_help_says() {
         assert_eq!(
-            action_for(Context::List, &key(KeyCode::Char('j'))),
+            action_for_users(Context::List, &key(KeyCode::Char('j'))),
             Some(Action::Down)
         );
         assert_eq!(
-            action_for(Context::List, &key(KeyCode::Up)),
+            action_for_users(Context::List, &key(KeyCode::Up)),
             Some(Action::Up)
         );
         assert_eq!(
-            action_for(Context::List, &key(KeyCode::Char('4'))),
+            action_for_users(Context::List, &key(KeyCode::Char('4'))),
             Some(Action::GoTab(3))
         );
         assert_eq!(
-            action_for(Context::List, &key(KeyCode::Char('G'))),
+            action_for_users(Context::List, &key(KeyCode::Char('G'))),
             Some(Action::Last)
         );
         assert_eq!(
-            action_for(
+            action_for_users(
                 Context::List,
                 &KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)
             ),
             Some(Action::PageDown)
         );
         // While typing a filter, letters are text.
-        assert_eq!(action_for(Context::Filter, &key(KeyCode::Char('q'))), None);
         assert_eq!(
-            action_for(
+            action_for_users(Context::Filter, &key(KeyCode::Char('q'))),
+            None
+        );
+        assert_eq!(
+            action_for_users(
                 Context::Filter,
                 &KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
             ),
             Some(Action::Quit)
         );
+    }
+
+    #[test]
+    fn action_keys_are_unique_per_pane_and_clash_with_no_navigation_key() {
+        for pane in ListKind::ALL {
+            let keys: Vec<char> = pane_actions(pane).map(|a| a.key).collect();
+            let mut unique = keys.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(keys.len(), unique.len(), "{pane:?}");
+            for c in keys {
+                let k = key(KeyCode::Char(c));
+                let nav = BINDINGS
+                    .iter()
+                    .filter(|b| b.contexts.contains(&Context::List))
+                    .any(|b| (b.matches)(&k));
+                assert!(!nav, "{c} in {pane:?}");
+            }
+        }
+        assert_eq!(
+            action_for(
+                Context::List,
+                ListKind::PhoneNumbers,
+                &key(KeyCode::Char('s'))
+            ),
+            Some(Action::Act(Verb::AssignNumber))
+        );
+        assert_eq!(
+            action_for(
+                Context::Filter,
+                ListKind::PhoneNumbers,
+                &key(KeyCode::Char('s'))
+            ),
+            None
+        );
+        assert_eq!(
+            allowed_actions(ListKind::PhoneNumbers, Role::Admin).count(),
+            0
+        );
+        assert_eq!(allowed_actions(ListKind::Credits, Role::Admin).count(), 2);
     }
 
     #[test]
@@ -336,6 +613,9 @@ mod tests {
             Context::Detail,
             Context::Filter,
             Context::Help,
+            Context::SignIn,
+            Context::Form,
+            Context::Confirm,
         ] {
             assert!(footer(c).count() > 0, "{c:?}");
         }

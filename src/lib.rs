@@ -2,7 +2,9 @@
 
 pub mod actions;
 pub mod app;
+pub mod config;
 pub mod db;
+pub mod forms;
 pub mod keymap;
 pub mod paths;
 pub mod tui;

@@ -5,6 +5,11 @@ use std::sync::Mutex;
 
 use clap::{Args, Parser, Subcommand};
 
+mod commands;
+
+use commands::{ActionCmd, ActionOptions, AdminCmd, CmdError};
+use switchboard::actions::{ActionError, Policy};
+use switchboard::config::Config;
 use switchboard::db::connect::{self, Connection, PoolSettings, Target};
 use switchboard::db::pg::{self, ClusterPaths, PgError, StartOptions};
 use switchboard::db::{self, DbError, demo};
@@ -20,13 +25,24 @@ struct Cli {
     #[command(flatten)]
     db: DbArgs,
 
-    /// The admin account to act as (sign-in comes with the console).
-    #[arg(long, env = "SWITCHBOARD_ADMIN", value_name = "EMAIL")]
+    /// The admin account to act as (else `admin` in the config file). On the embedded default
+    /// the demo accounts need no password; without --admin it signs in as the demo super_admin.
+    #[arg(long, global = true, env = "SWITCHBOARD_ADMIN", value_name = "EMAIL")]
     admin: Option<String>,
 
-    /// Open every database session read-only (enforced by PostgreSQL itself).
-    #[arg(long)]
+    /// Open every database session read-only (enforced by PostgreSQL itself); every action is
+    /// refused.
+    #[arg(long, global = true)]
     read_only: bool,
+
+    /// The most an admin (not a super_admin) may add or take in one credit change
+    /// [default: admin_credit_cap in the config file, else 10000].
+    #[arg(long, global = true, env = "SWITCHBOARD_ADMIN_CREDIT_CAP", value_name = "N",
+          value_parser = clap::value_parser!(i64).range(1..))]
+    admin_credit_cap: Option<i64>,
+
+    #[command(flatten)]
+    action: ActionOptions,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -52,8 +68,26 @@ enum Command {
     Migrate,
     /// Fill an empty database with the demo data set (refused if it has users).
     SeedDemo,
-    /// Print where Switchboard keeps its private cluster and its log.
+    /// Print where Switchboard keeps its private cluster, its config file and its log.
     Paths,
+    /// Admin accounts: bootstrap the first super_admin, set passwords.
+    #[command(subcommand)]
+    Admin(AdminCmd),
+    /// Top up or deduct a user's credits.
+    #[command(subcommand)]
+    Credits(commands::CreditsCmd),
+    /// Activate, deactivate, revoke sessions, verify email, change role or tenant.
+    #[command(subcommand)]
+    Users(commands::UsersCmd),
+    /// Create, rename, change plan, activate or deactivate tenants.
+    #[command(subcommand)]
+    Tenants(commands::TenantsCmd),
+    /// Rename, describe, activate or deactivate agents.
+    #[command(subcommand)]
+    Agents(commands::AgentsCmd),
+    /// Add, assign, unassign, activate or deactivate phone numbers.
+    #[command(subcommand)]
+    Numbers(commands::NumbersCmd),
     /// Stop the private cluster at DIR once no process uses it (used by the test harness).
     #[command(name = "__reap-cluster", hide = true)]
     ReapCluster { dir: std::path::PathBuf },
@@ -68,6 +102,17 @@ enum AppError {
     Usage(String),
     #[error("interrupted by {0}")]
     Interrupted(&'static str),
+    #[error(transparent)]
+    Action(#[from] ActionError),
+}
+
+impl From<CmdError> for AppError {
+    fn from(e: CmdError) -> AppError {
+        match e {
+            CmdError::Action(a) => AppError::Action(a),
+            CmdError::Usage(u) => AppError::Usage(u),
+        }
+    }
 }
 
 impl AppError {
@@ -79,6 +124,7 @@ impl AppError {
             | AppError::Db(DbError::Pg(PgError::BinariesNotFound { .. })) => 2,
             AppError::Interrupted(_) => 130,
             AppError::Db(_) => 1,
+            AppError::Action(a) => a.exit_code(),
         }
     }
 }
@@ -174,10 +220,125 @@ async fn open(target: &Target, paths: &AppPaths, read_only: bool) -> Result<Conn
 async fn run(cli: Cli, paths: &AppPaths) -> Result<(), AppError> {
     let target = Target::choose(cli.db.database_url, None);
     tracing::info!(?target, "database");
-    match cli.command {
+    let config = Config::load(&paths.config_file()).map_err(AppError::Usage)?;
+    let admin = cli.admin.clone().or(config.admin);
+    let policy = Policy {
+        admin_credit_cap: cli
+            .admin_credit_cap
+            .or(config.admin_credit_cap)
+            .unwrap_or(switchboard::actions::DEFAULT_ADMIN_CREDIT_CAP),
+    };
+    let ctx = RunContext {
+        target,
+        read_only: cli.read_only,
+        admin,
+        policy,
+        options: cli.action,
+    };
+    dispatch(cli.command, &ctx, paths).await
+}
+
+/// What every command needs from the command line and the config file.
+struct RunContext {
+    target: Target,
+    read_only: bool,
+    admin: Option<String>,
+    policy: Policy,
+    options: ActionOptions,
+}
+
+/// An action subcommand: sign in, apply, report.
+async fn action_command(
+    action: ActionCmd,
+    ctx: &RunContext,
+    paths: &AppPaths,
+) -> Result<(), AppError> {
+    let conn = open(&ctx.target, paths, ctx.read_only).await?;
+    let result = match require_migrated(&conn).await {
+        Err(e) => Err(e),
+        Ok(()) => commands::run_action(
+            &conn,
+            &ctx.target,
+            ctx.admin.as_deref(),
+            &ctx.options,
+            ctx.policy,
+            ctx.read_only,
+            action,
+        )
+        .await
+        .map_err(AppError::from),
+    };
+    conn.close().await?;
+    report(result, ctx.options.json)
+}
+
+/// Prints an action's outcome (or, with --json, its refusal too) and passes the error on.
+fn report(
+    result: Result<switchboard::actions::Outcome, AppError>,
+    json: bool,
+) -> Result<(), AppError> {
+    match result {
+        Ok(out) if json => {
+            println!("{}", out.to_json());
+            Ok(())
+        }
+        Ok(out) => {
+            match out.audit_id {
+                Some(id) => println!("{} (audit entry {id})", out.summary()),
+                None => println!("{}", out.summary()),
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if json {
+                let status = match &e {
+                    AppError::Action(ActionError::Forbidden(_) | ActionError::ReadOnly) => {
+                        "refused"
+                    }
+                    AppError::Action(ActionError::Conflict { .. }) => "conflict",
+                    AppError::Action(ActionError::Db(_)) | AppError::Db(_) => "error",
+                    _ => "invalid",
+                };
+                println!(
+                    "{}",
+                    serde_json::json!({"status": status, "error": e.to_string()})
+                );
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn dispatch(
+    command: Option<Command>,
+    ctx: &RunContext,
+    paths: &AppPaths,
+) -> Result<(), AppError> {
+    let target = &ctx.target;
+    match command {
+        Some(Command::Credits(c)) => action_command(ActionCmd::Credits(c), ctx, paths).await,
+        Some(Command::Users(c)) => action_command(ActionCmd::Users(c), ctx, paths).await,
+        Some(Command::Tenants(c)) => action_command(ActionCmd::Tenants(c), ctx, paths).await,
+        Some(Command::Agents(c)) => action_command(ActionCmd::Agents(c), ctx, paths).await,
+        Some(Command::Numbers(c)) => action_command(ActionCmd::Numbers(c), ctx, paths).await,
+        Some(Command::Admin(cmd)) => {
+            let conn = open(target, paths, ctx.read_only).await?;
+            let result = match require_migrated(&conn).await {
+                Err(e) => Err(e),
+                Ok(()) => {
+                    commands::run_admin(&conn, target, ctx.admin.as_deref(), &ctx.options, cmd)
+                        .await
+                        .map_err(AppError::from)
+                }
+            };
+            conn.close().await?;
+            println!("{}", result?);
+            Ok(())
+        }
         Some(Command::Paths) => {
             println!("data:    {}", paths.data_dir.display());
             println!("cluster: {}", paths.cluster_dir().display());
+            println!("config:  {}", paths.config_file().display());
             println!("log:     {}", paths.log_file().display());
             Ok(())
         }
@@ -191,7 +352,7 @@ async fn run(cli: Cli, paths: &AppPaths) -> Result<(), AppError> {
             .map_err(|e| AppError::Db(e.into()))
         }
         Some(Command::Migrate) => {
-            let mut conn = open(&target, paths, false).await?;
+            let mut conn = open(target, paths, false).await?;
             if matches!(target, Target::Url(_)) {
                 conn.applied = db::migrate(&conn.pool).await?;
             }
@@ -213,22 +374,34 @@ async fn run(cli: Cli, paths: &AppPaths) -> Result<(), AppError> {
             Ok(())
         }
         Some(Command::SeedDemo) => {
-            let conn = open(&target, paths, false).await?;
+            let conn = open(target, paths, false).await?;
             let result = seed_demo(&conn).await;
             conn.close().await?;
             result
         }
         None => {
-            let conn = open(&target, paths, cli.read_only).await?;
+            let conn = open(target, paths, ctx.read_only).await?;
             let result = match require_migrated(&conn).await {
                 Err(e) => Err(e),
                 // Not on a terminal (a pipe, a script): report instead of drawing.
                 Ok(()) if !std::io::stdout().is_terminal() => {
-                    overview(&conn, cli.admin.as_deref(), cli.read_only).await
+                    overview(&conn, ctx.admin.as_deref(), ctx.read_only).await
                 }
-                Ok(()) => switchboard::tui::run(&conn, cli.admin.clone(), cli.read_only)
-                    .await
-                    .map_err(|e| AppError::Usage(format!("terminal error: {e}"))),
+                Ok(()) => {
+                    let options = switchboard::tui::Options {
+                        admin: ctx.admin.clone(),
+                        read_only: ctx.read_only,
+                        embedded: matches!(target, Target::Embedded),
+                        policy: ctx.policy,
+                    };
+                    match switchboard::tui::run(&conn, options).await {
+                        Ok(switchboard::tui::Exit::Quit) => Ok(()),
+                        Ok(switchboard::tui::Exit::SignInFailed) => {
+                            Err(AppError::Action(ActionError::SignIn))
+                        }
+                        Err(e) => Err(AppError::Usage(format!("terminal error: {e}"))),
+                    }
+                }
             };
             conn.close().await?;
             result

@@ -11,6 +11,8 @@ pub struct AppPaths {
     pub data_dir: PathBuf,
     /// Holds `switchboard.log`.
     pub state_dir: PathBuf,
+    /// Holds `config.toml`.
+    pub config_dir: PathBuf,
 }
 
 impl AppPaths {
@@ -22,11 +24,16 @@ impl AppPaths {
                 .state_dir()
                 .unwrap_or_else(|| dirs.data_local_dir())
                 .to_path_buf(),
+            config_dir: dirs.config_dir().to_path_buf(),
         })
     }
 
     pub fn log_file(&self) -> PathBuf {
         self.state_dir.join("switchboard.log")
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
     }
 
     pub fn cluster_dir(&self) -> PathBuf {

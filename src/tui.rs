@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use ratatui::crossterm::event::{self, Event};
 use tokio::sync::mpsc;
 
-use crate::app::{App, Msg, Status};
+use crate::actions::{AuditContext, Policy};
+use crate::app::{App, Msg, SignInStart, Status};
 use crate::db::connect::{Connection, application_name};
 use crate::ui::{self, Theme};
 use crate::worker::Worker;
@@ -22,12 +23,31 @@ pub fn restore_terminal() {
     }
 }
 
+/// How the console was started.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The admin to sign in as, if named.
+    pub admin: Option<String>,
+    pub read_only: bool,
+    /// The embedded default: the demo accounts sign in without a prompt.
+    pub embedded: bool,
+    pub policy: Policy,
+}
+
+/// How the console ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    /// Sign-in was refused three times.
+    SignInFailed,
+}
+
 /// Runs the console until the user quits.
-pub async fn run(conn: &Connection, admin: Option<String>, read_only: bool) -> std::io::Result<()> {
+pub async fn run(conn: &Connection, options: Options) -> std::io::Result<Exit> {
     // ratatui::init installs a panic hook that restores the terminal before the panic message.
     let mut terminal = ratatui::try_init()?;
     TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
-    let result = event_loop(&mut terminal, conn, admin, read_only).await;
+    let result = event_loop(&mut terminal, conn, options).await;
     restore_terminal();
     result
 }
@@ -35,9 +55,8 @@ pub async fn run(conn: &Connection, admin: Option<String>, read_only: bool) -> s
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     conn: &Connection,
-    admin: Option<String>,
-    read_only: bool,
-) -> std::io::Result<()> {
+    options: Options,
+) -> std::io::Result<Exit> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     // Terminal input arrives on a thread of its own: crossterm's read blocks.
     let input = tx.clone();
@@ -58,14 +77,25 @@ async fn event_loop(
     let size = terminal.size()?;
     let status = Status {
         database: conn.description.clone(),
-        admin: admin.map(|a| format!("admin {a}")),
-        read_only,
+        admin: None,
+        read_only: options.read_only,
         error: None,
         info: None,
     };
     let mut app = App::new(status, size.width, size.height, chrono::Utc::now());
     app.theme = Theme::from_env();
-    for cmd in app.start() {
+    app.audit_ctx = AuditContext::from_env();
+    app.policy = options.policy;
+    let start = if options.embedded {
+        SignInStart::Demo(
+            options
+                .admin
+                .unwrap_or_else(|| crate::db::demo::DEMO_SUPER_ADMIN.to_string()),
+        )
+    } else {
+        SignInStart::Prompt(options.admin)
+    };
+    for cmd in app.begin_sign_in(start) {
         worker.run(cmd);
     }
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
@@ -92,7 +122,11 @@ async fn event_loop(
             worker.run(cmd);
         }
         if app.quit {
-            return Ok(());
+            return Ok(if app.sign_in_failed {
+                Exit::SignInFailed
+            } else {
+                Exit::Quit
+            });
         }
     }
 }

@@ -4,7 +4,9 @@
 use sqlx::PgPool;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::app::{Command, Msg};
+use crate::actions::auth::{self, SignInMethod};
+use crate::actions::{self, ActionError};
+use crate::app::{Command, Msg, SignInFail};
 use crate::db::{DbError, details, lists};
 
 #[derive(Clone)]
@@ -64,6 +66,58 @@ impl Worker {
                     result: details::load_detail(&pool, kind, id)
                         .await
                         .map_err(|e| describe_error(&e)),
+                },
+                Command::SignIn {
+                    req,
+                    email,
+                    password,
+                    demo,
+                    ctx,
+                    read_only,
+                } => {
+                    let method = if demo {
+                        SignInMethod::Demo
+                    } else {
+                        SignInMethod::Password
+                    };
+                    let usable = if demo {
+                        auth::is_demo_account(&pool, &email).await
+                    } else {
+                        Ok(true)
+                    };
+                    let result = match usable {
+                        Err(e) => Err(SignInFail::Error(describe_error(&e))),
+                        Ok(false) => Err(SignInFail::NeedPassword),
+                        Ok(true) => {
+                            auth::sign_in(&pool, &email, &password, method, &ctx, read_only)
+                                .await
+                                .map_err(|e| match e {
+                                    ActionError::SignIn => SignInFail::Refused,
+                                    other => SignInFail::Error(other.to_string()),
+                                })
+                        }
+                    };
+                    Msg::SignedIn { req, demo, result }
+                }
+                Command::Prepare {
+                    req,
+                    session,
+                    verb,
+                    kind,
+                    id,
+                } => Msg::Prepared {
+                    req,
+                    result: actions::prepare(&pool, &session, verb, kind, id)
+                        .await
+                        .map_err(|e| e.to_string()),
+                },
+                Command::Apply {
+                    req,
+                    session,
+                    request,
+                } => Msg::Applied {
+                    req,
+                    result: actions::apply(&pool, &session, &request).await,
                 },
                 Command::CancelQueries => {
                     let result = sqlx::query(

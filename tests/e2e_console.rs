@@ -71,6 +71,16 @@ impl Console {
         }
     }
 
+    /// Starts against `db` and signs in as `email` at the sign-in screen, as a person would.
+    fn signed_in(db: &TestDb, email: &str) -> Console {
+        let mut c = Console::start(&["--database-url", &db.url(), "--admin", email]);
+        c.wait_for("Password:");
+        c.keys(demo::DEMO_PASSWORD.as_bytes());
+        c.keys(b"\r");
+        c.wait_for(&format!("{email} ("));
+        c
+    }
+
     fn text(&self) -> String {
         self.screen.lock().unwrap().screen().contents()
     }
@@ -133,7 +143,7 @@ impl Console {
 async fn browse_all_panes_filter_open_page_to_the_end_and_quit() {
     let db = TestDb::migrated().await;
     demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
-    let mut c = Console::start(&["--database-url", &db.url()]);
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
     let screen = c.wait_for("Acme Realty Group");
     assert!(screen.contains("[1 Tenants]"), "{screen}");
     assert!(screen.contains("1 of 7"), "{screen}");
@@ -157,7 +167,13 @@ async fn browse_all_panes_filter_open_page_to_the_end_and_quit() {
     c.keys(b"\r");
     let screen = c.wait_for("1 of 1");
     assert!(screen.contains("support@demo.test"), "{screen}");
-    assert!(!screen.contains("super@demo.test"), "{screen}");
+    assert!(
+        !screen
+            .lines()
+            .take(22)
+            .any(|l| l.starts_with("super@demo.test")),
+        "{screen}"
+    );
 
     // Open the detail: no password hash, ever.
     c.keys(b"\r");
@@ -279,29 +295,20 @@ async fn a_lost_connection_shows_an_error_and_the_console_recovers_by_itself() {
     }
 }
 
-/// How many of this test's console sessions wait on a lock right now.
-async fn waiting_on_lock(db: &TestDb) -> i64 {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity \
-         WHERE datname = current_database() AND application_name LIKE 'switchboard%' \
-           AND wait_event_type = 'Lock'",
-    )
-    .fetch_one(&db.pool)
-    .await
-    .unwrap()
-}
+/// How many of this test's console sessions wait on a lock.
+const WAITING_ON_LOCK: &str = "SELECT count(*) FROM pg_stat_activity \
+     WHERE datname = current_database() AND application_name LIKE 'switchboard%' \
+       AND wait_event_type = 'Lock'";
 
-async fn wait_until_waiting(db: &TestDb, want: impl Fn(i64) -> bool, what: &str) {
+/// Waits until `sql` (one bigint) gives a count that `want` accepts.
+async fn wait_until(db: &TestDb, sql: &'static str, want: impl Fn(i64) -> bool, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let n = waiting_on_lock(db).await;
+        let n: i64 = sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap();
         if want(n) {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: {n} sessions wait on the lock"
-        );
+        assert!(Instant::now() < deadline, "{what}: {sql} gives {n}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -310,7 +317,7 @@ async fn wait_until_waiting(db: &TestDb, want: impl Fn(i64) -> bool, what: &str)
 async fn esc_cancels_a_query_that_hangs_on_the_server() {
     let db = TestDb::migrated().await;
     demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
-    let mut c = Console::start(&["--database-url", &db.url()]);
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
     c.wait_for("Acme Realty Group");
 
     // Another session holds the audit log locked: the pane's queries hang on the server.
@@ -321,7 +328,13 @@ async fn esc_cancels_a_query_that_hangs_on_the_server() {
         .unwrap();
     c.keys(b"6");
     c.wait_for("loading (Esc cancels)");
-    wait_until_waiting(&db, |n| n > 0, "the audit query never reached the server").await;
+    wait_until(
+        &db,
+        WAITING_ON_LOCK,
+        |n| n > 0,
+        "the query never reached the server",
+    )
+    .await;
 
     // Keys still work while it hangs.
     c.keys(b"1");
@@ -331,10 +344,11 @@ async fn esc_cancels_a_query_that_hangs_on_the_server() {
     let screen = c.wait_for("cancelled");
     assert!(!screen.contains("loading (Esc cancels)"), "{screen}");
     // The server stopped running them: pg_cancel_backend reached this console's sessions.
-    wait_until_waiting(
+    wait_until(
         &db,
+        WAITING_ON_LOCK,
         |n| n == 0,
-        "the queries were not cancelled on the server",
+        "the queries were not cancelled",
     )
     .await;
 
@@ -349,7 +363,7 @@ async fn esc_cancels_a_query_that_hangs_on_the_server() {
 async fn a_resized_terminal_is_redrawn_at_once_to_the_new_size() {
     let db = TestDb::migrated().await;
     demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
-    let mut c = Console::start(&["--database-url", &db.url()]);
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
     c.wait_for("Acme Realty Group");
     c.keys(b"2");
     let narrow = c.wait_for("1 of 39");
@@ -385,4 +399,124 @@ async fn a_resized_terminal_is_redrawn_at_once_to_the_new_size() {
     assert!(text.contains("1 of 39"), "{text}");
     c.keys(b"q");
     assert!(c.wait_exit().success());
+}
+
+#[tokio::test]
+async fn support_signs_in_tops_up_credits_and_sees_the_balance_and_the_audit_entry() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let customer = "kenji.fernandes@acmerealty.example";
+    let before: i32 = sqlx::query_scalar("SELECT credits FROM users WHERE email = $1")
+        .bind(customer)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPPORT_ADMIN);
+    c.wait_for("support@demo.test (admin)");
+    c.keys(b"3");
+    c.wait_for("Balance");
+    c.keys(b"/");
+    c.keys(customer.as_bytes());
+    c.keys(b"\r");
+    c.wait_for("1 of 1");
+    c.keys(b"+");
+    c.wait_for("Amount:");
+    // A bad amount is refused in the form, with words.
+    c.keys(b"ten\r");
+    c.keys(b"\r");
+    c.wait_for("the amount must be a whole number");
+    // The focus is back on the amount; Ctrl-U clears it.
+    c.keys(b"\x15250");
+    c.keys(b"\t");
+    c.keys(b"refund for dropped calls\r");
+    let screen = c.wait_for("Confirm credits.top_up");
+    assert!(
+        screen.contains(&format!("credits  {before} → {}", before + 250)),
+        "{screen}"
+    );
+    assert!(screen.contains("[ Cancel ]"), "{screen}");
+    c.keys(b"y");
+    c.wait_for(&format!(
+        "credits.top_up: credits {before} → {}",
+        before + 250
+    ));
+    c.wait_for(&format!("{}", before + 250));
+    let after: i32 = sqlx::query_scalar("SELECT credits FROM users WHERE email = $1")
+        .bind(customer)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(after, before + 250);
+
+    // The audit log shows who did it.
+    c.keys(b"6");
+    c.keys(b"/");
+    c.keys(b"action:credits.top_up actor:support@demo.test");
+    c.keys(b"\r");
+    c.wait_for("1 of ");
+    c.keys(b"\r");
+    let screen = c.wait_for("refund for dropped calls");
+    assert!(screen.contains("support@demo.test"), "{screen}");
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+
+    let (reason, actor): (String, String) = sqlx::query_as(
+        "SELECT a.new_values->>'reason', u.email FROM audit_logs a JOIN users u ON u.id = a.user_id \
+         WHERE a.action = 'credits.top_up' AND a.resource_id = (SELECT id FROM users WHERE email = $1) \
+         ORDER BY a.created_at DESC LIMIT 1",
+    )
+    .bind(customer)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (reason.as_str(), actor.as_str()),
+        ("refund for dropped calls", "support@demo.test")
+    );
+}
+
+#[tokio::test]
+async fn support_cannot_assign_a_number_and_the_refusal_is_on_record() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPPORT_ADMIN);
+    c.keys(b"5");
+    let screen = c.wait_for("+14155550100");
+    assert!(
+        !screen.contains(" assign "),
+        "support's footer offers no assign:\n{screen}"
+    );
+    c.keys(b"s");
+    let screen = c.wait_for("refused:");
+    assert!(screen.contains("needs super_admin"), "{screen}");
+    assert!(!screen.contains("Confirm"), "{screen}");
+    let refusals = "SELECT count(*) FROM audit_logs WHERE action = 'admin.refused' \
+         AND new_values->>'action' = 'phone_number.assign'";
+    wait_until(&db, refusals, |n| n == 1, "the refusal is on record").await;
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+}
+
+#[tokio::test]
+async fn three_wrong_passwords_end_the_console_with_the_terminal_restored() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let mut c = Console::start(&["--database-url", &db.url()]);
+    c.wait_for("Email:");
+    c.keys(b"support@demo.test\r");
+    for left in ["2 tries left", "1 try left"] {
+        c.keys(b"wrong password\r");
+        let screen = c.wait_for(left);
+        assert!(screen.contains("sign-in refused"), "{screen}");
+        assert!(
+            !screen.contains("wrong password"),
+            "the password is never shown:\n{screen}"
+        );
+    }
+    c.keys(b"still wrong\r");
+    let status = c.wait_exit();
+    assert!(!status.success());
+    assert!(!c.screen.lock().unwrap().screen().alternate_screen());
+    let failed = "SELECT count(*) FROM audit_logs WHERE action = 'admin.sign_in_failed'";
+    wait_until(&db, failed, |n| n == 3, "every failed sign-in is on record").await;
 }

@@ -8,9 +8,14 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::json;
-use switchboard::app::{App, Command, Msg, PAGE_ROWS, Status, WINDOW_ROWS};
+use switchboard::actions::targets::{Target, UserState};
+use switchboard::actions::{ActionError, Actor, Request, Role};
+use switchboard::app::{
+    App, Command, Msg, PAGE_ROWS, SignInFail, SignInStart, Status, WINDOW_ROWS,
+};
 use switchboard::db::details::{Detail, Section};
 use switchboard::db::lists::{Cell, KeyValue, ListKind, ListRow, RowCount};
+use switchboard::forms::Dialog;
 use switchboard::ui::{self, Fmt, Theme, columns};
 use uuid::Uuid;
 
@@ -454,4 +459,257 @@ fn a_failed_fetch_is_retried_until_the_database_is_back() {
         app.status.error, None,
         "the error clears once the database answers"
     );
+}
+
+fn actor(role: Role) -> Actor {
+    Actor {
+        id: Uuid::from_u128(0xad),
+        email: match role {
+            Role::SuperAdmin => "super@demo.test".into(),
+            _ => "support@demo.test".into(),
+        },
+        name: "Admin".into(),
+        role,
+    }
+}
+
+fn user_target() -> Target {
+    Target::User(UserState {
+        id: Uuid::from_u128(0x1000),
+        email: "kenji.fernandes@acmerealty.example".into(),
+        name: "Kenji Fernandes".into(),
+        role: Role::User,
+        is_active: true,
+        email_verified: false,
+        credits: 125,
+        tenant_id: Uuid::from_u128(7),
+        tenant_name: "Acme Realty Group".into(),
+        active_sessions: 2,
+    })
+}
+
+fn prepared(app: &mut App, cmds: &[Command], target: Option<Target>) {
+    let req = cmds
+        .iter()
+        .find_map(|c| match c {
+            Command::Prepare { req, .. } => Some(*req),
+            _ => None,
+        })
+        .expect("a Prepare command");
+    app.update(Msg::Prepared {
+        req,
+        result: Ok(target),
+    });
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+}
+
+#[test]
+fn snapshots_sign_in() {
+    for (w, h) in SIZES {
+        let mut app = app(w, h);
+        app.begin_sign_in(SignInStart::Prompt(Some("support@demo.test".into())));
+        typed(&mut app, "secret");
+        insta::assert_snapshot!(format!("sign_in_{w}x{h}"), draw(&app));
+        let cmds = app.update(key(KeyCode::Enter));
+        let Some(Command::SignIn { req, password, .. }) = cmds.first() else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!(password.expose(), "secret");
+        assert!(
+            !format!("{cmds:?}").contains("secret"),
+            "no password in Debug"
+        );
+        app.update(Msg::SignedIn {
+            req: *req,
+            demo: false,
+            result: Err(SignInFail::Refused),
+        });
+        insta::assert_snapshot!(format!("sign_in_refused_{w}x{h}"), draw(&app));
+    }
+}
+
+#[test]
+fn sign_in_gives_up_after_three_refusals_and_loads_the_panes_on_success() {
+    let mut app = app(80, 24);
+    app.begin_sign_in(SignInStart::Prompt(None));
+    // Enter with no email asks for it.
+    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    typed(&mut app, "support@demo.test");
+    app.update(key(KeyCode::Enter));
+    for i in 1..=3 {
+        typed(&mut app, "wrong");
+        let cmds = app.update(key(KeyCode::Enter));
+        let Some(Command::SignIn { req, .. }) = cmds.first() else {
+            panic!("{cmds:?}")
+        };
+        app.update(Msg::SignedIn {
+            req: *req,
+            demo: false,
+            result: Err(SignInFail::Refused),
+        });
+        assert_eq!(app.quit, i == 3);
+    }
+    assert!(app.sign_in_failed);
+
+    let mut demo_app = self::app(80, 24);
+    let cmds = demo_app.begin_sign_in(SignInStart::Demo("super@demo.test".into()));
+    let Some(Command::SignIn {
+        req, demo: true, ..
+    }) = cmds.first()
+    else {
+        panic!("{cmds:?}")
+    };
+    let app = &mut demo_app;
+    let cmds = app.update(Msg::SignedIn {
+        req: *req,
+        demo: true,
+        result: Ok(actor(Role::SuperAdmin)),
+    });
+    assert!(matches!(cmds.first(), Some(Command::FetchPage { .. })));
+    assert_eq!(
+        app.status.admin.as_deref(),
+        Some("super@demo.test (super_admin, demo sign-in)")
+    );
+    assert!(app.sign_in.is_none());
+}
+
+#[test]
+fn snapshots_top_up_form_and_confirm() {
+    for (w, h) in SIZES {
+        let mut app = loaded(2, 30, w, h);
+        app.signed_in(actor(Role::Admin), false);
+        insta::assert_snapshot!(format!("credits_signed_in_admin_{w}x{h}"), draw(&app));
+        let cmds = app.update(key(KeyCode::Char('+')));
+        prepared(&mut app, &cmds, Some(user_target()));
+        typed(&mut app, "2x");
+        app.update(key(KeyCode::Enter));
+        app.update(key(KeyCode::Enter));
+        insta::assert_snapshot!(format!("top_up_form_invalid_{w}x{h}"), draw(&app));
+        app.update(key(KeyCode::Backspace));
+        typed(&mut app, "50");
+        app.update(key(KeyCode::Tab));
+        typed(&mut app, "refund for dropped calls");
+        app.update(key(KeyCode::Enter));
+        insta::assert_snapshot!(format!("top_up_confirm_{w}x{h}"), draw(&app));
+    }
+}
+
+#[test]
+fn the_confirm_dialog_defaults_to_cancel_and_y_applies_once() {
+    let mut app = loaded(2, 30, 80, 24);
+    app.signed_in(actor(Role::Admin), false);
+    let cmds = app.update(key(KeyCode::Char('-')));
+    prepared(&mut app, &cmds, Some(user_target()));
+    typed(&mut app, "25");
+    app.update(key(KeyCode::Enter));
+    typed(&mut app, "chargeback");
+    app.update(key(KeyCode::Enter));
+    // Enter on the dialog is Cancel: nothing is sent.
+    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    assert!(app.dialog.is_none());
+    assert_eq!(
+        app.status.info.as_deref(),
+        Some("cancelled: nothing was written")
+    );
+
+    let cmds = app.update(key(KeyCode::Char('-')));
+    prepared(&mut app, &cmds, Some(user_target()));
+    typed(&mut app, "25");
+    app.update(key(KeyCode::Tab));
+    typed(&mut app, "chargeback");
+    app.update(key(KeyCode::Enter));
+    let cmds = app.update(key(KeyCode::Char('y')));
+    let Some(Command::Apply { req, request, .. }) = cmds.first() else {
+        panic!("{cmds:?}")
+    };
+    let Request::AdjustCredits {
+        delta, key: idem, ..
+    } = request
+    else {
+        panic!("{request:?}")
+    };
+    assert_eq!(*delta, -25);
+    assert_ne!(*idem, Uuid::nil());
+    // A second y while it applies sends nothing more.
+    assert!(app.update(key(KeyCode::Char('y'))).is_empty());
+    let refresh = app.update(Msg::Applied {
+        req: *req,
+        result: Err(ActionError::Insufficient {
+            balance: 10,
+            amount: 25,
+        }),
+    });
+    assert!(refresh.is_empty());
+    // Back in the form, with the reason in words.
+    let Some(Dialog::Form(f)) = &app.dialog else {
+        panic!("{:?}", app.dialog)
+    };
+    assert_eq!(
+        f.error.as_deref(),
+        Some("not enough credits: the balance is 10, the deduction 25")
+    );
+}
+
+#[test]
+fn read_only_and_signed_out_consoles_refuse_actions_without_a_query() {
+    let mut app = loaded(1, 30, 80, 24);
+    assert!(app.update(key(KeyCode::Char('a'))).is_empty());
+    assert!(
+        app.status
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("not signed in")
+    );
+    app.status.read_only = true;
+    app.signed_in(actor(Role::SuperAdmin), false);
+    assert!(app.update(key(KeyCode::Char('a'))).is_empty());
+    assert!(app.status.error.as_deref().unwrap().contains("read-only"));
+}
+
+#[test]
+fn a_conflict_reads_the_row_again_and_reopens_the_form_with_what_was_typed() {
+    let mut app = loaded(1, 30, 80, 24);
+    app.signed_in(actor(Role::SuperAdmin), false);
+    let cmds = app.update(key(KeyCode::Char('R')));
+    prepared(&mut app, &cmds, Some(user_target()));
+    for _ in 0..4 {
+        app.update(key(KeyCode::Backspace));
+    }
+    typed(&mut app, "admin");
+    app.update(key(KeyCode::Enter));
+    let cmds = app.update(key(KeyCode::Char('y')));
+    let Some(Command::Apply { req, .. }) = cmds.first() else {
+        panic!("{cmds:?}")
+    };
+    let cmds = app.update(Msg::Applied {
+        req: *req,
+        result: Err(ActionError::Conflict {
+            what: "user".into(),
+            current: json!({"role": "super_admin"}),
+        }),
+    });
+    assert!(
+        app.status
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("changed since you opened it")
+    );
+    let mut changed = user_target();
+    if let Target::User(u) = &mut changed {
+        u.role = Role::SuperAdmin;
+    }
+    prepared(&mut app, &cmds, Some(changed));
+    let Some(Dialog::Form(f)) = &app.dialog else {
+        panic!("{:?}", app.dialog)
+    };
+    assert_eq!(f.fields[0].input.value(), "admin");
+    assert!(f.error.as_deref().unwrap().contains("super_admin"));
+    insta::assert_snapshot!("role_form_after_conflict_80x24", draw(&app));
 }

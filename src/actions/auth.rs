@@ -203,6 +203,19 @@ pub async fn sign_in(
     }
 }
 
+/// Whether `email` is a demo account whose password is still the demo password (checked without
+/// writing anything): the embedded default then signs in without a prompt.
+pub async fn is_demo_account(pool: &PgPool, email: &str) -> Result<bool, DbError> {
+    use crate::db::demo::{DEMO_PASSWORD, DEMO_SUPER_ADMIN, DEMO_SUPPORT_ADMIN};
+    if ![DEMO_SUPER_ADMIN, DEMO_SUPPORT_ADMIN].contains(&email.trim()) {
+        return Ok(false);
+    }
+    let Some(account) = find_account(pool, email.trim()).await? else {
+        return Ok(false);
+    };
+    Ok(verify_off_thread(&Secret::new(DEMO_PASSWORD), account.password_hash).await)
+}
+
 /// Whether a super_admin is active: then bootstrapping needs one to sign in.
 pub async fn super_admin_exists(pool: &PgPool) -> Result<bool, DbError> {
     Ok(sqlx::query_scalar(

@@ -4,6 +4,7 @@
 //! inside the transaction, whatever the caller showed or hid.
 
 pub mod auth;
+pub mod targets;
 
 use std::net::IpAddr;
 
@@ -134,7 +135,7 @@ impl Default for Policy {
 }
 
 /// Everything an action needs to know about who runs it and how.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Session {
     pub actor: Actor,
     pub ctx: AuditContext,
@@ -176,6 +177,70 @@ impl ActionError {
             ActionError::Db(_) => 1,
             ActionError::Conflict { .. } => 4,
             _ => 3,
+        }
+    }
+}
+
+/// The kinds of change, before their values are known (what a key in the console starts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verb {
+    TopUp,
+    Deduct,
+    SetUserActive,
+    RevokeSessions,
+    VerifyEmail,
+    SetRole,
+    MoveUser,
+    CreateTenant,
+    RenameTenant,
+    SetPlan,
+    SetTenantActive,
+    RenameAgent,
+    DescribeAgent,
+    SetAgentActive,
+    AddNumber,
+    AssignNumber,
+    UnassignNumber,
+    SetNumberActive,
+}
+
+impl Verb {
+    /// The least role that may use it (further rules apply to the target).
+    pub fn min_role(self) -> Role {
+        match self {
+            Verb::TopUp
+            | Verb::Deduct
+            | Verb::SetUserActive
+            | Verb::RevokeSessions
+            | Verb::VerifyEmail
+            | Verb::RenameAgent
+            | Verb::DescribeAgent
+            | Verb::SetAgentActive => Role::Admin,
+            _ => Role::SuperAdmin,
+        }
+    }
+
+    /// A dotted name for messages (toggles name both directions).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::TopUp => "credits.top_up",
+            Verb::Deduct => "credits.deduct",
+            Verb::SetUserActive => "user.activate/deactivate",
+            Verb::RevokeSessions => "user.revoke_sessions",
+            Verb::VerifyEmail => "user.verify_email",
+            Verb::SetRole => "user.role_change",
+            Verb::MoveUser => "user.tenant_change",
+            Verb::CreateTenant => "tenant.create",
+            Verb::RenameTenant => "tenant.rename",
+            Verb::SetPlan => "tenant.plan_change",
+            Verb::SetTenantActive => "tenant.activate/deactivate",
+            Verb::RenameAgent => "agent.rename",
+            Verb::DescribeAgent => "agent.description_change",
+            Verb::SetAgentActive => "agent.activate/deactivate",
+            Verb::AddNumber => "phone_number.create",
+            Verb::AssignNumber => "phone_number.assign",
+            Verb::UnassignNumber => "phone_number.unassign",
+            Verb::SetNumberActive => "phone_number.activate/deactivate",
         }
     }
 }
@@ -303,18 +368,33 @@ impl Request {
         }
     }
 
+    /// What kind of change it is.
+    pub fn verb(&self) -> Verb {
+        match self {
+            Request::AdjustCredits { delta, .. } if *delta >= 0 => Verb::TopUp,
+            Request::AdjustCredits { .. } => Verb::Deduct,
+            Request::SetUserActive { .. } => Verb::SetUserActive,
+            Request::RevokeSessions { .. } => Verb::RevokeSessions,
+            Request::MarkEmailVerified { .. } => Verb::VerifyEmail,
+            Request::SetRole { .. } => Verb::SetRole,
+            Request::MoveUser { .. } => Verb::MoveUser,
+            Request::CreateTenant { .. } => Verb::CreateTenant,
+            Request::RenameTenant { .. } => Verb::RenameTenant,
+            Request::SetPlan { .. } => Verb::SetPlan,
+            Request::SetTenantActive { .. } => Verb::SetTenantActive,
+            Request::RenameAgent { .. } => Verb::RenameAgent,
+            Request::SetAgentDescription { .. } => Verb::DescribeAgent,
+            Request::SetAgentActive { .. } => Verb::SetAgentActive,
+            Request::AddNumber { .. } => Verb::AddNumber,
+            Request::AssignNumber { .. } => Verb::AssignNumber,
+            Request::UnassignNumber { .. } => Verb::UnassignNumber,
+            Request::SetNumberActive { .. } => Verb::SetNumberActive,
+        }
+    }
+
     /// The least role that may ask for it (further rules apply to the target).
     pub fn min_role(&self) -> Role {
-        match self {
-            Request::AdjustCredits { .. }
-            | Request::SetUserActive { .. }
-            | Request::RevokeSessions { .. }
-            | Request::MarkEmailVerified { .. }
-            | Request::RenameAgent { .. }
-            | Request::SetAgentDescription { .. }
-            | Request::SetAgentActive { .. } => Role::Admin,
-            _ => Role::SuperAdmin,
-        }
+        self.verb().min_role()
     }
 
     /// The audit row's resource type and id (none yet for a row being created).
@@ -480,28 +560,57 @@ pub enum Applied {
 }
 
 impl Outcome {
-    /// One line for the status bar or the command line.
+    /// One line for the status bar or the command line: each changed column old → new.
     pub fn summary(&self) -> String {
-        let what = match (&self.old, &self.new) {
-            (Some(old), Some(new)) => format!("{} → {}", compact_json(old), compact_json(new)),
-            (None, Some(new)) => compact_json(new),
-            _ => String::new(),
-        };
+        let empty = serde_json::Map::new();
+        let old = self
+            .old
+            .as_ref()
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let new = self
+            .new
+            .as_ref()
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let changes: Vec<String> = new
+            .iter()
+            .filter(|(k, _)| k.as_str() != "session_ids")
+            .map(|(k, v)| match old.get(k) {
+                Some(was) => format!("{k} {} → {}", show(was), show(v)),
+                None => format!("{k} {}", show(v)),
+            })
+            .collect();
         match self.status {
-            Applied::Done => format!("{}: {what}", self.action),
+            Applied::Done => format!("{}: {}", self.action, changes.join(", ")),
             Applied::Unchanged => format!("{}: nothing to change", self.action),
             Applied::AlreadyApplied => format!("{}: already applied, not repeated", self.action),
         }
     }
+
+    /// The outcome for `--json`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "status": match self.status {
+                Applied::Done => "done",
+                Applied::Unchanged => "unchanged",
+                Applied::AlreadyApplied => "already_applied",
+            },
+            "action": self.action,
+            "resource_type": self.resource_type,
+            "resource_id": self.resource_id,
+            "old": self.old,
+            "new": self.new,
+            "audit_id": self.audit_id,
+        })
+    }
 }
 
-fn compact_json(v: &Value) -> String {
+/// A JSON value for a person: strings without quotes unless empty, null as "none".
+fn show(v: &Value) -> String {
     match v {
-        Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        Value::Null => "none".into(),
+        Value::String(s) if !s.is_empty() => s.clone(),
         other => other.to_string(),
     }
 }
@@ -600,13 +709,55 @@ pub async fn apply(
     let req = req.validated()?;
     let result = apply_checked(pool, session, &req).await;
     if let Err(ActionError::Forbidden(why)) = &result {
-        record_refusal(pool, session, &req, why).await;
+        record_refusal(pool, session, req.action(), req.resource(), why).await;
     }
     result
 }
 
-async fn record_refusal(pool: &PgPool, session: &Session, req: &Request, why: &str) {
-    let (resource_type, resource_id) = req.resource();
+/// Before a form opens: refuses what the admin may not do (recorded like any refusal, before the
+/// admin types anything) and reads what the target holds now, which the form starts from.
+pub async fn prepare(
+    pool: &PgPool,
+    session: &Session,
+    verb: Verb,
+    kind: crate::db::lists::ListKind,
+    id: Option<Uuid>,
+) -> Result<Option<targets::Target>, ActionError> {
+    if session.read_only {
+        return Err(ActionError::ReadOnly);
+    }
+    let check = async {
+        session.actor.role.require(verb.min_role(), verb.name())?;
+        let mut tx = pool.begin().await.map_err(DbError::from)?;
+        let role = current_role(&mut tx, &session.actor).await?;
+        tx.rollback().await.map_err(DbError::from)?;
+        role.require(verb.min_role(), verb.name())
+    };
+    if let Err(e) = check.await {
+        if let ActionError::Forbidden(why) = &e {
+            let resource_type = match kind {
+                crate::db::lists::ListKind::Tenants => "tenant",
+                crate::db::lists::ListKind::Agents => "agent",
+                crate::db::lists::ListKind::PhoneNumbers => "phone_number",
+                _ => "user",
+            };
+            record_refusal(pool, session, verb.name(), (resource_type, id), why).await;
+        }
+        return Err(e);
+    }
+    match id {
+        Some(id) => targets::load(pool, kind, id).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+async fn record_refusal(
+    pool: &PgPool,
+    session: &Session,
+    action: &str,
+    (resource_type, resource_id): (&str, Option<Uuid>),
+    why: &str,
+) {
     let write = async {
         let mut tx = pool.begin().await?;
         audit(
@@ -617,7 +768,7 @@ async fn record_refusal(pool: &PgPool, session: &Session, req: &Request, why: &s
             resource_type,
             resource_id,
             None,
-            Some(json!({"action": req.action(), "reason": why})),
+            Some(json!({"action": action, "reason": why})),
         )
         .await?;
         tx.commit().await?;

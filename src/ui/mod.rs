@@ -1,19 +1,20 @@
 //! Drawing: a pure function of the app state. Nothing here changes state or does I/O.
 
 pub mod detail;
+pub mod dialogs;
 pub mod text;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use crate::app::{App, Pane};
 use crate::db::lists::{Cell, ListKind, RowCount};
-use crate::keymap::{self, BINDINGS, Context};
+use crate::keymap::{self, Action, BINDINGS, Context};
 use text::{clean, fit, width};
 
 /// Colours are a help, never the only signal: selection is reversed, states are words.
@@ -263,10 +264,13 @@ fn right_aligned(fmt: Fmt) -> bool {
 
 pub fn render(app: &App, frame: &mut Frame) {
     let area = frame.area();
-    render_app(app, area, frame.buffer_mut());
+    if let Some(cursor) = render_app(app, area, frame.buffer_mut()) {
+        frame.set_cursor_position(cursor);
+    }
 }
 
-pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) {
+/// Draws the whole screen; returns where the cursor goes when an input has the focus.
+pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
     let theme = app.theme;
     let [tabs, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
@@ -283,9 +287,16 @@ pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) {
     }
     render_status(app, status, buf);
     render_footer(app, footer, buf);
+    if let Some(s) = &app.sign_in {
+        Clear.render(body, buf);
+        return dialogs::render_sign_in(s, &app.status.database, theme, body, buf);
+    }
     if app.help {
         render_help(app, body, buf);
     }
+    app.dialog
+        .as_ref()
+        .and_then(|d| dialogs::render_dialog(d, theme, body, buf))
 }
 
 fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
@@ -404,7 +415,7 @@ fn filter_hint(kind: ListKind) -> String {
 }
 
 /// Cuts a line of spans to `max` columns.
-fn fit_line(line: Line<'static>, max: usize) -> Line<'static> {
+pub(crate) fn fit_line(line: Line<'static>, max: usize) -> Line<'static> {
     let mut used = 0;
     let mut spans = Vec::new();
     for span in line.spans {
@@ -488,10 +499,54 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme;
+    let context = app.context();
+    // (keys, word, priority): filter, open, help and quit first, then the pane's actions (the
+    // ones the admin may use), then the rest of navigation, each shown if it still fits; on
+    // screen: navigation, actions, help, quit.
+    let mut items: Vec<(String, &str, u8)> = Vec::new();
+    let nav: Vec<_> = keymap::footer(context).collect();
+    let essential = |a: Action| {
+        !matches!(context, Context::List | Context::Detail)
+            || matches!(
+                a,
+                Action::Filter | Action::Open | Action::Help | Action::Quit
+            )
+    };
+    for b in nav
+        .iter()
+        .filter(|b| !matches!(b.action, Action::Help | Action::Quit))
+    {
+        let priority = if essential(b.action) { 0 } else { 2 };
+        items.push((b.keys.to_string(), b.short, priority));
+    }
+    if let (Some(session), Context::List | Context::Detail) = (&app.session, context) {
+        for a in keymap::allowed_actions(app.pane().kind, session.actor.role) {
+            items.push((a.key.to_string(), a.short, 1));
+        }
+    }
+    for b in nav
+        .iter()
+        .filter(|b| matches!(b.action, Action::Help | Action::Quit))
+    {
+        items.push((b.keys.to_string(), b.short, 0));
+    }
+    let mut room = usize::from(area.width);
+    let mut shown = vec![false; items.len()];
+    for priority in 0..=2 {
+        for (i, (keys, short, p)) in items.iter().enumerate() {
+            let w = width(keys) + width(short) + 3;
+            if *p == priority && w <= room {
+                shown[i] = true;
+                room -= w;
+            }
+        }
+    }
     let mut spans = Vec::new();
-    for b in keymap::footer(app.context()) {
-        spans.push(Span::styled(b.keys, theme.accent()));
-        spans.push(Span::raw(format!(" {}  ", b.short)));
+    for (i, (keys, short, _)) in items.into_iter().enumerate() {
+        if shown[i] {
+            spans.push(Span::styled(keys, theme.accent()));
+            spans.push(Span::raw(format!(" {short}  ")));
+        }
     }
     Paragraph::new(fit_line(Line::from(spans), usize::from(area.width))).render(area, buf);
 }
@@ -499,27 +554,47 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
 fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme;
     let contexts = [
-        (Context::List, "Lists"),
-        (Context::Detail, "Detail view"),
-        (Context::Filter, "Typing a filter"),
-        (Context::Help, "This help"),
+        (&[Context::List, Context::Detail][..], "Moving around"),
+        (&[Context::Filter][..], "Typing a filter"),
     ];
     let mut lines: Vec<Line> = Vec::new();
-    for (ctx, title) in contexts {
+    let key_line = |keys: String, help: String| {
+        Line::from(vec![
+            Span::styled(
+                format!("  {keys:<8}"),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(help),
+        ])
+    };
+    for (ctxs, title) in contexts {
         lines.push(Line::from(Span::styled(title, theme.accent())));
         let mut seen = Vec::new();
-        for b in BINDINGS.iter().filter(|b| b.contexts.contains(&ctx)) {
+        for b in BINDINGS
+            .iter()
+            .filter(|b| ctxs.iter().any(|c| b.contexts.contains(c)))
+        {
             if seen.contains(&(b.keys, b.help)) {
                 continue;
             }
             seen.push((b.keys, b.help));
-            lines.push(Line::from(vec![
-                Span::styled(
-                    format!("  {:<8}", b.keys),
-                    Style::new().add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(b.help),
-            ]));
+            lines.push(key_line(b.keys.to_string(), b.help.to_string()));
+        }
+    }
+    let kind = app.pane().kind;
+    if keymap::pane_actions(kind).next().is_some() {
+        lines.push(Line::from(Span::styled(
+            format!("Actions in {}", pane_title(kind)),
+            theme.accent(),
+        )));
+        let role = app.session.as_ref().map(|s| s.actor.role);
+        for a in keymap::pane_actions(kind) {
+            let needs = a.verb.min_role();
+            let note = match role {
+                Some(r) if r >= needs => String::new(),
+                _ => format!(" ({})", needs.as_str()),
+            };
+            lines.push(key_line(a.key.to_string(), format!("{}{note}", a.help)));
         }
     }
     lines.push(Line::from(Span::styled(

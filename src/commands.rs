@@ -1,0 +1,490 @@
+//! The admin actions as subcommands, for support macros and scripts: the same action layer as
+//! the console's forms, signed in the same way.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use uuid::Uuid;
+
+use switchboard::actions::auth::{self, Secret, SignInMethod};
+use switchboard::actions::{
+    self, ActionError, Actor, AuditContext, MAX_CREDIT_CHANGE, Outcome, Policy, Request, Role,
+    Session, targets,
+};
+use switchboard::db::connect::{Connection, Target};
+
+/// How an action command signs in and reports.
+#[derive(Debug, Args)]
+pub struct ActionOptions {
+    /// Read the admin's password from the first line of FILE instead of asking on the terminal.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// Print the result (or the refusal) as one JSON object on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCmd {
+    /// Create an admin account (the first super_admin needs no sign-in; after that, a super_admin).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "super_admin"])]
+        role: String,
+    },
+    /// Set an admin account's password (same rule as create).
+    SetPassword {
+        /// The admin account's email.
+        email: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CreditArgs {
+    /// The user's email or id.
+    #[arg(long)]
+    user: String,
+    /// A positive whole number of credits.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=MAX_CREDIT_CHANGE))]
+    amount: i64,
+    /// Why (kept in the audit log).
+    #[arg(long)]
+    reason: String,
+    /// Applies the change once however often the command is run with the same key (a new key
+    /// by default).
+    #[arg(long, value_name = "UUID")]
+    idempotency_key: Option<Uuid>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CreditsCmd {
+    /// Add credits to a user's balance.
+    TopUp(CreditArgs),
+    /// Take credits from a user's balance (never below zero).
+    Deduct(CreditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserArg {
+    /// The user's email or id.
+    #[arg(long)]
+    user: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCmd {
+    Activate(UserArg),
+    Deactivate(UserArg),
+    /// End every unexpired session of the user.
+    RevokeSessions(UserArg),
+    /// Mark the user's email address verified.
+    VerifyEmail(UserArg),
+    /// Change a user's role (super_admin).
+    SetRole {
+        #[command(flatten)]
+        user: UserArg,
+        #[arg(long, value_parser = ["user", "admin", "super_admin"])]
+        role: String,
+    },
+    /// Move a user to another tenant (super_admin).
+    Move {
+        #[command(flatten)]
+        user: UserArg,
+        /// The tenant's exact name or id.
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TenantArg {
+    /// The tenant's exact name or id.
+    #[arg(long)]
+    tenant: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCmd {
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "pro", value_parser = actions::PLANS)]
+        plan: String,
+    },
+    Rename {
+        #[command(flatten)]
+        tenant: TenantArg,
+        #[arg(long)]
+        name: String,
+    },
+    SetPlan {
+        #[command(flatten)]
+        tenant: TenantArg,
+        #[arg(long, value_parser = actions::PLANS)]
+        plan: String,
+    },
+    Activate(TenantArg),
+    Deactivate(TenantArg),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArg {
+    /// The agent's id or Bolna agent id.
+    #[arg(long)]
+    agent: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentsCmd {
+    Rename {
+        #[command(flatten)]
+        agent: AgentArg,
+        #[arg(long)]
+        name: String,
+    },
+    /// Set the description ("" clears it).
+    Describe {
+        #[command(flatten)]
+        agent: AgentArg,
+        #[arg(long)]
+        description: String,
+    },
+    Activate(AgentArg),
+    Deactivate(AgentArg),
+}
+
+#[derive(Debug, Args)]
+pub struct NumberArg {
+    /// The number in E.164 (its active row, else its only row) or the row's id.
+    #[arg(long)]
+    number: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NumbersCmd {
+    /// Add a phone number (super_admin).
+    Add {
+        #[arg(long)]
+        number: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        bolna_id: String,
+    },
+    /// Assign a number to an active user, or reassign it.
+    Assign {
+        #[command(flatten)]
+        number: NumberArg,
+        /// The user's email or id.
+        #[arg(long)]
+        user: String,
+    },
+    Unassign(NumberArg),
+    Activate(NumberArg),
+    Deactivate(NumberArg),
+}
+
+/// An action subcommand.
+#[derive(Debug)]
+pub enum ActionCmd {
+    Credits(CreditsCmd),
+    Users(UsersCmd),
+    Tenants(TenantsCmd),
+    Agents(AgentsCmd),
+    Numbers(NumbersCmd),
+}
+
+/// Why an action command stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum CmdError {
+    #[error(transparent)]
+    Action(#[from] ActionError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Reads the password from `--password-file`, the demo data, or the terminal (never echoed).
+fn password_for(email: &str, file: Option<&Path>, prompt_twice: bool) -> Result<Secret, CmdError> {
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| CmdError::Usage(format!("cannot read {}: {e}", file.display())))?;
+        let line = text.lines().next().unwrap_or_default();
+        return Ok(Secret::new(line));
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt).map_err(|e| {
+            CmdError::Usage(format!(
+                "cannot ask for the password ({e}); use --password-file FILE"
+            ))
+        })
+    };
+    let first = ask(&format!("Password for {email}: "))?;
+    if prompt_twice && ask("Repeat the password: ")? != first {
+        return Err(CmdError::Usage(
+            "the two passwords differ; nothing was changed".into(),
+        ));
+    }
+    Ok(Secret::new(first))
+}
+
+/// Signs the command in as `admin`; on the embedded default a demo account needs no password.
+pub async fn sign_in(
+    conn: &Connection,
+    target: &Target,
+    admin: Option<&str>,
+    options: &ActionOptions,
+    read_only: bool,
+) -> Result<Actor, CmdError> {
+    use switchboard::db::demo::DEMO_SUPER_ADMIN;
+    let embedded = matches!(target, Target::Embedded);
+    let email = match admin {
+        Some(a) => a.trim().to_string(),
+        None if embedded => DEMO_SUPER_ADMIN.to_string(),
+        None => {
+            return Err(CmdError::Usage(
+                "name the admin to act as with --admin EMAIL (or SWITCHBOARD_ADMIN, or admin = \
+                 in the config file)"
+                    .into(),
+            ));
+        }
+    };
+    let ctx = AuditContext::from_env();
+    if embedded
+        && options.password_file.is_none()
+        && auth::is_demo_account(&conn.pool, &email)
+            .await
+            .map_err(ActionError::from)?
+    {
+        let password = Secret::new(switchboard::db::demo::DEMO_PASSWORD);
+        return Ok(auth::sign_in(
+            &conn.pool,
+            &email,
+            &password,
+            SignInMethod::Demo,
+            &ctx,
+            read_only,
+        )
+        .await?);
+    }
+    let password = password_for(&email, options.password_file.as_deref(), false)?;
+    Ok(auth::sign_in(
+        &conn.pool,
+        &email,
+        &password,
+        SignInMethod::Password,
+        &ctx,
+        read_only,
+    )
+    .await?)
+}
+
+/// `admin create` and `admin set-password`.
+pub async fn run_admin(
+    conn: &Connection,
+    target: &Target,
+    admin: Option<&str>,
+    options: &ActionOptions,
+    cmd: AdminCmd,
+) -> Result<String, CmdError> {
+    // Sign in only when an admin is named: the very first super_admin has nobody to sign in as.
+    let by = match admin {
+        Some(a) => Some(sign_in(conn, target, Some(a), options, false).await?),
+        None => None,
+    };
+    let ctx = AuditContext::from_env();
+    match cmd {
+        AdminCmd::Create { email, name, role } => {
+            let role = Role::parse(&role).unwrap_or(Role::Admin);
+            // The new account's password: the file, or asked twice.
+            let password = password_for(&email, options.password_file.as_deref(), true)?;
+            let id = auth::create_admin(
+                &conn.pool,
+                by.as_ref(),
+                &ctx,
+                &email,
+                &name,
+                role,
+                &password,
+            )
+            .await?;
+            Ok(format!("Created {} {email} ({id}).", role.as_str()))
+        }
+        AdminCmd::SetPassword { email } => {
+            let password = password_for(&email, options.password_file.as_deref(), true)?;
+            auth::set_password(&conn.pool, by.as_ref(), &ctx, &email, &password).await?;
+            Ok(format!("Set the password of {email}."))
+        }
+    }
+}
+
+/// Turns an action subcommand into a request, reading what its target holds now.
+async fn request(conn: &Connection, cmd: ActionCmd) -> Result<Request, ActionError> {
+    let pool = &conn.pool;
+    Ok(match cmd {
+        ActionCmd::Credits(c) => {
+            let (args, sign) = match c {
+                CreditsCmd::TopUp(a) => (a, 1),
+                CreditsCmd::Deduct(a) => (a, -1),
+            };
+            let user = targets::user(pool, &args.user).await?;
+            Request::AdjustCredits {
+                user: user.id,
+                delta: sign * args.amount,
+                reason: args.reason,
+                key: args.idempotency_key.unwrap_or_else(Uuid::new_v4),
+            }
+        }
+        ActionCmd::Users(c) => match c {
+            UsersCmd::Activate(u) => Request::SetUserActive {
+                user: targets::user(pool, &u.user).await?.id,
+                active: true,
+            },
+            UsersCmd::Deactivate(u) => Request::SetUserActive {
+                user: targets::user(pool, &u.user).await?.id,
+                active: false,
+            },
+            UsersCmd::RevokeSessions(u) => Request::RevokeSessions {
+                user: targets::user(pool, &u.user).await?.id,
+            },
+            UsersCmd::VerifyEmail(u) => Request::MarkEmailVerified {
+                user: targets::user(pool, &u.user).await?.id,
+            },
+            UsersCmd::SetRole { user, role } => {
+                let u = targets::user(pool, &user.user).await?;
+                Request::SetRole {
+                    user: u.id,
+                    from: u.role,
+                    to: Role::parse(&role).unwrap_or(Role::User),
+                }
+            }
+            UsersCmd::Move { user, tenant } => {
+                let u = targets::user(pool, &user.user).await?;
+                Request::MoveUser {
+                    user: u.id,
+                    from: u.tenant_id,
+                    to: tenant,
+                }
+            }
+        },
+        ActionCmd::Tenants(c) => match c {
+            TenantsCmd::Create { name, plan } => Request::CreateTenant { name, plan },
+            TenantsCmd::Rename { tenant, name } => {
+                let t = targets::tenant(pool, &tenant.tenant).await?;
+                Request::RenameTenant {
+                    tenant: t.id,
+                    from: t.name,
+                    to: name,
+                }
+            }
+            TenantsCmd::SetPlan { tenant, plan } => {
+                let t = targets::tenant(pool, &tenant.tenant).await?;
+                Request::SetPlan {
+                    tenant: t.id,
+                    from: t.plan,
+                    to: plan,
+                }
+            }
+            TenantsCmd::Activate(t) => Request::SetTenantActive {
+                tenant: targets::tenant(pool, &t.tenant).await?.id,
+                active: true,
+            },
+            TenantsCmd::Deactivate(t) => Request::SetTenantActive {
+                tenant: targets::tenant(pool, &t.tenant).await?.id,
+                active: false,
+            },
+        },
+        ActionCmd::Agents(c) => match c {
+            AgentsCmd::Rename { agent, name } => {
+                let a = targets::agent(pool, &agent.agent).await?;
+                Request::RenameAgent {
+                    agent: a.id,
+                    from: a.name,
+                    to: name,
+                }
+            }
+            AgentsCmd::Describe { agent, description } => {
+                let a = targets::agent(pool, &agent.agent).await?;
+                Request::SetAgentDescription {
+                    agent: a.id,
+                    from: a.description,
+                    to: Some(description),
+                }
+            }
+            AgentsCmd::Activate(a) => Request::SetAgentActive {
+                agent: targets::agent(pool, &a.agent).await?.id,
+                active: true,
+            },
+            AgentsCmd::Deactivate(a) => Request::SetAgentActive {
+                agent: targets::agent(pool, &a.agent).await?.id,
+                active: false,
+            },
+        },
+        ActionCmd::Numbers(c) => match c {
+            NumbersCmd::Add {
+                number,
+                name,
+                bolna_id,
+            } => Request::AddNumber {
+                number,
+                name,
+                bolna_id,
+            },
+            NumbersCmd::Assign { number, user } => {
+                let n = targets::number(pool, &number.number).await?;
+                Request::AssignNumber {
+                    number: n.id,
+                    from: n.assigned_to,
+                    to: user,
+                }
+            }
+            NumbersCmd::Unassign(number) => {
+                let n = targets::number(pool, &number.number).await?;
+                match n.assigned_to {
+                    Some(from) => Request::UnassignNumber { number: n.id, from },
+                    None => {
+                        return Err(ActionError::Invalid(format!(
+                            "{} is not assigned to anyone",
+                            n.phone_number
+                        )));
+                    }
+                }
+            }
+            NumbersCmd::Activate(number) => Request::SetNumberActive {
+                number: targets::number(pool, &number.number).await?.id,
+                active: true,
+            },
+            NumbersCmd::Deactivate(number) => Request::SetNumberActive {
+                number: targets::number(pool, &number.number).await?.id,
+                active: false,
+            },
+        },
+    })
+}
+
+/// Signs in, applies the action, and returns what to print.
+pub async fn run_action(
+    conn: &Connection,
+    target: &Target,
+    admin: Option<&str>,
+    options: &ActionOptions,
+    policy: Policy,
+    read_only: bool,
+    cmd: ActionCmd,
+) -> Result<Outcome, CmdError> {
+    if read_only {
+        return Err(ActionError::ReadOnly.into());
+    }
+    let actor = sign_in(conn, target, admin, options, read_only).await?;
+    let session = Session {
+        actor,
+        ctx: AuditContext::from_env(),
+        policy,
+        read_only,
+    };
+    let req = request(conn, cmd).await?;
+    Ok(actions::apply(&conn.pool, &session, &req).await?)
+}

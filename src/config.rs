@@ -1,0 +1,65 @@
+//! The optional config file, `config.toml` in the user's config directory
+//! (`~/.config/switchboard/` on Linux). Flags and environment variables win over it.
+//!
+//! ```toml
+//! admin = "support@example.com"   # the admin account to act as
+//! admin_credit_cap = 10000        # the most an admin may add or take in one credit change
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub admin: Option<String>,
+    pub admin_credit_cap: Option<i64>,
+}
+
+impl Config {
+    /// Reads the file; a missing file is an empty config, a malformed one an error that names it.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let config: Config =
+            toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?;
+        if let Some(cap) = config.admin_credit_cap
+            && cap < 1
+        {
+            return Err(format!(
+                "{}: admin_credit_cap must be at least 1",
+                path.display()
+            ));
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_is_empty_and_bad_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert_eq!(Config::load(&path).unwrap(), Config::default());
+        std::fs::write(&path, "admin = \"a@b.test\"\nadmin_credit_cap = 500\n").unwrap();
+        assert_eq!(
+            Config::load(&path).unwrap(),
+            Config {
+                admin: Some("a@b.test".into()),
+                admin_credit_cap: Some(500)
+            }
+        );
+        std::fs::write(&path, "admn = 1\n").unwrap();
+        let e = Config::load(&path).unwrap_err();
+        assert!(e.contains("config.toml") && e.contains("admn"), "{e}");
+        std::fs::write(&path, "admin_credit_cap = 0\n").unwrap();
+        assert!(Config::load(&path).unwrap_err().contains("at least 1"));
+    }
+}

@@ -1,0 +1,614 @@
+//! The console's dialogs: sign-in, the form of an action, and its confirm dialog. Pure state and
+//! logic; the app routes keys here and the UI draws them.
+
+use tui_input::Input;
+use uuid::Uuid;
+
+use crate::actions::targets::Target;
+use crate::actions::{MAX_CREDIT_CHANGE, PLANS, Request, Role, Verb};
+
+/// The sign-in screen.
+#[derive(Debug, Clone, Default)]
+pub struct SignIn {
+    pub email: Input,
+    pub password: Input,
+    /// Whether the password field has the focus (else the email field).
+    pub on_password: bool,
+    pub failures: u8,
+    pub message: Option<String>,
+    /// The sign-in request in flight.
+    pub pending: Option<u64>,
+}
+
+/// Tries before the console gives up.
+pub const SIGN_IN_TRIES: u8 = 3;
+
+impl SignIn {
+    pub fn new(email: Option<&str>) -> SignIn {
+        let email = email.unwrap_or_default();
+        SignIn {
+            email: Input::new(email.to_string()),
+            on_password: !email.is_empty(),
+            ..SignIn::default()
+        }
+    }
+
+    pub fn tries_left(&self) -> u8 {
+        SIGN_IN_TRIES.saturating_sub(self.failures)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Text,
+    /// A positive whole number of credits.
+    Amount,
+    /// One of a fixed list (typed; the hint lists them).
+    Choice(&'static [&'static str]),
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub label: &'static str,
+    pub input: Input,
+    pub kind: FieldKind,
+    pub hint: &'static str,
+}
+
+impl Field {
+    fn new(label: &'static str, value: &str, kind: FieldKind, hint: &'static str) -> Field {
+        Field {
+            label,
+            input: Input::new(value.to_string()),
+            kind,
+            hint,
+        }
+    }
+
+    fn value(&self) -> &str {
+        self.input.value().trim()
+    }
+}
+
+const ROLES: &[&str] = &["user", "admin", "super_admin"];
+
+/// An action's form: what the admin types before the confirm dialog.
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub verb: Verb,
+    pub title: String,
+    /// What the target held when the form opened (none for a new row).
+    pub target: Option<Target>,
+    pub fields: Vec<Field>,
+    pub focus: usize,
+    /// Why the last Enter did not go on (validation, or a refusal from the database).
+    pub error: Option<String>,
+}
+
+/// A confirm dialog: each field old → new, Cancel the default.
+#[derive(Debug, Clone)]
+pub struct Confirm {
+    pub request: Request,
+    pub title: String,
+    /// (field, old, new)
+    pub lines: Vec<(String, String, String)>,
+    /// The form it came from, to go back to with an error.
+    pub form: Option<Form>,
+    /// The apply request in flight.
+    pub pending: Option<u64>,
+}
+
+/// The dialog on top of the panes.
+#[derive(Debug, Clone)]
+pub enum Dialog {
+    Form(Form),
+    Confirm(Confirm),
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes".into() } else { "no".into() }
+}
+
+/// What the console says about the target in a dialog's title.
+pub fn target_label(target: &Option<Target>) -> String {
+    match target {
+        Some(Target::User(u)) => u.email.clone(),
+        Some(Target::Tenant(t)) => t.name.clone(),
+        Some(Target::Agent(a)) => a.name.clone(),
+        Some(Target::Number(n)) => format!("{} ({})", n.phone_number, n.name),
+        None => String::new(),
+    }
+}
+
+/// What a verb needs from its target, and the error when the target is something else.
+fn wrong_target(verb: Verb) -> String {
+    format!("{} does not apply to this row", verb.name())
+}
+
+/// The dialog a verb opens on `target`: a form when there is something to type, else straight
+/// to the confirm dialog. `Err` says why the verb cannot start (e.g. nothing to unassign).
+pub fn open(verb: Verb, target: Option<Target>) -> Result<Dialog, String> {
+    use FieldKind::*;
+    let label = target_label(&target);
+    let form = |title: String, fields: Vec<Field>| {
+        Ok(Dialog::Form(Form {
+            verb,
+            title,
+            target: target.clone(),
+            fields,
+            focus: 0,
+            error: None,
+        }))
+    };
+    match (verb, &target) {
+        (Verb::TopUp | Verb::Deduct, Some(Target::User(u))) => {
+            let what = if verb == Verb::TopUp {
+                "Top up"
+            } else {
+                "Deduct from"
+            };
+            form(
+                format!("{what} {} (balance {})", u.email, u.credits),
+                vec![
+                    Field::new("Amount", "", Amount, "a whole number of credits"),
+                    Field::new("Reason", "", Text, "kept in the audit log"),
+                ],
+            )
+        }
+        (Verb::SetRole, Some(Target::User(u))) => form(
+            format!("Change the role of {}", u.email),
+            vec![Field::new(
+                "Role",
+                u.role.as_str(),
+                Choice(ROLES),
+                "user, admin or super_admin",
+            )],
+        ),
+        (Verb::MoveUser, Some(Target::User(u))) => form(
+            format!("Move {} to another tenant", u.email),
+            vec![Field::new(
+                "Tenant",
+                &u.tenant_name,
+                Text,
+                "the tenant's exact name or id",
+            )],
+        ),
+        (Verb::CreateTenant, _) => form(
+            "New tenant".into(),
+            vec![
+                Field::new("Name", "", Text, ""),
+                Field::new(
+                    "Plan",
+                    "pro",
+                    Choice(&PLANS),
+                    "free, starter, pro or enterprise",
+                ),
+            ],
+        ),
+        (Verb::RenameTenant, Some(Target::Tenant(t))) => form(
+            format!("Rename {}", t.name),
+            vec![Field::new("Name", &t.name, Text, "")],
+        ),
+        (Verb::SetPlan, Some(Target::Tenant(t))) => form(
+            format!("Change the plan of {}", t.name),
+            vec![Field::new(
+                "Plan",
+                &t.plan,
+                Choice(&PLANS),
+                "free, starter, pro or enterprise",
+            )],
+        ),
+        (Verb::RenameAgent, Some(Target::Agent(a))) => form(
+            format!("Rename {}", a.name),
+            vec![Field::new("Name", &a.name, Text, "")],
+        ),
+        (Verb::DescribeAgent, Some(Target::Agent(a))) => form(
+            format!("Describe {}", a.name),
+            vec![Field::new(
+                "Description",
+                a.description.as_deref().unwrap_or_default(),
+                Text,
+                "empty clears it",
+            )],
+        ),
+        (Verb::AddNumber, _) => form(
+            "New phone number".into(),
+            vec![
+                Field::new("Number", "", Text, "E.164, e.g. +14155550100"),
+                Field::new("Name", "", Text, ""),
+                Field::new("Bolna id", "", Text, "the Bolna phone number id"),
+            ],
+        ),
+        (Verb::AssignNumber, Some(Target::Number(n))) => form(
+            format!("Assign {label}"),
+            vec![Field::new(
+                "User",
+                n.assigned_email.as_deref().unwrap_or_default(),
+                Text,
+                "an active user's email",
+            )],
+        ),
+        (Verb::UnassignNumber, Some(Target::Number(n))) if n.assigned_to.is_none() => {
+            Err(format!("{} is not assigned to anyone", n.phone_number))
+        }
+        (
+            Verb::SetUserActive
+            | Verb::RevokeSessions
+            | Verb::VerifyEmail
+            | Verb::SetTenantActive
+            | Verb::SetAgentActive
+            | Verb::UnassignNumber
+            | Verb::SetNumberActive,
+            Some(_),
+        ) => {
+            let request =
+                toggle_request(verb, target.as_ref()).ok_or_else(|| wrong_target(verb))?;
+            confirm(request, target.as_ref(), None)
+        }
+        _ => Err(wrong_target(verb)),
+    }
+}
+
+/// The request of a verb that needs no typing: the opposite of what the row holds.
+fn toggle_request(verb: Verb, target: Option<&Target>) -> Option<Request> {
+    Some(match (verb, target?) {
+        (Verb::SetUserActive, Target::User(u)) => Request::SetUserActive {
+            user: u.id,
+            active: !u.is_active,
+        },
+        (Verb::RevokeSessions, Target::User(u)) => Request::RevokeSessions { user: u.id },
+        (Verb::VerifyEmail, Target::User(u)) => Request::MarkEmailVerified { user: u.id },
+        (Verb::SetTenantActive, Target::Tenant(t)) => Request::SetTenantActive {
+            tenant: t.id,
+            active: !t.is_active,
+        },
+        (Verb::SetAgentActive, Target::Agent(a)) => Request::SetAgentActive {
+            agent: a.id,
+            active: !a.is_active,
+        },
+        (Verb::UnassignNumber, Target::Number(n)) => Request::UnassignNumber {
+            number: n.id,
+            from: n.assigned_to?,
+        },
+        (Verb::SetNumberActive, Target::Number(n)) => Request::SetNumberActive {
+            number: n.id,
+            active: !n.is_active,
+        },
+        _ => return None,
+    })
+}
+
+impl Form {
+    /// The request the form describes, or why it cannot be sent yet (and which field is at
+    /// fault, when one is).
+    pub fn request(&self) -> Result<Request, (Option<usize>, String)> {
+        let v = |i: usize| self.fields.get(i).map(Field::value).unwrap_or_default();
+        for (i, f) in self.fields.iter().enumerate() {
+            let bad = match f.kind {
+                FieldKind::Choice(options) if !options.contains(&f.value()) => {
+                    format!(
+                        "{} must be one of {}",
+                        f.label.to_lowercase(),
+                        options.join(", ")
+                    )
+                }
+                FieldKind::Amount
+                    if !f
+                        .value()
+                        .replace([',', '_'], "")
+                        .parse::<i64>()
+                        .is_ok_and(|n| (1..=MAX_CREDIT_CHANGE).contains(&n)) =>
+                {
+                    format!("the amount must be a whole number from 1 to {MAX_CREDIT_CHANGE}")
+                }
+                FieldKind::Text if f.value().is_empty() && f.label != "Description" => {
+                    format!("{} is empty", f.label.to_lowercase())
+                }
+                _ => continue,
+            };
+            return Err((Some(i), bad));
+        }
+        let request = match (self.verb, &self.target) {
+            (Verb::TopUp | Verb::Deduct, Some(Target::User(u))) => {
+                let amount: i64 = v(0).replace([',', '_'], "").parse().unwrap_or_default();
+                Request::AdjustCredits {
+                    user: u.id,
+                    delta: if self.verb == Verb::TopUp {
+                        amount
+                    } else {
+                        -amount
+                    },
+                    reason: v(1).to_string(),
+                    // The confirm dialog makes the key.
+                    key: Uuid::nil(),
+                }
+            }
+            (Verb::SetRole, Some(Target::User(u))) => Request::SetRole {
+                user: u.id,
+                from: u.role,
+                to: Role::parse(v(0)).unwrap_or(u.role),
+            },
+            (Verb::MoveUser, Some(Target::User(u))) => Request::MoveUser {
+                user: u.id,
+                from: u.tenant_id,
+                to: v(0).to_string(),
+            },
+            (Verb::CreateTenant, _) => Request::CreateTenant {
+                name: v(0).to_string(),
+                plan: v(1).to_string(),
+            },
+            (Verb::RenameTenant, Some(Target::Tenant(t))) => Request::RenameTenant {
+                tenant: t.id,
+                from: t.name.clone(),
+                to: v(0).to_string(),
+            },
+            (Verb::SetPlan, Some(Target::Tenant(t))) => Request::SetPlan {
+                tenant: t.id,
+                from: t.plan.clone(),
+                to: v(0).to_string(),
+            },
+            (Verb::RenameAgent, Some(Target::Agent(a))) => Request::RenameAgent {
+                agent: a.id,
+                from: a.name.clone(),
+                to: v(0).to_string(),
+            },
+            (Verb::DescribeAgent, Some(Target::Agent(a))) => Request::SetAgentDescription {
+                agent: a.id,
+                from: a.description.clone(),
+                to: Some(v(0).to_string()),
+            },
+            (Verb::AddNumber, _) => Request::AddNumber {
+                number: v(0).to_string(),
+                name: v(1).to_string(),
+                bolna_id: v(2).to_string(),
+            },
+            (Verb::AssignNumber, Some(Target::Number(n))) => Request::AssignNumber {
+                number: n.id,
+                from: n.assigned_to,
+                to: v(0).to_string(),
+            },
+            _ => return Err((None, wrong_target(self.verb))),
+        };
+        request.validated().map_err(|e| (None, e.to_string()))
+    }
+
+    /// Enter: on to the next field, or from the last one to the confirm dialog (or back to
+    /// this form, with the reason it cannot go on).
+    pub fn submit(mut self) -> Dialog {
+        if self.focus + 1 < self.fields.len() {
+            self.focus += 1;
+            return Dialog::Form(self);
+        }
+        let error = match self.request() {
+            Err((field, e)) => {
+                self.focus = field.unwrap_or(self.focus);
+                e
+            }
+            Ok(request) => {
+                let target = self.target.clone();
+                match confirm(request, target.as_ref(), Some(self.clone())) {
+                    Ok(d) => return d,
+                    Err(e) => e,
+                }
+            }
+        };
+        self.error = Some(error);
+        Dialog::Form(self)
+    }
+}
+
+/// The confirm dialog of `request`: each field old → new. A request that changes nothing gets
+/// no dialog. A credit change gets its idempotency key here, once.
+pub fn confirm(
+    request: Request,
+    target: Option<&Target>,
+    form: Option<Form>,
+) -> Result<Dialog, String> {
+    let mut request = request;
+    let verb = request.verb();
+    let line = |f: &str, old: String, new: String| (f.to_string(), old, new);
+    let none = || "none".to_string();
+    let lines = match (&mut request, target) {
+        (
+            Request::AdjustCredits {
+                delta, reason, key, ..
+            },
+            Some(Target::User(u)),
+        ) => {
+            *key = Uuid::new_v4();
+            vec![
+                line(
+                    "credits",
+                    u.credits.to_string(),
+                    (u.credits + *delta).to_string(),
+                ),
+                line("reason", String::new(), reason.clone()),
+            ]
+        }
+        (Request::SetUserActive { active, .. }, _)
+        | (Request::SetTenantActive { active, .. }, _)
+        | (Request::SetAgentActive { active, .. }, _)
+        | (Request::SetNumberActive { active, .. }, _) => {
+            vec![line("active", yes_no(!*active), yes_no(*active))]
+        }
+        (Request::RevokeSessions { .. }, Some(Target::User(u))) => {
+            if u.active_sessions == 0 {
+                return Err(format!("{} has no active sessions", u.email));
+            }
+            vec![line(
+                "active sessions",
+                u.active_sessions.to_string(),
+                "0".into(),
+            )]
+        }
+        (Request::MarkEmailVerified { .. }, Some(Target::User(u))) => {
+            if u.email_verified {
+                return Err(format!("{} is verified already", u.email));
+            }
+            vec![line("email verified", "no".into(), "yes".into())]
+        }
+        (Request::SetRole { from, to, .. }, _) => {
+            vec![line("role", from.as_str().into(), to.as_str().into())]
+        }
+        (Request::MoveUser { to, .. }, Some(Target::User(u))) => {
+            if *to == u.tenant_name || *to == u.tenant_id.to_string() {
+                return Err("nothing to change".into());
+            }
+            vec![line("tenant", u.tenant_name.clone(), to.clone())]
+        }
+        (Request::CreateTenant { name, plan }, _) => vec![
+            line("name", String::new(), name.clone()),
+            line("plan", String::new(), plan.clone()),
+        ],
+        (Request::RenameTenant { from, to, .. }, _)
+        | (Request::SetPlan { from, to, .. }, _)
+        | (Request::RenameAgent { from, to, .. }, _) => {
+            let field = match verb {
+                Verb::SetPlan => "plan",
+                _ => "name",
+            };
+            vec![line(field, from.clone(), to.clone())]
+        }
+        (Request::SetAgentDescription { from, to, .. }, _) => vec![line(
+            "description",
+            from.clone().unwrap_or_else(none),
+            to.clone().unwrap_or_else(none),
+        )],
+        (
+            Request::AddNumber {
+                number,
+                name,
+                bolna_id,
+            },
+            _,
+        ) => vec![
+            line("number", String::new(), number.clone()),
+            line("name", String::new(), name.clone()),
+            line("Bolna id", String::new(), bolna_id.clone()),
+        ],
+        (Request::AssignNumber { to, .. }, Some(Target::Number(n))) => {
+            if n.assigned_email.as_deref() == Some(to.as_str()) {
+                return Err("nothing to change".into());
+            }
+            vec![line(
+                "assigned to",
+                n.assigned_email.clone().unwrap_or_else(none),
+                to.clone(),
+            )]
+        }
+        (Request::UnassignNumber { .. }, Some(Target::Number(n))) => vec![line(
+            "assigned to",
+            n.assigned_email.clone().unwrap_or_else(none),
+            none(),
+        )],
+        _ => return Err(wrong_target(verb)),
+    };
+    if lines.iter().all(|(_, old, new)| old == new) {
+        return Err("nothing to change".into());
+    }
+    let label = target_label(&target.cloned());
+    let title = if label.is_empty() {
+        request.action().to_string()
+    } else {
+        format!("{} {label}", request.action())
+    };
+    Ok(Dialog::Confirm(Confirm {
+        request,
+        title,
+        lines,
+        form,
+        pending: None,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::targets::{NumberState, UserState};
+
+    fn user() -> Target {
+        Target::User(UserState {
+            id: Uuid::from_u128(1),
+            email: "a@b.test".into(),
+            name: "A".into(),
+            role: Role::User,
+            is_active: true,
+            email_verified: false,
+            credits: 100,
+            tenant_id: Uuid::from_u128(2),
+            tenant_name: "Acme".into(),
+            active_sessions: 2,
+        })
+    }
+
+    fn form(d: Dialog) -> Form {
+        match d {
+            Dialog::Form(f) => f,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn type_into(form: &mut Form, i: usize, text: &str) {
+        form.fields[i].input = Input::new(text.into());
+    }
+
+    #[test]
+    fn a_top_up_form_validates_then_confirms_with_old_and_new_and_a_fresh_key() {
+        let Ok(Dialog::Form(mut f)) = open(Verb::TopUp, Some(user())) else {
+            panic!()
+        };
+        type_into(&mut f, 0, "abc");
+        let mut f = form(f.submit()); // Enter on the first field moves on
+        assert_eq!(f.focus, 1);
+        f = form(f.submit());
+        assert!(
+            f.error.as_deref().unwrap().contains("whole number"),
+            "{:?}",
+            f.error
+        );
+        assert_eq!(f.focus, 0, "the focus goes back to the amount");
+        type_into(&mut f, 0, "1,500");
+        f = form(form(f.submit()).submit());
+        assert!(f.error.as_deref().unwrap().contains("reason is empty"));
+        assert_eq!(f.focus, 1);
+        type_into(&mut f, 1, "refund #123");
+        let Dialog::Confirm(c) = f.submit() else {
+            panic!()
+        };
+        assert_eq!(
+            c.lines,
+            vec![
+                ("credits".into(), "100".into(), "1600".into()),
+                ("reason".into(), "".into(), "refund #123".into())
+            ]
+        );
+        let Request::AdjustCredits { key, delta, .. } = c.request else {
+            panic!()
+        };
+        assert_ne!(key, Uuid::nil());
+        assert_eq!(delta, 1500);
+    }
+
+    #[test]
+    fn toggles_go_straight_to_confirm_and_empty_changes_get_no_dialog() {
+        let Ok(Dialog::Confirm(c)) = open(Verb::SetUserActive, Some(user())) else {
+            panic!()
+        };
+        assert_eq!(c.lines, vec![("active".into(), "yes".into(), "no".into())]);
+        assert_eq!(c.request.action(), "user.deactivate");
+        let number = Target::Number(NumberState {
+            id: Uuid::from_u128(3),
+            phone_number: "+14155550100".into(),
+            name: "Main".into(),
+            assigned_to: None,
+            assigned_email: None,
+            is_active: true,
+        });
+        assert!(open(Verb::UnassignNumber, Some(number)).is_err());
+        let Ok(Dialog::Form(f)) = open(Verb::SetRole, Some(user())) else {
+            panic!()
+        };
+        assert_eq!(form(f.submit()).error.as_deref(), Some("nothing to change"));
+        assert!(open(Verb::RenameAgent, Some(user())).is_err());
+    }
+}

@@ -1,0 +1,274 @@
+//! The sign-in screen, action forms and confirm dialogs. Each returns where the terminal cursor
+//! goes (the focused input), if anywhere.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Position, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
+use tui_input::Input;
+
+use super::text::{clean, fit, width};
+use super::{Theme, fit_line};
+use crate::forms::{Confirm, Dialog, Form, SignIn};
+
+/// A box of `w`×`h` centred in `area` (clipped to it), cleared, with a border and `title`.
+fn popup(area: Rect, w: u16, h: u16, title: &str, buf: &mut Buffer) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    Clear.render(rect, buf);
+    let title = fit(&clean(title), usize::from(w.saturating_sub(4)));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {title} "));
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    inner
+}
+
+/// One labelled input as drawn.
+struct Field<'a> {
+    label: &'a str,
+    input: &'a Input,
+    /// Shown as bullets (a password).
+    masked: bool,
+    focused: bool,
+    /// Labels are right-aligned to this width.
+    label_w: usize,
+}
+
+/// One input line: `label: value`, the value scrolled so that the cursor stays in view.
+/// Returns the cursor position when focused.
+fn input_line(field: Field, area: Rect, theme: Theme, buf: &mut Buffer) -> Option<Position> {
+    let Field {
+        label,
+        input,
+        masked,
+        focused,
+        label_w,
+    } = field;
+    let field_w = usize::from(area.width).saturating_sub(label_w + 2).max(1);
+    let shown: String = if masked {
+        "•".repeat(input.value().chars().count())
+    } else {
+        clean(input.value())
+    };
+    let scroll = input.visual_scroll(field_w.saturating_sub(1));
+    let visible: String = shown.chars().skip(scroll).collect();
+    let visible = fit(&visible, field_w);
+    let style = if focused {
+        Style::new().add_modifier(Modifier::UNDERLINED)
+    } else {
+        Style::new()
+    };
+    let pad = field_w.saturating_sub(width(&visible));
+    let line = Line::from(vec![
+        Span::styled(format!("{label:>label_w$}: "), theme.accent()),
+        Span::styled(format!("{visible}{}", " ".repeat(pad)), style),
+    ]);
+    Paragraph::new(fit_line(line, usize::from(area.width))).render(area, buf);
+    focused.then(|| {
+        let col = input.visual_cursor().saturating_sub(scroll);
+        Position {
+            x: area.x + (label_w + 2 + col.min(field_w)) as u16,
+            y: area.y,
+        }
+    })
+}
+
+fn row(inner: Rect, i: u16) -> Rect {
+    Rect {
+        x: inner.x,
+        y: inner.y + i,
+        width: inner.width,
+        height: 1,
+    }
+}
+
+fn text_line(s: impl Into<Line<'static>>, inner: Rect, i: u16, buf: &mut Buffer) {
+    if i < inner.height {
+        Paragraph::new(fit_line(s.into(), usize::from(inner.width))).render(row(inner, i), buf);
+    }
+}
+
+pub fn render_sign_in(
+    s: &SignIn,
+    database: &str,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) -> Option<Position> {
+    let inner = popup(area, 64, 11, "Switchboard: sign in", buf);
+    text_line(Span::styled(clean(database), theme.dim()), inner, 0, buf);
+    let mut cursor = None;
+    if inner.height > 3 {
+        let pending = s.pending.is_some();
+        let email = Field {
+            label: "Email",
+            input: &s.email,
+            masked: false,
+            focused: !s.on_password && !pending,
+            label_w: 8,
+        };
+        cursor = cursor.or(input_line(email, row(inner, 2), theme, buf));
+        let password = Field {
+            label: "Password",
+            input: &s.password,
+            masked: true,
+            focused: s.on_password && !pending,
+            label_w: 8,
+        };
+        cursor = cursor.or(input_line(password, row(inner, 3), theme, buf));
+    }
+    if let Some(m) = &s.message {
+        let style = if s.failures > 0 {
+            theme.error()
+        } else {
+            Style::new()
+        };
+        // Two lines, wrapped: a refusal is a sentence.
+        if inner.height > 6 {
+            let area = Rect {
+                y: inner.y + 5,
+                height: 2,
+                ..inner
+            };
+            Paragraph::new(Span::styled(clean(m), style))
+                .wrap(ratatui::widgets::Wrap { trim: true })
+                .render(area, buf);
+        }
+    }
+    text_line(
+        Span::styled(
+            "An active admin or super_admin account; 3 tries.",
+            theme.dim(),
+        ),
+        inner,
+        8,
+        buf,
+    );
+    cursor
+}
+
+pub fn render_dialog(
+    dialog: &Dialog,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) -> Option<Position> {
+    match dialog {
+        Dialog::Form(f) => render_form(f, theme, area, buf),
+        Dialog::Confirm(c) => {
+            render_confirm(c, theme, area, buf);
+            None
+        }
+    }
+}
+
+fn render_form(f: &Form, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<Position> {
+    let label_w = f.fields.iter().map(|x| width(x.label)).max().unwrap_or(0);
+    let h = (f.fields.len() * 2 + 5) as u16;
+    let inner = popup(area, 70, h, &f.title, buf);
+    let mut cursor = None;
+    for (i, field) in f.fields.iter().enumerate() {
+        let y = (i * 2) as u16;
+        if y + 1 >= inner.height {
+            break;
+        }
+        let shown = Field {
+            label: field.label,
+            input: &field.input,
+            masked: false,
+            focused: i == f.focus,
+            label_w,
+        };
+        cursor = cursor.or(input_line(shown, row(inner, y), theme, buf));
+        if !field.hint.is_empty() {
+            text_line(
+                Span::styled(
+                    format!("{}  {}", " ".repeat(label_w), field.hint),
+                    theme.dim(),
+                ),
+                inner,
+                y + 1,
+                buf,
+            );
+        }
+    }
+    let y = (f.fields.len() * 2) as u16;
+    match &f.error {
+        Some(e) => text_line(
+            Span::styled(format!("✗ {}", clean(e)), theme.error()),
+            inner,
+            y,
+            buf,
+        ),
+        None => text_line(
+            Span::styled("Enter on the last field goes on to confirm", theme.dim()),
+            inner,
+            y,
+            buf,
+        ),
+    }
+    cursor
+}
+
+fn render_confirm(c: &Confirm, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let field_w = c.lines.iter().map(|l| width(&l.0)).max().unwrap_or(0);
+    let h = (c.lines.len() + 6) as u16;
+    let inner = popup(area, 72, h, &format!("Confirm {}", c.title), buf);
+    for (i, (field, old, new)) in c.lines.iter().enumerate() {
+        let changed = old != new;
+        let old = if old.is_empty() {
+            "—".into()
+        } else {
+            clean(old)
+        };
+        let line = Line::from(vec![
+            Span::styled(format!("{field:>field_w$}  "), theme.accent()),
+            Span::raw(old),
+            Span::raw(" → "),
+            Span::styled(
+                clean(new),
+                if changed {
+                    theme.changed().add_modifier(Modifier::BOLD)
+                } else {
+                    Style::new()
+                },
+            ),
+        ]);
+        text_line(line, inner, i as u16, buf);
+    }
+    let y = c.lines.len() as u16 + 1;
+    if c.pending.is_some() {
+        text_line(Span::styled("applying…", theme.accent()), inner, y, buf);
+    } else {
+        text_line(
+            Line::from(vec![
+                Span::styled(
+                    "[ Cancel ]",
+                    Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+                ),
+                Span::raw("   y apply   n/Esc/Enter cancel"),
+            ]),
+            inner,
+            y,
+            buf,
+        );
+    }
+    text_line(
+        Span::styled(
+            "One transaction: the change and its audit entry, or nothing.",
+            theme.dim(),
+        ),
+        inner,
+        y + 2,
+        buf,
+    );
+}
