@@ -20,6 +20,11 @@ pub struct ActionOptions {
     #[arg(long, global = true, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
 
+    /// `admin create` / `set-password` signed in as a super_admin: read that admin's password
+    /// from FILE (--password-file is the new password there).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub admin_password_file: Option<PathBuf>,
+
     /// Print the result (or the refusal) as one JSON object on stdout.
     #[arg(long, global = true)]
     pub json: bool,
@@ -231,12 +236,13 @@ fn password_for(email: &str, file: Option<&Path>, prompt_twice: bool) -> Result<
     Ok(Secret::new(first))
 }
 
-/// Signs the command in as `admin`; on the embedded default a demo account needs no password.
+/// Signs the command in as `admin`, with the password from `password_file` or the terminal; on
+/// the embedded default a demo account needs no password.
 pub async fn sign_in(
     conn: &Connection,
     target: &Target,
     admin: Option<&str>,
-    options: &ActionOptions,
+    password_file: Option<&Path>,
     read_only: bool,
 ) -> Result<Actor, CmdError> {
     use switchboard::db::demo::DEMO_SUPER_ADMIN;
@@ -254,7 +260,7 @@ pub async fn sign_in(
     };
     let ctx = AuditContext::from_env();
     if embedded
-        && options.password_file.is_none()
+        && password_file.is_none()
         && auth::is_demo_account(&conn.pool, &email)
             .await
             .map_err(ActionError::from)?
@@ -270,7 +276,7 @@ pub async fn sign_in(
         )
         .await?);
     }
-    let password = password_for(&email, options.password_file.as_deref(), false)?;
+    let password = password_for(&email, password_file, false)?;
     Ok(auth::sign_in(
         &conn.pool,
         &email,
@@ -292,7 +298,16 @@ pub async fn run_admin(
 ) -> Result<String, CmdError> {
     // Sign in only when an admin is named: the very first super_admin has nobody to sign in as.
     let by = match admin {
-        Some(a) => Some(sign_in(conn, target, Some(a), options, false).await?),
+        Some(a) => Some(
+            sign_in(
+                conn,
+                target,
+                Some(a),
+                options.admin_password_file.as_deref(),
+                false,
+            )
+            .await?,
+        ),
         None => None,
     };
     let ctx = AuditContext::from_env();
@@ -478,7 +493,14 @@ pub async fn run_action(
     if read_only {
         return Err(ActionError::ReadOnly.into());
     }
-    let actor = sign_in(conn, target, admin, options, read_only).await?;
+    let actor = sign_in(
+        conn,
+        target,
+        admin,
+        options.password_file.as_deref(),
+        read_only,
+    )
+    .await?;
     let session = Session {
         actor,
         ctx: AuditContext::from_env(),

@@ -151,22 +151,15 @@ pub async fn tenant(pool: &PgPool, which: &str) -> Result<TenantState, ActionErr
 /// An agent by id or Bolna agent id.
 pub async fn agent(pool: &PgPool, which: &str) -> Result<AgentState, ActionError> {
     let which = which.trim();
-    let row: Option<(Uuid, String, Option<String>, bool)> = match Uuid::parse_str(which) {
-        Ok(id) => {
-            sqlx::query_as("SELECT id, name, description, is_active FROM agents WHERE id = $1")
-                .bind(id)
-                .fetch_optional(pool)
-                .await
-        }
-        Err(_) => {
-            sqlx::query_as(
-                "SELECT id, name, description, is_active FROM agents WHERE bolna_agent_id = $1",
-            )
-            .bind(which)
-            .fetch_optional(pool)
-            .await
-        }
-    }
+    // Bolna's agent ids are often UUIDs too: match either column.
+    let row: Option<(Uuid, String, Option<String>, bool)> = sqlx::query_as(
+        "SELECT id, name, description, is_active FROM agents \
+         WHERE bolna_agent_id = $1 OR id = $2 ORDER BY (id = $2) DESC NULLS LAST LIMIT 1",
+    )
+    .bind(which)
+    .bind(Uuid::parse_str(which).ok())
+    .fetch_optional(pool)
+    .await
     .map_err(DbError::from)?;
     row.map(|(id, name, description, is_active)| AgentState {
         id,
