@@ -68,6 +68,13 @@ enum Command {
     Migrate,
     /// Fill an empty database with the demo data set (refused if it has users).
     SeedDemo,
+    /// Fill an empty database with a large data set for benchmarks (refused if it has users).
+    /// Scale 1: 10,000 tenants, 1,000,000 users, 5,000,000 calls, 10,000,000 audit entries.
+    SeedBench {
+        /// 1 is the full size; 0.01 takes seconds.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
     /// Print where Switchboard keeps its private cluster, its config file and its log.
     Paths,
     /// Admin accounts: bootstrap the first super_admin, set passwords.
@@ -373,6 +380,12 @@ async fn dispatch(
             conn.close().await?;
             Ok(())
         }
+        Some(Command::SeedBench { scale }) => {
+            let conn = open(target, paths, false).await?;
+            let result = seed_bench(&conn, scale).await;
+            conn.close().await?;
+            result
+        }
         Some(Command::SeedDemo) => {
             let conn = open(target, paths, false).await?;
             let result = seed_demo(&conn).await;
@@ -436,6 +449,53 @@ async fn seed_demo(conn: &Connection) -> Result<(), AppError> {
         demo::DEMO_SUPER_ADMIN,
         demo::DEMO_SUPPORT_ADMIN,
         demo::DEMO_PASSWORD
+    );
+    Ok(())
+}
+
+async fn seed_bench(conn: &Connection, scale: f64) -> Result<(), AppError> {
+    require_migrated(conn).await?;
+    if conn.seeded_demo {
+        return Err(AppError::Usage(
+            "the private cluster was just filled with the demo data; give seed-bench an empty \
+             database with --database-url"
+                .into(),
+        ));
+    }
+    let bar = indicatif::ProgressBar::new(1);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} rows  {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let mut progress = |what: &str, done: i64, total: i64| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(what.to_string());
+    };
+    let result = db::bench::seed_bench(&conn.pool, scale, &mut progress).await;
+    bar.finish_and_clear();
+    let s = result?;
+    println!(
+        "Loaded the bench data (scale {scale}) into {} in {:.1} s: {} tenants, {} users, {} agents, \
+         {} phone numbers, {} calls, {} audit log entries; the database is now {:.1} MiB.",
+        conn.description,
+        s.elapsed.as_secs_f64(),
+        s.size.tenants,
+        s.size.users,
+        s.size.agents,
+        s.size.phone_numbers,
+        s.size.calls,
+        s.size.audit_logs,
+        s.database_bytes as f64 / (1024.0 * 1024.0)
+    );
+    println!(
+        "Bench admins: {} (super_admin) and bench-admin-1..{}@bench.test (admin), password '{}'.",
+        db::bench::BENCH_SUPER_ADMIN,
+        db::bench::BENCH_ADMINS,
+        db::bench::BENCH_PASSWORD
     );
     Ok(())
 }

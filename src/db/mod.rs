@@ -1,5 +1,6 @@
 //! Everything that talks to PostgreSQL. Nothing here knows about the terminal.
 
+pub mod bench;
 pub mod connect;
 pub mod demo;
 pub mod details;
