@@ -160,7 +160,11 @@ pub async fn seed_bench(
         step("audit log", end - start + 1, &mut done, progress);
     }
     for (i, (name, def)) in dropped.iter().enumerate() {
-        progress(&format!("index {name} ({}/{})", i + 1, dropped.len()), done, total);
+        progress(
+            &format!("index {name} ({}/{})", i + 1, dropped.len()),
+            done,
+            total,
+        );
         sqlx::query(sqlx::AssertSqlSafe(def.clone()))
             .execute(&mut *tx)
             .await?;
