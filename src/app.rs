@@ -75,6 +75,14 @@ pub enum Command {
         session: Box<Session>,
         request: Request,
     },
+    /// Export the audit entries `filter` selects to `path` (and record that it was done).
+    Export {
+        req: ReqId,
+        session: Box<Session>,
+        filter: Filter,
+        filter_text: String,
+        path: std::path::PathBuf,
+    },
 }
 
 /// Why a sign-in did not succeed.
@@ -130,6 +138,14 @@ pub enum Msg {
     Applied {
         req: ReqId,
         result: Result<Outcome, ActionError>,
+    },
+    ExportProgress {
+        req: ReqId,
+        rows: u64,
+    },
+    Exported {
+        req: ReqId,
+        result: Result<u64, String>,
     },
 }
 
@@ -266,6 +282,8 @@ pub struct App {
     preparing: Option<(ReqId, Verb, ListKind, Option<Uuid>)>,
     /// Field values to put back into a form reopened after a conflict.
     retry_values: Option<Vec<String>>,
+    /// The export in progress: its request, rows written so far, and file.
+    pub exporting: Option<(ReqId, u64, std::path::PathBuf)>,
     next_req: ReqId,
 }
 
@@ -293,6 +311,7 @@ impl App {
             policy: Policy::default(),
             preparing: None,
             retry_values: None,
+            exporting: None,
             next_req: 1,
         }
     }
@@ -330,6 +349,7 @@ impl App {
             actor.role.as_str(),
             if demo { ", demo sign-in" } else { "" }
         ));
+        self.status.error = None;
         self.session = Some(Session {
             actor,
             ctx: self.audit_ctx.clone(),
@@ -358,7 +378,7 @@ impl App {
             Context::SignIn
         } else if let Some(d) = &self.dialog {
             match d {
-                Dialog::Form(_) => Context::Form,
+                Dialog::Form(_) | Dialog::Export(_) => Context::Form,
                 Dialog::Confirm(_) => Context::Confirm,
             }
         } else if self.help {
@@ -372,7 +392,13 @@ impl App {
         }
     }
 
+    /// Whether anything is under way (the spinner turns).
     pub fn is_loading(&self) -> bool {
+        self.is_querying() || self.exporting.is_some()
+    }
+
+    /// Whether a query that `Esc` cancels, or a sign-in or change, is under way.
+    pub fn is_querying(&self) -> bool {
         self.panes.iter().any(Pane::is_loading)
             || self.preparing.is_some()
             || self.sign_in.as_ref().is_some_and(|s| s.pending.is_some())
@@ -471,6 +497,31 @@ impl App {
             Msg::SignedIn { req, demo, result } => self.on_signed_in(req, demo, result),
             Msg::Prepared { req, result } => self.on_prepared(req, result),
             Msg::Applied { req, result } => self.on_applied(req, result),
+            Msg::ExportProgress { req, rows } => {
+                if let Some((r, n, _)) = &mut self.exporting
+                    && *r == req
+                {
+                    *n = rows;
+                }
+                Vec::new()
+            }
+            Msg::Exported { req, result } => {
+                if let Some((r, _, path)) = self.exporting.take() {
+                    if r != req {
+                        self.exporting = Some((r, 0, path));
+                        return Vec::new();
+                    }
+                    match result {
+                        Ok(rows) => {
+                            self.status.error = None;
+                            self.status.info =
+                                Some(format!("exported {rows} entries to {}", path.display()));
+                        }
+                        Err(e) => self.status.error = Some(format!("export failed: {e}")),
+                    }
+                }
+                Vec::new()
+            }
             Msg::Detail { req, result } => {
                 for pane in &mut self.panes {
                     if let Some(view) = &mut pane.detail
@@ -615,11 +666,18 @@ impl App {
                 return Vec::new();
             }
             (Context::Form, None) => {
-                if let Some(Dialog::Form(f)) = &mut self.dialog
-                    && let Some(field) = f.fields.get_mut(f.focus)
-                {
-                    field.input.handle_event(&event);
-                    f.error = None;
+                match &mut self.dialog {
+                    Some(Dialog::Form(f)) => {
+                        if let Some(field) = f.fields.get_mut(f.focus) {
+                            field.input.handle_event(&event);
+                            f.error = None;
+                        }
+                    }
+                    Some(Dialog::Export(e)) => {
+                        e.path.handle_event(&event);
+                        e.error = None;
+                    }
+                    _ => {}
                 }
                 return Vec::new();
             }
@@ -708,12 +766,60 @@ impl App {
             }
             Action::History => self.history(),
             Action::Act(verb) => self.act(verb),
+            Action::Export => self.open_export(),
             Action::Submit
             | Action::NextField
             | Action::PrevField
             | Action::Confirm
             | Action::Cancel => Vec::new(),
         }
+    }
+
+    /// `x` in the audit log: ask where to export the entries the filter selects.
+    fn open_export(&mut self) -> Vec<Command> {
+        if self.session.is_none() {
+            self.status.error = Some("not signed in: nothing can be exported".into());
+            return Vec::new();
+        }
+        if self.exporting.is_some() {
+            self.status.info = Some("an export is running already".into());
+            return Vec::new();
+        }
+        let name = format!("switchboard-audit-{}.csv", self.now.format("%Y%m%d-%H%M%S"));
+        self.dialog = Some(Dialog::Export(forms::ExportForm {
+            path: Input::new(name),
+            filter_text: self.pane().filter_input.value().to_string(),
+            error: None,
+        }));
+        Vec::new()
+    }
+
+    fn start_export(&mut self, form: forms::ExportForm) -> Vec<Command> {
+        let path = std::path::PathBuf::from(form.path.value().trim());
+        let problem = if form.path.value().trim().is_empty() {
+            Some("name the file".to_string())
+        } else if path.exists() {
+            Some(format!("{} exists; choose another name", path.display()))
+        } else {
+            None
+        };
+        let (Some(session), None) = (&self.session, problem.clone()) else {
+            let mut form = form;
+            form.error = problem;
+            self.dialog = Some(Dialog::Export(form));
+            return Vec::new();
+        };
+        let filter = self.pane().filter.clone();
+        let session = Box::new(session.clone());
+        let req = self.req();
+        self.exporting = Some((req, 0, path.clone()));
+        vec![Command::Export {
+            req,
+            session,
+            filter,
+            filter_text: form.filter_text,
+            path,
+        }]
     }
 
     fn on_sign_in_action(&mut self, action: Action) -> Vec<Command> {
@@ -904,6 +1010,7 @@ impl App {
                 self.dialog = Some(f.submit());
                 Vec::new()
             }
+            (Action::Submit, Dialog::Export(e)) => self.start_export(e),
             (Action::Confirm, Dialog::Confirm(mut c)) => {
                 let (Some(session), None) = (&self.session, c.pending) else {
                     self.dialog = Some(Dialog::Confirm(c));

@@ -210,6 +210,9 @@ pub enum CmdError {
     Action(#[from] ActionError),
     #[error("{0}")]
     Usage(String),
+    /// The reader of standard output went away: stop quietly.
+    #[error("stopped: the output was closed")]
+    Stopped,
 }
 
 /// Reads the password from `--password-file`, the demo data, or the terminal (never echoed).
@@ -509,4 +512,185 @@ pub async fn run_action(
     };
     let req = request(conn, cmd).await?;
     Ok(actions::apply(&conn.pool, &session, &req).await?)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Stream audit entries, oldest first, as CSV or JSON lines, in constant memory. The
+    /// filters are the Audit log pane's.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// csv (cells a spreadsheet would run as formulas get a leading ') or jsonl [default: from
+    /// the --output file name, else csv]
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+    /// Write to FILE (with a progress bar) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    force: bool,
+    /// The pane's filter, e.g. "actor:ops@example.com action:credits. since:2026-01-01".
+    #[arg(long, value_name = "FILTER")]
+    filter: Option<String>,
+    /// Entries by this actor (email, id, or "system").
+    #[arg(long)]
+    actor: Option<String>,
+    /// This action, or every action under a prefix ending in "." (e.g. credits.).
+    #[arg(long)]
+    action: Option<String>,
+    /// This resource type (user, tenant, agent, phone_number, ...).
+    #[arg(long = "type", value_name = "TYPE")]
+    resource_type: Option<String>,
+    /// This resource id.
+    #[arg(long, value_name = "UUID")]
+    id: Option<Uuid>,
+    /// From this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DAY")]
+    since: Option<String>,
+    /// To this day, inclusive (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DAY")]
+    until: Option<String>,
+}
+
+impl ExportArgs {
+    /// The pane's filter text these options make.
+    fn filter_text(&self) -> String {
+        let mut words: Vec<String> = self.filter.iter().cloned().collect();
+        let mut word = |key: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                words.push(format!("{key}:{v}"));
+            }
+        };
+        word("actor", &self.actor);
+        word("action", &self.action);
+        word("type", &self.resource_type);
+        word("id", &self.id.map(|u| u.to_string()));
+        word("since", &self.since);
+        word("until", &self.until);
+        words.join(" ")
+    }
+}
+
+/// What an export did.
+pub struct Exported {
+    pub rows: u64,
+    pub seconds: f64,
+    pub output: String,
+}
+
+/// `audit export`: signs in, streams the rows, and records the export in the audit log.
+pub async fn run_export(
+    conn: &Connection,
+    target: &Target,
+    admin: Option<&str>,
+    options: &ActionOptions,
+    read_only: bool,
+    args: ExportArgs,
+) -> Result<Exported, CmdError> {
+    use std::io::Write as _;
+    use switchboard::db::export::{self, Format};
+    use switchboard::db::lists::{Filter, ListKind};
+    let text = args.filter_text();
+    let filter = Filter::parse(ListKind::AuditLog, &text)
+        .map_err(|e| CmdError::Usage(format!("filter: {e}")))?;
+    let format = match (args.format, &args.output) {
+        (Some(FormatArg::Csv), _) => Format::Csv,
+        (Some(FormatArg::Jsonl), _) => Format::Jsonl,
+        (None, Some(path)) => Format::for_path(path),
+        (None, None) => Format::Csv,
+    };
+    if let Some(path) = &args.output
+        && path.exists()
+        && !args.force
+    {
+        // Checked before signing in, so that nothing is asked for in vain.
+        return Err(CmdError::Usage(format!(
+            "{} exists; pass --force to replace it",
+            path.display()
+        )));
+    }
+    let actor = sign_in(
+        conn,
+        target,
+        admin,
+        options.password_file.as_deref(),
+        read_only,
+    )
+    .await?;
+    let started = std::time::Instant::now();
+    let (rows, output) = match &args.output {
+        None => {
+            let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout());
+            let rows = export::export_audit(&conn.pool, &filter, format, &mut out, &mut |_| {})
+                .await
+                .map_err(export_error)?;
+            match out.flush() {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    return Err(CmdError::Stopped);
+                }
+                other => other.map_err(|e| CmdError::Usage(format!("writing: {e}")))?,
+            }
+            (rows, "standard output".to_string())
+        }
+        Some(path) => {
+            let estimate = export::estimate_rows(&conn.pool, &filter).await;
+            let bar = match estimate {
+                Some(n) => indicatif::ProgressBar::new(n),
+                None => indicatif::ProgressBar::new_spinner(),
+            };
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/~{len} rows ({per_sec})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let mut progress = |rows: u64| bar.set_position(rows);
+            let result = export::export_to_file(
+                &conn.pool,
+                &filter,
+                format,
+                path,
+                args.force,
+                &mut progress,
+            )
+            .await;
+            bar.finish_and_clear();
+            (result.map_err(export_error)?, path.display().to_string())
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    if !read_only {
+        let session = Session {
+            actor,
+            ctx: AuditContext::from_env(),
+            policy: Policy::default(),
+            read_only,
+        };
+        actions::record_export(&conn.pool, &session, &text, format, rows, &output).await?;
+    }
+    Ok(Exported {
+        rows,
+        seconds,
+        output,
+    })
+}
+
+fn export_error(e: switchboard::db::export::ExportError) -> CmdError {
+    use switchboard::db::export::ExportError;
+    match e {
+        ExportError::Db(e) => CmdError::Action(ActionError::from(e)),
+        // The reader stopped early (`| head`): not an error.
+        ExportError::Write(e) if e.kind() == std::io::ErrorKind::BrokenPipe => CmdError::Stopped,
+        e @ ExportError::Write(_) => CmdError::Usage(e.to_string()),
+    }
 }

@@ -98,11 +98,21 @@ pub struct Confirm {
     pub pending: Option<u64>,
 }
 
+/// Where to export the filtered audit log.
+#[derive(Debug, Clone)]
+pub struct ExportForm {
+    pub path: Input,
+    /// The pane's filter, as typed.
+    pub filter_text: String,
+    pub error: Option<String>,
+}
+
 /// The dialog on top of the panes.
 #[derive(Debug, Clone)]
 pub enum Dialog {
     Form(Form),
     Confirm(Confirm),
+    Export(ExportForm),
 }
 
 fn yes_no(b: bool) -> String {

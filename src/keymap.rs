@@ -34,6 +34,8 @@ pub enum Action {
     PrevField,
     /// Confirm dialog: `y`.
     Confirm,
+    /// Audit log: export the filtered entries to a file.
+    Export,
     /// Dialogs: close without doing anything.
     Cancel,
 }
@@ -65,6 +67,8 @@ pub struct Binding {
     pub contexts: &'static [Context],
     /// Shown in the footer (the help shows every binding).
     pub footer: bool,
+    /// The one pane it belongs to, if it is not everywhere.
+    pub only: Option<ListKind>,
     matches: fn(&KeyEvent) -> bool,
 }
 
@@ -90,6 +94,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::GoTab(0),
         contexts: NAV,
         footer: false,
+        only: None,
         matches: |k| {
             matches!(k.code, KeyCode::Char('1'..='6'))
                 && !k.modifiers.contains(KeyModifiers::CONTROL)
@@ -102,6 +107,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::NextTab,
         contexts: NAV,
         footer: false,
+        only: None,
         matches: |k| k.code == KeyCode::Tab,
     },
     Binding {
@@ -111,6 +117,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::PrevTab,
         contexts: NAV,
         footer: false,
+        only: None,
         matches: |k| k.code == KeyCode::BackTab,
     },
     Binding {
@@ -120,6 +127,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Down,
         contexts: NAV,
         footer: true,
+        only: None,
         matches: |k| plain(k, 'j') || k.code == KeyCode::Down,
     },
     Binding {
@@ -129,6 +137,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Up,
         contexts: NAV,
         footer: false,
+        only: None,
         matches: |k| plain(k, 'k') || k.code == KeyCode::Up,
     },
     Binding {
@@ -138,6 +147,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::PageDown,
         contexts: NAV,
         footer: false,
+        only: None,
         matches: |k| k.code == KeyCode::PageDown || ctrl(k, 'd'),
     },
     Binding {
@@ -147,6 +157,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::PageUp,
         contexts: NAV,
         footer: false,
+        only: None,
         matches: |k| k.code == KeyCode::PageUp || ctrl(k, 'u'),
     },
     Binding {
@@ -156,6 +167,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::First,
         contexts: NAV,
         footer: false,
+        only: None,
         matches: |k| plain(k, 'g') || k.code == KeyCode::Home,
     },
     Binding {
@@ -165,6 +177,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Last,
         contexts: NAV,
         footer: false,
+        only: None,
         matches: |k| (k.code == KeyCode::Char('G')) || k.code == KeyCode::End,
     },
     Binding {
@@ -174,6 +187,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Filter,
         contexts: LIST,
         footer: true,
+        only: None,
         matches: |k| plain(k, '/'),
     },
     Binding {
@@ -183,6 +197,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Open,
         contexts: LIST,
         footer: true,
+        only: None,
         matches: |k| k.code == KeyCode::Enter,
     },
     Binding {
@@ -192,6 +207,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Open,
         contexts: DETAIL,
         footer: false,
+        only: None,
         matches: |k| k.code == KeyCode::Enter,
     },
     Binding {
@@ -201,6 +217,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::History,
         contexts: NAV,
         footer: true,
+        only: None,
         matches: |k| plain(k, 'h'),
     },
     Binding {
@@ -210,7 +227,18 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Back,
         contexts: NAV,
         footer: true,
+        only: None,
         matches: |k| k.code == KeyCode::Esc,
+    },
+    Binding {
+        keys: "x",
+        help: "export the filtered entries to a file",
+        short: "export",
+        action: Action::Export,
+        contexts: LIST,
+        footer: true,
+        only: Some(ListKind::AuditLog),
+        matches: |k| plain(k, 'x'),
     },
     Binding {
         keys: "r",
@@ -219,6 +247,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Reload,
         contexts: NAV,
         footer: false,
+        only: None,
         matches: |k| plain(k, 'r'),
     },
     Binding {
@@ -228,6 +257,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Help,
         contexts: ALL,
         footer: true,
+        only: None,
         matches: |k| plain(k, '?'),
     },
     Binding {
@@ -237,6 +267,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Quit,
         contexts: NAV,
         footer: true,
+        only: None,
         matches: |k| plain(k, 'q'),
     },
     Binding {
@@ -251,6 +282,7 @@ pub static BINDINGS: &[Binding] = &[
             Context::Help,
         ],
         footer: false,
+        only: None,
         matches: |k| ctrl(k, 'c'),
     },
     Binding {
@@ -260,6 +292,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Apply,
         contexts: &[Context::Filter],
         footer: true,
+        only: None,
         matches: |k| k.code == KeyCode::Enter,
     },
     Binding {
@@ -269,6 +302,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Back,
         contexts: &[Context::Filter],
         footer: true,
+        only: None,
         matches: |k| k.code == KeyCode::Esc,
     },
     Binding {
@@ -278,6 +312,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Back,
         contexts: &[Context::Help],
         footer: true,
+        only: None,
         matches: |k| k.code == KeyCode::Esc || plain(k, 'q'),
     },
     Binding {
@@ -287,6 +322,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Submit,
         contexts: &[Context::SignIn],
         footer: true,
+        only: None,
         matches: |k| k.code == KeyCode::Enter,
     },
     Binding {
@@ -296,6 +332,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Submit,
         contexts: &[Context::Form],
         footer: true,
+        only: None,
         matches: |k| k.code == KeyCode::Enter,
     },
     Binding {
@@ -305,6 +342,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::NextField,
         contexts: &[Context::SignIn, Context::Form],
         footer: true,
+        only: None,
         matches: |k| matches!(k.code, KeyCode::Tab | KeyCode::Down),
     },
     Binding {
@@ -314,6 +352,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::PrevField,
         contexts: &[Context::SignIn, Context::Form],
         footer: false,
+        only: None,
         matches: |k| matches!(k.code, KeyCode::BackTab | KeyCode::Up),
     },
     Binding {
@@ -323,6 +362,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Cancel,
         contexts: &[Context::Form],
         footer: true,
+        only: None,
         matches: |k| k.code == KeyCode::Esc,
     },
     Binding {
@@ -332,6 +372,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Quit,
         contexts: &[Context::SignIn],
         footer: true,
+        only: None,
         matches: |k| k.code == KeyCode::Esc,
     },
     Binding {
@@ -341,6 +382,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Confirm,
         contexts: &[Context::Confirm],
         footer: true,
+        only: None,
         matches: |k| plain(k, 'y') || plain(k, 'Y'),
     },
     Binding {
@@ -350,6 +392,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Cancel,
         contexts: &[Context::Confirm],
         footer: true,
+        only: None,
         matches: |k| {
             plain(k, 'n') || plain(k, 'N') || matches!(k.code, KeyCode::Esc | KeyCode::Enter)
         },
@@ -361,6 +404,7 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Quit,
         contexts: &[Context::SignIn, Context::Form, Context::Confirm],
         footer: false,
+        only: None,
         matches: |k| ctrl(k, 'c'),
     },
 ];
@@ -497,7 +541,7 @@ pub fn action_for(context: Context, pane: ListKind, key: &KeyEvent) -> Option<Ac
     }
     BINDINGS
         .iter()
-        .filter(|b| b.contexts.contains(&context))
+        .filter(|b| b.contexts.contains(&context) && b.only.is_none_or(|p| p == pane))
         .find(|b| (b.matches)(key))
         .map(|b| match b.action {
             Action::GoTab(_) => match key.code {
@@ -508,11 +552,11 @@ pub fn action_for(context: Context, pane: ListKind, key: &KeyEvent) -> Option<Ac
         })
 }
 
-/// The footer's bindings for `context`.
-pub fn footer(context: Context) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS
-        .iter()
-        .filter(move |b| b.footer && b.contexts.contains(&context))
+/// The footer's bindings for `context` on `pane`.
+pub fn footer(context: Context, pane: ListKind) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(move |b| {
+        b.footer && b.contexts.contains(&context) && b.only.is_none_or(|p| p == pane)
+    })
 }
 
 #[cfg(test)]
@@ -617,7 +661,7 @@ mod tests {
             Context::Form,
             Context::Confirm,
         ] {
-            assert!(footer(c).count() > 0, "{c:?}");
+            assert!(footer(c, ListKind::Users).count() > 0, "{c:?}");
         }
     }
 }

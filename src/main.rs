@@ -77,6 +77,9 @@ enum Command {
     },
     /// Print where Switchboard keeps its private cluster, its config file and its log.
     Paths,
+    /// Export the audit log (streamed, any filter).
+    #[command(subcommand)]
+    Audit(commands::AuditCmd),
     /// Admin accounts: bootstrap the first super_admin, set passwords.
     #[command(subcommand)]
     Admin(AdminCmd),
@@ -111,6 +114,9 @@ enum AppError {
     Interrupted(&'static str),
     #[error(transparent)]
     Action(#[from] ActionError),
+    /// The reader of standard output went away (`| head`): end quietly.
+    #[error("output closed")]
+    Stopped,
 }
 
 impl From<CmdError> for AppError {
@@ -118,6 +124,7 @@ impl From<CmdError> for AppError {
         match e {
             CmdError::Action(a) => AppError::Action(a),
             CmdError::Usage(u) => AppError::Usage(u),
+            CmdError::Stopped => AppError::Stopped,
         }
     }
 }
@@ -132,6 +139,7 @@ impl AppError {
             AppError::Interrupted(_) => 130,
             AppError::Db(_) => 1,
             AppError::Action(a) => a.exit_code(),
+            AppError::Stopped => 0,
         }
     }
 }
@@ -170,7 +178,7 @@ fn main() -> ExitCode {
     // Dropping the runtime waits for blocking work such as stopping the private server.
     drop(runtime);
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) | Err(AppError::Stopped) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("switchboard: error: {e}");
@@ -328,6 +336,33 @@ async fn dispatch(
         Some(Command::Tenants(c)) => action_command(ActionCmd::Tenants(c), ctx, paths).await,
         Some(Command::Agents(c)) => action_command(ActionCmd::Agents(c), ctx, paths).await,
         Some(Command::Numbers(c)) => action_command(ActionCmd::Numbers(c), ctx, paths).await,
+        Some(Command::Audit(commands::AuditCmd::Export(args))) => {
+            let conn = open(target, paths, ctx.read_only).await?;
+            let result = match require_migrated(&conn).await {
+                Err(e) => Err(e),
+                Ok(()) => commands::run_export(
+                    &conn,
+                    target,
+                    ctx.admin.as_deref(),
+                    &ctx.options,
+                    ctx.read_only,
+                    args,
+                )
+                .await
+                .map_err(AppError::from),
+            };
+            conn.close().await?;
+            let done = result?;
+            // On standard error, so that standard output holds only the export.
+            eprintln!(
+                "Exported {} rows to {} in {:.1} s ({:.0} rows/s).",
+                done.rows,
+                done.output,
+                done.seconds,
+                done.rows as f64 / done.seconds.max(1e-9)
+            );
+            Ok(())
+        }
         Some(Command::Admin(cmd)) => {
             let conn = open(target, paths, ctx.read_only).await?;
             let result = match require_migrated(&conn).await {

@@ -119,6 +119,40 @@ impl Worker {
                     req,
                     result: actions::apply(&pool, &session, &request).await,
                 },
+                Command::Export {
+                    req,
+                    session,
+                    filter,
+                    filter_text,
+                    path,
+                } => {
+                    use crate::db::export::{self, Format};
+                    let format = Format::for_path(&path);
+                    let progress_tx = tx.clone();
+                    let mut progress = move |rows: u64| {
+                        let _ = progress_tx.send(Msg::ExportProgress { req, rows });
+                    };
+                    let result =
+                        export::export_to_file(&pool, &filter, format, &path, false, &mut progress)
+                            .await
+                            .map_err(|e| e.to_string());
+                    if let (Ok(rows), false) = (&result, session.read_only) {
+                        let output = path.display().to_string();
+                        if let Err(e) = actions::record_export(
+                            &pool,
+                            &session,
+                            &filter_text,
+                            format,
+                            *rows,
+                            &output,
+                        )
+                        .await
+                        {
+                            tracing::warn!("recording the export: {e}");
+                        }
+                    }
+                    Msg::Exported { req, result }
+                }
                 Command::CancelQueries => {
                     let result = sqlx::query(
                         "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \

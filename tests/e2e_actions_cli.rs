@@ -486,3 +486,60 @@ async fn the_first_super_admin_is_bootstrapped_then_only_a_super_admin_adds_admi
     let o = create(&[], "third@example.com", &short);
     assert_eq!(o.status.code(), Some(3));
 }
+
+#[tokio::test]
+async fn audit_export_streams_to_stdout_or_a_file_and_is_itself_audited() {
+    let db = TestDb::migrated().await;
+    let cli = Cli::seeded(&db).await;
+    let o = cli.as_admin(
+        demo::DEMO_SUPPORT_ADMIN,
+        &[
+            "audit", "export", "--action", "credits.", "--format", "jsonl",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let want: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_logs WHERE action LIKE 'credits.%'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(lines.len() as i64, want);
+    assert!(stderr(&o).starts_with(&format!("Exported {want} rows to standard output")));
+
+    let file = cli.home.path().join("audit.csv");
+    let args = ["audit", "export", "--output", file.to_str().unwrap()];
+    let o = cli.as_admin(demo::DEMO_SUPPORT_ADMIN, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .starts_with("created_at,actor_email")
+    );
+    // Not replaced without --force.
+    let o = cli.as_admin(demo::DEMO_SUPPORT_ADMIN, &args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+
+    let (filters, rows): (Vec<String>, Vec<i64>) = sqlx::query_as::<_, (String, i64)>(
+        "SELECT new_values->>'filter', (new_values->>'rows')::bigint FROM audit_logs \
+         WHERE action = 'audit.export' ORDER BY created_at",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .unzip();
+    assert_eq!(filters, vec!["action:credits.".to_string(), String::new()]);
+    assert_eq!(rows[0], want);
+
+    // A bad filter is a usage error.
+    let o = cli.as_admin(
+        demo::DEMO_SUPPORT_ADMIN,
+        &["audit", "export", "--since", "yesterday"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

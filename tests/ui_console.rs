@@ -713,3 +713,54 @@ fn a_conflict_reads_the_row_again_and_reopens_the_form_with_what_was_typed() {
     assert!(f.error.as_deref().unwrap().contains("super_admin"));
     insta::assert_snapshot!("role_form_after_conflict_80x24", draw(&app));
 }
+
+#[test]
+fn x_in_the_audit_log_exports_what_the_filter_selects() {
+    let mut app = loaded(5, 30, 80, 24);
+    // Not in other panes, and not signed out.
+    assert!(app.update(key(KeyCode::Char('x'))).is_empty());
+    assert!(app.dialog.is_none());
+    app.signed_in(actor(Role::Admin), false);
+    app.update(key(KeyCode::Char('/')));
+    typed(&mut app, "action:credits.");
+    app.update(key(KeyCode::Enter));
+    app.update(key(KeyCode::Char('x')));
+    insta::assert_snapshot!("export_dialog_80x24", draw(&app));
+    let cmds = app.update(key(KeyCode::Enter));
+    let Some(Command::Export {
+        req,
+        filter,
+        filter_text,
+        path,
+        ..
+    }) = cmds.first()
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(filter_text, "action:credits.");
+    assert_eq!(
+        filter.words,
+        vec![("action".to_string(), "credits.".to_string())]
+    );
+    assert!(
+        path.to_string_lossy()
+            .starts_with("switchboard-audit-20261122-120000")
+    );
+    app.update(Msg::ExportProgress {
+        req: *req,
+        rows: 20_000,
+    });
+    insta::assert_snapshot!("exporting_80x24", draw(&app));
+    app.update(Msg::Exported {
+        req: *req,
+        result: Ok(25_000),
+    });
+    assert!(app.exporting.is_none());
+    assert!(
+        app.status
+            .info
+            .as_deref()
+            .unwrap()
+            .starts_with("exported 25000 entries")
+    );
+}

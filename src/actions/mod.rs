@@ -751,6 +751,35 @@ pub async fn prepare(
     }
 }
 
+/// Records an audit export (`audit.export`): who took which rows out, and where to.
+pub async fn record_export(
+    pool: &PgPool,
+    session: &Session,
+    filter: &str,
+    format: crate::db::export::Format,
+    rows: u64,
+    output: &str,
+) -> Result<(), ActionError> {
+    let format = match format {
+        crate::db::export::Format::Csv => "csv",
+        crate::db::export::Format::Jsonl => "jsonl",
+    };
+    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    audit(
+        &mut tx,
+        Some(session.actor.id),
+        &session.ctx,
+        "audit.export",
+        "audit_log",
+        None,
+        None,
+        Some(json!({"filter": filter, "format": format, "rows": rows, "output": output})),
+    )
+    .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(())
+}
+
 async fn record_refusal(
     pool: &PgPool,
     session: &Session,

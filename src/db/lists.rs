@@ -256,7 +256,7 @@ fn spec(kind: ListKind) -> Spec {
 }
 
 /// Appends ` AND …` conditions for the filter (the query already has a `WHERE true`).
-fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &Filter) {
+pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &Filter) {
     let text = f.text.trim();
     let exact_id = Uuid::parse_str(text).ok();
     let pattern = like_pattern(text);

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod connect;
 pub mod demo;
 pub mod details;
+pub mod export;
 pub mod lists;
 pub mod pg;
 

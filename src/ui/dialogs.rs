@@ -10,7 +10,7 @@ use tui_input::Input;
 
 use super::text::{clean, fit, width};
 use super::{Theme, fit_line};
-use crate::forms::{Confirm, Dialog, Form, SignIn};
+use crate::forms::{Confirm, Dialog, ExportForm, Form, SignIn};
 
 /// A box of `w`×`h` centred in `area` (clipped to it), cleared, with a border and `title`.
 fn popup(area: Rect, w: u16, h: u16, title: &str, buf: &mut Buffer) -> Rect {
@@ -168,7 +168,50 @@ pub fn render_dialog(
             render_confirm(c, theme, area, buf);
             None
         }
+        Dialog::Export(e) => render_export(e, theme, area, buf),
     }
+}
+
+fn render_export(e: &ExportForm, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<Position> {
+    let inner = popup(area, 70, 9, "Export the audit log", buf);
+    let filter = if e.filter_text.trim().is_empty() {
+        "every entry (no filter)".to_string()
+    } else {
+        format!("filter: {}", clean(&e.filter_text))
+    };
+    text_line(Span::raw(filter), inner, 0, buf);
+    let field = Field {
+        label: "File",
+        input: &e.path,
+        masked: false,
+        focused: true,
+        label_w: 4,
+    };
+    let cursor = input_line(field, row(inner, 2), theme, buf);
+    text_line(
+        Span::styled(
+            "      .csv (formulas defused) or .jsonl; oldest first",
+            theme.dim(),
+        ),
+        inner,
+        3,
+        buf,
+    );
+    match &e.error {
+        Some(err) => text_line(
+            Span::styled(format!("✗ {}", clean(err)), theme.error()),
+            inner,
+            5,
+            buf,
+        ),
+        None => text_line(
+            Span::styled("Enter exports, Esc cancels", theme.dim()),
+            inner,
+            5,
+            buf,
+        ),
+    }
+    cursor
 }
 
 fn render_form(f: &Form, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<Position> {

@@ -454,11 +454,19 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(e) = &app.status.error {
         push(Span::styled(format!("error: {}", clean(e)), theme.error()));
     }
-    if app.is_loading() {
+    let spin = SPINNER[app.spinner % SPINNER.len()];
+    if app.is_querying() {
+        push(Span::styled(
+            format!("{spin} loading (Esc cancels)"),
+            theme.accent(),
+        ));
+    }
+    if let Some((_, rows, path)) = &app.exporting {
         push(Span::styled(
             format!(
-                "{} loading (Esc cancels)",
-                SPINNER[app.spinner % SPINNER.len()]
+                "{spin} exporting: {} entries to {}",
+                thousands(*rows as i64),
+                clean(&path.display().to_string())
             ),
             theme.accent(),
         ));
@@ -504,7 +512,7 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     // ones the admin may use), then the rest of navigation, each shown if it still fits; on
     // screen: navigation, actions, help, quit.
     let mut items: Vec<(String, &str, u8)> = Vec::new();
-    let nav: Vec<_> = keymap::footer(context).collect();
+    let nav: Vec<_> = keymap::footer(context, app.pane().kind).collect();
     let essential = |a: Action| {
         !matches!(context, Context::List | Context::Detail)
             || matches!(
@@ -553,6 +561,7 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme;
+    let kind = app.pane().kind;
     let contexts = [
         (&[Context::List, Context::Detail][..], "Moving around"),
         (&[Context::Filter][..], "Typing a filter"),
@@ -570,10 +579,9 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
     for (ctxs, title) in contexts {
         lines.push(Line::from(Span::styled(title, theme.accent())));
         let mut seen = Vec::new();
-        for b in BINDINGS
-            .iter()
-            .filter(|b| ctxs.iter().any(|c| b.contexts.contains(c)))
-        {
+        for b in BINDINGS.iter().filter(|b| {
+            ctxs.iter().any(|c| b.contexts.contains(c)) && b.only.is_none_or(|p| p == kind)
+        }) {
             if seen.contains(&(b.keys, b.help)) {
                 continue;
             }
@@ -581,7 +589,6 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
             lines.push(key_line(b.keys.to_string(), b.help.to_string()));
         }
     }
-    let kind = app.pane().kind;
     if keymap::pane_actions(kind).next().is_some() {
         lines.push(Line::from(Span::styled(
             format!("Actions in {}", pane_title(kind)),
