@@ -694,3 +694,130 @@ fn export_error(e: switchboard::db::export::ExportError) -> CmdError {
         e @ ExportError::Write(_) => CmdError::Usage(e.to_string()),
     }
 }
+
+/// `bench`: every figure in one run, printed as one table.
+pub async fn run_bench(conn: &Connection, target: &Target, quick: bool) -> Result<(), CmdError> {
+    use switchboard::benchmark::{self as b, Effort, Figure};
+    let effort = if quick { Effort::QUICK } else { Effort::FULL };
+    let pool = &conn.pool;
+    let db = |e: switchboard::db::DbError| CmdError::Action(ActionError::from(e));
+    eprintln!("bench: {}", b::describe(pool).await.map_err(db)?);
+    let mut figures: Vec<Figure> = Vec::new();
+    let steps: [(&str, u8); 8] = [
+        ("audit pages", 1),
+        ("filtered audit pages", 2),
+        ("user search", 3),
+        ("start-up", 4),
+        ("render", 5),
+        ("memory", 6),
+        ("bytes", 7),
+        ("credits", 8),
+    ];
+    for (name, n) in steps {
+        eprintln!("bench: {name}…");
+        let mut got = match n {
+            1 => b::audit_pages(pool, effort).await.map_err(db)?,
+            2 => b::filtered_pages(pool, effort).await.map_err(db)?,
+            3 => b::user_search(pool, effort).await.map_err(db)?,
+            4 => first_frames(target, effort)?,
+            5 => b::render(pool, effort).await.map_err(db)?,
+            6 => memory(target, effort)?,
+            7 => b::bytes_on_the_wire(pool).await.map_err(db)?,
+            _ => b::credits(pool, effort).await.map_err(db)?,
+        };
+        figures.append(&mut got);
+    }
+    let mut out = std::io::stdout();
+    b::print_table(&figures, &mut out).map_err(|e| CmdError::Usage(e.to_string()))?;
+    Ok(())
+}
+
+/// Runs this binary's hidden helper `args` against the same database; returns its stdout.
+fn helper(target: &Target, args: &[&str]) -> Result<(String, std::time::Duration), CmdError> {
+    let exe = std::env::current_exe().map_err(|e| CmdError::Usage(e.to_string()))?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(args);
+    match target {
+        Target::Url(url) => cmd.env("DATABASE_URL", url),
+        Target::Embedded => cmd.env_remove("DATABASE_URL"),
+    };
+    let started = std::time::Instant::now();
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| CmdError::Usage(format!("running the bench helper: {e}")))?;
+    let wall = started.elapsed();
+    if !out.status.success() {
+        return Err(CmdError::Usage(format!("the bench helper {args:?} failed")));
+    }
+    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), wall))
+}
+
+fn field(text: &str, key: &str) -> f64 {
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix(&format!("{key}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn first_frames(
+    target: &Target,
+    effort: switchboard::benchmark::Effort,
+) -> Result<Vec<switchboard::benchmark::Figure>, CmdError> {
+    use std::time::Duration;
+    use switchboard::benchmark::figure_of;
+    let (mut from_start, mut from_connect, mut wall) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..effort.runs.min(20) {
+        let (text, w) = helper(target, &["__first-frame"])?;
+        from_start.push(Duration::from_secs_f64(field(&text, "frame_ms") / 1000.0));
+        from_connect.push(Duration::from_secs_f64(
+            (field(&text, "frame_ms") - field(&text, "connected_ms")) / 1000.0,
+        ));
+        wall.push(w);
+    }
+    let s = "4. start-up";
+    Ok(vec![
+        figure_of(
+            s,
+            "connection accepted → first frame with rows",
+            &from_connect,
+            "Tenants pane, 80×24",
+        ),
+        figure_of(
+            s,
+            "main() → first frame with rows",
+            &from_start,
+            "includes connecting",
+        ),
+        figure_of(
+            s,
+            "whole process (exec → exit)",
+            &wall,
+            "measured by the parent",
+        ),
+    ])
+}
+
+fn memory(
+    target: &Target,
+    effort: switchboard::benchmark::Effort,
+) -> Result<Vec<switchboard::benchmark::Figure>, CmdError> {
+    let mut out = Vec::new();
+    for rows in effort.memory_rows {
+        let (text, _) = helper(target, &["__page-memory", "--rows", &rows.to_string()])?;
+        let (before, after, paged) = (
+            field(&text, "before_kib"),
+            field(&text, "after_kib"),
+            field(&text, "paged"),
+        );
+        out.push(switchboard::benchmark::Figure {
+            section: "6. memory",
+            what: format!("peak RSS after paging {paged:.0} audit rows"),
+            median: format!("{:.1} MiB", after / 1024.0),
+            p99: "—".into(),
+            runs: 1,
+            note: format!("{:.1} MiB with the first page loaded", before / 1024.0),
+        });
+    }
+    Ok(out)
+}

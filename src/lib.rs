@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod benchmark;
 pub mod config;
 pub mod db;
 pub mod forms;

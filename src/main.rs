@@ -98,6 +98,23 @@ enum Command {
     /// Add, assign, unassign, activate or deactivate phone numbers.
     #[command(subcommand)]
     Numbers(commands::NumbersCmd),
+    /// Measure the console against a database (best one filled by seed-bench) and print one
+    /// table: pages, searches, start-up, rendering, memory, terminal bytes, credit changes.
+    /// It writes top-ups (and their audit rows) to measure them.
+    Bench {
+        /// A few runs of each, to check the benchmark works (not for timing).
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Bench helper: start, connect, draw the first frame with rows, print the times.
+    #[command(name = "__first-frame", hide = true)]
+    FirstFrame,
+    /// Bench helper: page through ROWS audit rows and print the peak RSS.
+    #[command(name = "__page-memory", hide = true)]
+    PageMemory {
+        #[arg(long)]
+        rows: u64,
+    },
     /// Stop the private cluster at DIR once no process uses it (used by the test harness).
     #[command(name = "__reap-cluster", hide = true)]
     ReapCluster { dir: std::path::PathBuf },
@@ -144,7 +161,11 @@ impl AppError {
     }
 }
 
+/// When main() began (the bench's start-up figure counts from here).
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 fn main() -> ExitCode {
+    STARTED.get_or_init(std::time::Instant::now);
     let cli = Cli::parse();
     let Some(paths) = AppPaths::detect() else {
         eprintln!("switchboard: error: cannot find your home directory (is HOME set?)");
@@ -361,6 +382,42 @@ async fn dispatch(
                 done.seconds,
                 done.rows as f64 / done.seconds.max(1e-9)
             );
+            Ok(())
+        }
+        Some(Command::Bench { quick }) => {
+            let conn = open(target, paths, false).await?;
+            let result = match require_migrated(&conn).await {
+                Err(e) => Err(e),
+                Ok(()) => commands::run_bench(&conn, target, quick)
+                    .await
+                    .map_err(AppError::from),
+            };
+            conn.close().await?;
+            result
+        }
+        Some(Command::FirstFrame) => {
+            let started = *STARTED.get_or_init(std::time::Instant::now);
+            let conn = open(target, paths, true).await?;
+            let connected = started.elapsed();
+            let frame = switchboard::benchmark::first_frame(&conn.pool)
+                .await
+                .map_err(AppError::Db)?;
+            let drawn = started.elapsed();
+            conn.close().await?;
+            println!(
+                "connected_ms={:.3} frame_ms={:.3} rows={frame}",
+                connected.as_secs_f64() * 1000.0,
+                drawn.as_secs_f64() * 1000.0
+            );
+            Ok(())
+        }
+        Some(Command::PageMemory { rows }) => {
+            let conn = open(target, paths, true).await?;
+            let (before, after, paged) = switchboard::benchmark::page_through(&conn.pool, rows)
+                .await
+                .map_err(AppError::Db)?;
+            conn.close().await?;
+            println!("before_kib={before} after_kib={after} paged={paged}");
             Ok(())
         }
         Some(Command::Admin(cmd)) => {
