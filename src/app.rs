@@ -13,10 +13,12 @@ use crate::actions::auth::Secret;
 use crate::actions::targets::Target;
 use crate::actions::{ActionError, Actor, AuditContext, Outcome, Policy, Request, Session, Verb};
 use crate::db::details::Detail;
-use crate::db::lists::{Filter, ListKind, ListRow, Page, RowCount};
+use crate::db::lists::{self, Cell, Filter, ListKind, ListRow, Page, RowCount};
 use crate::forms::{self, Dialog, SignIn};
 use crate::keymap::{self, Action, Context};
 
+/// Rows whose figures one stats query fetches (the first ones show first).
+pub const STATS_CHUNK: usize = 20;
 /// Rows fetched per page.
 pub const PAGE_ROWS: i64 = 100;
 /// Rows held per pane at most: paging drops rows far from the screen.
@@ -50,6 +52,8 @@ pub enum Command {
         kind: ListKind,
         id: Uuid,
     },
+    /// The figures that come after the rows (see `lists::fetch_stats`).
+    FetchStats { kind: ListKind, ids: Vec<Uuid> },
     /// Cancel this console's running queries on the server.
     CancelQueries,
     /// Sign in (with the demo password when `demo`, if it still works).
@@ -124,6 +128,10 @@ pub enum Msg {
     Detail {
         req: ReqId,
         result: Result<Detail, String>,
+    },
+    Stats {
+        kind: ListKind,
+        result: Result<Vec<(Uuid, Vec<Cell>)>, String>,
     },
     SignedIn {
         req: ReqId,
@@ -494,6 +502,28 @@ impl App {
                 }
                 Vec::new()
             }
+            Msg::Stats { kind, result } => {
+                match result {
+                    Ok(stats) => {
+                        let Some(range) = lists::stats_cells(kind) else {
+                            return Vec::new();
+                        };
+                        for pane in self.panes.iter_mut().filter(|p| p.kind == kind) {
+                            for (id, cells) in &stats {
+                                if let Some(row) = pane.rows.iter_mut().find(|r| r.id == *id)
+                                    && let Some(slot) = row.cells.get_mut(range.clone())
+                                {
+                                    for (dst, src) in slot.iter_mut().zip(cells) {
+                                        *dst = src.clone();
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => self.status.error = Some(e),
+                }
+                Vec::new()
+            }
             Msg::SignedIn { req, demo, result } => self.on_signed_in(req, demo, result),
             Msg::Prepared { req, result } => self.on_prepared(req, result),
             Msg::Applied { req, result } => self.on_applied(req, result),
@@ -575,6 +605,21 @@ impl App {
         self.status.error = None;
         pane.loaded = true;
         let full = rows.len() as i64 == PAGE_ROWS;
+        // Rows whose figures come after them: ask, a few rows a query, the first rows first.
+        let kind = pane.kind;
+        let mut stats: Vec<Command> = Vec::new();
+        if lists::stats_cells(kind).is_some() {
+            let mut ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+            if matches!(how, Fetch::Last | Fetch::Prepend) {
+                ids.reverse(); // the rows nearest the screen are at the end
+            }
+            for chunk in ids.chunks(STATS_CHUNK) {
+                stats.push(Command::FetchStats {
+                    kind,
+                    ids: chunk.to_vec(),
+                });
+            }
+        }
         match how {
             Fetch::Replace => {
                 pane.rows = rows;
@@ -633,9 +678,9 @@ impl App {
             }
         }
         let pending = std::mem::take(&mut self.panes[tab].pending_move);
-        let mut cmds = Vec::new();
+        let mut cmds = stats;
         if pending != 0 && tab == self.tab {
-            cmds = self.move_by(pending);
+            cmds.extend(self.move_by(pending));
         }
         self.keep_visible();
         cmds

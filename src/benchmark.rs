@@ -348,6 +348,10 @@ pub async fn settle(app: &mut App, pool: &PgPool, mut cmds: Vec<Command>) -> Res
                 req,
                 result: Ok(lists::count_rows(pool, kind, &filter).await?),
             }],
+            Command::FetchStats { kind, ids } => vec![Msg::Stats {
+                kind,
+                result: Ok(lists::fetch_stats(pool, kind, &ids).await?),
+            }],
             _ => Vec::new(),
         };
         for m in msgs {
@@ -607,7 +611,8 @@ pub async fn describe(pool: &PgPool) -> Result<String, DbError> {
 pub async fn first_frame(pool: &PgPool) -> Result<usize, DbError> {
     let mut app = App::new(status(), 80, 24, Utc::now());
     let cmds = app.start();
-    // Only the page: the row count comes later and does not hold up the first frame.
+    // Only the page: the row count and the per-row figures come later and do not hold up the
+    // first frame (the console draws the rows as soon as they arrive).
     let cmds: Vec<Command> = cmds
         .into_iter()
         .filter(|c| matches!(c, Command::FetchPage { .. }))

@@ -67,6 +67,12 @@ impl Worker {
                         .await
                         .map_err(|e| describe_error(&e)),
                 },
+                Command::FetchStats { kind, ids } => Msg::Stats {
+                    kind,
+                    result: lists::fetch_stats(&pool, kind, &ids)
+                        .await
+                        .map_err(|e| describe_error(&e)),
+                },
                 Command::SignIn {
                     req,
                     email,

@@ -441,3 +441,57 @@ async fn a_missing_record_is_a_clear_error() {
         .unwrap_err();
     assert!(err.to_string().contains("no longer exists"), "{err}");
 }
+
+#[tokio::test]
+async fn tenant_figures_come_after_the_rows_and_match_the_tables() {
+    let db = seeded().await;
+    let rows = fetch_page(
+        &db.pool,
+        ListKind::Tenants,
+        &Filter::default(),
+        &Page::First,
+        100,
+    )
+    .await
+    .unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r.cells[3..8].iter().all(|c| *c == Cell::Pending))
+    );
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let stats = switchboard::db::lists::fetch_stats(&db.pool, ListKind::Tenants, &ids)
+        .await
+        .unwrap();
+    assert_eq!(stats.len(), ids.len());
+    for (id, cells) in stats {
+        let want: (i64, i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM users WHERE tenant_id = $1), \
+                    (SELECT count(*) FROM agents a JOIN users u ON u.id = a.user_id WHERE u.tenant_id = $1), \
+                    (SELECT count(*) FROM phone_numbers p JOIN users u ON u.id = p.assigned_to_user_id WHERE u.tenant_id = $1), \
+                    (SELECT coalesce(sum(credits), 0)::int8 FROM users WHERE tenant_id = $1), \
+                    (SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id \
+                     WHERE u.tenant_id = $1 AND c.created_at > now() - interval '30 days')",
+        )
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            cells,
+            vec![
+                Cell::Int(want.0),
+                Cell::Int(want.1),
+                Cell::Int(want.2),
+                Cell::Int(want.3),
+                Cell::Int(want.4)
+            ]
+        );
+    }
+    // Other panes have none.
+    assert!(
+        switchboard::db::lists::fetch_stats(&db.pool, ListKind::Users, &ids)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -764,3 +764,44 @@ fn x_in_the_audit_log_exports_what_the_filter_selects() {
             .starts_with("exported 25000 entries")
     );
 }
+
+#[test]
+fn tenant_figures_are_asked_for_after_the_rows_and_filled_in_when_they_come() {
+    let mut app = app(80, 24);
+    let cmds = app.start();
+    let mut rows: Vec<ListRow> = (0..30).map(|i| row(ListKind::Tenants, i)).collect();
+    for r in &mut rows {
+        for c in &mut r.cells[3..8] {
+            *c = Cell::Pending;
+        }
+    }
+    let cmds = app.update(Msg::Page {
+        req: page_req(&cmds),
+        result: Ok(rows),
+    });
+    let asked: Vec<&Vec<Uuid>> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Command::FetchStats { ids, .. } => Some(ids),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked.len(), 2, "30 rows, 20 a query");
+    assert_eq!(asked[0][0], Uuid::from_u128(0x1000), "the first rows first");
+    insta::assert_snapshot!("tenants_figures_pending_80x24", draw(&app));
+    app.update(Msg::Stats {
+        kind: ListKind::Tenants,
+        result: Ok(vec![(
+            Uuid::from_u128(0x1000),
+            vec![
+                Cell::Int(14),
+                Cell::Int(8),
+                Cell::Int(2),
+                Cell::Int(22_306),
+                Cell::Int(97),
+            ],
+        )]),
+    });
+    assert_eq!(app.panes[0].rows[0].cells[3], Cell::Int(14));
+    assert_eq!(app.panes[0].rows[1].cells[3], Cell::Pending);
+}

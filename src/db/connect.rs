@@ -138,7 +138,11 @@ pub async fn open_pool(
     options: PgConnectOptions,
     settings: PoolSettings,
 ) -> Result<PgPool, DbError> {
-    let mut options = options.application_name(application_name());
+    // The console's queries are short and index-driven; JIT compiling them (PostgreSQL turns it
+    // on above a cost estimate, e.g. for a page with per-row subqueries) costs more than it saves.
+    let mut options = options
+        .application_name(application_name())
+        .options([("jit", "off")]);
     if settings.read_only {
         options = options.options([("default_transaction_read_only", "on")]);
     }

@@ -58,6 +58,8 @@ impl ListKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Null,
+    /// Not loaded yet (figures that come after the row, see [`fetch_stats`]).
+    Pending,
     Text(String),
     Int(i64),
     Bool(bool),
@@ -189,15 +191,12 @@ struct Spec {
 
 fn spec(kind: ListKind) -> Spec {
     match kind {
+        // The per-tenant figures cost as much as the tenant is large (a second for the largest
+        // at scale 1), so the page carries placeholders and `fetch_stats` fills them in.
         ListKind::Tenants => Spec {
             select: "SELECT t.id, t.name AS k0, t.id AS k1, \
                      t.name, t.plan, t.is_active, \
-                     (SELECT count(*) FROM users u WHERE u.tenant_id = t.id), \
-                     (SELECT count(*) FROM agents a JOIN users u ON u.id = a.user_id WHERE u.tenant_id = t.id), \
-                     (SELECT count(*) FROM phone_numbers p JOIN users u ON u.id = p.assigned_to_user_id WHERE u.tenant_id = t.id), \
-                     (SELECT coalesce(sum(u.credits), 0)::int8 FROM users u WHERE u.tenant_id = t.id), \
-                     (SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id \
-                      WHERE u.tenant_id = t.id AND c.created_at > now() - interval '30 days') \
+                     NULL::int8, NULL::int8, NULL::int8, NULL::int8, NULL::int8 \
                      FROM tenants t",
             order: &["t.name", "t.id"],
             descending: false,
@@ -420,6 +419,47 @@ fn push_key(qb: &mut QueryBuilder<Postgres>, key: &[KeyValue]) {
     qb.push(")");
 }
 
+/// Which cells of a pane's rows come from [`fetch_stats`], if any.
+pub fn stats_cells(kind: ListKind) -> Option<std::ops::Range<usize>> {
+    match kind {
+        ListKind::Tenants => Some(3..8),
+        _ => None,
+    }
+}
+
+/// The figures of rows `ids` of `kind` that come after the rows: for tenants, users, agents,
+/// numbers, credits and calls in the last 30 days. Returns (id, cells) in no particular order.
+pub async fn fetch_stats(
+    pool: &PgPool,
+    kind: ListKind,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, Vec<Cell>)>, DbError> {
+    if stats_cells(kind).is_none() || ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT t.id, \
+            (SELECT count(*) FROM users u WHERE u.tenant_id = t.id), \
+            (SELECT count(*) FROM agents a JOIN users u ON u.id = a.user_id WHERE u.tenant_id = t.id), \
+            (SELECT count(*) FROM phone_numbers p JOIN users u ON u.id = p.assigned_to_user_id \
+             WHERE u.tenant_id = t.id), \
+            (SELECT coalesce(sum(u.credits), 0)::int8 FROM users u WHERE u.tenant_id = t.id), \
+            (SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id \
+             WHERE u.tenant_id = t.id AND c.created_at > now() - interval '30 days') \
+         FROM tenants t WHERE t.id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let id: Uuid = r.try_get(0).unwrap_or_default();
+            (id, (1..6).map(|i| cell(r, i)).collect())
+        })
+        .collect())
+}
+
 /// Fetches up to `limit` rows of `page`, in display order.
 pub async fn fetch_page(
     pool: &PgPool,
@@ -431,6 +471,13 @@ pub async fn fetch_page(
     let mut qb = build_page_query(kind, filter, page, limit);
     let rows = qb.build().fetch_all(pool).await?;
     let mut out: Vec<ListRow> = rows.iter().map(|r| decode_row(kind, r)).collect();
+    if let Some(range) = stats_cells(kind) {
+        for row in &mut out {
+            for cell in &mut row.cells[range.clone()] {
+                *cell = Cell::Pending;
+            }
+        }
+    }
     if matches!(page, Page::Last | Page::Before(_)) {
         out.reverse();
     }

@@ -190,6 +190,7 @@ fn thousands(n: i64) -> String {
 pub fn format_cell(cell: &Cell, fmt: Fmt) -> String {
     match cell {
         Cell::Null => "—".to_string(),
+        Cell::Pending => "…".to_string(),
         Cell::Text(s) => clean(s),
         Cell::Int(n) => thousands(*n),
         Cell::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
