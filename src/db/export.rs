@@ -12,7 +12,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::DbError;
-use super::lists::{Filter, ListKind, push_filter};
+use super::lists::{Filter, ListKind, push_filter, resolve_actors};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -61,6 +61,9 @@ fn query(filter: &Filter) -> QueryBuilder<Postgres> {
 
 /// The planner's estimate of the rows `filter` selects (for a progress bar), if it gives one.
 pub async fn estimate_rows(pool: &PgPool, filter: &Filter) -> Option<u64> {
+    let filter = &resolve_actors(pool, ListKind::AuditLog, filter)
+        .await
+        .ok()?;
     let mut explain: QueryBuilder<Postgres> =
         QueryBuilder::new("EXPLAIN (FORMAT JSON) SELECT a.id FROM audit_logs a WHERE true");
     push_filter(&mut explain, ListKind::AuditLog, filter);
@@ -94,6 +97,7 @@ pub async fn export_audit(
     out: &mut (dyn Write + Send),
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<u64, ExportError> {
+    let filter = &resolve_actors(pool, ListKind::AuditLog, filter).await?;
     let mut tx = pool.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)

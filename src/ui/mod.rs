@@ -56,7 +56,7 @@ impl Theme {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }
     fn selected(self) -> Style {
-        Style::new().add_modifier(Modifier::REVERSED)
+        Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
     }
 }
 
@@ -401,11 +401,15 @@ fn render_list(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
                 right_aligned(c.fmt),
             )));
         }
-        let mut line = Line::from(spans);
-        if idx == pane.selected {
-            line = line.style(theme.selected());
+        if idx == pane.selected
+            && let Some(first) = spans.first_mut()
+        {
+            // The bar covers the row's first column (its name, email or time): moving it
+            // re-sends two short cells instead of two whole rows, which is what a key press
+            // costs over a slow SSH link (see BENCHMARKS.md).
+            *first = first.clone().style(theme.selected());
         }
-        lines.push(line);
+        lines.push(Line::from(spans));
     }
     Paragraph::new(lines).render(table_area, buf);
 }
@@ -502,7 +506,8 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     spans.push(Span::raw(
         " ".repeat(usize::from(area.width).saturating_sub(left_w + right_w)),
     ));
-    spans.push(Span::styled(position, theme.dim()));
+    // Plain, not dimmed: the position changes with every key, and a colour costs bytes each time.
+    spans.push(Span::raw(position));
     Paragraph::new(Line::from(spans)).render(area, buf);
 }
 
