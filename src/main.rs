@@ -105,6 +105,9 @@ enum Command {
         /// A few runs of each, to check the benchmark works (not for timing).
         #[arg(long)]
         quick: bool,
+        /// Only these sections (1-8, comma-separated).
+        #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=8))]
+        only: Vec<u8>,
     },
     /// Bench helper: start, connect, draw the first frame with rows, print the times.
     #[command(name = "__first-frame", hide = true)]
@@ -384,11 +387,11 @@ async fn dispatch(
             );
             Ok(())
         }
-        Some(Command::Bench { quick }) => {
+        Some(Command::Bench { quick, only }) => {
             let conn = open(target, paths, false).await?;
             let result = match require_migrated(&conn).await {
                 Err(e) => Err(e),
-                Ok(()) => commands::run_bench(&conn, target, quick)
+                Ok(()) => commands::run_bench(&conn, target, quick, &only)
                     .await
                     .map_err(AppError::from),
             };
