@@ -41,6 +41,8 @@ impl SignIn {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
     Text,
+    /// Text that may be left empty (it then clears the column).
+    OptionalText,
     /// A positive whole number of credits.
     Amount,
     /// One of a fixed list (typed; the hint lists them).
@@ -217,7 +219,7 @@ pub fn open(verb: Verb, target: Option<Target>) -> Result<Dialog, String> {
             vec![Field::new(
                 "Description",
                 a.description.as_deref().unwrap_or_default(),
-                Text,
+                OptionalText,
                 "empty clears it",
             )],
         ),
@@ -311,7 +313,7 @@ impl Form {
                 {
                     format!("the amount must be a whole number from 1 to {MAX_CREDIT_CHANGE}")
                 }
-                FieldKind::Text if f.value().is_empty() && f.label != "Description" => {
+                FieldKind::Text if f.value().is_empty() => {
                     format!("{} is empty", f.label.to_lowercase())
                 }
                 _ => continue,
@@ -597,6 +599,33 @@ mod tests {
         };
         assert_ne!(key, Uuid::nil());
         assert_eq!(delta, 1500);
+    }
+
+    #[test]
+    fn an_agent_description_may_be_cleared_but_a_name_may_not() {
+        use crate::actions::targets::AgentState;
+        let agent = Target::Agent(AgentState {
+            id: Uuid::from_u128(4),
+            name: "Front desk".into(),
+            description: Some("Answers calls".into()),
+            is_active: true,
+        });
+        let Ok(Dialog::Form(mut f)) = open(Verb::DescribeAgent, Some(agent.clone())) else {
+            panic!()
+        };
+        type_into(&mut f, 0, "  ");
+        let Dialog::Confirm(c) = f.submit() else {
+            panic!()
+        };
+        assert_eq!(
+            c.lines,
+            vec![("description".into(), "Answers calls".into(), "none".into())]
+        );
+        let Ok(Dialog::Form(mut f)) = open(Verb::RenameAgent, Some(agent)) else {
+            panic!()
+        };
+        type_into(&mut f, 0, "");
+        assert_eq!(form(f.submit()).error.as_deref(), Some("name is empty"));
     }
 
     #[test]
