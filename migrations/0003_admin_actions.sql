@@ -13,3 +13,13 @@ CREATE TABLE admin_idempotency_keys (
 
 -- Sign-in looks admins up by email; role checks count active super_admins.
 CREATE INDEX idx_users_active_super_admins ON users (id) WHERE role = 'super_admin' AND is_active;
+
+-- Settings of the console that belong to the platform, not to whoever runs it: changed only by a
+-- super_admin (`switchboard settings …`), each change audited.
+CREATE TABLE console_settings (
+    key         VARCHAR(100) NOT NULL PRIMARY KEY,
+    value       JSONB        NOT NULL,
+    updated_at  TIMESTAMPTZ  NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+-- The most an admin (not a super_admin) may add or take in one credit change.
+INSERT INTO console_settings (key, value) VALUES ('admin_credit_cap', '10000');

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::actions::auth::Secret;
 use crate::actions::targets::Target;
-use crate::actions::{ActionError, Actor, AuditContext, Outcome, Policy, Request, Session, Verb};
+use crate::actions::{ActionError, Actor, AuditContext, Outcome, Request, Session, Verb};
 use crate::db::details::Detail;
 use crate::db::lists::{self, Cell, Filter, ListKind, ListRow, Page, RowCount};
 use crate::forms::{self, Dialog, SignIn};
@@ -285,7 +285,6 @@ pub struct App {
     /// A form or confirm dialog over the panes.
     pub dialog: Option<Dialog>,
     pub audit_ctx: AuditContext,
-    pub policy: Policy,
     /// The action being prepared: its request, verb, and target row.
     preparing: Option<(ReqId, Verb, ListKind, Option<Uuid>)>,
     /// Field values to put back into a form reopened after a conflict.
@@ -316,7 +315,6 @@ impl App {
                 ip: None,
                 user_agent: crate::actions::user_agent("console", "local"),
             },
-            policy: Policy::default(),
             preparing: None,
             retry_values: None,
             exporting: None,
@@ -361,7 +359,6 @@ impl App {
         self.session = Some(Session {
             actor,
             ctx: self.audit_ctx.clone(),
-            policy: self.policy,
             read_only: self.status.read_only,
         });
         self.sign_in = None;

@@ -15,7 +15,7 @@ use ratatui::{TerminalOptions, Viewport};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::actions::{self, Actor, AuditContext, Policy, Request, Role, Session};
+use crate::actions::{self, Actor, AuditContext, Request, Role, Session};
 use crate::app::{App, Command, Msg, Status};
 use crate::db::DbError;
 use crate::db::lists::{self, Filter, KeyValue, ListKind, Page};
@@ -523,7 +523,6 @@ pub async fn credits(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, DbErr
             ip: None,
             user_agent: actions::user_agent("bench", "localhost"),
         },
-        policy: Policy::default(),
         read_only: false,
     };
     let targets: Vec<Uuid> = sqlx::query_scalar(

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use switchboard::actions::auth::{self, Secret, SignInMethod};
 use switchboard::actions::{
-    self, ActionError, Actor, AuditContext, MAX_CREDIT_CHANGE, Outcome, Policy, Request, Role,
-    Session, targets,
+    self, ActionError, Actor, AuditContext, MAX_CREDIT_CHANGE, Outcome, Request, Role, Session,
+    targets,
 };
 use switchboard::db::connect::{Connection, Target};
 
@@ -193,9 +193,20 @@ pub enum NumbersCmd {
     Deactivate(NumberArg),
 }
 
+#[derive(Debug, Subcommand)]
+pub enum SettingsCmd {
+    /// Set the most an admin (not a super_admin) may add or take in one credit change
+    /// (super_admin; audited as settings.admin_credit_cap).
+    SetCreditCap {
+        #[arg(value_parser = clap::value_parser!(i64).range(1..=MAX_CREDIT_CHANGE))]
+        cap: i64,
+    },
+}
+
 /// An action subcommand.
 #[derive(Debug)]
 pub enum ActionCmd {
+    Settings(SettingsCmd),
     Credits(CreditsCmd),
     Users(UsersCmd),
     Tenants(TenantsCmd),
@@ -343,6 +354,10 @@ pub async fn run_admin(
 async fn request(conn: &Connection, cmd: ActionCmd) -> Result<Request, ActionError> {
     let pool = &conn.pool;
     Ok(match cmd {
+        ActionCmd::Settings(SettingsCmd::SetCreditCap { cap }) => Request::SetCreditCap {
+            from: actions::credit_cap(pool).await?,
+            to: cap,
+        },
         ActionCmd::Credits(c) => {
             let (args, sign) = match c {
                 CreditsCmd::TopUp(a) => (a, 1),
@@ -489,7 +504,6 @@ pub async fn run_action(
     target: &Target,
     admin: Option<&str>,
     options: &ActionOptions,
-    policy: Policy,
     read_only: bool,
     cmd: ActionCmd,
 ) -> Result<Outcome, CmdError> {
@@ -507,7 +521,6 @@ pub async fn run_action(
     let session = Session {
         actor,
         ctx: AuditContext::from_env(),
-        policy,
         read_only,
     };
     let req = request(conn, cmd).await?;
@@ -673,7 +686,6 @@ pub async fn run_export(
         let session = Session {
             actor,
             ctx: AuditContext::from_env(),
-            policy: Policy::default(),
             read_only,
         };
         actions::record_export(&conn.pool, &session, &text, format, rows, &output).await?;

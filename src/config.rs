@@ -3,8 +3,10 @@
 //!
 //! ```toml
 //! admin = "support@example.com"   # the admin account to act as
-//! admin_credit_cap = 10000        # the most an admin may add or take in one credit change
 //! ```
+//!
+//! Limits that protect the platform (the admins' credit cap) are not here but in the database,
+//! where only a super_admin changes them (`switchboard settings`).
 
 use std::path::Path;
 
@@ -14,7 +16,6 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub admin: Option<String>,
-    pub admin_credit_cap: Option<i64>,
 }
 
 impl Config {
@@ -27,14 +28,6 @@ impl Config {
         };
         let config: Config =
             toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?;
-        if let Some(cap) = config.admin_credit_cap
-            && cap < 1
-        {
-            return Err(format!(
-                "{}: admin_credit_cap must be at least 1",
-                path.display()
-            ));
-        }
         Ok(config)
     }
 }
@@ -48,18 +41,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         assert_eq!(Config::load(&path).unwrap(), Config::default());
-        std::fs::write(&path, "admin = \"a@b.test\"\nadmin_credit_cap = 500\n").unwrap();
+        std::fs::write(&path, "admin = \"a@b.test\"\n").unwrap();
         assert_eq!(
             Config::load(&path).unwrap(),
             Config {
                 admin: Some("a@b.test".into()),
-                admin_credit_cap: Some(500)
             }
         );
         std::fs::write(&path, "admn = 1\n").unwrap();
         let e = Config::load(&path).unwrap_err();
         assert!(e.contains("config.toml") && e.contains("admn"), "{e}");
-        std::fs::write(&path, "admin_credit_cap = 0\n").unwrap();
-        assert!(Config::load(&path).unwrap_err().contains("at least 1"));
+        // The cap lives in the database, where an admin cannot raise it.
+        std::fs::write(&path, "admin_credit_cap = 1000000\n").unwrap();
+        assert!(
+            Config::load(&path)
+                .unwrap_err()
+                .contains("admin_credit_cap")
+        );
     }
 }

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 mod commands;
 
 use commands::{ActionCmd, ActionOptions, AdminCmd, CmdError};
-use switchboard::actions::{ActionError, Policy};
+use switchboard::actions::ActionError;
 use switchboard::config::Config;
 use switchboard::db::connect::{self, Connection, PoolSettings, Target};
 use switchboard::db::pg::{self, ClusterPaths, PgError, StartOptions};
@@ -34,12 +34,6 @@ struct Cli {
     /// refused.
     #[arg(long, global = true)]
     read_only: bool,
-
-    /// The most an admin (not a super_admin) may add or take in one credit change
-    /// [default: admin_credit_cap in the config file, else 10000].
-    #[arg(long, global = true, env = "SWITCHBOARD_ADMIN_CREDIT_CAP", value_name = "N",
-          value_parser = clap::value_parser!(i64).range(1..))]
-    admin_credit_cap: Option<i64>,
 
     #[command(flatten)]
     action: ActionOptions,
@@ -83,6 +77,9 @@ enum Command {
     /// Admin accounts: bootstrap the first super_admin, set passwords.
     #[command(subcommand)]
     Admin(AdminCmd),
+    /// Settings only a super_admin changes (the admins' credit cap).
+    #[command(subcommand)]
+    Settings(commands::SettingsCmd),
     /// Top up or deduct a user's credits.
     #[command(subcommand)]
     Credits(commands::CreditsCmd),
@@ -261,17 +258,10 @@ async fn run(cli: Cli, paths: &AppPaths) -> Result<(), AppError> {
     tracing::info!(?target, "database");
     let config = Config::load(&paths.config_file()).map_err(AppError::Usage)?;
     let admin = cli.admin.clone().or(config.admin);
-    let policy = Policy {
-        admin_credit_cap: cli
-            .admin_credit_cap
-            .or(config.admin_credit_cap)
-            .unwrap_or(switchboard::actions::DEFAULT_ADMIN_CREDIT_CAP),
-    };
     let ctx = RunContext {
         target,
         read_only: cli.read_only,
         admin,
-        policy,
         options: cli.action,
     };
     dispatch(cli.command, &ctx, paths).await
@@ -282,7 +272,6 @@ struct RunContext {
     target: Target,
     read_only: bool,
     admin: Option<String>,
-    policy: Policy,
     options: ActionOptions,
 }
 
@@ -300,7 +289,6 @@ async fn action_command(
             &ctx.target,
             ctx.admin.as_deref(),
             &ctx.options,
-            ctx.policy,
             ctx.read_only,
             action,
         )
@@ -355,6 +343,7 @@ async fn dispatch(
 ) -> Result<(), AppError> {
     let target = &ctx.target;
     match command {
+        Some(Command::Settings(c)) => action_command(ActionCmd::Settings(c), ctx, paths).await,
         Some(Command::Credits(c)) => action_command(ActionCmd::Credits(c), ctx, paths).await,
         Some(Command::Users(c)) => action_command(ActionCmd::Users(c), ctx, paths).await,
         Some(Command::Tenants(c)) => action_command(ActionCmd::Tenants(c), ctx, paths).await,
@@ -500,7 +489,6 @@ async fn dispatch(
                         admin: ctx.admin.clone(),
                         read_only: ctx.read_only,
                         embedded: matches!(target, Target::Embedded),
-                        policy: ctx.policy,
                     };
                     match switchboard::tui::run(&conn, options).await {
                         Ok(switchboard::tui::Exit::Quit) => Ok(()),

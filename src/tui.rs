@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use ratatui::crossterm::event::{self, Event};
 use tokio::sync::mpsc;
 
-use crate::actions::{AuditContext, Policy};
+use crate::actions::AuditContext;
 use crate::app::{App, Msg, SignInStart, Status};
 use crate::db::connect::{Connection, application_name};
 use crate::ui::{self, Theme};
@@ -31,7 +31,6 @@ pub struct Options {
     pub read_only: bool,
     /// The embedded default: the demo accounts sign in without a prompt.
     pub embedded: bool,
-    pub policy: Policy,
 }
 
 /// How the console ended.
@@ -85,7 +84,6 @@ async fn event_loop(
     let mut app = App::new(status, size.width, size.height, chrono::Utc::now());
     app.theme = Theme::from_env();
     app.audit_ctx = AuditContext::from_env();
-    app.policy = options.policy;
     let start = if options.embedded {
         SignInStart::Demo(
             options

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use switchboard::actions::auth::{self, Secret, SignInMethod};
 use switchboard::actions::{
-    ActionError, Actor, Applied, AuditContext, Policy, Request, Role, Session, apply,
+    ActionError, Actor, Applied, AuditContext, Request, Role, Session, apply,
 };
 use uuid::Uuid;
 
@@ -145,7 +145,6 @@ fn session(actor: &Actor) -> Session {
     Session {
         actor: actor.clone(),
         ctx: ctx(),
-        policy: Policy::default(),
         read_only: false,
     }
 }
@@ -1040,16 +1039,46 @@ async fn rules_the_database_cannot_express_are_enforced() {
         .await,
     );
     assert!(why.contains("at most 10000"), "{why}");
-    let capped = Session {
-        policy: Policy {
-            admin_credit_cap: 50,
-        },
-        ..ad.clone()
-    };
-    refused(
+    // The cap is the database's, set by a super_admin only, and audited.
+    let why = refused(
         apply(
             p,
-            &capped,
+            &ad,
+            &Request::SetCreditCap {
+                from: 10_000,
+                to: 1_000_000,
+            },
+        )
+        .await,
+    );
+    assert!(why.contains("needs super_admin"), "{why}");
+    let out = apply(
+        p,
+        &s3,
+        &Request::SetCreditCap {
+            from: 10_000,
+            to: 50,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.old, Some(json!({"admin_credit_cap": 10_000})));
+    assert_eq!(out.new, Some(json!({"admin_credit_cap": 50})));
+    let e = apply(
+        p,
+        &s3,
+        &Request::SetCreditCap {
+            from: 10_000,
+            to: 70,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ActionError::Conflict { .. }), "{e}");
+    let why = refused(
+        apply(
+            p,
+            &ad,
             &Request::AdjustCredits {
                 user: f.customer,
                 delta: 51,
@@ -1059,6 +1088,37 @@ async fn rules_the_database_cannot_express_are_enforced() {
         )
         .await,
     );
+    assert!(why.contains("at most 50"), "{why}");
+
+    // Nobody changes their own credits; admins do not change an admin's.
+    let why = refused(
+        apply(
+            p,
+            &s3,
+            &Request::AdjustCredits {
+                user: s3.actor.id,
+                delta: 5,
+                reason: "x".into(),
+                key: Uuid::new_v4(),
+            },
+        )
+        .await,
+    );
+    assert!(why.contains("your own credits"), "{why}");
+    let why = refused(
+        apply(
+            p,
+            &ad,
+            &Request::AdjustCredits {
+                user: s3.actor.id,
+                delta: 5,
+                reason: "x".into(),
+                key: Uuid::new_v4(),
+            },
+        )
+        .await,
+    );
+    assert!(why.contains("super_admin"), "{why}");
     apply(
         p,
         &s3,
@@ -1228,6 +1288,18 @@ async fn the_same_idempotency_key_applies_once_even_when_sent_at_once() {
     let again = apply(&db.pool, &s, &req).await.unwrap();
     assert_eq!(again.status, Applied::AlreadyApplied);
     assert_eq!(again.audit_id, None);
+    // The same key for another change is a mistake, said as such, and writes nothing.
+    let Request::AdjustCredits { key, .. } = req else {
+        unreachable!()
+    };
+    let other = Request::AdjustCredits {
+        user: f.plain_user.id,
+        delta: 40,
+        reason: "once".into(),
+        key,
+    };
+    let e = apply(&db.pool, &s, &other).await.unwrap_err();
+    assert!(e.to_string().contains("was used for another change"), "{e}");
 
     let req = Request::AdjustCredits {
         user: f.customer,

@@ -390,17 +390,29 @@ async fn every_subcommand_reaches_the_action_layer() {
 }
 
 #[tokio::test]
-async fn the_config_file_sets_the_admin_and_the_credit_cap() {
+async fn the_config_file_names_the_admin_and_only_a_super_admin_sets_the_credit_cap() {
     let db = TestDb::migrated().await;
     let cli = Cli::seeded(&db).await;
     let dir = cli.home.path().join(".config/switchboard");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("config.toml"),
-        "admin = \"support@demo.test\"\nadmin_credit_cap = 100\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("config.toml"), "admin = \"support@demo.test\"\n").unwrap();
     let pw = cli.demo_password();
+    // Support may not raise (or set) the cap; the super_admin may.
+    let o = cli.as_admin(
+        demo::DEMO_SUPPORT_ADMIN,
+        &["settings", "set-credit-cap", "1000000"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let o = cli.as_admin(
+        demo::DEMO_SUPER_ADMIN,
+        &["settings", "set-credit-cap", "100"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("admin_credit_cap 10000 → 100"),
+        "{}",
+        stdout(&o)
+    );
     let top_up = |amount: &str| {
         cli.run(&[
             "--password-file",

@@ -119,27 +119,11 @@ pub fn client_ip(value: Option<&str>) -> Option<IpAddr> {
     value?.split_whitespace().next()?.parse().ok()
 }
 
-/// Limits the deployment sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
-    /// The most an admin may add or take in one credit change (super_admins: any amount).
-    pub admin_credit_cap: i64,
-}
-
-impl Default for Policy {
-    fn default() -> Policy {
-        Policy {
-            admin_credit_cap: DEFAULT_ADMIN_CREDIT_CAP,
-        }
-    }
-}
-
 /// Everything an action needs to know about who runs it and how.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
     pub actor: Actor,
     pub ctx: AuditContext,
-    pub policy: Policy,
     pub read_only: bool,
 }
 
@@ -202,6 +186,7 @@ pub enum Verb {
     AssignNumber,
     UnassignNumber,
     SetNumberActive,
+    SetCreditCap,
 }
 
 impl Verb {
@@ -241,6 +226,7 @@ impl Verb {
             Verb::AssignNumber => "phone_number.assign",
             Verb::UnassignNumber => "phone_number.unassign",
             Verb::SetNumberActive => "phone_number.activate/deactivate",
+            Verb::SetCreditCap => "settings.admin_credit_cap",
         }
     }
 }
@@ -330,6 +316,11 @@ pub enum Request {
         number: Uuid,
         active: bool,
     },
+    /// The most an admin may add or take in one credit change.
+    SetCreditCap {
+        from: i64,
+        to: i64,
+    },
 }
 
 impl Request {
@@ -365,6 +356,7 @@ impl Request {
             Request::SetNumberActive { active, .. } => {
                 toggle(*active, "phone_number.activate", "phone_number.deactivate")
             }
+            Request::SetCreditCap { .. } => "settings.admin_credit_cap",
         }
     }
 
@@ -389,6 +381,7 @@ impl Request {
             Request::AssignNumber { .. } => Verb::AssignNumber,
             Request::UnassignNumber { .. } => Verb::UnassignNumber,
             Request::SetNumberActive { .. } => Verb::SetNumberActive,
+            Request::SetCreditCap { .. } => Verb::SetCreditCap,
         }
     }
 
@@ -417,6 +410,7 @@ impl Request {
             Request::AssignNumber { number, .. }
             | Request::UnassignNumber { number, .. }
             | Request::SetNumberActive { number, .. } => ("phone_number", Some(*number)),
+            Request::SetCreditCap { .. } => ("console_setting", None),
         }
     }
 
@@ -459,6 +453,11 @@ impl Request {
                 *number = validate_e164(number)?;
                 *name = validate_text("name", name, 255)?;
                 *bolna_id = validate_text("Bolna phone number id", bolna_id, 255)?;
+            }
+            Request::SetCreditCap { to, .. } if !(1..=MAX_CREDIT_CHANGE).contains(to) => {
+                return Err(ActionError::Invalid(format!(
+                    "the cap must be a whole number from 1 to {MAX_CREDIT_CHANGE}"
+                )));
             }
             Request::AssignNumber { to, .. } | Request::MoveUser { to, .. } => {
                 *to = to.trim().to_string();
@@ -648,7 +647,8 @@ pub(crate) async fn audit(
 /// rights at once, whatever the console was started with.
 async fn current_role(tx: &mut Tx, actor: &Actor) -> Result<Role, ActionError> {
     let row: Option<(String, bool)> =
-        sqlx::query_as("SELECT role, is_active FROM users WHERE id = $1")
+        // FOR SHARE: a concurrent demotion waits for this change (or this change sees it).
+        sqlx::query_as("SELECT role, is_active FROM users WHERE id = $1 FOR SHARE")
             .bind(actor.id)
             .fetch_optional(&mut **tx)
             .await
@@ -666,6 +666,20 @@ async fn current_role(tx: &mut Tx, actor: &Actor) -> Result<Role, ActionError> {
             actor.email
         ))),
     }
+}
+
+/// The most an admin may add or take in one credit change, as the database says now.
+pub async fn credit_cap<'e, E>(executor: E) -> Result<i64, ActionError>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    let cap: Option<i64> = sqlx::query_scalar(
+        "SELECT (value #>> '{}')::bigint FROM console_settings WHERE key = 'admin_credit_cap'",
+    )
+    .fetch_optional(executor)
+    .await
+    .map_err(DbError::from)?;
+    Ok(cap.unwrap_or(DEFAULT_ADMIN_CREDIT_CAP))
 }
 
 /// Turns a constraint violation into words; anything else stays a database error.
@@ -1119,10 +1133,17 @@ async fn perform(
             reason,
             key,
         } => {
-            if role < Role::SuperAdmin && delta.abs() > session.policy.admin_credit_cap {
+            if *user == me {
+                return Err(ActionError::Forbidden(
+                    "you cannot change your own credits".into(),
+                ));
+            }
+            let (target, _, _) = lock_user(tx, *user).await?;
+            require_rank_over(role, target, "changing the credits")?;
+            let cap = credit_cap(&mut **tx).await?;
+            if role < Role::SuperAdmin && delta.abs() > cap {
                 return Err(ActionError::Forbidden(format!(
-                    "admins may change credits by at most {} at a time; {} needs a super_admin",
-                    session.policy.admin_credit_cap,
+                    "admins may change credits by at most {cap} at a time; {} needs a super_admin",
                     delta.abs()
                 )));
             }
@@ -1137,6 +1158,20 @@ async fn perform(
             .await
             .map_err(DbError::from)?;
             if fresh.is_none() {
+                // The key was used: for this very change (a retry) or, wrongly, for another.
+                let (action, resource): (String, Uuid) = sqlx::query_as(
+                    "SELECT action, resource_id FROM admin_idempotency_keys WHERE key = $1",
+                )
+                .bind(key)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(DbError::from)?;
+                if action != req.action() || resource != *user {
+                    return Err(ActionError::Invalid(format!(
+                        "the idempotency key {key} was used for another change ({action}); \
+                         nothing was written"
+                    )));
+                }
                 return Ok(Change {
                     old: None,
                     new: None,
@@ -1452,6 +1487,35 @@ async fn perform(
                 Val::Id(None),
             )
             .await
+        }
+        Request::SetCreditCap { from, to } => {
+            if from == to {
+                return Ok(Change::unchanged());
+            }
+            let done = sqlx::query(
+                "UPDATE console_settings SET value = to_jsonb($2::bigint), updated_at = now() \
+                 WHERE key = 'admin_credit_cap' AND value = to_jsonb($1::bigint)",
+            )
+            .bind(from)
+            .bind(to)
+            .execute(&mut **tx)
+            .await
+            .map_err(DbError::from)?
+            .rows_affected();
+            if done == 0 {
+                let now = credit_cap(&mut **tx).await?;
+                if now == *to {
+                    return Ok(Change::unchanged());
+                }
+                return Err(ActionError::Conflict {
+                    what: "credit cap".into(),
+                    current: json!({ "admin_credit_cap": now }),
+                });
+            }
+            Ok(Change::done(
+                json!({ "admin_credit_cap": from }),
+                json!({ "admin_credit_cap": to }),
+            ))
         }
         Request::SetNumberActive { number, active } => {
             if *active {
