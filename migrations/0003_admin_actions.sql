@@ -23,3 +23,5 @@ CREATE TABLE console_settings (
 );
 -- The most an admin (not a super_admin) may add or take in one credit change.
 INSERT INTO console_settings (key, value) VALUES ('admin_credit_cap', '10000');
+CREATE TRIGGER update_console_settings_updated_at BEFORE UPDATE ON console_settings
+    FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();

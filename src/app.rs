@@ -827,10 +827,16 @@ impl App {
             self.status.info = Some("an export is running already".into());
             return Vec::new();
         }
+        let pane = self.pane();
+        if pane.filter_error.is_some() || pane.filter_typed_at.is_some() {
+            self.status.error =
+                Some("the filter is not applied yet: fix it or wait, then export".into());
+            return Vec::new();
+        }
         let name = format!("switchboard-audit-{}.csv", self.now.format("%Y%m%d-%H%M%S"));
         self.dialog = Some(Dialog::Export(forms::ExportForm {
             path: Input::new(name),
-            filter_text: self.pane().filter_input.value().to_string(),
+            filter_text: self.pane().filter.to_text(),
             error: None,
         }));
         Vec::new()
@@ -1128,6 +1134,17 @@ impl App {
                 let mut f = c.form.expect("checked");
                 f.error = Some(e.to_string());
                 self.dialog = Some(Dialog::Form(f));
+                Vec::new()
+            }
+            Err(e @ ActionError::Db(_)) => {
+                // The change may or may not have been committed (a connection lost at COMMIT):
+                // the dialog stays with the same request, so `y` retries it; a credit change's
+                // idempotency key makes it apply at most once, an edit's old values make a
+                // second apply find nothing to change.
+                self.status.error = Some(format!("{e}; y retries, Esc gives up"));
+                let mut c = c;
+                c.pending = None;
+                self.dialog = Some(Dialog::Confirm(c));
                 Vec::new()
             }
             Err(e) => {

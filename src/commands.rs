@@ -773,11 +773,13 @@ fn helper(target: &Target, args: &[&str]) -> Result<(String, std::time::Duration
     Ok((String::from_utf8_lossy(&out.stdout).into_owned(), wall))
 }
 
-fn field(text: &str, key: &str) -> f64 {
+/// `key=value` from a helper's output, as a non-negative number.
+fn field(text: &str, key: &str) -> Result<f64, CmdError> {
     text.split_whitespace()
         .find_map(|w| w.strip_prefix(&format!("{key}=")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(f64::NAN)
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| CmdError::Usage(format!("the bench helper did not report {key}: {text}")))
 }
 
 fn first_frames(
@@ -789,9 +791,10 @@ fn first_frames(
     let (mut from_start, mut from_connect, mut wall) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..effort.runs.min(20) {
         let (text, w) = helper(target, &["__first-frame"])?;
-        from_start.push(Duration::from_secs_f64(field(&text, "frame_ms") / 1000.0));
+        let (frame, connected) = (field(&text, "frame_ms")?, field(&text, "connected_ms")?);
+        from_start.push(Duration::from_secs_f64(frame / 1000.0));
         from_connect.push(Duration::from_secs_f64(
-            (field(&text, "frame_ms") - field(&text, "connected_ms")) / 1000.0,
+            (frame - connected).max(0.0) / 1000.0,
         ));
         wall.push(w);
     }
@@ -828,9 +831,9 @@ fn memory(
         let (mut peaks, mut starts, mut paged) = (Vec::new(), Vec::new(), 0.0);
         for _ in 0..effort.memory_runs {
             let (text, _) = helper(target, &["__page-memory", "--rows", &rows.to_string()])?;
-            starts.push(field(&text, "before_kib"));
-            peaks.push(field(&text, "after_kib"));
-            paged = field(&text, "paged");
+            starts.push(field(&text, "before_kib")?);
+            peaks.push(field(&text, "after_kib")?);
+            paged = field(&text, "paged")?;
         }
         let rank = |v: &mut Vec<f64>, p: f64| {
             v.sort_by(f64::total_cmp);

@@ -8,7 +8,7 @@ use crate::actions::targets::Target;
 use crate::actions::{MAX_CREDIT_CHANGE, PLANS, Request, Role, Verb};
 
 /// The sign-in screen.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct SignIn {
     pub email: Input,
     pub password: Input,
@@ -18,6 +18,19 @@ pub struct SignIn {
     pub message: Option<String>,
     /// The sign-in request in flight.
     pub pending: Option<u64>,
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password, not even its length.
+        f.debug_struct("SignIn")
+            .field("email", &self.email.value())
+            .field("on_password", &self.on_password)
+            .field("failures", &self.failures)
+            .field("message", &self.message)
+            .field("pending", &self.pending)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Tries before the console gives up.

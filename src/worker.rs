@@ -138,10 +138,20 @@ impl Worker {
                     let mut progress = move |rows: u64| {
                         let _ = progress_tx.send(Msg::ExportProgress { req, rows });
                     };
-                    let result =
-                        export::export_to_file(&pool, &filter, format, &path, false, &mut progress)
-                            .await
-                            .map_err(|e| e.to_string());
+                    // Still an active admin? (The console may have been open for hours.)
+                    let result = match actions::ensure_admin(&pool, &session).await {
+                        Err(e) => Err(e.to_string()),
+                        Ok(()) => export::export_to_file(
+                            &pool,
+                            &filter,
+                            format,
+                            &path,
+                            false,
+                            &mut progress,
+                        )
+                        .await
+                        .map_err(|e| e.to_string()),
+                    };
                     if let (Ok(rows), false) = (&result, session.read_only) {
                         let output = path.display().to_string();
                         if let Err(e) = actions::record_export(
@@ -155,6 +165,14 @@ impl Worker {
                         .await
                         {
                             tracing::warn!("recording the export: {e}");
+                            let _ = tx.send(Msg::Exported {
+                                req,
+                                result: Err(format!(
+                                    "the file was written, but recording the export in the \
+                                     audit log failed: {e}"
+                                )),
+                            });
+                            return;
                         }
                     }
                     Msg::Exported { req, result }

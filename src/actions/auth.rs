@@ -183,7 +183,12 @@ pub async fn sign_in(
             let reason = reason.unwrap_or("refused");
             tracing::warn!(reason, "sign-in refused");
             if !read_only {
-                let attempted: String = email.chars().take(255).collect();
+                // Only what looks like an email is kept: a password typed into the email field
+                // must not end up in the audit log.
+                let attempted = match validate_email(email) {
+                    Ok(e) => e,
+                    Err(_) => "(not an email address)".to_string(),
+                };
                 let mut tx = pool.begin().await.map_err(DbError::from)?;
                 audit(
                     &mut tx,

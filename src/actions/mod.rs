@@ -765,6 +765,14 @@ pub async fn prepare(
     }
 }
 
+/// Refuses unless the session's admin is still an active admin (read now, from the database).
+pub async fn ensure_admin(pool: &PgPool, session: &Session) -> Result<(), ActionError> {
+    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    current_role(&mut tx, &session.actor).await?;
+    tx.rollback().await.map_err(DbError::from)?;
+    Ok(())
+}
+
 /// Records an audit export (`audit.export`): who took which rows out, and where to.
 pub async fn record_export(
     pool: &PgPool,

@@ -219,6 +219,17 @@ impl From<sqlx::Error> for ExportError {
     }
 }
 
+/// Removes a file when dropped, unless it is gone already.
+struct RemoveOnDrop(Option<std::path::PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            std::fs::remove_file(p).ok();
+        }
+    }
+}
+
 /// Where rows go: the CSV writer and the JSON lines buffer both own the one output.
 enum Sink<'a> {
     Csv(Box<csv::Writer<&'a mut (dyn Write + Send)>>),
@@ -248,18 +259,29 @@ pub async fn export_to_file(
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".partial");
     let partial = path.with_file_name(name);
-    let file = std::fs::File::create(&partial).map_err(ExportError::Write)?;
+    // create_new: two exports to one name never share a partial file.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial)
+        .map_err(ExportError::Write)?;
+    // Removed unless renamed: an error, a cancelled task or a signal leaves no partial file.
+    let guard = RemoveOnDrop(Some(partial.clone()));
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
-    let result = export_audit(pool, filter, format, &mut out, progress).await;
-    let result = result.and_then(|rows| {
-        out.flush().map_err(ExportError::Write)?;
+    let rows = export_audit(pool, filter, format, &mut out, progress).await?;
+    out.flush().map_err(ExportError::Write)?;
+    drop(out);
+    if replace {
         std::fs::rename(&partial, path).map_err(ExportError::Write)?;
-        Ok(rows)
-    });
-    if result.is_err() {
-        std::fs::remove_file(&partial).ok();
+    } else {
+        // A link fails if the name was taken meanwhile: never replace what appeared.
+        std::fs::hard_link(&partial, path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => refuse(format!("{} exists", path.display())),
+            _ => ExportError::Write(e),
+        })?;
     }
-    result
+    drop(guard);
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -149,6 +149,15 @@ impl Filter {
         self.text.is_empty() && self.words.is_empty()
     }
 
+    /// The filter as the pane's filter line would say it (for records of what was used).
+    pub fn to_text(&self) -> String {
+        let mut parts: Vec<String> = self.words.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        if !self.text.is_empty() {
+            parts.push(self.text.clone());
+        }
+        parts.join(" ")
+    }
+
     fn get(&self, key: &str) -> impl Iterator<Item = &str> {
         self.words
             .iter()
