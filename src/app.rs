@@ -53,7 +53,12 @@ pub enum Command {
         id: Uuid,
     },
     /// The figures that come after the rows (see `lists::fetch_stats`).
-    FetchStats { kind: ListKind, ids: Vec<Uuid> },
+    FetchStats {
+        kind: ListKind,
+        /// The pane's row generation: answers for rows since replaced are dropped.
+        generation: ReqId,
+        ids: Vec<Uuid>,
+    },
     /// Cancel this console's running queries on the server.
     CancelQueries,
     /// Sign in (with the demo password when `demo`, if it still works).
@@ -131,6 +136,7 @@ pub enum Msg {
     },
     Stats {
         kind: ListKind,
+        generation: ReqId,
         result: Result<Vec<(Uuid, Vec<Cell>)>, String>,
     },
     SignedIn {
@@ -205,6 +211,8 @@ pub struct Pane {
     pub error: Option<String>,
     /// When to fetch again after an error (a lost connection comes back by itself).
     retry_at: Option<Instant>,
+    /// Which load the rows' late figures belong to (see `Command::FetchStats`).
+    stats_gen: ReqId,
     pub detail: Option<DetailView>,
 }
 
@@ -230,6 +238,7 @@ impl Pane {
             loaded: false,
             error: None,
             retry_at: None,
+            stats_gen: 0,
             detail: None,
         }
     }
@@ -499,13 +508,21 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::Stats { kind, result } => {
+            Msg::Stats {
+                kind,
+                generation,
+                result,
+            } => {
                 match result {
                     Ok(stats) => {
                         let Some(range) = lists::stats_cells(kind) else {
                             return Vec::new();
                         };
-                        for pane in self.panes.iter_mut().filter(|p| p.kind == kind) {
+                        for pane in self
+                            .panes
+                            .iter_mut()
+                            .filter(|p| p.kind == kind && p.stats_gen == generation)
+                        {
                             for (id, cells) in &stats {
                                 if let Some(row) = pane.rows.iter_mut().find(|r| r.id == *id)
                                     && let Some(slot) = row.cells.get_mut(range.clone())
@@ -604,6 +621,11 @@ impl App {
         let full = rows.len() as i64 == PAGE_ROWS;
         // Rows whose figures come after them: ask, a few rows a query, the first rows first.
         let kind = pane.kind;
+        if matches!(how, Fetch::Replace | Fetch::Last) {
+            // New rows altogether: figures asked for the old ones no longer apply.
+            pane.stats_gen = req;
+        }
+        let generation = pane.stats_gen;
         let mut stats: Vec<Command> = Vec::new();
         if lists::stats_cells(kind).is_some() {
             let mut ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
@@ -613,6 +635,7 @@ impl App {
             for chunk in ids.chunks(STATS_CHUNK) {
                 stats.push(Command::FetchStats {
                     kind,
+                    generation,
                     ids: chunk.to_vec(),
                 });
             }

@@ -360,8 +360,13 @@ pub async fn settle(app: &mut App, pool: &PgPool, mut cmds: Vec<Command>) -> Res
                 req,
                 result: Ok(lists::count_rows(pool, kind, &filter).await?),
             }],
-            Command::FetchStats { kind, ids } => vec![Msg::Stats {
+            Command::FetchStats {
                 kind,
+                generation,
+                ids,
+            } => vec![Msg::Stats {
+                kind,
+                generation,
                 result: Ok(lists::fetch_stats(pool, kind, &ids).await?),
             }],
             _ => Vec::new(),

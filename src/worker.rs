@@ -67,8 +67,13 @@ impl Worker {
                         .await
                         .map_err(|e| describe_error(&e)),
                 },
-                Command::FetchStats { kind, ids } => Msg::Stats {
+                Command::FetchStats {
                     kind,
+                    generation,
+                    ids,
+                } => Msg::Stats {
+                    kind,
+                    generation,
                     result: lists::fetch_stats(&pool, kind, &ids)
                         .await
                         .map_err(|e| describe_error(&e)),

@@ -779,18 +779,33 @@ fn tenant_figures_are_asked_for_after_the_rows_and_filled_in_when_they_come() {
         req: page_req(&cmds),
         result: Ok(rows),
     });
-    let asked: Vec<&Vec<Uuid>> = cmds
+    let asked: Vec<(u64, &Vec<Uuid>)> = cmds
         .iter()
         .filter_map(|c| match c {
-            Command::FetchStats { ids, .. } => Some(ids),
+            Command::FetchStats {
+                generation, ids, ..
+            } => Some((*generation, ids)),
             _ => None,
         })
         .collect();
     assert_eq!(asked.len(), 2, "30 rows, 20 a query");
-    assert_eq!(asked[0][0], Uuid::from_u128(0x1000), "the first rows first");
+    assert_eq!(
+        asked[0].1[0],
+        Uuid::from_u128(0x1000),
+        "the first rows first"
+    );
+    let generation = asked[0].0;
     insta::assert_snapshot!("tenants_figures_pending_80x24", draw(&app));
+    // An answer for rows since replaced (an older load) is dropped.
     app.update(Msg::Stats {
         kind: ListKind::Tenants,
+        generation: generation - 1,
+        result: Ok(vec![(Uuid::from_u128(0x1000), vec![Cell::Int(1); 5])]),
+    });
+    assert_eq!(app.panes[0].rows[0].cells[3], Cell::Pending);
+    app.update(Msg::Stats {
+        kind: ListKind::Tenants,
+        generation,
         result: Ok(vec![(
             Uuid::from_u128(0x1000),
             vec![
