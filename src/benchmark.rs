@@ -105,16 +105,7 @@ where
     Ok(out)
 }
 
-pub fn figure_of(
-    section: &'static str,
-    what: impl Into<String>,
-    samples: &[Duration],
-    note: impl Into<String>,
-) -> Figure {
-    figure(section, what, samples, note)
-}
-
-fn figure(
+pub fn figure(
     section: &'static str,
     what: impl Into<String>,
     samples: &[Duration],
@@ -345,34 +336,11 @@ fn key(code: KeyCode) -> Msg {
 /// back, until nothing is left to do.
 pub async fn settle(app: &mut App, pool: &PgPool, mut cmds: Vec<Command>) -> Result<(), DbError> {
     while let Some(cmd) = cmds.pop() {
-        let msgs = match cmd {
-            Command::FetchPage {
-                req,
-                kind,
-                filter,
-                page,
-                limit,
-            } => vec![Msg::Page {
-                req,
-                result: Ok(lists::fetch_page(pool, kind, &filter, &page, limit).await?),
-            }],
-            Command::Count { req, kind, filter } => vec![Msg::Count {
-                req,
-                result: Ok(lists::count_rows(pool, kind, &filter).await?),
-            }],
-            Command::FetchStats {
-                kind,
-                generation,
-                ids,
-            } => vec![Msg::Stats {
-                kind,
-                generation,
-                result: Ok(lists::fetch_stats(pool, kind, &ids).await?),
-            }],
-            _ => Vec::new(),
-        };
-        for m in msgs {
-            cmds.extend(app.update(m));
+        if let Ok(msg) = crate::worker::read(pool, cmd).await {
+            cmds.extend(app.update(msg));
+            if let Some(e) = &app.status.error {
+                return Err(DbError::Refused(e.clone()));
+            }
         }
     }
     Ok(())

@@ -787,7 +787,7 @@ fn first_frames(
     effort: switchboard::benchmark::Effort,
 ) -> Result<Vec<switchboard::benchmark::Figure>, CmdError> {
     use std::time::Duration;
-    use switchboard::benchmark::figure_of;
+    use switchboard::benchmark::figure;
     let (mut from_start, mut from_connect, mut wall) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..effort.runs.min(20) {
         let (text, w) = helper(target, &["__first-frame"])?;
@@ -800,19 +800,19 @@ fn first_frames(
     }
     let s = "4. start-up";
     Ok(vec![
-        figure_of(
+        figure(
             s,
             "connection accepted → first frame with rows",
             &from_connect,
             "Tenants pane, 80×24",
         ),
-        figure_of(
+        figure(
             s,
             "main() → first frame with rows",
             &from_start,
             "includes connecting",
         ),
-        figure_of(
+        figure(
             s,
             "whole process (exec → exit)",
             &wall,

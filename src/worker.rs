@@ -32,6 +32,44 @@ pub fn describe_error(e: &DbError) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
 
+/// Answers the commands that only read (pages, counts, details, late figures); gives any other
+/// command back. The console's worker and the benchmark both answer through here.
+pub async fn read(pool: &PgPool, cmd: Command) -> Result<Msg, Command> {
+    let text = |e: DbError| describe_error(&e);
+    Ok(match cmd {
+        Command::FetchPage {
+            req,
+            kind,
+            filter,
+            page,
+            limit,
+        } => Msg::Page {
+            req,
+            result: lists::fetch_page(pool, kind, &filter, &page, limit)
+                .await
+                .map_err(text),
+        },
+        Command::Count { req, kind, filter } => Msg::Count {
+            req,
+            result: lists::count_rows(pool, kind, &filter).await.map_err(text),
+        },
+        Command::LoadDetail { req, kind, id } => Msg::Detail {
+            req,
+            result: details::load_detail(pool, kind, id).await.map_err(text),
+        },
+        Command::FetchStats {
+            kind,
+            generation,
+            ids,
+        } => Msg::Stats {
+            kind,
+            generation,
+            result: lists::fetch_stats(pool, kind, &ids).await.map_err(text),
+        },
+        other => return Err(other),
+    })
+}
+
 impl Worker {
     pub fn new(pool: PgPool, app_name: String, tx: UnboundedSender<Msg>) -> Worker {
         Worker { pool, app_name, tx }
@@ -42,42 +80,20 @@ impl Worker {
         let tx = self.tx.clone();
         let app_name = self.app_name.clone();
         tokio::spawn(async move {
+            let cmd = match read(&pool, cmd).await {
+                Ok(msg) => {
+                    // The UI may have quit meanwhile; then nobody wants the answer.
+                    let _ = tx.send(msg);
+                    return;
+                }
+                Err(cmd) => cmd,
+            };
             let msg = match cmd {
-                Command::FetchPage {
-                    req,
-                    kind,
-                    filter,
-                    page,
-                    limit,
-                } => Msg::Page {
-                    req,
-                    result: lists::fetch_page(&pool, kind, &filter, &page, limit)
-                        .await
-                        .map_err(|e| describe_error(&e)),
-                },
-                Command::Count { req, kind, filter } => Msg::Count {
-                    req,
-                    result: lists::count_rows(&pool, kind, &filter)
-                        .await
-                        .map_err(|e| describe_error(&e)),
-                },
-                Command::LoadDetail { req, kind, id } => Msg::Detail {
-                    req,
-                    result: details::load_detail(&pool, kind, id)
-                        .await
-                        .map_err(|e| describe_error(&e)),
-                },
-                Command::FetchStats {
-                    kind,
-                    generation,
-                    ids,
-                } => Msg::Stats {
-                    kind,
-                    generation,
-                    result: lists::fetch_stats(&pool, kind, &ids)
-                        .await
-                        .map_err(|e| describe_error(&e)),
-                },
+                // Answered by `read` above.
+                Command::FetchPage { .. }
+                | Command::Count { .. }
+                | Command::LoadDetail { .. }
+                | Command::FetchStats { .. } => return,
                 Command::SignIn {
                     req,
                     email,

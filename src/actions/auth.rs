@@ -221,15 +221,6 @@ pub async fn is_demo_account(pool: &PgPool, email: &str) -> Result<bool, DbError
     Ok(verify_off_thread(&Secret::new(DEMO_PASSWORD), account.password_hash).await)
 }
 
-/// Whether a super_admin is active: then bootstrapping needs one to sign in.
-pub async fn super_admin_exists(pool: &PgPool) -> Result<bool, DbError> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'super_admin' AND is_active)",
-    )
-    .fetch_one(pool)
-    .await?)
-}
-
 fn check_new_password(password: &Secret) -> Result<(), ActionError> {
     let n = password.expose().chars().count();
     if n < MIN_PASSWORD_CHARS {

@@ -1069,54 +1069,6 @@ async fn require_other_super_admin(tx: &mut Tx, user: Uuid, what: &str) -> Resul
     Ok(())
 }
 
-/// Resolves a user by email or id.
-async fn find_user(tx: &mut Tx, who: &str) -> Result<(Uuid, bool, String), ActionError> {
-    let row: Option<(Uuid, bool, String)> = match Uuid::parse_str(who) {
-        Ok(id) => {
-            sqlx::query_as("SELECT id, is_active, email FROM users WHERE id = $1 FOR SHARE")
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await
-        }
-        Err(_) => {
-            sqlx::query_as("SELECT id, is_active, email FROM users WHERE email = $1 FOR SHARE")
-                .bind(who)
-                .fetch_optional(&mut **tx)
-                .await
-        }
-    }
-    .map_err(DbError::from)?;
-    row.ok_or_else(|| ActionError::NotFound(format!("no user has the email or id {who}")))
-}
-
-/// Resolves a tenant by id or exact name.
-async fn find_tenant(tx: &mut Tx, which: &str) -> Result<(Uuid, bool), ActionError> {
-    let rows: Vec<(Uuid, bool)> = match Uuid::parse_str(which) {
-        Ok(id) => {
-            sqlx::query_as("SELECT id, is_active FROM tenants WHERE id = $1 FOR SHARE")
-                .bind(id)
-                .fetch_all(&mut **tx)
-                .await
-        }
-        Err(_) => {
-            sqlx::query_as("SELECT id, is_active FROM tenants WHERE name = $1 LIMIT 2 FOR SHARE")
-                .bind(which)
-                .fetch_all(&mut **tx)
-                .await
-        }
-    }
-    .map_err(DbError::from)?;
-    match rows.as_slice() {
-        [one] => Ok(*one),
-        [] => Err(ActionError::NotFound(format!(
-            "no tenant has the name or id {which}"
-        ))),
-        _ => Err(ActionError::Invalid(format!(
-            "several tenants are named {which}; give its id"
-        ))),
-    }
-}
-
 fn not_system_tenant(tenant: Uuid) -> Result<(), ActionError> {
     if tenant == SYSTEM_TENANT {
         Err(ActionError::Forbidden(
@@ -1300,7 +1252,8 @@ async fn perform(
         }
         Request::MoveUser { user, from, to } => {
             lock_user(tx, *user).await?;
-            let (tenant, active) = find_tenant(tx, to).await?;
+            let t = targets::tenant_shared(tx, to).await?;
+            let (tenant, active) = (t.id, t.is_active);
             if !active {
                 return Err(ActionError::Invalid(
                     "that tenant is inactive; reactivate it first".into(),
@@ -1450,7 +1403,8 @@ async fn perform(
             })
         }
         Request::AssignNumber { number, from, to } => {
-            let (user, user_active, email) = find_user(tx, to).await?;
+            let u = targets::user_shared(tx, to).await?;
+            let (user, user_active, email) = (u.id, u.is_active, u.email);
             if !user_active {
                 return Err(ActionError::Invalid(format!(
                     "{email} is inactive: numbers are assigned only to active users"

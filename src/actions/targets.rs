@@ -92,20 +92,38 @@ fn user_state(r: UserRow) -> UserState {
 
 /// A user by email or id.
 pub async fn user(pool: &PgPool, which: &str) -> Result<UserState, ActionError> {
+    user_with(pool, which, "").await
+}
+
+/// A user by email or id, its row locked `FOR SHARE` for the rest of the transaction.
+pub(crate) async fn user_shared(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    which: &str,
+) -> Result<UserState, ActionError> {
+    user_with(&mut **tx, which, " FOR SHARE OF u").await
+}
+
+async fn user_with<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    which: &str,
+    lock: &'static str,
+) -> Result<UserState, ActionError> {
     let which = which.trim();
     let row: Option<UserRow> = match Uuid::parse_str(which) {
         Ok(id) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{USER_SQL} WHERE u.id = $1")))
-                .bind(id)
-                .fetch_optional(pool)
-                .await
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{USER_SQL} WHERE u.id = $1{lock}"
+            )))
+            .bind(id)
+            .fetch_optional(executor)
+            .await
         }
         Err(_) => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{USER_SQL} WHERE u.email = $1"
+                "{USER_SQL} WHERE u.email = $1{lock}"
             )))
             .bind(which)
-            .fetch_optional(pool)
+            .fetch_optional(executor)
             .await
         }
     }
@@ -116,19 +134,38 @@ pub async fn user(pool: &PgPool, which: &str) -> Result<UserState, ActionError> 
 
 /// A tenant by id or exact name.
 pub async fn tenant(pool: &PgPool, which: &str) -> Result<TenantState, ActionError> {
+    tenant_with(pool, which, "").await
+}
+
+/// A tenant by id or exact name, its row locked `FOR SHARE` for the rest of the transaction.
+pub(crate) async fn tenant_shared(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    which: &str,
+) -> Result<TenantState, ActionError> {
+    tenant_with(&mut **tx, which, " FOR SHARE").await
+}
+
+async fn tenant_with<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    which: &str,
+    lock: &'static str,
+) -> Result<TenantState, ActionError> {
+    const SQL: &str = "SELECT id, name, plan, is_active FROM tenants";
     let which = which.trim();
     let rows: Vec<(Uuid, String, String, bool)> = match Uuid::parse_str(which) {
         Ok(id) => {
-            sqlx::query_as("SELECT id, name, plan, is_active FROM tenants WHERE id = $1")
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{SQL} WHERE id = $1{lock}")))
                 .bind(id)
-                .fetch_all(pool)
+                .fetch_all(executor)
                 .await
         }
         Err(_) => {
-            sqlx::query_as("SELECT id, name, plan, is_active FROM tenants WHERE name = $1 LIMIT 2")
-                .bind(which)
-                .fetch_all(pool)
-                .await
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SQL} WHERE name = $1 LIMIT 2{lock}"
+            )))
+            .bind(which)
+            .fetch_all(executor)
+            .await
         }
     }
     .map_err(DbError::from)?;

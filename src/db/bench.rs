@@ -63,7 +63,7 @@ const STEP_ROWS: i64 = 500_000;
 pub type Progress<'a> = &'a mut (dyn FnMut(&str, i64, i64) + Send);
 
 /// Loads the bench data into an empty, migrated database, all in one transaction: either all of
-/// it is there afterwards or none. Refuses a database that has users.
+/// it is there afterwards or none. Refuses a database that has users or tenants.
 pub async fn seed_bench(
     pool: &PgPool,
     scale: f64,
@@ -80,18 +80,7 @@ pub async fn seed_bench(
     let hash = crate::actions::auth::hash_password(BENCH_PASSWORD)
         .map_err(|e| DbError::Refused(e.to_string()))?;
     let mut tx = pool.begin().await?;
-    sqlx::query("LOCK TABLE users, tenants IN SHARE ROW EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await?;
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&mut *tx)
-        .await?;
-    if users > 0 {
-        return Err(DbError::Refused(format!(
-            "this database already has {users} users; the bench data only goes into an empty \
-             database, so nothing was written"
-        )));
-    }
+    super::require_empty(&mut tx, "the bench data").await?;
     // Bulk-load settings for this transaction only. Skipping the foreign-key triggers needs a
     // superuser; without one the keys are checked row by row, which is slower but the same.
     for setting in [

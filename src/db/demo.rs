@@ -1304,23 +1304,7 @@ fn audit_logs(
 /// tenants of its own, so it can never mix demo rows into real data.
 pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> Result<DemoSummary, DbError> {
     let mut tx = pool.begin().await?;
-    // Two seeders at once: the second waits here and then finds the users of the first.
-    sqlx::query("LOCK TABLE users, tenants IN SHARE ROW EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await?;
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&mut *tx)
-        .await?;
-    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants WHERE id <> $1")
-        .bind(SYSTEM_TENANT)
-        .fetch_one(&mut *tx)
-        .await?;
-    if users > 0 || tenants > 0 {
-        return Err(DbError::Refused(format!(
-            "this database already has {users} users and {tenants} tenants; the demo data only goes \
-             into an empty database, so nothing was written"
-        )));
-    }
+    super::require_empty(&mut tx, "the demo data").await?;
     let data = tokio::task::spawn_blocking(move || DemoData::generate(now))
         .await
         .map_err(|e| DbError::Refused(format!("generating the demo data failed: {e}")))?;
