@@ -8,10 +8,12 @@ use std::sync::Arc;
 use common::TestDb;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use switchboard::actions::auth::{self, Secret, SignInMethod};
+use switchboard::actions::admins;
+use switchboard::actions::sign_in::{self, Credentials};
 use switchboard::actions::{
     ActionError, Actor, Applied, AuditContext, Request, Role, Session, apply,
 };
+use switchboard::password::{self, Secret};
 use uuid::Uuid;
 
 const PASSWORD: &str = "a long enough password";
@@ -34,7 +36,7 @@ struct Fixture {
 }
 
 async fn insert_user(pool: &PgPool, email: &str, role: Role, active: bool, tenant: Uuid) -> Actor {
-    let hash = auth::hash_password(PASSWORD).unwrap();
+    let hash = password::hash_password(PASSWORD).unwrap();
     let id: Uuid = sqlx::query_scalar(
         "INSERT INTO users (email, name, role, is_active, password_hash, tenant_id, credits) \
          VALUES ($1, $2, $3, $4, $5, $6, 100) RETURNING id",
@@ -199,7 +201,7 @@ async fn applies(
         row,
         AuditRow {
             user_id: Some(by.id),
-            action: req.action().into(),
+            action: req.audit_action().into(),
             resource_type: resource_type.into(),
             resource_id: resource_id.or(out.resource_id),
             old_values: old,
@@ -761,7 +763,7 @@ async fn permissions_every_action_for_every_kind_of_actor() {
                     .unwrap();
                     assert_eq!(audit_count(p).await, before + 1);
                     assert_eq!((row.0, row.1.as_str()), (Some(actor.id), "admin.refused"));
-                    assert_eq!(row.2["action"], req.action());
+                    assert_eq!(row.2["action"], req.audit_action());
                 }
                 _ => panic!("{who} {req:?}: allowed {allowed}, got {result:?}"),
             }
@@ -1439,22 +1441,20 @@ async fn sign_in_accepts_argon2_and_bcrypt_and_records_every_attempt() {
         .await
         .unwrap();
     let pw = Secret::new(PASSWORD);
-    let a = auth::sign_in(
+    let a = sign_in::sign_in(
         p,
         "super@x.test",
-        &pw,
-        SignInMethod::Password,
+        &Credentials::Password(Secret::clone(&pw)),
         &ctx(),
         false,
     )
     .await
     .unwrap();
     assert_eq!((a.id, a.role), (f.super_admin.id, Role::SuperAdmin));
-    let a = auth::sign_in(
+    let a = sign_in::sign_in(
         p,
         " admin@x.test ",
-        &pw,
-        SignInMethod::Password,
+        &Credentials::Password(Secret::clone(&pw)),
         &ctx(),
         false,
     )
@@ -1469,10 +1469,16 @@ async fn sign_in_accepts_argon2_and_bcrypt_and_records_every_attempt() {
         ("gone@x.test", &pw),
         ("plain@x.test", &pw),
     ] {
-        let e = auth::sign_in(p, email, password, SignInMethod::Password, &ctx(), false)
-            .await
-            .unwrap_err();
-        assert_eq!(e.to_string(), auth::SIGN_IN_REFUSED, "{email}");
+        let e = sign_in::sign_in(
+            p,
+            email,
+            &Credentials::Password(Secret::clone(password)),
+            &ctx(),
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.to_string(), sign_in::SIGN_IN_REFUSED, "{email}");
     }
     let rows: Vec<(Option<Uuid>, String, Value)> = sqlx::query_as(
         "SELECT user_id, action, new_values FROM audit_logs ORDER BY created_at, action",
@@ -1503,9 +1509,15 @@ async fn sign_in_accepts_argon2_and_bcrypt_and_records_every_attempt() {
     }
     // A read-only session signs in without writing.
     let before = audit_count(p).await;
-    auth::sign_in(p, "super@x.test", &pw, SignInMethod::Password, &ctx(), true)
-        .await
-        .unwrap();
+    sign_in::sign_in(
+        p,
+        "super@x.test",
+        &Credentials::Password(Secret::clone(&pw)),
+        &ctx(),
+        true,
+    )
+    .await
+    .unwrap();
     assert_eq!(audit_count(p).await, before);
 }
 
@@ -1514,7 +1526,7 @@ async fn bootstrapping_admins_is_open_until_a_super_admin_exists() {
     let db = TestDb::migrated().await;
     let p = &db.pool;
     let pw = Secret::new("first super admin pw");
-    let e = auth::create_admin(
+    let e = admins::create_admin(
         p,
         None,
         &ctx(),
@@ -1526,7 +1538,7 @@ async fn bootstrapping_admins_is_open_until_a_super_admin_exists() {
     .await
     .unwrap_err();
     assert!(e.to_string().contains("at least 12"), "{e}");
-    let id = auth::create_admin(
+    let id = admins::create_admin(
         p,
         None,
         &ctx(),
@@ -1550,21 +1562,27 @@ async fn bootstrapping_admins_is_open_until_a_super_admin_exists() {
     );
 
     // Now a super_admin exists: anonymous bootstrap is refused, the super_admin may.
-    let e = auth::create_admin(p, None, &ctx(), "b@x.test", "B", Role::Admin, &pw)
+    let e = admins::create_admin(p, None, &ctx(), "b@x.test", "B", Role::Admin, &pw)
         .await
         .unwrap_err();
     assert!(matches!(e, ActionError::Forbidden(_)), "{e}");
-    let e = auth::set_password(p, None, &ctx(), "root@x.test", &pw)
+    let e = admins::set_password(p, None, &ctx(), "root@x.test", &pw)
         .await
         .unwrap_err();
     assert!(matches!(e, ActionError::Forbidden(_)), "{e}");
-    let root = auth::sign_in(p, "root@x.test", &pw, SignInMethod::Password, &ctx(), false)
+    let root = sign_in::sign_in(
+        p,
+        "root@x.test",
+        &Credentials::Password(Secret::clone(&pw)),
+        &ctx(),
+        false,
+    )
+    .await
+    .unwrap();
+    let b = admins::create_admin(p, Some(&root), &ctx(), "b@x.test", "B", Role::Admin, &pw)
         .await
         .unwrap();
-    let b = auth::create_admin(p, Some(&root), &ctx(), "b@x.test", "B", Role::Admin, &pw)
-        .await
-        .unwrap();
-    let e = auth::create_admin(p, Some(&root), &ctx(), "b@x.test", "B", Role::Admin, &pw)
+    let e = admins::create_admin(p, Some(&root), &ctx(), "b@x.test", "B", Role::Admin, &pw)
         .await
         .unwrap_err();
     assert_eq!(
@@ -1572,7 +1590,7 @@ async fn bootstrapping_admins_is_open_until_a_super_admin_exists() {
         "a user with the email b@x.test already exists"
     );
     let new_pw = Secret::new("a brand new password");
-    auth::set_password(p, Some(&root), &ctx(), "b@x.test", &new_pw)
+    admins::set_password(p, Some(&root), &ctx(), "b@x.test", &new_pw)
         .await
         .unwrap();
     let (actor, old, new): (Option<Uuid>, Value, Value) = sqlx::query_as(
@@ -1589,11 +1607,10 @@ async fn bootstrapping_admins_is_open_until_a_super_admin_exists() {
             json!({"password_set": true})
         )
     );
-    let signed = auth::sign_in(
+    let signed = sign_in::sign_in(
         p,
         "b@x.test",
-        &new_pw,
-        SignInMethod::Password,
+        &Credentials::Password(Secret::clone(&new_pw)),
         &ctx(),
         false,
     )
@@ -1601,7 +1618,7 @@ async fn bootstrapping_admins_is_open_until_a_super_admin_exists() {
     .unwrap();
     assert_eq!(signed.id, b);
     // An admin (not super) may not bootstrap others.
-    let e = auth::create_admin(p, Some(&signed), &ctx(), "c@x.test", "C", Role::Admin, &pw)
+    let e = admins::create_admin(p, Some(&signed), &ctx(), "c@x.test", "C", Role::Admin, &pw)
         .await
         .unwrap_err();
     assert!(matches!(e, ActionError::Forbidden(_)), "{e}");

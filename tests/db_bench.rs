@@ -4,7 +4,7 @@
 mod common;
 
 use common::TestDb;
-use switchboard::db::bench::{BenchSize, seed_bench};
+use switchboard::seed::bench::{BenchSize, seed_bench};
 
 async fn indexes(db: &TestDb) -> Vec<String> {
     sqlx::query_scalar(

@@ -4,7 +4,8 @@ mod common;
 
 use chrono::Utc;
 use common::TestDb;
-use switchboard::db::{self, DbError, demo};
+use switchboard::db::{self, DbError};
+use switchboard::seed::demo;
 
 #[tokio::test]
 async fn seed_demo_fills_an_empty_database_with_the_guide_proportions() {

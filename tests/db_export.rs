@@ -6,9 +6,9 @@ mod common;
 use chrono::Utc;
 use common::TestDb;
 use serde_json::Value;
-use switchboard::db::demo;
 use switchboard::db::export::{COLUMNS, ExportError, Format, export_audit, export_to_file};
 use switchboard::db::lists::{Filter, ListKind};
+use switchboard::seed::demo;
 
 async fn export(db: &TestDb, filter: &str, format: Format) -> (u64, Vec<u8>) {
     let filter = Filter::parse(ListKind::AuditLog, filter).unwrap();

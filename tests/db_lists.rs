@@ -5,9 +5,9 @@ mod common;
 
 use chrono::Utc;
 use common::TestDb;
-use switchboard::db::demo;
 use switchboard::db::details::{Section, load_detail};
 use switchboard::db::lists::{Cell, Filter, ListKind, Page, RowCount, count_rows, fetch_page};
+use switchboard::seed::demo;
 use uuid::Uuid;
 
 async fn seeded() -> TestDb {

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use chrono::Utc;
 use common::TestDb;
 use serde_json::Value;
-use switchboard::db::demo;
+use switchboard::seed::demo;
 
 struct Cli {
     home: tempfile::TempDir,

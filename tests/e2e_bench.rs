@@ -3,7 +3,7 @@
 mod common;
 
 use common::TestDb;
-use switchboard::db::bench::seed_bench;
+use switchboard::seed::bench::seed_bench;
 
 #[tokio::test]
 async fn the_benchmark_runs_end_to_end_and_prints_every_section() {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use common::TestDb;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use switchboard::db::demo;
+use switchboard::seed::demo;
 
 struct Console {
     screen: Arc<Mutex<vt100::Parser>>,

@@ -8,15 +8,16 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::json;
+use switchboard::actions::sign_in::{Credentials, SignInError};
 use switchboard::actions::targets::{Target, UserState};
 use switchboard::actions::{ActionError, Actor, Request, Role};
-use switchboard::app::{
-    App, Command, Msg, PAGE_ROWS, SignInFail, SignInStart, Status, WINDOW_ROWS,
-};
+use switchboard::console::app::{App, Status};
+use switchboard::console::forms::Dialog;
+use switchboard::console::messages::{Job, Msg, ReadJob, SignInStart, WriteJob};
+use switchboard::console::pane::{PAGE_ROWS, WINDOW_ROWS};
 use switchboard::db::details::{Detail, Section};
 use switchboard::db::lists::{Cell, KeyValue, ListKind, ListRow, RowCount};
-use switchboard::forms::Dialog;
-use switchboard::ui::{self, Fmt, Theme, columns};
+use switchboard::ui::{self, Fmt, columns};
 use uuid::Uuid;
 
 fn now() -> DateTime<Utc> {
@@ -41,7 +42,7 @@ fn app(width: u16, height: u16) -> App {
         height,
         now(),
     );
-    app.theme = Theme { color: false };
+    app.color = false;
     app
 }
 
@@ -84,18 +85,18 @@ fn rows(kind: ListKind, range: std::ops::Range<usize>) -> Vec<ListRow> {
 }
 
 /// Finds the request id of the outstanding page fetch in `cmds`.
-fn page_req(cmds: &[Command]) -> u64 {
+fn page_req(cmds: &[Job]) -> u64 {
     cmds.iter()
         .find_map(|c| match c {
-            Command::FetchPage { req, .. } => Some(*req),
+            Job::Read(ReadJob::Page { req, .. }) => Some(*req),
             _ => None,
         })
         .expect("a page fetch")
 }
 
-fn count_req(cmds: &[Command]) -> Option<u64> {
+fn count_req(cmds: &[Job]) -> Option<u64> {
     cmds.iter().find_map(|c| match c {
-        Command::Count { req, .. } => Some(*req),
+        Job::Read(ReadJob::Count { req, .. }) => Some(*req),
         _ => None,
     })
 }
@@ -257,7 +258,7 @@ fn snapshots_detail() {
         let req = cmds
             .iter()
             .find_map(|c| match c {
-                Command::LoadDetail { req, .. } => Some(*req),
+                Job::Read(ReadJob::Detail { req, .. }) => Some(*req),
                 _ => None,
             })
             .unwrap();
@@ -301,8 +302,9 @@ fn paging_down_forever_holds_a_bounded_window() {
     let mut next = PAGE_ROWS as usize;
     for _ in 0..50 {
         let cmds = app.update(key(KeyCode::PageDown));
-        if let Some(Command::FetchPage { req, page, .. }) =
-            cmds.iter().find(|c| matches!(c, Command::FetchPage { .. }))
+        if let Some(Job::Read(ReadJob::Page { req, page, .. })) = cmds
+            .iter()
+            .find(|c| matches!(c, Job::Read(ReadJob::Page { .. })))
         {
             assert!(
                 matches!(page, switchboard::db::lists::Page::After(_)),
@@ -365,7 +367,7 @@ fn filtering_waits_for_a_pause_in_typing() {
         wall: now(),
     });
     assert!(
-        matches!(later.first(), Some(Command::FetchPage { .. })),
+        matches!(later.first(), Some(Job::Read(ReadJob::Page { .. }))),
         "{later:?}"
     );
     // A malformed filter says why and fetches nothing.
@@ -390,10 +392,18 @@ fn esc_cancels_a_slow_query_and_keys_keep_working() {
     app.start();
     assert!(app.is_loading());
     let cmds = app.update(key(KeyCode::Esc));
-    assert_eq!(cmds, [Command::CancelQueries]);
+    assert_eq!(
+        cmds,
+        [Job::Cancel {
+            pane: ListKind::Tenants
+        }]
+    );
     // Switching panes still works while nothing is loaded.
     let cmds = app.update(key(KeyCode::Char('6')));
-    assert!(matches!(cmds.first(), Some(Command::FetchPage { .. })));
+    assert!(matches!(
+        cmds.first(),
+        Some(Job::Read(ReadJob::Page { .. }))
+    ));
     assert_eq!(app.tab, 5);
 }
 
@@ -404,7 +414,7 @@ fn h_opens_the_audit_history_of_a_record() {
     assert_eq!(app.tab, 5);
     let expected = row(ListKind::Agents, 0).id;
     match cmds.first() {
-        Some(Command::FetchPage { filter, .. }) => {
+        Some(Job::Read(ReadJob::Page { filter, .. })) => {
             assert_eq!(filter.words, [("id".to_string(), expected.to_string())]);
         }
         other => panic!("{other:?}"),
@@ -488,11 +498,11 @@ fn user_target() -> Target {
     })
 }
 
-fn prepared(app: &mut App, cmds: &[Command], target: Option<Target>) {
+fn prepared(app: &mut App, cmds: &[Job], target: Option<Target>) {
     let req = cmds
         .iter()
         .find_map(|c| match c {
-            Command::Prepare { req, .. } => Some(*req),
+            Job::Write(WriteJob::Prepare { prep, .. }) => Some(prep.req),
             _ => None,
         })
         .expect("a Prepare command");
@@ -516,7 +526,12 @@ fn snapshots_sign_in() {
         typed(&mut app, "secret");
         insta::assert_snapshot!(format!("sign_in_{w}x{h}"), draw(&app));
         let cmds = app.update(key(KeyCode::Enter));
-        let Some(Command::SignIn { req, password, .. }) = cmds.first() else {
+        let Some(Job::Write(WriteJob::SignIn {
+            req,
+            credentials: Credentials::Password(password),
+            ..
+        })) = cmds.first()
+        else {
             panic!("{cmds:?}")
         };
         assert_eq!(password.expose(), "secret");
@@ -527,7 +542,7 @@ fn snapshots_sign_in() {
         app.update(Msg::SignedIn {
             req: *req,
             demo: false,
-            result: Err(SignInFail::Refused),
+            result: Err(SignInError::Refused),
         });
         insta::assert_snapshot!(format!("sign_in_refused_{w}x{h}"), draw(&app));
     }
@@ -544,13 +559,13 @@ fn sign_in_gives_up_after_three_refusals_and_loads_the_panes_on_success() {
     for i in 1..=3 {
         typed(&mut app, "wrong");
         let cmds = app.update(key(KeyCode::Enter));
-        let Some(Command::SignIn { req, .. }) = cmds.first() else {
+        let Some(Job::Write(WriteJob::SignIn { req, .. })) = cmds.first() else {
             panic!("{cmds:?}")
         };
         app.update(Msg::SignedIn {
             req: *req,
             demo: false,
-            result: Err(SignInFail::Refused),
+            result: Err(SignInError::Refused),
         });
         assert_eq!(app.quit, i == 3);
     }
@@ -558,9 +573,11 @@ fn sign_in_gives_up_after_three_refusals_and_loads_the_panes_on_success() {
 
     let mut demo_app = self::app(80, 24);
     let cmds = demo_app.begin_sign_in(SignInStart::Demo("super@demo.test".into()));
-    let Some(Command::SignIn {
-        req, demo: true, ..
-    }) = cmds.first()
+    let Some(Job::Write(WriteJob::SignIn {
+        req,
+        credentials: Credentials::Demo,
+        ..
+    })) = cmds.first()
     else {
         panic!("{cmds:?}")
     };
@@ -570,7 +587,10 @@ fn sign_in_gives_up_after_three_refusals_and_loads_the_panes_on_success() {
         demo: true,
         result: Ok(actor(Role::SuperAdmin)),
     });
-    assert!(matches!(cmds.first(), Some(Command::FetchPage { .. })));
+    assert!(matches!(
+        cmds.first(),
+        Some(Job::Read(ReadJob::Page { .. }))
+    ));
     assert_eq!(
         app.status.admin.as_deref(),
         Some("super@demo.test (super_admin, demo sign-in)")
@@ -624,7 +644,7 @@ fn the_confirm_dialog_defaults_to_cancel_and_y_applies_once() {
     typed(&mut app, "chargeback");
     app.update(key(KeyCode::Enter));
     let cmds = app.update(key(KeyCode::Char('y')));
-    let Some(Command::Apply { req, request, .. }) = cmds.first() else {
+    let Some(Job::Write(WriteJob::Apply { req, request, .. })) = cmds.first() else {
         panic!("{cmds:?}")
     };
     let Request::AdjustCredits {
@@ -684,7 +704,7 @@ fn a_conflict_reads_the_row_again_and_reopens_the_form_with_what_was_typed() {
     typed(&mut app, "admin");
     app.update(key(KeyCode::Enter));
     let cmds = app.update(key(KeyCode::Char('y')));
-    let Some(Command::Apply { req, .. }) = cmds.first() else {
+    let Some(Job::Write(WriteJob::Apply { req, .. })) = cmds.first() else {
         panic!("{cmds:?}")
     };
     let cmds = app.update(Msg::Applied {
@@ -727,16 +747,13 @@ fn x_in_the_audit_log_exports_what_the_filter_selects() {
     app.update(key(KeyCode::Char('x')));
     insta::assert_snapshot!("export_dialog_80x24", draw(&app));
     let cmds = app.update(key(KeyCode::Enter));
-    let Some(Command::Export {
-        req,
-        filter,
-        filter_text,
-        path,
-        ..
-    }) = cmds.first()
+    let Some(Job::Write(WriteJob::Export {
+        req, request, path, ..
+    })) = cmds.first()
     else {
         panic!("{cmds:?}")
     };
+    let (filter, filter_text) = (&request.filter, &request.filter_text);
     assert_eq!(filter_text, "action:credits.");
     assert_eq!(
         filter.words,
@@ -782,9 +799,9 @@ fn tenant_figures_are_asked_for_after_the_rows_and_filled_in_when_they_come() {
     let asked: Vec<(u64, &Vec<Uuid>)> = cmds
         .iter()
         .filter_map(|c| match c {
-            Command::FetchStats {
+            Job::Read(ReadJob::Stats {
                 generation, ids, ..
-            } => Some((*generation, ids)),
+            }) => Some((*generation, ids)),
             _ => None,
         })
         .collect();

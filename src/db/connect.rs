@@ -16,7 +16,7 @@ pub const EMBEDDED_DATABASE: &str = "switchboard";
 
 /// Where Switchboard's data lives: a server the user names, or the private cluster.
 #[derive(Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum DbTarget {
     /// A `postgres://` URL. Parts it leaves out come from the `PG*` variables and `~/.pgpass`,
     /// as with psql.
     Url(String),
@@ -24,22 +24,22 @@ pub enum Target {
     Embedded,
 }
 
-impl Target {
+impl DbTarget {
     /// `--database-url` wins, then `DATABASE_URL`, then the embedded default.
-    pub fn choose(flag: Option<String>, env: Option<String>) -> Target {
+    pub fn choose(flag: Option<String>, env: Option<String>) -> DbTarget {
         flag.or(env)
             .filter(|s| !s.trim().is_empty())
-            .map(Target::Url)
-            .unwrap_or(Target::Embedded)
+            .map(DbTarget::Url)
+            .unwrap_or(DbTarget::Embedded)
     }
 }
 
 /// Never shows a password, even in `{:?}`.
-impl fmt::Debug for Target {
+impl fmt::Debug for DbTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Target::Url(url) => f.debug_tuple("Url").field(&redact_url(url)).finish(),
-            Target::Embedded => f.write_str("Embedded"),
+            DbTarget::Url(url) => f.debug_tuple("Url").field(&redact_url(url)).finish(),
+            DbTarget::Embedded => f.write_str("Embedded"),
         }
     }
 }
@@ -179,12 +179,18 @@ impl Connection {
     }
 }
 
+/// What a private cluster is filled with on its first start (the demo data): `Ok(false)` when
+/// the seeder declined (another process, or someone by hand, filled the database first).
+pub type FirstStartSeed =
+    for<'a> fn(&'a PgPool) -> futures_util::future::BoxFuture<'a, Result<bool, DbError>>;
+
 /// Starts (or joins) the private cluster under `data_dir`, creates its database, applies the
-/// migrations and, on the cluster's first start, loads the demo data.
+/// migrations and, on the cluster's first start, runs `seed`.
 pub async fn open_embedded(
     data_dir: &Path,
     settings: PoolSettings,
     start: StartOptions,
+    seed: FirstStartSeed,
 ) -> Result<Connection, DbError> {
     let data_dir = data_dir.to_path_buf();
     let cluster = tokio::task::spawn_blocking(move || -> Result<Cluster, DbError> {
@@ -210,12 +216,7 @@ pub async fn open_embedded(
     let applied = super::migrate(&writer).await?;
     let mut seeded_demo = false;
     if cluster.demo_data_pending() {
-        match super::demo::seed_demo(&writer, chrono::Utc::now()).await {
-            Ok(_) => seeded_demo = true,
-            // Another process loaded it first, or someone filled the database by hand.
-            Err(DbError::Refused(why)) => tracing::info!("demo data not loaded: {why}"),
-            Err(e) => return Err(e),
-        }
+        seeded_demo = seed(&writer).await?;
         cluster.clear_demo_data_pending()?;
     }
     let pool = if settings.read_only {
@@ -298,18 +299,21 @@ mod tests {
 
     #[test]
     fn debug_of_a_target_hides_the_password() {
-        let t = Target::Url("postgres://u:topsecret@h/db".into());
+        let t = DbTarget::Url("postgres://u:topsecret@h/db".into());
         assert!(!format!("{t:?}").contains("topsecret"));
     }
 
     #[test]
     fn flag_wins_over_env_and_empty_env_means_embedded() {
         assert_eq!(
-            Target::choose(Some("postgres://a".into()), Some("postgres://b".into())),
-            Target::Url("postgres://a".into())
+            DbTarget::choose(Some("postgres://a".into()), Some("postgres://b".into())),
+            DbTarget::Url("postgres://a".into())
         );
-        assert_eq!(Target::choose(None, Some("  ".into())), Target::Embedded);
-        assert_eq!(Target::choose(None, None), Target::Embedded);
+        assert_eq!(
+            DbTarget::choose(None, Some("  ".into())),
+            DbTarget::Embedded
+        );
+        assert_eq!(DbTarget::choose(None, None), DbTarget::Embedded);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use super::DbError;
-use super::lists::{Cell, ListKind, cell};
+use super::lists::{Cell, ListKind, cell, query_tag, tagged_query};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Section {
@@ -66,12 +66,13 @@ fn fields(row: &PgRow, names: &[&'static str]) -> Vec<(&'static str, Cell)> {
 
 async fn table(
     pool: &PgPool,
+    kind: ListKind,
     title: &str,
     header: Vec<&'static str>,
     sql: &'static str,
     id: Uuid,
 ) -> Result<Section, DbError> {
-    let rows = sqlx::query(sql).bind(id).fetch_all(pool).await?;
+    let rows = tagged_query(kind, sql).bind(id).fetch_all(pool).await?;
     Ok(Section::Table {
         title: title.to_string(),
         rows: rows
@@ -85,13 +86,18 @@ async fn table(
 /// Daily values for the last 30 days from a query returning (day, value) rows.
 async fn series(
     pool: &PgPool,
+    kind: ListKind,
     title: &str,
     sql: &'static str,
     id: Uuid,
 ) -> Result<Section, DbError> {
     let today = Utc::now().date_naive();
     let first_day = today - chrono::Duration::days(29);
-    let rows: Vec<(NaiveDate, i64)> = sqlx::query_as(sql).bind(id).fetch_all(pool).await?;
+    let rows: Vec<(NaiveDate, i64)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{}{sql}", query_tag(kind))))
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
     let mut values = vec![0u64; 30];
     for (day, v) in rows {
         if let Ok(i) = usize::try_from((day - first_day).num_days())
@@ -111,9 +117,10 @@ const HISTORY_SQL: &str = "SELECT a.created_at, coalesce(u.email, '(system)'), a
      FROM audit_logs a LEFT JOIN users u ON u.id = a.user_id \
      WHERE a.resource_id = $1 ORDER BY a.created_at DESC, a.id DESC LIMIT 20";
 
-async fn history(pool: &PgPool, id: Uuid) -> Result<Section, DbError> {
+async fn history(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Section, DbError> {
     table(
         pool,
+        kind,
         "Audit history (newest 20; h for all)",
         vec!["time", "actor", "action"],
         HISTORY_SQL,
@@ -134,7 +141,7 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
     };
     match kind {
         ListKind::Tenants => {
-            let row = sqlx::query(
+            let row = tagged_query(kind,
                 "SELECT id, name, plan, is_active, created_at, updated_at, metadata FROM tenants WHERE id = $1",
             )
             .bind(id)
@@ -151,7 +158,7 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                 value: row.try_get(6).unwrap_or(Value::Null),
             });
             detail.sections.push(
-                series(pool, "Calls per day, last 30 days",
+                series(pool, kind, "Calls per day, last 30 days",
                     "SELECT c.created_at::date, count(*) FROM calls c JOIN users u ON u.id = c.user_id \
                      WHERE u.tenant_id = $1 AND c.created_at > now() - interval '30 days' GROUP BY 1",
                     id).await?,
@@ -159,6 +166,7 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
             detail.sections.push(
                 table(
                     pool,
+                    kind,
                     "Users (first 100 by email)",
                     vec!["email", "name", "role", "active", "credits"],
                     "SELECT email, name, role, is_active, credits FROM users WHERE tenant_id = $1 \
@@ -167,10 +175,10 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                 )
                 .await?,
             );
-            detail.sections.push(history(pool, id).await?);
+            detail.sections.push(history(pool, kind, id).await?);
         }
         ListKind::Users | ListKind::Credits => {
-            let row = sqlx::query(
+            let row = tagged_query(kind,
                 "SELECT u.id, u.email, u.name, t.name, u.tenant_id, u.role, u.is_active, u.credits, \
                         u.auth_provider, u.stack_auth_user_id, u.email_verified, \
                         u.email_verification_sent_at, u.password_hash IS NOT NULL, u.company, u.website, \
@@ -220,6 +228,7 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                 detail.sections.push(
                     series(
                         pool,
+                        kind,
                         "Credits used per day, last 30 days",
                         "SELECT created_at::date, sum(credits_used)::int8 FROM calls \
                          WHERE user_id = $1 AND created_at > now() - interval '30 days' GROUP BY 1",
@@ -228,7 +237,7 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                     .await?,
                 );
                 detail.sections.push(
-                    table(pool, "Credit adjustments (newest 50)",
+                    table(pool, kind, "Credit adjustments (newest 50)",
                         vec!["time", "by", "action", "old", "new", "reason"],
                         "SELECT a.created_at, coalesce(u.email, '(system)'), a.action, \
                                 a.old_values->>'credits', a.new_values->>'credits', a.new_values->>'reason' \
@@ -240,6 +249,7 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                 detail.sections.push(
                     table(
                         pool,
+                        kind,
                         "Agents",
                         vec!["name", "type", "active", "bolna id"],
                         "SELECT name, agent_type, is_active, bolna_agent_id FROM agents \
@@ -251,6 +261,7 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                 detail.sections.push(
                     table(
                         pool,
+                        kind,
                         "Phone numbers",
                         vec!["number", "name", "active"],
                         "SELECT phone_number, name, is_active FROM phone_numbers \
@@ -260,23 +271,23 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                     .await?,
                 );
                 detail.sections.push(
-                    table(pool, "Recent calls (newest 10)",
+                    table(pool, kind, "Recent calls (newest 10)",
                         vec!["time", "agent", "status", "seconds", "credits", "number"],
                         "SELECT c.created_at, a.name, c.status, c.duration_seconds, c.credits_used, c.phone_number \
                          FROM calls c JOIN agents a ON a.id = c.agent_id WHERE c.user_id = $1 \
                          ORDER BY c.created_at DESC LIMIT 10", id).await?,
                 );
                 detail.sections.push(
-                    table(pool, "Active sessions", vec!["created", "expires", "ip", "token", "user agent"],
+                    table(pool, kind, "Active sessions", vec!["created", "expires", "ip", "token", "user agent"],
                         "SELECT created_at, expires_at, host(ip_address), '••••' || right(session_token, 4), user_agent \
                          FROM user_sessions WHERE user_id = $1 AND expires_at > now() \
                          ORDER BY created_at DESC", id).await?,
                 );
-                detail.sections.push(history(pool, id).await?);
+                detail.sections.push(history(pool, kind, id).await?);
             }
         }
         ListKind::Agents => {
-            let row = sqlx::query(
+            let row = tagged_query(kind,
                 "SELECT a.id, a.name, u.email, t.name, a.bolna_agent_id, a.agent_type, a.is_active, \
                         a.bolna_webhook_url, a.description, a.created_at, a.updated_at, \
                         (SELECT count(*) FROM calls c WHERE c.agent_id = a.id), \
@@ -322,10 +333,11 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                         .unwrap_or(Value::Null),
                 });
             }
-            detail.sections.push(history(pool, id).await?);
+            detail.sections.push(history(pool, kind, id).await?);
         }
         ListKind::PhoneNumbers => {
-            let row = sqlx::query(
+            let row = tagged_query(
+                kind,
                 "SELECT p.id, p.phone_number, p.name, p.bolna_phone_number_id, u.email, t.name, \
                         p.is_active, cu.email, p.created_at, p.updated_at \
                  FROM phone_numbers p LEFT JOIN users u ON u.id = p.assigned_to_user_id \
@@ -352,10 +364,10 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                     "updated",
                 ],
             );
-            detail.sections.push(history(pool, id).await?);
+            detail.sections.push(history(pool, kind, id).await?);
         }
         ListKind::AuditLog => {
-            let row = sqlx::query(
+            let row = tagged_query(kind,
                 "SELECT a.id, a.created_at, coalesce(u.email, '(system)'), a.action, a.resource_type, \
                         a.resource_id, host(a.ip_address), a.user_agent, a.old_values, a.new_values \
                  FROM audit_logs a LEFT JOIN users u ON u.id = a.user_id WHERE a.id = $1",

@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use super::DbError;
 
-/// The six panes' lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The panes' lists, in tab order. A new pane starts here; the compiler then lists every
+/// exhaustive match (queries, filters, columns, titles, query tags) that must handle it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumCount)]
 pub enum ListKind {
     Tenants,
     Users,
@@ -21,6 +22,16 @@ pub enum ListKind {
     PhoneNumbers,
     AuditLog,
 }
+
+// Every kind is in `ALL`, at its own index.
+const _: () = {
+    assert!(ListKind::ALL.len() == <ListKind as strum::EnumCount>::COUNT);
+    let mut i = 0;
+    while i < ListKind::ALL.len() {
+        assert!(ListKind::ALL[i].index() == i);
+        i += 1;
+    }
+};
 
 impl ListKind {
     pub const ALL: [ListKind; 6] = [
@@ -31,6 +42,29 @@ impl ListKind {
         ListKind::PhoneNumbers,
         ListKind::AuditLog,
     ];
+
+    /// The pane's place in [`ListKind::ALL`] (its tab; key `1` is the first).
+    pub const fn index(self) -> usize {
+        match self {
+            ListKind::Tenants => 0,
+            ListKind::Users => 1,
+            ListKind::Credits => 2,
+            ListKind::Agents => 3,
+            ListKind::PhoneNumbers => 4,
+            ListKind::AuditLog => 5,
+        }
+    }
+
+    /// The audit log's `resource_type` for this list's rows.
+    pub fn resource_type(self) -> &'static str {
+        match self {
+            ListKind::Tenants => "tenant",
+            ListKind::Users | ListKind::Credits => "user",
+            ListKind::Agents => "agent",
+            ListKind::PhoneNumbers => "phone_number",
+            ListKind::AuditLog => "audit_log",
+        }
+    }
 
     /// The `key:` words the pane's filter understands (besides free text).
     pub fn filter_keys(self) -> &'static [&'static str] {
@@ -49,9 +83,30 @@ impl ListKind {
             ListKind::PhoneNumbers => &["unassigned", "assigned", "inactive", "active"],
             ListKind::AuditLog => &[],
             ListKind::Users | ListKind::Credits => &["inactive", "active", "unverified", "admin"],
-            _ => &["inactive", "active"],
+            ListKind::Tenants | ListKind::Agents => &["inactive", "active"],
         }
     }
+}
+
+/// The comment every query of a pane starts with, so that the pane's own queries can be told
+/// apart in `pg_stat_activity` (and cancelled there) from the other panes'.
+pub fn query_tag(kind: ListKind) -> &'static str {
+    match kind {
+        ListKind::Tenants => "/* switchboard:tenants */ ",
+        ListKind::Users => "/* switchboard:users */ ",
+        ListKind::Credits => "/* switchboard:credits */ ",
+        ListKind::Agents => "/* switchboard:agents */ ",
+        ListKind::PhoneNumbers => "/* switchboard:phone_numbers */ ",
+        ListKind::AuditLog => "/* switchboard:audit_log */ ",
+    }
+}
+
+/// A query of pane `kind`, tagged (see [`query_tag`]). `sql` is a constant of this crate.
+pub(crate) fn tagged_query(
+    kind: ListKind,
+    sql: &'static str,
+) -> sqlx::query::Query<'static, Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("{}{sql}", query_tag(kind))))
 }
 
 /// A typed value of a list cell or a detail field.
@@ -432,7 +487,11 @@ fn push_key(qb: &mut QueryBuilder<Postgres>, key: &[KeyValue]) {
 pub fn stats_cells(kind: ListKind) -> Option<std::ops::Range<usize>> {
     match kind {
         ListKind::Tenants => Some(3..8),
-        _ => None,
+        ListKind::Users
+        | ListKind::Credits
+        | ListKind::Agents
+        | ListKind::PhoneNumbers
+        | ListKind::AuditLog => None,
     }
 }
 
@@ -446,7 +505,8 @@ pub async fn fetch_stats(
     if stats_cells(kind).is_none() || ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(
+    let rows = tagged_query(
+        kind,
         "SELECT t.id, \
             (SELECT count(*) FROM users u WHERE u.tenant_id = t.id), \
             (SELECT count(*) FROM agents a JOIN users u ON u.id = a.user_id WHERE u.tenant_id = t.id), \
@@ -486,18 +546,23 @@ pub async fn resolve_actors(
         {
             continue;
         }
-        let exact: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-            .bind(v.as_str())
-            .fetch_optional(pool)
-            .await?;
+        let exact: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "{}SELECT id FROM users WHERE email = $1",
+            query_tag(kind)
+        )))
+        .bind(v.as_str())
+        .fetch_optional(pool)
+        .await?;
         let id = match exact {
             Some(id) => Some(id),
             None => {
-                let ids: Vec<Uuid> =
-                    sqlx::query_scalar("SELECT id FROM users WHERE email ILIKE $1 LIMIT 2")
-                        .bind(like_pattern(v))
-                        .fetch_all(pool)
-                        .await?;
+                let ids: Vec<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "{}SELECT id FROM users WHERE email ILIKE $1 LIMIT 2",
+                    query_tag(kind)
+                )))
+                .bind(like_pattern(v))
+                .fetch_all(pool)
+                .await?;
                 (ids.len() == 1).then(|| ids[0])
             }
         };
@@ -541,7 +606,8 @@ pub fn build_page_query(
     limit: i64,
 ) -> QueryBuilder<Postgres> {
     let s = spec(kind);
-    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(s.select);
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(query_tag(kind));
+    qb.push(s.select);
     qb.push(" WHERE true");
     push_filter(&mut qb, kind, filter);
     // Walking backwards flips the ordering; the caller reverses the rows again.
@@ -634,7 +700,8 @@ pub async fn count_rows(
 ) -> Result<RowCount, DbError> {
     let filter = &resolve_actors(pool, kind, filter).await?;
     let s = spec(kind);
-    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("SELECT count(*) FROM (");
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(query_tag(kind));
+    qb.push("SELECT count(*) FROM (");
     qb.push(s.select);
     qb.push(" WHERE true");
     push_filter(&mut qb, kind, filter);

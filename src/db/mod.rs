@@ -1,8 +1,6 @@
 //! Everything that talks to PostgreSQL. Nothing here knows about the terminal.
 
-pub mod bench;
 pub mod connect;
-pub mod demo;
 pub mod details;
 pub mod export;
 pub mod lists;
@@ -33,29 +31,22 @@ pub enum DbError {
     Pg(#[from] pg::PgError),
 }
 
-/// Locks `users` and `tenants` against other writers for the rest of `tx` and refuses unless the
-/// database has neither users nor tenants (besides the system tenant): the demo and bench data
-/// only go into an empty database. Two seeders at once: the second waits here, then refuses.
-pub(crate) async fn require_empty(
-    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-    what: &str,
-) -> Result<(), DbError> {
-    sqlx::query("LOCK TABLE users, tenants IN SHARE ROW EXCLUSIVE MODE")
-        .execute(&mut **tx)
-        .await?;
-    let (users, tenants): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tenants WHERE id <> $1)",
-    )
-    .bind(SYSTEM_TENANT)
-    .fetch_one(&mut **tx)
-    .await?;
-    if users > 0 || tenants > 0 {
-        return Err(DbError::Refused(format!(
-            "this database already has {users} users and {tenants} tenants; {what} only goes \
-             into an empty database, so nothing was written"
-        )));
+impl DbError {
+    /// The error in one line for a person: no SQL, no password, no advice (each front end adds
+    /// its own: the console retries, the command line exits).
+    pub fn brief(&self) -> String {
+        let text = match self {
+            DbError::Sqlx(sqlx::Error::Database(d)) if d.code().as_deref() == Some("57014") => {
+                "query cancelled".to_string()
+            }
+            DbError::Sqlx(sqlx::Error::PoolTimedOut) => {
+                "database unreachable (timed out waiting for a connection)".to_string()
+            }
+            DbError::Sqlx(sqlx::Error::Io(io)) => format!("database connection lost: {io}"),
+            other => other.to_string(),
+        };
+        text.lines().next().unwrap_or_default().to_string()
     }
-    Ok(())
 }
 
 /// A migration as the `migrate` command reports it.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::text::{clean, fit, width};
 use super::{Fmt, Theme, format_cell};
-use crate::app::DetailView;
+use crate::console::pane::DetailView;
 use crate::db::details::{Detail, Section};
 use crate::db::lists::Cell;
 

@@ -10,7 +10,7 @@ use tui_input::Input;
 
 use super::text::{clean, fit, width};
 use super::{Theme, fit_line};
-use crate::forms::{Confirm, Dialog, ExportForm, Form, SignIn};
+use crate::console::forms::{Confirm, Dialog, ExportForm, Form, SignIn};
 
 /// A box of `w`×`h` centred in `area` (clipped to it), cleared, with a border and `title`.
 fn popup(area: Rect, w: u16, h: u16, title: &str, buf: &mut Buffer) -> Rect {
@@ -263,10 +263,11 @@ fn render_form(f: &Form, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<P
 }
 
 fn render_confirm(c: &Confirm, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let field_w = c.lines.iter().map(|l| width(&l.0)).max().unwrap_or(0);
+    let field_w = c.lines.iter().map(|l| width(&l.field)).max().unwrap_or(0);
     let h = (c.lines.len() + 6) as u16;
     let inner = popup(area, 72, h, &format!("Confirm {}", c.title), buf);
-    for (i, (field, old, new)) in c.lines.iter().enumerate() {
+    for (i, line) in c.lines.iter().enumerate() {
+        let (field, old, new) = (&line.field, &line.old, &line.new);
         let changed = old != new;
         let old = if old.is_empty() {
             "—".into()

@@ -12,9 +12,10 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
-use crate::app::{App, Pane};
+use crate::console::app::App;
+use crate::console::keymap::{self, BINDINGS, Context, Intent};
+use crate::console::pane::Pane;
 use crate::db::lists::{Cell, ListKind, RowCount};
-use crate::keymap::{self, Action, BINDINGS, Context};
 use text::{clean, fit, width};
 
 /// Colours are a help, never the only signal: selection is reversed, states are words.
@@ -272,7 +273,7 @@ pub fn render(app: &App, frame: &mut Frame) {
 
 /// Draws the whole screen; returns where the cursor goes when an input has the focus.
 pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
-    let theme = app.theme;
+    let theme = Theme { color: app.color };
     let [tabs, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
@@ -301,7 +302,7 @@ pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
 }
 
 fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme;
+    let theme = Theme { color: app.color };
     let long: usize = ListKind::ALL.iter().map(|k| pane_title(*k).len() + 5).sum();
     let use_short = long > usize::from(area.width);
     let mut spans = Vec::new();
@@ -325,7 +326,7 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn render_list(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme;
+    let theme = Theme { color: app.color };
     let [filter_area, table_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     // The filter line: what is typed, what is applied, what is wrong with it.
@@ -442,7 +443,7 @@ pub(crate) fn fit_line(line: Line<'static>, max: usize) -> Line<'static> {
 const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
 
 fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme;
+    let theme = Theme { color: app.color };
     let pane = app.pane();
     // What needs attention comes first; the database description goes last, where a narrow
     // screen cuts it.
@@ -466,12 +467,12 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
             theme.accent(),
         ));
     }
-    if let Some((_, rows, path)) = &app.exporting {
+    if let Some(export) = &app.exporting {
         push(Span::styled(
             format!(
                 "{spin} exporting: {} entries to {}",
-                thousands(*rows as i64),
-                clean(&path.display().to_string())
+                thousands(export.rows as i64),
+                clean(&export.path.display().to_string())
             ),
             theme.accent(),
         ));
@@ -512,26 +513,26 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme;
+    let theme = Theme { color: app.color };
     let context = app.context();
     // (keys, word, priority): filter, open, help and quit first, then the pane's actions (the
     // ones the admin may use), then the rest of navigation, each shown if it still fits; on
     // screen: navigation, actions, help, quit.
     let mut items: Vec<(String, &str, u8)> = Vec::new();
     let nav: Vec<_> = keymap::footer(context, app.pane().kind).collect();
-    let essential = |a: Action| {
+    let essential = |a: Intent| {
         !matches!(context, Context::List | Context::Detail)
             || matches!(
                 a,
-                Action::Filter | Action::Open | Action::Help | Action::Quit
+                Intent::Filter | Intent::Open | Intent::Help | Intent::Quit
             )
     };
     for b in nav
         .iter()
-        .filter(|b| !matches!(b.action, Action::Help | Action::Quit))
+        .filter(|b| !matches!(b.intent, Intent::Help | Intent::Quit))
     {
-        let priority = if essential(b.action) { 0 } else { 2 };
-        items.push((b.keys.to_string(), b.short, priority));
+        let priority = if essential(b.intent) { 0 } else { 2 };
+        items.push((b.keys().to_string(), b.short, priority));
     }
     if let (Some(session), Context::List | Context::Detail) = (&app.session, context) {
         for a in keymap::allowed_actions(app.pane().kind, session.actor.role) {
@@ -540,9 +541,9 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     }
     for b in nav
         .iter()
-        .filter(|b| matches!(b.action, Action::Help | Action::Quit))
+        .filter(|b| matches!(b.intent, Intent::Help | Intent::Quit))
     {
-        items.push((b.keys.to_string(), b.short, 0));
+        items.push((b.keys().to_string(), b.short, 0));
     }
     let mut room = usize::from(area.width);
     let mut shown = vec![false; items.len()];
@@ -566,7 +567,7 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme;
+    let theme = Theme { color: app.color };
     let kind = app.pane().kind;
     let contexts = [
         (&[Context::List, Context::Detail][..], "Moving around"),
@@ -588,11 +589,11 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
         for b in BINDINGS.iter().filter(|b| {
             ctxs.iter().any(|c| b.contexts.contains(c)) && b.only.is_none_or(|p| p == kind)
         }) {
-            if seen.contains(&(b.keys, b.help)) {
+            if seen.contains(&(b.keys(), b.help)) {
                 continue;
             }
-            seen.push((b.keys, b.help));
-            lines.push(key_line(b.keys.to_string(), b.help.to_string()));
+            seen.push((b.keys(), b.help));
+            lines.push(key_line(b.keys().to_string(), b.help.to_string()));
         }
     }
     if keymap::pane_actions(kind).next().is_some() {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
-use super::{DbError, SYSTEM_TENANT};
+use crate::db::{DbError, SYSTEM_TENANT};
 
 /// The fixed seed: the same `now` always gives the same data.
 pub const DEMO_SEED: u64 = 0x5717_c4b0_a2d0_0001;
@@ -1302,6 +1302,23 @@ fn audit_logs(
 
 /// Loads the demo data in one transaction. Refuses a database that already has users or
 /// tenants of its own, so it can never mix demo rows into real data.
+/// The private cluster's first-start seed: the demo data, unless the database was filled first.
+pub fn seed_first_start(
+    pool: &PgPool,
+) -> futures_util::future::BoxFuture<'_, Result<bool, DbError>> {
+    Box::pin(async move {
+        match seed_demo(pool, chrono::Utc::now()).await {
+            Ok(_) => Ok(true),
+            // Another process loaded it first, or someone filled the database by hand.
+            Err(DbError::Refused(why)) => {
+                tracing::info!("demo data not loaded: {why}");
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    })
+}
+
 pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> Result<DemoSummary, DbError> {
     let mut tx = pool.begin().await?;
     super::require_empty(&mut tx, "the demo data").await?;

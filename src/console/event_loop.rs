@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 use ratatui::crossterm::event::{self, Event};
 use tokio::sync::mpsc;
 
+use super::app::{App, Status};
+use super::messages::{Msg, SignInStart};
+use super::worker::Worker;
 use crate::actions::AuditContext;
-use crate::app::{App, Msg, SignInStart, Status};
 use crate::db::connect::{Connection, application_name};
-use crate::ui::{self, Theme};
-use crate::worker::Worker;
+use crate::seed::demo::DEMO_SUPER_ADMIN;
+use crate::ui;
 
 static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
 
@@ -82,19 +84,19 @@ async fn event_loop(
         info: None,
     };
     let mut app = App::new(status, size.width, size.height, chrono::Utc::now());
-    app.theme = Theme::from_env();
+    app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     app.audit_ctx = AuditContext::from_env();
     let start = if options.embedded {
         SignInStart::Demo(
             options
                 .admin
-                .unwrap_or_else(|| crate::db::demo::DEMO_SUPER_ADMIN.to_string()),
+                .unwrap_or_else(|| DEMO_SUPER_ADMIN.to_string()),
         )
     } else {
         SignInStart::Prompt(options.admin)
     };
-    for cmd in app.begin_sign_in(start) {
-        worker.run(cmd);
+    for job in app.begin_sign_in(start) {
+        worker.run(job);
     }
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     let mut dirty = true;
@@ -110,14 +112,14 @@ async fn event_loop(
         let was_loading = app.is_loading();
         let is_tick = matches!(msg, Msg::Tick { .. });
         let before_minute = app.now.format("%H:%M").to_string();
-        let cmds = app.update(msg);
+        let jobs = app.update(msg);
         dirty = !is_tick
             || was_loading
             || app.is_loading()
-            || !cmds.is_empty()
+            || !jobs.is_empty()
             || app.now.format("%H:%M").to_string() != before_minute;
-        for cmd in cmds {
-            worker.run(cmd);
+        for job in jobs {
+            worker.run(job);
         }
         if app.quit {
             return Ok(if app.sign_in_failed {

@@ -4,7 +4,7 @@
 use tui_input::Input;
 use uuid::Uuid;
 
-use crate::actions::targets::Target;
+use crate::actions::targets::{AgentState, NumberState, Target, TenantState, UserState};
 use crate::actions::{MAX_CREDIT_CHANGE, PLANS, Request, Role, Verb};
 
 /// The sign-in screen.
@@ -105,12 +105,29 @@ pub struct Form {
 pub struct Confirm {
     pub request: Request,
     pub title: String,
-    /// (field, old, new)
-    pub lines: Vec<(String, String, String)>,
+    pub lines: Vec<ChangeLine>,
     /// The form it came from, to go back to with an error.
     pub form: Option<Form>,
     /// The apply request in flight.
     pub pending: Option<u64>,
+}
+
+/// One line of a confirm dialog: a field, what it holds, what it will hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeLine {
+    pub field: String,
+    pub old: String,
+    pub new: String,
+}
+
+impl ChangeLine {
+    pub fn new(field: &str, old: String, new: String) -> ChangeLine {
+        ChangeLine {
+            field: field.to_string(),
+            old,
+            new,
+        }
+    }
 }
 
 /// Where to export the filtered audit log.
@@ -150,11 +167,41 @@ fn wrong_target(verb: Verb) -> String {
     format!("{} does not apply to this row", verb.name())
 }
 
+fn user_of(verb: Verb, target: Option<&Target>) -> Result<&UserState, String> {
+    match target {
+        Some(Target::User(u)) => Ok(u),
+        _ => Err(wrong_target(verb)),
+    }
+}
+
+fn tenant_of(verb: Verb, target: Option<&Target>) -> Result<&TenantState, String> {
+    match target {
+        Some(Target::Tenant(t)) => Ok(t),
+        _ => Err(wrong_target(verb)),
+    }
+}
+
+fn agent_of(verb: Verb, target: Option<&Target>) -> Result<&AgentState, String> {
+    match target {
+        Some(Target::Agent(a)) => Ok(a),
+        _ => Err(wrong_target(verb)),
+    }
+}
+
+fn number_of(verb: Verb, target: Option<&Target>) -> Result<&NumberState, String> {
+    match target {
+        Some(Target::Number(n)) => Ok(n),
+        _ => Err(wrong_target(verb)),
+    }
+}
+
+const PLAN_HINT: &str = "free, starter, pro or enterprise";
+
 /// The dialog a verb opens on `target`: a form when there is something to type, else straight
 /// to the confirm dialog. `Err` says why the verb cannot start (e.g. nothing to unassign).
 pub fn open(verb: Verb, target: Option<Target>) -> Result<Dialog, String> {
     use FieldKind::*;
-    let label = target_label(&target);
+    let t = target.as_ref();
     let form = |title: String, fields: Vec<Field>| {
         Ok(Dialog::Form(Form {
             verb,
@@ -165,8 +212,11 @@ pub fn open(verb: Verb, target: Option<Target>) -> Result<Dialog, String> {
             error: None,
         }))
     };
-    match (verb, &target) {
-        (Verb::TopUp | Verb::Deduct, Some(Target::User(u))) => {
+    // Verbs with nothing to type go straight to the confirm dialog.
+    let straight = |request: Request| confirm(request, t, None);
+    match verb {
+        Verb::TopUp | Verb::Deduct => {
+            let u = user_of(verb, t)?;
             let what = if verb == Verb::TopUp {
                 "Top up"
             } else {
@@ -180,63 +230,98 @@ pub fn open(verb: Verb, target: Option<Target>) -> Result<Dialog, String> {
                 ],
             )
         }
-        (Verb::SetRole, Some(Target::User(u))) => form(
-            format!("Change the role of {}", u.email),
-            vec![Field::new(
-                "Role",
-                u.role.as_str(),
-                Choice(ROLES),
-                "user, admin or super_admin",
-            )],
-        ),
-        (Verb::MoveUser, Some(Target::User(u))) => form(
-            format!("Move {} to another tenant", u.email),
-            vec![Field::new(
-                "Tenant",
-                &u.tenant_name,
-                Text,
-                "the tenant's exact name or id",
-            )],
-        ),
-        (Verb::CreateTenant, _) => form(
+        Verb::SetUserActive => {
+            let u = user_of(verb, t)?;
+            straight(Request::SetUserActive {
+                user: u.id,
+                active: !u.is_active,
+            })
+        }
+        Verb::RevokeSessions => straight(Request::RevokeSessions {
+            user: user_of(verb, t)?.id,
+        }),
+        Verb::VerifyEmail => straight(Request::MarkEmailVerified {
+            user: user_of(verb, t)?.id,
+        }),
+        Verb::SetRole => {
+            let u = user_of(verb, t)?;
+            form(
+                format!("Change the role of {}", u.email),
+                vec![Field::new(
+                    "Role",
+                    u.role.as_str(),
+                    Choice(ROLES),
+                    "user, admin or super_admin",
+                )],
+            )
+        }
+        Verb::MoveUser => {
+            let u = user_of(verb, t)?;
+            form(
+                format!("Move {} to another tenant", u.email),
+                vec![Field::new(
+                    "Tenant",
+                    &u.tenant_name,
+                    Text,
+                    "the tenant's exact name or id",
+                )],
+            )
+        }
+        Verb::CreateTenant => form(
             "New tenant".into(),
             vec![
                 Field::new("Name", "", Text, ""),
-                Field::new(
-                    "Plan",
-                    "pro",
-                    Choice(&PLANS),
-                    "free, starter, pro or enterprise",
-                ),
+                Field::new("Plan", "pro", Choice(&PLANS), PLAN_HINT),
             ],
         ),
-        (Verb::RenameTenant, Some(Target::Tenant(t))) => form(
-            format!("Rename {}", t.name),
-            vec![Field::new("Name", &t.name, Text, "")],
-        ),
-        (Verb::SetPlan, Some(Target::Tenant(t))) => form(
-            format!("Change the plan of {}", t.name),
-            vec![Field::new(
-                "Plan",
-                &t.plan,
-                Choice(&PLANS),
-                "free, starter, pro or enterprise",
-            )],
-        ),
-        (Verb::RenameAgent, Some(Target::Agent(a))) => form(
-            format!("Rename {}", a.name),
-            vec![Field::new("Name", &a.name, Text, "")],
-        ),
-        (Verb::DescribeAgent, Some(Target::Agent(a))) => form(
-            format!("Describe {}", a.name),
-            vec![Field::new(
-                "Description",
-                a.description.as_deref().unwrap_or_default(),
-                OptionalText,
-                "empty clears it",
-            )],
-        ),
-        (Verb::AddNumber, _) => form(
+        Verb::RenameTenant => {
+            let tenant = tenant_of(verb, t)?;
+            form(
+                format!("Rename {}", tenant.name),
+                vec![Field::new("Name", &tenant.name, Text, "")],
+            )
+        }
+        Verb::SetPlan => {
+            let tenant = tenant_of(verb, t)?;
+            form(
+                format!("Change the plan of {}", tenant.name),
+                vec![Field::new("Plan", &tenant.plan, Choice(&PLANS), PLAN_HINT)],
+            )
+        }
+        Verb::SetTenantActive => {
+            let tenant = tenant_of(verb, t)?;
+            straight(Request::SetTenantActive {
+                tenant: tenant.id,
+                active: !tenant.is_active,
+            })
+        }
+        Verb::RenameAgent => {
+            let a = agent_of(verb, t)?;
+            form(
+                format!("Rename {}", a.name),
+                vec![Field::new("Name", &a.name, Text, "")],
+            )
+        }
+        Verb::DescribeAgent => {
+            let a = agent_of(verb, t)?;
+            form(
+                format!("Describe {}", a.name),
+                vec![Field::new(
+                    "Description",
+                    a.description.as_deref().unwrap_or_default(),
+                    OptionalText,
+                    "empty clears it",
+                )],
+            )
+        }
+        Verb::SetAgentActive => {
+            let a = agent_of(verb, t)?;
+            straight(Request::SetAgentActive {
+                agent: a.id,
+                active: !a.is_active,
+            })
+        }
+        Verb::AddNumber => form(
             "New phone number".into(),
             vec![
                 Field::new("Number", "", Text, "E.164, e.g. +14155550100"),
@@ -244,63 +329,37 @@ pub fn open(verb: Verb, target: Option<Target>) -> Result<Dialog, String> {
                 Field::new("Bolna id", "", Text, "the Bolna phone number id"),
             ],
         ),
-        (Verb::AssignNumber, Some(Target::Number(n))) => form(
-            format!("Assign {label}"),
-            vec![Field::new(
-                "User",
-                n.assigned_email.as_deref().unwrap_or_default(),
-                Text,
-                "an active user's email",
-            )],
+        Verb::AssignNumber => {
+            let n = number_of(verb, t)?;
+            form(
+                format!("Assign {}", target_label(&target)),
+                vec![Field::new(
+                    "User",
+                    n.assigned_email.as_deref().unwrap_or_default(),
+                    Text,
+                    "an active user's email",
+                )],
+            )
+        }
+        Verb::UnassignNumber => {
+            let n = number_of(verb, t)?;
+            match n.assigned_to {
+                None => Err(format!("{} is not assigned to anyone", n.phone_number)),
+                Some(from) => straight(Request::UnassignNumber { number: n.id, from }),
+            }
+        }
+        Verb::SetNumberActive => {
+            let n = number_of(verb, t)?;
+            straight(Request::SetNumberActive {
+                number: n.id,
+                active: !n.is_active,
+            })
+        }
+        Verb::SetCreditCap => Err(
+            "the credit cap is set from the command line: switchboard settings set-credit-cap N"
+                .into(),
         ),
-        (Verb::UnassignNumber, Some(Target::Number(n))) if n.assigned_to.is_none() => {
-            Err(format!("{} is not assigned to anyone", n.phone_number))
-        }
-        (
-            Verb::SetUserActive
-            | Verb::RevokeSessions
-            | Verb::VerifyEmail
-            | Verb::SetTenantActive
-            | Verb::SetAgentActive
-            | Verb::UnassignNumber
-            | Verb::SetNumberActive,
-            Some(_),
-        ) => {
-            let request =
-                toggle_request(verb, target.as_ref()).ok_or_else(|| wrong_target(verb))?;
-            confirm(request, target.as_ref(), None)
-        }
-        _ => Err(wrong_target(verb)),
     }
-}
-
-/// The request of a verb that needs no typing: the opposite of what the row holds.
-fn toggle_request(verb: Verb, target: Option<&Target>) -> Option<Request> {
-    Some(match (verb, target?) {
-        (Verb::SetUserActive, Target::User(u)) => Request::SetUserActive {
-            user: u.id,
-            active: !u.is_active,
-        },
-        (Verb::RevokeSessions, Target::User(u)) => Request::RevokeSessions { user: u.id },
-        (Verb::VerifyEmail, Target::User(u)) => Request::MarkEmailVerified { user: u.id },
-        (Verb::SetTenantActive, Target::Tenant(t)) => Request::SetTenantActive {
-            tenant: t.id,
-            active: !t.is_active,
-        },
-        (Verb::SetAgentActive, Target::Agent(a)) => Request::SetAgentActive {
-            agent: a.id,
-            active: !a.is_active,
-        },
-        (Verb::UnassignNumber, Target::Number(n)) => Request::UnassignNumber {
-            number: n.id,
-            from: n.assigned_to?,
-        },
-        (Verb::SetNumberActive, Target::Number(n)) => Request::SetNumberActive {
-            number: n.id,
-            active: !n.is_active,
-        },
-        _ => return None,
-    })
 }
 
 impl Form {
@@ -329,70 +388,102 @@ impl Form {
                 FieldKind::Text if f.value().is_empty() => {
                     format!("{} is empty", f.label.to_lowercase())
                 }
-                _ => continue,
+                FieldKind::Text
+                | FieldKind::OptionalText
+                | FieldKind::Amount
+                | FieldKind::Choice(_) => continue,
             };
             return Err((Some(i), bad));
         }
-        let request = match (self.verb, &self.target) {
-            (Verb::TopUp | Verb::Deduct, Some(Target::User(u))) => {
+        let verb = self.verb;
+        let t = self.target.as_ref();
+        let no_field = |e: String| (None, e);
+        let request = match verb {
+            Verb::TopUp | Verb::Deduct => {
+                let u = user_of(verb, t).map_err(no_field)?;
                 let amount: i64 = v(0).replace([',', '_'], "").parse().unwrap_or_default();
                 Request::AdjustCredits {
                     user: u.id,
-                    delta: if self.verb == Verb::TopUp {
-                        amount
-                    } else {
-                        -amount
-                    },
+                    delta: if verb == Verb::TopUp { amount } else { -amount },
                     reason: v(1).to_string(),
                     // The confirm dialog makes the key.
                     key: Uuid::nil(),
                 }
             }
-            (Verb::SetRole, Some(Target::User(u))) => Request::SetRole {
-                user: u.id,
-                from: u.role,
-                to: Role::parse(v(0)).unwrap_or(u.role),
-            },
-            (Verb::MoveUser, Some(Target::User(u))) => Request::MoveUser {
-                user: u.id,
-                from: u.tenant_id,
-                to: v(0).to_string(),
-            },
-            (Verb::CreateTenant, _) => Request::CreateTenant {
+            Verb::SetRole => {
+                let u = user_of(verb, t).map_err(no_field)?;
+                Request::SetRole {
+                    user: u.id,
+                    from: u.role,
+                    to: Role::parse(v(0)).unwrap_or(u.role),
+                }
+            }
+            Verb::MoveUser => {
+                let u = user_of(verb, t).map_err(no_field)?;
+                Request::MoveUser {
+                    user: u.id,
+                    from: u.tenant_id,
+                    to: v(0).to_string(),
+                }
+            }
+            Verb::CreateTenant => Request::CreateTenant {
                 name: v(0).to_string(),
                 plan: v(1).to_string(),
             },
-            (Verb::RenameTenant, Some(Target::Tenant(t))) => Request::RenameTenant {
-                tenant: t.id,
-                from: t.name.clone(),
-                to: v(0).to_string(),
-            },
-            (Verb::SetPlan, Some(Target::Tenant(t))) => Request::SetPlan {
-                tenant: t.id,
-                from: t.plan.clone(),
-                to: v(0).to_string(),
-            },
-            (Verb::RenameAgent, Some(Target::Agent(a))) => Request::RenameAgent {
-                agent: a.id,
-                from: a.name.clone(),
-                to: v(0).to_string(),
-            },
-            (Verb::DescribeAgent, Some(Target::Agent(a))) => Request::SetAgentDescription {
-                agent: a.id,
-                from: a.description.clone(),
-                to: Some(v(0).to_string()),
-            },
-            (Verb::AddNumber, _) => Request::AddNumber {
+            Verb::RenameTenant => {
+                let tenant = tenant_of(verb, t).map_err(no_field)?;
+                Request::RenameTenant {
+                    tenant: tenant.id,
+                    from: tenant.name.clone(),
+                    to: v(0).to_string(),
+                }
+            }
+            Verb::SetPlan => {
+                let tenant = tenant_of(verb, t).map_err(no_field)?;
+                Request::SetPlan {
+                    tenant: tenant.id,
+                    from: tenant.plan.clone(),
+                    to: v(0).to_string(),
+                }
+            }
+            Verb::RenameAgent => {
+                let a = agent_of(verb, t).map_err(no_field)?;
+                Request::RenameAgent {
+                    agent: a.id,
+                    from: a.name.clone(),
+                    to: v(0).to_string(),
+                }
+            }
+            Verb::DescribeAgent => {
+                let a = agent_of(verb, t).map_err(no_field)?;
+                Request::SetAgentDescription {
+                    agent: a.id,
+                    from: a.description.clone(),
+                    to: Some(v(0).to_string()),
+                }
+            }
+            Verb::AddNumber => Request::AddNumber {
                 number: v(0).to_string(),
                 name: v(1).to_string(),
                 bolna_id: v(2).to_string(),
             },
-            (Verb::AssignNumber, Some(Target::Number(n))) => Request::AssignNumber {
-                number: n.id,
-                from: n.assigned_to,
-                to: v(0).to_string(),
-            },
-            _ => return Err((None, wrong_target(self.verb))),
+            Verb::AssignNumber => {
+                let n = number_of(verb, t).map_err(no_field)?;
+                Request::AssignNumber {
+                    number: n.id,
+                    from: n.assigned_to,
+                    to: v(0).to_string(),
+                }
+            }
+            // These open no form (see `open`).
+            Verb::SetUserActive
+            | Verb::RevokeSessions
+            | Verb::VerifyEmail
+            | Verb::SetTenantActive
+            | Verb::SetAgentActive
+            | Verb::UnassignNumber
+            | Verb::SetNumberActive
+            | Verb::SetCreditCap => return Err((None, wrong_target(verb))),
         };
         request.validated().map_err(|e| (None, e.to_string()))
     }
@@ -431,15 +522,13 @@ pub fn confirm(
 ) -> Result<Dialog, String> {
     let mut request = request;
     let verb = request.verb();
-    let line = |f: &str, old: String, new: String| (f.to_string(), old, new);
+    let line = ChangeLine::new;
     let none = || "none".to_string();
-    let lines = match (&mut request, target) {
-        (
-            Request::AdjustCredits {
-                delta, reason, key, ..
-            },
-            Some(Target::User(u)),
-        ) => {
+    let lines = match &mut request {
+        Request::AdjustCredits {
+            delta, reason, key, ..
+        } => {
+            let u = user_of(verb, target)?;
             *key = Uuid::new_v4();
             vec![
                 line(
@@ -450,13 +539,14 @@ pub fn confirm(
                 line("reason", String::new(), reason.clone()),
             ]
         }
-        (Request::SetUserActive { active, .. }, _)
-        | (Request::SetTenantActive { active, .. }, _)
-        | (Request::SetAgentActive { active, .. }, _)
-        | (Request::SetNumberActive { active, .. }, _) => {
+        Request::SetUserActive { active, .. }
+        | Request::SetTenantActive { active, .. }
+        | Request::SetAgentActive { active, .. }
+        | Request::SetNumberActive { active, .. } => {
             vec![line("active", yes_no(!*active), yes_no(*active))]
         }
-        (Request::RevokeSessions { .. }, Some(Target::User(u))) => {
+        Request::RevokeSessions { .. } => {
+            let u = user_of(verb, target)?;
             if u.active_sessions == 0 {
                 return Err(format!("{} has no active sessions", u.email));
             }
@@ -466,52 +556,47 @@ pub fn confirm(
                 "0".into(),
             )]
         }
-        (Request::MarkEmailVerified { .. }, Some(Target::User(u))) => {
+        Request::MarkEmailVerified { .. } => {
+            let u = user_of(verb, target)?;
             if u.email_verified {
                 return Err(format!("{} is verified already", u.email));
             }
             vec![line("email verified", "no".into(), "yes".into())]
         }
-        (Request::SetRole { from, to, .. }, _) => {
+        Request::SetRole { from, to, .. } => {
             vec![line("role", from.as_str().into(), to.as_str().into())]
         }
-        (Request::MoveUser { to, .. }, Some(Target::User(u))) => {
+        Request::MoveUser { to, .. } => {
+            let u = user_of(verb, target)?;
             if *to == u.tenant_name || *to == u.tenant_id.to_string() {
                 return Err("nothing to change".into());
             }
             vec![line("tenant", u.tenant_name.clone(), to.clone())]
         }
-        (Request::CreateTenant { name, plan }, _) => vec![
+        Request::CreateTenant { name, plan } => vec![
             line("name", String::new(), name.clone()),
             line("plan", String::new(), plan.clone()),
         ],
-        (Request::RenameTenant { from, to, .. }, _)
-        | (Request::SetPlan { from, to, .. }, _)
-        | (Request::RenameAgent { from, to, .. }, _) => {
-            let field = match verb {
-                Verb::SetPlan => "plan",
-                _ => "name",
-            };
-            vec![line(field, from.clone(), to.clone())]
+        Request::RenameTenant { from, to, .. } | Request::RenameAgent { from, to, .. } => {
+            vec![line("name", from.clone(), to.clone())]
         }
-        (Request::SetAgentDescription { from, to, .. }, _) => vec![line(
+        Request::SetPlan { from, to, .. } => vec![line("plan", from.clone(), to.clone())],
+        Request::SetAgentDescription { from, to, .. } => vec![line(
             "description",
             from.clone().unwrap_or_else(none),
             to.clone().unwrap_or_else(none),
         )],
-        (
-            Request::AddNumber {
-                number,
-                name,
-                bolna_id,
-            },
-            _,
-        ) => vec![
+        Request::AddNumber {
+            number,
+            name,
+            bolna_id,
+        } => vec![
             line("number", String::new(), number.clone()),
             line("name", String::new(), name.clone()),
             line("Bolna id", String::new(), bolna_id.clone()),
         ],
-        (Request::AssignNumber { to, .. }, Some(Target::Number(n))) => {
+        Request::AssignNumber { to, .. } => {
+            let n = number_of(verb, target)?;
             if n.assigned_email.as_deref() == Some(to.as_str()) {
                 return Err("nothing to change".into());
             }
@@ -521,21 +606,26 @@ pub fn confirm(
                 to.clone(),
             )]
         }
-        (Request::UnassignNumber { .. }, Some(Target::Number(n))) => vec![line(
-            "assigned to",
-            n.assigned_email.clone().unwrap_or_else(none),
-            none(),
-        )],
-        _ => return Err(wrong_target(verb)),
+        Request::UnassignNumber { .. } => {
+            let n = number_of(verb, target)?;
+            vec![line(
+                "assigned to",
+                n.assigned_email.clone().unwrap_or_else(none),
+                none(),
+            )]
+        }
+        Request::SetCreditCap { from, to } => {
+            vec![line("admins' credit cap", from.to_string(), to.to_string())]
+        }
     };
-    if lines.iter().all(|(_, old, new)| old == new) {
+    if lines.iter().all(|l| l.old == l.new) {
         return Err("nothing to change".into());
     }
     let label = target_label(&target.cloned());
     let title = if label.is_empty() {
-        request.action().to_string()
+        request.audit_action().to_string()
     } else {
-        format!("{} {label}", request.action())
+        format!("{} {label}", request.audit_action())
     };
     Ok(Dialog::Confirm(Confirm {
         request,
@@ -549,7 +639,6 @@ pub fn confirm(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::targets::{NumberState, UserState};
 
     fn user() -> Target {
         Target::User(UserState {
@@ -603,8 +692,8 @@ mod tests {
         assert_eq!(
             c.lines,
             vec![
-                ("credits".into(), "100".into(), "1600".into()),
-                ("reason".into(), "".into(), "refund #123".into())
+                ChangeLine::new("credits", "100".into(), "1600".into()),
+                ChangeLine::new("reason", "".into(), "refund #123".into())
             ]
         );
         let Request::AdjustCredits { key, delta, .. } = c.request else {
@@ -616,7 +705,6 @@ mod tests {
 
     #[test]
     fn an_agent_description_may_be_cleared_but_a_name_may_not() {
-        use crate::actions::targets::AgentState;
         let agent = Target::Agent(AgentState {
             id: Uuid::from_u128(4),
             name: "Front desk".into(),
@@ -632,7 +720,11 @@ mod tests {
         };
         assert_eq!(
             c.lines,
-            vec![("description".into(), "Answers calls".into(), "none".into())]
+            vec![ChangeLine::new(
+                "description",
+                "Answers calls".into(),
+                "none".into()
+            )]
         );
         let Ok(Dialog::Form(mut f)) = open(Verb::RenameAgent, Some(agent)) else {
             panic!()
@@ -646,8 +738,11 @@ mod tests {
         let Ok(Dialog::Confirm(c)) = open(Verb::SetUserActive, Some(user())) else {
             panic!()
         };
-        assert_eq!(c.lines, vec![("active".into(), "yes".into(), "no".into())]);
-        assert_eq!(c.request.action(), "user.deactivate");
+        assert_eq!(
+            c.lines,
+            vec![ChangeLine::new("active", "yes".into(), "no".into())]
+        );
+        assert_eq!(c.request.audit_action(), "user.deactivate");
         let number = Target::Number(NumberState {
             id: Uuid::from_u128(3),
             phone_number: "+14155550100".into(),

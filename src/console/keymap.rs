@@ -3,11 +3,14 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use strum::IntoEnumIterator;
+
 use crate::actions::{Role, Verb};
 use crate::db::lists::ListKind;
 
+/// What a key press means in its context.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum Intent {
     Quit,
     NextTab,
     PrevTab,
@@ -58,12 +61,12 @@ pub enum Context {
 
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
-    /// As shown in the footer and the help.
-    pub keys: &'static str,
+    /// As shown in the footer and the help (through [`Binding::keys`]).
+    keys: &'static str,
     pub help: &'static str,
     /// The footer's word for it.
     pub short: &'static str,
-    pub action: Action,
+    pub intent: Intent,
     pub contexts: &'static [Context],
     /// Shown in the footer (the help shows every binding).
     pub footer: bool,
@@ -77,6 +80,28 @@ const LIST: &[Context] = &[Context::List];
 const DETAIL: &[Context] = &[Context::Detail];
 const ALL: &[Context] = &[Context::List, Context::Detail, Context::Help];
 
+/// The pane a digit key jumps to: `1` the first of [`ListKind::ALL`], and so on.
+fn tab_of_key(k: &KeyEvent) -> Option<usize> {
+    if k.modifiers.contains(KeyModifiers::CONTROL) {
+        return None;
+    }
+    let KeyCode::Char(c) = k.code else {
+        return None;
+    };
+    let n = c.to_digit(10)? as usize;
+    (1..=ListKind::ALL.len()).contains(&n).then(|| n - 1)
+}
+
+impl Binding {
+    /// The keys as the footer and the help show them.
+    pub fn keys(&self) -> std::borrow::Cow<'static, str> {
+        match self.intent {
+            Intent::GoTab(_) => format!("1-{}", ListKind::ALL.len()).into(),
+            _ => self.keys.into(),
+        }
+    }
+}
+
 fn ctrl(k: &KeyEvent, c: char) -> bool {
     k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char(c)
 }
@@ -88,23 +113,21 @@ fn plain(k: &KeyEvent, c: char) -> bool {
 
 pub static BINDINGS: &[Binding] = &[
     Binding {
-        keys: "1-6",
+        // Shown as "1-N" for the N panes (see `Binding::keys`).
+        keys: "",
         help: "jump to a pane",
         short: "panes",
-        action: Action::GoTab(0),
+        intent: Intent::GoTab(0),
         contexts: NAV,
         footer: false,
         only: None,
-        matches: |k| {
-            matches!(k.code, KeyCode::Char('1'..='6'))
-                && !k.modifiers.contains(KeyModifiers::CONTROL)
-        },
+        matches: |k| tab_of_key(k).is_some(),
     },
     Binding {
         keys: "Tab",
         help: "next pane",
         short: "next",
-        action: Action::NextTab,
+        intent: Intent::NextTab,
         contexts: NAV,
         footer: false,
         only: None,
@@ -114,7 +137,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "S-Tab",
         help: "previous pane",
         short: "prev",
-        action: Action::PrevTab,
+        intent: Intent::PrevTab,
         contexts: NAV,
         footer: false,
         only: None,
@@ -124,7 +147,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "j/k",
         help: "move down / up",
         short: "move",
-        action: Action::Down,
+        intent: Intent::Down,
         contexts: NAV,
         footer: true,
         only: None,
@@ -134,7 +157,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "k",
         help: "move up",
         short: "up",
-        action: Action::Up,
+        intent: Intent::Up,
         contexts: NAV,
         footer: false,
         only: None,
@@ -144,7 +167,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "PgDn/^d",
         help: "page down",
         short: "page",
-        action: Action::PageDown,
+        intent: Intent::PageDown,
         contexts: NAV,
         footer: false,
         only: None,
@@ -154,7 +177,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "PgUp/^u",
         help: "page up",
         short: "page",
-        action: Action::PageUp,
+        intent: Intent::PageUp,
         contexts: NAV,
         footer: false,
         only: None,
@@ -164,7 +187,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "g/G",
         help: "first / last row",
         short: "top/end",
-        action: Action::First,
+        intent: Intent::First,
         contexts: NAV,
         footer: false,
         only: None,
@@ -174,7 +197,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "G",
         help: "last row",
         short: "end",
-        action: Action::Last,
+        intent: Intent::Last,
         contexts: NAV,
         footer: false,
         only: None,
@@ -184,7 +207,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "/",
         help: "filter (Enter keeps it, Esc clears)",
         short: "filter",
-        action: Action::Filter,
+        intent: Intent::Filter,
         contexts: LIST,
         footer: true,
         only: None,
@@ -194,7 +217,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "Enter",
         help: "open the detail view",
         short: "open",
-        action: Action::Open,
+        intent: Intent::Open,
         contexts: LIST,
         footer: true,
         only: None,
@@ -204,7 +227,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "Enter",
         help: "go to the audited record",
         short: "go to",
-        action: Action::Open,
+        intent: Intent::Open,
         contexts: DETAIL,
         footer: false,
         only: None,
@@ -214,7 +237,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "h",
         help: "audit history of this record",
         short: "history",
-        action: Action::History,
+        intent: Intent::History,
         contexts: NAV,
         footer: true,
         only: None,
@@ -224,7 +247,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "Esc",
         help: "back / cancel a slow query / clear the filter",
         short: "back",
-        action: Action::Back,
+        intent: Intent::Back,
         contexts: NAV,
         footer: true,
         only: None,
@@ -234,7 +257,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "x",
         help: "export the filtered entries to a file",
         short: "export",
-        action: Action::Export,
+        intent: Intent::Export,
         contexts: LIST,
         footer: true,
         only: Some(ListKind::AuditLog),
@@ -244,7 +267,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "r",
         help: "reload",
         short: "reload",
-        action: Action::Reload,
+        intent: Intent::Reload,
         contexts: NAV,
         footer: false,
         only: None,
@@ -254,7 +277,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "?",
         help: "help",
         short: "help",
-        action: Action::Help,
+        intent: Intent::Help,
         contexts: ALL,
         footer: true,
         only: None,
@@ -264,7 +287,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "q",
         help: "quit",
         short: "quit",
-        action: Action::Quit,
+        intent: Intent::Quit,
         contexts: NAV,
         footer: true,
         only: None,
@@ -274,7 +297,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "^c",
         help: "quit",
         short: "quit",
-        action: Action::Quit,
+        intent: Intent::Quit,
         contexts: &[
             Context::List,
             Context::Detail,
@@ -289,7 +312,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "Enter",
         help: "keep the filter",
         short: "keep",
-        action: Action::Apply,
+        intent: Intent::Apply,
         contexts: &[Context::Filter],
         footer: true,
         only: None,
@@ -299,7 +322,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "Esc",
         help: "clear the filter",
         short: "clear",
-        action: Action::Back,
+        intent: Intent::Back,
         contexts: &[Context::Filter],
         footer: true,
         only: None,
@@ -309,7 +332,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "Esc/?/q",
         help: "close the help",
         short: "close",
-        action: Action::Back,
+        intent: Intent::Back,
         contexts: &[Context::Help],
         footer: true,
         only: None,
@@ -319,7 +342,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "Enter",
         help: "next field / sign in",
         short: "sign in",
-        action: Action::Submit,
+        intent: Intent::Submit,
         contexts: &[Context::SignIn],
         footer: true,
         only: None,
@@ -329,7 +352,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "Enter",
         help: "next field / on to confirm",
         short: "next",
-        action: Action::Submit,
+        intent: Intent::Submit,
         contexts: &[Context::Form],
         footer: true,
         only: None,
@@ -339,7 +362,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "Tab",
         help: "next field",
         short: "field",
-        action: Action::NextField,
+        intent: Intent::NextField,
         contexts: &[Context::SignIn, Context::Form],
         footer: true,
         only: None,
@@ -349,7 +372,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "S-Tab",
         help: "previous field",
         short: "back",
-        action: Action::PrevField,
+        intent: Intent::PrevField,
         contexts: &[Context::SignIn, Context::Form],
         footer: false,
         only: None,
@@ -359,7 +382,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "Esc",
         help: "cancel, nothing is written",
         short: "cancel",
-        action: Action::Cancel,
+        intent: Intent::Cancel,
         contexts: &[Context::Form],
         footer: true,
         only: None,
@@ -369,7 +392,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "Esc",
         help: "quit without signing in",
         short: "quit",
-        action: Action::Quit,
+        intent: Intent::Quit,
         contexts: &[Context::SignIn],
         footer: true,
         only: None,
@@ -379,7 +402,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "y",
         help: "apply the change",
         short: "apply",
-        action: Action::Confirm,
+        intent: Intent::Confirm,
         contexts: &[Context::Confirm],
         footer: true,
         only: None,
@@ -389,7 +412,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "n/Esc/Enter",
         help: "cancel (the default), nothing is written",
         short: "cancel",
-        action: Action::Cancel,
+        intent: Intent::Cancel,
         contexts: &[Context::Confirm],
         footer: true,
         only: None,
@@ -401,7 +424,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: "^c",
         help: "quit",
         short: "quit",
-        action: Action::Quit,
+        intent: Intent::Quit,
         contexts: &[Context::SignIn, Context::Form, Context::Confirm],
         footer: false,
         only: None,
@@ -411,7 +434,7 @@ pub static BINDINGS: &[Binding] = &[
 
 /// An admin action's key in the panes it applies to.
 #[derive(Debug, Clone, Copy)]
-pub struct PaneAction {
+pub struct VerbKey {
     pub key: char,
     pub panes: &'static [ListKind],
     pub verb: Verb,
@@ -425,15 +448,35 @@ const USERS_ONLY: &[ListKind] = &[ListKind::Users];
 const TENANTS: &[ListKind] = &[ListKind::Tenants];
 const AGENTS: &[ListKind] = &[ListKind::Agents];
 const NUMBERS: &[ListKind] = &[ListKind::PhoneNumbers];
+/// A verb only the command line offers.
+const NO_PANE: &[ListKind] = &[];
 
-const fn act(
-    key: char,
-    panes: &'static [ListKind],
-    verb: Verb,
-    short: &'static str,
-    help: &'static str,
-) -> PaneAction {
-    PaneAction {
+/// Every verb's key, pane by pane (in lists and detail views alike). A new verb does not
+/// compile until it has a line here.
+pub fn verb_key(verb: Verb) -> VerbKey {
+    let (key, panes, short, help) = match verb {
+        Verb::TopUp => ('+', USERS, "top up", "top up credits"),
+        Verb::Deduct => ('-', USERS, "deduct", "deduct credits"),
+        Verb::SetUserActive => ('a', USERS_ONLY, "on/off", "activate / deactivate"),
+        Verb::RevokeSessions => ('X', USERS_ONLY, "revoke", "revoke all sessions"),
+        Verb::VerifyEmail => ('v', USERS_ONLY, "verify", "mark the email verified"),
+        Verb::SetRole => ('R', USERS_ONLY, "role", "change the role"),
+        Verb::MoveUser => ('m', USERS_ONLY, "move", "move to another tenant"),
+        Verb::CreateTenant => ('n', TENANTS, "new", "create a tenant"),
+        Verb::RenameTenant => ('e', TENANTS, "rename", "rename"),
+        Verb::SetPlan => ('p', TENANTS, "plan", "change the plan"),
+        Verb::SetTenantActive => ('a', TENANTS, "on/off", "deactivate / reactivate"),
+        Verb::RenameAgent => ('e', AGENTS, "rename", "rename"),
+        Verb::DescribeAgent => ('D', AGENTS, "describe", "edit the description"),
+        Verb::SetAgentActive => ('a', AGENTS, "on/off", "activate / deactivate"),
+        Verb::AddNumber => ('n', NUMBERS, "add", "add a number"),
+        Verb::AssignNumber => ('s', NUMBERS, "assign", "assign / reassign to a user"),
+        Verb::UnassignNumber => ('u', NUMBERS, "unassign", "unassign"),
+        Verb::SetNumberActive => ('a', NUMBERS, "on/off", "deactivate / reactivate"),
+        // `switchboard settings set-credit-cap`: no pane shows the settings.
+        Verb::SetCreditCap => (' ', NO_PANE, "cap", "set the admins' credit cap"),
+    };
+    VerbKey {
         key,
         panes,
         verb,
@@ -442,94 +485,20 @@ const fn act(
     }
 }
 
-/// Every admin action's key, pane by pane (in lists and detail views alike).
-pub static PANE_ACTIONS: &[PaneAction] = &[
-    act('+', USERS, Verb::TopUp, "top up", "top up credits"),
-    act('-', USERS, Verb::Deduct, "deduct", "deduct credits"),
-    act(
-        'a',
-        USERS_ONLY,
-        Verb::SetUserActive,
-        "on/off",
-        "activate / deactivate",
-    ),
-    act(
-        'X',
-        USERS_ONLY,
-        Verb::RevokeSessions,
-        "revoke",
-        "revoke all sessions",
-    ),
-    act(
-        'v',
-        USERS_ONLY,
-        Verb::VerifyEmail,
-        "verify",
-        "mark the email verified",
-    ),
-    act('R', USERS_ONLY, Verb::SetRole, "role", "change the role"),
-    act(
-        'm',
-        USERS_ONLY,
-        Verb::MoveUser,
-        "move",
-        "move to another tenant",
-    ),
-    act('n', TENANTS, Verb::CreateTenant, "new", "create a tenant"),
-    act('e', TENANTS, Verb::RenameTenant, "rename", "rename"),
-    act('p', TENANTS, Verb::SetPlan, "plan", "change the plan"),
-    act(
-        'a',
-        TENANTS,
-        Verb::SetTenantActive,
-        "on/off",
-        "deactivate / reactivate",
-    ),
-    act('e', AGENTS, Verb::RenameAgent, "rename", "rename"),
-    act(
-        'D',
-        AGENTS,
-        Verb::DescribeAgent,
-        "describe",
-        "edit the description",
-    ),
-    act(
-        'a',
-        AGENTS,
-        Verb::SetAgentActive,
-        "on/off",
-        "activate / deactivate",
-    ),
-    act('n', NUMBERS, Verb::AddNumber, "add", "add a number"),
-    act(
-        's',
-        NUMBERS,
-        Verb::AssignNumber,
-        "assign",
-        "assign / reassign to a user",
-    ),
-    act('u', NUMBERS, Verb::UnassignNumber, "unassign", "unassign"),
-    act(
-        'a',
-        NUMBERS,
-        Verb::SetNumberActive,
-        "on/off",
-        "deactivate / reactivate",
-    ),
-];
-
 /// The admin actions of `pane`.
-pub fn pane_actions(pane: ListKind) -> impl Iterator<Item = &'static PaneAction> {
-    PANE_ACTIONS.iter().filter(move |a| a.panes.contains(&pane))
+pub fn pane_actions(pane: ListKind) -> impl Iterator<Item = VerbKey> {
+    Verb::iter()
+        .map(verb_key)
+        .filter(move |a| a.panes.contains(&pane))
 }
 
 /// The admin actions of `pane` that `role` may use (the footer shows only these).
-pub fn allowed_actions(pane: ListKind, role: Role) -> impl Iterator<Item = &'static PaneAction> {
+pub fn allowed_actions(pane: ListKind, role: Role) -> impl Iterator<Item = VerbKey> {
     pane_actions(pane).filter(move |a| a.verb.min_role() <= role)
 }
 
 /// The action `key` means in `context` on `pane`, if any.
-pub fn action_for(context: Context, pane: ListKind, key: &KeyEvent) -> Option<Action> {
+pub fn intent_for(context: Context, pane: ListKind, key: &KeyEvent) -> Option<Intent> {
     if matches!(context, Context::List | Context::Detail)
         && !key
             .modifiers
@@ -537,17 +506,14 @@ pub fn action_for(context: Context, pane: ListKind, key: &KeyEvent) -> Option<Ac
         && let KeyCode::Char(c) = key.code
         && let Some(a) = pane_actions(pane).find(|a| a.key == c)
     {
-        return Some(Action::Act(a.verb));
+        return Some(Intent::Act(a.verb));
     }
     BINDINGS
         .iter()
         .filter(|b| b.contexts.contains(&context) && b.only.is_none_or(|p| p == pane))
         .find(|b| (b.matches)(key))
-        .map(|b| match b.action {
-            Action::GoTab(_) => match key.code {
-                KeyCode::Char(c) => Action::GoTab(c as usize - '1' as usize),
-                _ => Action::GoTab(0),
-            },
+        .map(|b| match b.intent {
+            Intent::GoTab(_) => Intent::GoTab(tab_of_key(key).unwrap_or(0)),
             other => other,
         })
 }
@@ -563,8 +529,8 @@ pub fn footer(context: Context, pane: ListKind) -> impl Iterator<Item = &'static
 mod tests {
     use super::*;
 
-    fn action_for_users(context: Context, key: &KeyEvent) -> Option<Action> {
-        action_for(context, ListKind::Users, key)
+    fn intent_for_users(context: Context, key: &KeyEvent) -> Option<Intent> {
+        intent_for(context, ListKind::Users, key)
     }
 
     fn key(code: KeyCode) -> KeyEvent {
@@ -574,39 +540,39 @@ mod tests {
     #[test]
     fn keys_mean_what_the_help_says() {
         assert_eq!(
-            action_for_users(Context::List, &key(KeyCode::Char('j'))),
-            Some(Action::Down)
+            intent_for_users(Context::List, &key(KeyCode::Char('j'))),
+            Some(Intent::Down)
         );
         assert_eq!(
-            action_for_users(Context::List, &key(KeyCode::Up)),
-            Some(Action::Up)
+            intent_for_users(Context::List, &key(KeyCode::Up)),
+            Some(Intent::Up)
         );
         assert_eq!(
-            action_for_users(Context::List, &key(KeyCode::Char('4'))),
-            Some(Action::GoTab(3))
+            intent_for_users(Context::List, &key(KeyCode::Char('4'))),
+            Some(Intent::GoTab(3))
         );
         assert_eq!(
-            action_for_users(Context::List, &key(KeyCode::Char('G'))),
-            Some(Action::Last)
+            intent_for_users(Context::List, &key(KeyCode::Char('G'))),
+            Some(Intent::Last)
         );
         assert_eq!(
-            action_for_users(
+            intent_for_users(
                 Context::List,
                 &KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)
             ),
-            Some(Action::PageDown)
+            Some(Intent::PageDown)
         );
         // While typing a filter, letters are text.
         assert_eq!(
-            action_for_users(Context::Filter, &key(KeyCode::Char('q'))),
+            intent_for_users(Context::Filter, &key(KeyCode::Char('q'))),
             None
         );
         assert_eq!(
-            action_for_users(
+            intent_for_users(
                 Context::Filter,
                 &KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
             ),
-            Some(Action::Quit)
+            Some(Intent::Quit)
         );
     }
 
@@ -628,15 +594,15 @@ mod tests {
             }
         }
         assert_eq!(
-            action_for(
+            intent_for(
                 Context::List,
                 ListKind::PhoneNumbers,
                 &key(KeyCode::Char('s'))
             ),
-            Some(Action::Act(Verb::AssignNumber))
+            Some(Intent::Act(Verb::AssignNumber))
         );
         assert_eq!(
-            action_for(
+            intent_for(
                 Context::Filter,
                 ListKind::PhoneNumbers,
                 &key(KeyCode::Char('s'))

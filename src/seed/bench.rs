@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::{DbError, SYSTEM_TENANT};
+use crate::db::{DbError, SYSTEM_TENANT};
 
 /// The bench admins' password (bench data only, like the demo password).
 pub const BENCH_PASSWORD: &str = "bench-password";
@@ -77,7 +77,7 @@ pub async fn seed_bench(
     let started = Instant::now();
     let size = BenchSize::at(scale);
     let total = size.total_rows();
-    let hash = crate::actions::auth::hash_password(BENCH_PASSWORD)
+    let hash = crate::password::hash_password(BENCH_PASSWORD)
         .map_err(|e| DbError::Refused(e.to_string()))?;
     let mut tx = pool.begin().await?;
     super::require_empty(&mut tx, "the bench data").await?;
@@ -206,7 +206,7 @@ async fn drop_indexes(
     for (name, _) in &defs {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP INDEX {}",
-            super::connect::quote_ident(name)
+            crate::db::connect::quote_ident(name)
         )))
         .execute(&mut **tx)
         .await?;

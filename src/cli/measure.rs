@@ -16,7 +16,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::actions::{self, Actor, AuditContext, Request, Role, Session};
-use crate::app::{App, Command, Msg, Status};
+use crate::console::app::{App, Status};
+use crate::console::messages::{Job, Msg, ReadJob};
 use crate::db::DbError;
 use crate::db::lists::{self, Filter, KeyValue, ListKind, Page};
 
@@ -332,12 +333,13 @@ fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
-/// Runs the app's commands against the database right away (no worker), feeding the answers
+/// Runs the app's reads against the database right away (no worker), feeding the answers
 /// back, until nothing is left to do.
-pub async fn settle(app: &mut App, pool: &PgPool, mut cmds: Vec<Command>) -> Result<(), DbError> {
-    while let Some(cmd) = cmds.pop() {
-        if let Ok(msg) = crate::worker::read(pool, cmd).await {
-            cmds.extend(app.update(msg));
+pub async fn settle(app: &mut App, pool: &PgPool, mut jobs: Vec<Job>) -> Result<(), DbError> {
+    while let Some(job) = jobs.pop() {
+        if let Job::Read(read) = job {
+            let msg = crate::console::worker::read(pool, read).await;
+            jobs.extend(app.update(msg));
             if let Some(e) = &app.status.error {
                 return Err(DbError::Refused(e.clone()));
             }
@@ -348,15 +350,21 @@ pub async fn settle(app: &mut App, pool: &PgPool, mut cmds: Vec<Command>) -> Res
 
 /// An app on the audit log with its first pages loaded.
 pub async fn audit_app(pool: &PgPool, width: u16, height: u16) -> Result<App, DbError> {
-    pane_app(pool, width, height, '6').await
+    pane_app(pool, width, height, ListKind::AuditLog).await
 }
 
-/// An app on pane `tab` ('1'–'6') with its first pages loaded.
-pub async fn pane_app(pool: &PgPool, width: u16, height: u16, tab: char) -> Result<App, DbError> {
+/// An app on pane `pane` with its first pages loaded (reached by its tab key, as a person would).
+pub async fn pane_app(
+    pool: &PgPool,
+    width: u16,
+    height: u16,
+    pane: ListKind,
+) -> Result<App, DbError> {
     let mut app = App::new(status(), width, height, Utc::now());
     let cmds = app.start();
     settle(&mut app, pool, cmds).await?;
-    let cmds = app.update(key(KeyCode::Char(tab)));
+    let tab_key = char::from_digit(pane.index() as u32 + 1, 10).unwrap_or('1');
+    let cmds = app.update(key(KeyCode::Char(tab_key)));
     settle(&mut app, pool, cmds).await?;
     Ok(app)
 }
@@ -408,7 +416,7 @@ impl Write for Counter {
 
 /// Bytes sent for keys in the Users pane at 80×24 (its rows all differ, as real rows do).
 pub async fn bytes_on_the_wire(pool: &PgPool) -> Result<Vec<Figure>, DbError> {
-    let mut app = pane_app(pool, 80, 24, '2').await?;
+    let mut app = pane_app(pool, 80, 24, ListKind::Users).await?;
     let counter = Counter::default();
     let backend = CrosstermBackend::new(counter.clone());
     let mut terminal = Terminal::with_options(
@@ -482,7 +490,7 @@ async fn bench_actor(pool: &PgPool) -> Result<Actor, DbError> {
     let (id, email, name): (Uuid, String, String) = sqlx::query_as(
         "SELECT id, email, name FROM users WHERE email = $1 AND role = 'super_admin' AND is_active",
     )
-    .bind(crate::db::bench::BENCH_SUPER_ADMIN)
+    .bind(crate::seed::bench::BENCH_SUPER_ADMIN)
     .fetch_one(pool)
     .await?;
     Ok(Actor {
@@ -496,7 +504,7 @@ async fn bench_actor(pool: &PgPool) -> Result<Actor, DbError> {
 pub async fn credits(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, DbError> {
     // This section writes (top-ups and their audit rows): only on a database seed-bench filled.
     let bench: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
-        .bind(crate::db::bench::BENCH_SUPER_ADMIN)
+        .bind(crate::seed::bench::BENCH_SUPER_ADMIN)
         .fetch_one(pool)
         .await?;
     if !bench {
@@ -649,14 +657,14 @@ pub async fn first_frame(pool: &PgPool) -> Result<usize, DbError> {
     let mut app = App::new(status(), 80, 24, Utc::now());
     // Only the page: the row count and the per-row figures come later and do not hold up the
     // first frame (the console draws the rows as soon as they arrive).
-    for cmd in app.start() {
-        if let Command::FetchPage {
+    for job in app.start() {
+        if let Job::Read(ReadJob::Page {
             req,
             kind,
             filter,
             page,
             limit,
-        } = cmd
+        }) = job
         {
             let rows = lists::fetch_page(pool, kind, &filter, &page, limit).await?;
             app.update(Msg::Page {

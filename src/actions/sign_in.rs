@@ -1,0 +1,230 @@
+//! Signing in: one flow for the console and the command line. The embedded default's demo
+//! accounts sign in without a password while theirs is still the demo password; everyone else
+//! gives one. Every sign-in and every failure is an audit row.
+
+use std::sync::OnceLock;
+
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::audit::{self, AuditEntry};
+use super::{ActionError, Actor, AuditContext, Role, validate_email};
+use crate::db::DbError;
+use crate::password::Secret;
+use crate::seed::demo::{DEMO_PASSWORD, DEMO_SUPER_ADMIN, DEMO_SUPPORT_ADMIN};
+
+/// The demo data's admins: on the embedded default they sign in without a prompt.
+const DEMO_ACCOUNTS: [&str; 2] = [DEMO_SUPER_ADMIN, DEMO_SUPPORT_ADMIN];
+
+/// How the admin proves who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// The embedded default: the demo password, if the account still has it.
+    Demo,
+    Password(Secret),
+}
+
+/// Why a sign-in did not succeed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SignInError {
+    /// The demo password does not work for this account (nothing was recorded): ask for one.
+    #[error("this account does not take the demo password")]
+    NeedPassword,
+    /// Wrong email or password, or not an active admin: one message for all, recorded.
+    #[error("{}", SIGN_IN_REFUSED)]
+    Refused,
+    /// The database could not be asked; not a refusal.
+    #[error("{0}")]
+    Failed(ActionError),
+}
+
+impl From<SignInError> for ActionError {
+    fn from(e: SignInError) -> ActionError {
+        match e {
+            SignInError::NeedPassword | SignInError::Refused => ActionError::SignIn,
+            SignInError::Failed(e) => e,
+        }
+    }
+}
+
+/// Signs in as the admin `email`: the one sign-in flow of the console and the command line.
+pub async fn sign_in(
+    pool: &PgPool,
+    email: &str,
+    credentials: &Credentials,
+    ctx: &AuditContext,
+    read_only: bool,
+) -> Result<Actor, SignInError> {
+    let (password, method) = match credentials {
+        Credentials::Password(p) => (p.clone(), SignInMethod::Password),
+        Credentials::Demo => {
+            let usable = is_demo_account(pool, email)
+                .await
+                .map_err(|e| SignInError::Failed(e.into()))?;
+            if !usable {
+                return Err(SignInError::NeedPassword);
+            }
+            (Secret::new(DEMO_PASSWORD), SignInMethod::Demo)
+        }
+    };
+    verify_and_record(pool, email, &password, method, ctx, read_only)
+        .await
+        .map_err(|e| match e {
+            ActionError::SignIn => SignInError::Refused,
+            other => SignInError::Failed(other),
+        })
+}
+
+/// A hash nobody's password matches, verified for unknown accounts so that a refusal takes as
+/// long whether or not the email exists.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        let mut bytes = [0u8; 24];
+        {
+            use rand::Rng;
+            rand::rng().fill_bytes(&mut bytes);
+        }
+        let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        crate::password::hash_password(&random).unwrap_or_default()
+    })
+}
+
+/// How a sign-in was made, as its audit row records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SignInMethod {
+    Password,
+    /// The embedded demo database: the demo password is known, so no prompt.
+    Demo,
+}
+
+/// The one message every refused sign-in gets, whatever the reason: it tells an attacker nothing.
+pub const SIGN_IN_REFUSED: &str =
+    "sign-in refused: wrong email or password, or the account may not use the console";
+
+struct Account {
+    id: Uuid,
+    email: String,
+    name: String,
+    role: String,
+    is_active: bool,
+    password_hash: Option<String>,
+}
+
+async fn find_account(pool: &PgPool, email: &str) -> Result<Option<Account>, DbError> {
+    let row: Option<(Uuid, String, String, String, bool, Option<String>)> = sqlx::query_as(
+        "SELECT id, email, name, role, is_active, password_hash FROM users WHERE email = $1",
+    )
+    .bind(email)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(
+        |(id, email, name, role, is_active, password_hash)| Account {
+            id,
+            email,
+            name,
+            role,
+            is_active,
+            password_hash,
+        },
+    ))
+}
+
+/// Verifies `password` in a blocking task (argon2 takes tens of milliseconds by design).
+async fn verify_off_thread(password: &Secret, hash: Option<String>) -> bool {
+    let password = password.clone();
+    tokio::task::spawn_blocking(move || {
+        let hash = hash.as_deref().unwrap_or_else(|| decoy_hash());
+        crate::password::verify_password(password.expose(), hash)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Signs in as the admin `email`. Success and every failure are written to audit_logs
+/// (`admin.sign_in`, `admin.sign_in_failed`) unless the session is read-only; an unknown,
+/// inactive or non-admin account gets the same refusal as a wrong password.
+async fn verify_and_record(
+    pool: &PgPool,
+    email: &str,
+    password: &Secret,
+    method: SignInMethod,
+    ctx: &AuditContext,
+    read_only: bool,
+) -> Result<Actor, ActionError> {
+    let email = email.trim();
+    let account = find_account(pool, email).await?;
+    let hash = account.as_ref().and_then(|a| a.password_hash.clone());
+    let password_ok = verify_off_thread(password, hash).await;
+    let role = account.as_ref().and_then(|a| Role::parse(&a.role));
+    let refusal = match &account {
+        None => Some("unknown_account"),
+        Some(_) if !password_ok => Some("wrong_password"),
+        Some(a) if !a.is_active => Some("inactive"),
+        Some(_) if !role.is_some_and(Role::is_admin) => Some("not_admin"),
+        Some(_) => None,
+    };
+    let method_name = match method {
+        SignInMethod::Password => "password",
+        SignInMethod::Demo => "demo",
+    };
+    match (refusal, account) {
+        (None, Some(a)) => {
+            let actor = Actor {
+                id: a.id,
+                email: a.email,
+                name: a.name,
+                role: role.unwrap_or(Role::User),
+            };
+            if read_only {
+                tracing::info!(admin = %actor.email, "signed in (read-only: not recorded)");
+            } else {
+                let entry = AuditEntry {
+                    actor: Some(actor.id),
+                    action: "admin.sign_in",
+                    resource_type: "user",
+                    resource_id: Some(actor.id),
+                    old: None,
+                    new: Some(json!({"email": actor.email, "method": method_name})),
+                };
+                audit::record_alone(pool, ctx, entry).await?;
+            }
+            Ok(actor)
+        }
+        (reason, account) => {
+            let reason = reason.unwrap_or("refused");
+            tracing::warn!(reason, "sign-in refused");
+            if !read_only {
+                // Only what looks like an email is kept: a password typed into the email field
+                // must not end up in the audit log.
+                let attempted = match validate_email(email) {
+                    Ok(e) => e,
+                    Err(_) => "(not an email address)".to_string(),
+                };
+                let entry = AuditEntry {
+                    actor: None,
+                    action: "admin.sign_in_failed",
+                    resource_type: "user",
+                    resource_id: account.map(|a| a.id),
+                    old: None,
+                    new: Some(json!({"email": attempted, "method": method_name, "reason": reason})),
+                };
+                audit::record_alone(pool, ctx, entry).await?;
+            }
+            Err(ActionError::SignIn)
+        }
+    }
+}
+
+/// Whether `email` is a demo account whose password is still the demo password (checked without
+/// writing anything): the embedded default then signs in without a prompt.
+async fn is_demo_account(pool: &PgPool, email: &str) -> Result<bool, DbError> {
+    if !DEMO_ACCOUNTS.contains(&email.trim()) {
+        return Ok(false);
+    }
+    let Some(account) = find_account(pool, email.trim()).await? else {
+        return Ok(false);
+    };
+    Ok(verify_off_thread(&Secret::new(DEMO_PASSWORD), account.password_hash).await)
+}

@@ -1,0 +1,76 @@
+//! Tenants: create, rename, plan, activation; never the system tenant.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::change::{Change, Table, Val, explain_db_error, not_system_tenant, set_column};
+use super::{ActionError, Applied, Tx};
+
+pub(super) async fn create(tx: &mut Tx, name: &str, plan: &str) -> Result<Change, ActionError> {
+    let id: Uuid =
+        sqlx::query_scalar("INSERT INTO tenants (name, plan) VALUES ($1, $2) RETURNING id")
+            .bind(name)
+            .bind(plan)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(|e| explain_db_error(e, name))?;
+    Ok(Change {
+        old: None,
+        new: Some(json!({"name": name, "plan": plan, "is_active": true})),
+        resource_id: Some(id),
+        status: Applied::Done,
+    })
+}
+
+pub(super) async fn rename(
+    tx: &mut Tx,
+    tenant: Uuid,
+    from: &str,
+    to: &str,
+) -> Result<Change, ActionError> {
+    not_system_tenant(tenant)?;
+    set_column(
+        tx,
+        Table::Tenants,
+        tenant,
+        "name",
+        Val::Text(Some(from.to_string())),
+        Val::Text(Some(to.to_string())),
+    )
+    .await
+}
+
+pub(super) async fn set_plan(
+    tx: &mut Tx,
+    tenant: Uuid,
+    from: &str,
+    to: &str,
+) -> Result<Change, ActionError> {
+    not_system_tenant(tenant)?;
+    set_column(
+        tx,
+        Table::Tenants,
+        tenant,
+        "plan",
+        Val::Text(Some(from.to_string())),
+        Val::Text(Some(to.to_string())),
+    )
+    .await
+}
+
+pub(super) async fn set_active(
+    tx: &mut Tx,
+    tenant: Uuid,
+    active: bool,
+) -> Result<Change, ActionError> {
+    not_system_tenant(tenant)?;
+    set_column(
+        tx,
+        Table::Tenants,
+        tenant,
+        "is_active",
+        Val::Bool(!active),
+        Val::Bool(active),
+    )
+    .await
+}

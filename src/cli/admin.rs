@@ -1,0 +1,71 @@
+//! `admin create` and `admin set-password`: bootstrapping admin accounts on a real database.
+
+use clap::Subcommand;
+
+use super::{CliError, RunContext, sign_in};
+use crate::actions::{AuditContext, Role, admins};
+use crate::db::connect::Connection;
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCmd {
+    /// Create an admin account (the first super_admin needs no sign-in; after that, a super_admin).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "super_admin"])]
+        role: String,
+    },
+    /// Set an admin account's password (same rule as create).
+    SetPassword {
+        /// The admin account's email.
+        email: String,
+    },
+}
+
+/// `admin create` and `admin set-password`.
+pub(super) async fn run(
+    conn: &Connection,
+    ctx: &RunContext,
+    cmd: AdminCmd,
+) -> Result<String, CliError> {
+    // Sign in only when an admin is named: the very first super_admin has nobody to sign in as.
+    let by = match ctx.admin.as_deref() {
+        Some(a) => Some(
+            sign_in::sign_in(
+                conn,
+                ctx,
+                Some(a),
+                ctx.global.admin_password_file.as_deref(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let options = &ctx.global;
+    let audit_ctx = AuditContext::from_env();
+    match cmd {
+        AdminCmd::Create { email, name, role } => {
+            let role = Role::parse(&role).unwrap_or(Role::Admin);
+            // The new account's password: the file, or asked twice.
+            let password = sign_in::password_for(&email, options.password_file.as_deref(), true)?;
+            let id = admins::create_admin(
+                &conn.pool,
+                by.as_ref(),
+                &audit_ctx,
+                &email,
+                &name,
+                role,
+                &password,
+            )
+            .await?;
+            Ok(format!("Created {} {email} ({id}).", role.as_str()))
+        }
+        AdminCmd::SetPassword { email } => {
+            let password = sign_in::password_for(&email, options.password_file.as_deref(), true)?;
+            admins::set_password(&conn.pool, by.as_ref(), &audit_ctx, &email, &password).await?;
+            Ok(format!("Set the password of {email}."))
+        }
+    }
+}

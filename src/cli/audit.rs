@@ -1,0 +1,175 @@
+//! `audit export`: the action layer's export flow, to standard output or a file with a
+//! progress bar.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use uuid::Uuid;
+
+use super::{CliError, RunContext, sign_in};
+use crate::actions::export::{self, Destination, ExportRequest};
+use crate::actions::{AuditContext, Session};
+use crate::db::connect::Connection;
+use crate::db::export::{Format, estimate_rows};
+use crate::db::lists::{Filter, ListKind};
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Stream audit entries, oldest first, as CSV or JSON lines, in constant memory. The
+    /// filters are the Audit log pane's.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// csv (cells a spreadsheet would run as formulas get a leading ') or jsonl [default: from
+    /// the --output file name, else csv]
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+    /// Write to FILE (with a progress bar) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    force: bool,
+    /// The pane's filter, e.g. "actor:ops@example.com action:credits. since:2026-01-01".
+    #[arg(long, value_name = "FILTER")]
+    filter: Option<String>,
+    /// Entries by this actor (email, id, or "system").
+    #[arg(long)]
+    actor: Option<String>,
+    /// This action, or every action under a prefix ending in "." (e.g. credits.).
+    #[arg(long)]
+    action: Option<String>,
+    /// This resource type (user, tenant, agent, phone_number, ...).
+    #[arg(long = "type", value_name = "TYPE")]
+    resource_type: Option<String>,
+    /// This resource id.
+    #[arg(long, value_name = "UUID")]
+    id: Option<Uuid>,
+    /// From this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DAY")]
+    since: Option<String>,
+    /// To this day, inclusive (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DAY")]
+    until: Option<String>,
+}
+
+impl ExportArgs {
+    /// The pane's filter text these options make.
+    fn filter_text(&self) -> String {
+        let mut words: Vec<String> = self.filter.iter().cloned().collect();
+        let mut word = |key: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                words.push(format!("{key}:{v}"));
+            }
+        };
+        word("actor", &self.actor);
+        word("action", &self.action);
+        word("type", &self.resource_type);
+        word("id", &self.id.map(|u| u.to_string()));
+        word("since", &self.since);
+        word("until", &self.until);
+        words.join(" ")
+    }
+}
+
+/// Signs in, streams the rows, records the export, and says on standard error what was done
+/// (standard output holds only the export).
+pub(super) async fn run(
+    conn: &Connection,
+    ctx: &RunContext,
+    args: ExportArgs,
+) -> Result<(), CliError> {
+    use std::io::Write as _;
+    let text = args.filter_text();
+    let filter = Filter::parse(ListKind::AuditLog, &text)
+        .map_err(|e| CliError::Usage(format!("filter: {e}")))?;
+    let format = match (args.format, &args.output) {
+        (Some(FormatArg::Csv), _) => Format::Csv,
+        (Some(FormatArg::Jsonl), _) => Format::Jsonl,
+        (None, Some(path)) => Format::for_path(path),
+        (None, None) => Format::Csv,
+    };
+    if let Some(path) = &args.output
+        && path.exists()
+        && !args.force
+    {
+        // Checked before signing in, so that nothing is asked for in vain.
+        return Err(CliError::Usage(format!(
+            "{} exists; pass --force to replace it",
+            path.display()
+        )));
+    }
+    let actor = sign_in::sign_in(
+        conn,
+        ctx,
+        ctx.admin.as_deref(),
+        ctx.global.password_file.as_deref(),
+    )
+    .await?;
+    let session = Session {
+        actor,
+        ctx: AuditContext::from_env(),
+        read_only: ctx.read_only,
+    };
+    let request = ExportRequest {
+        filter,
+        filter_text: text,
+        format,
+    };
+    let started = std::time::Instant::now();
+    let (rows, output) = match &args.output {
+        None => {
+            let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout());
+            let rows = export::export(
+                &conn.pool,
+                &session,
+                &request,
+                Destination::Stream(&mut out),
+                &mut |_| {},
+            )
+            .await?;
+            match out.flush() {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    return Err(CliError::Stopped);
+                }
+                other => other.map_err(|e| CliError::Io(format!("writing: {e}")))?,
+            }
+            (rows, "standard output".to_string())
+        }
+        Some(path) => {
+            let bar = match estimate_rows(&conn.pool, &request.filter).await {
+                Some(n) => indicatif::ProgressBar::new(n),
+                None => indicatif::ProgressBar::new_spinner(),
+            };
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/~{len} rows ({per_sec})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let mut progress = |rows: u64| bar.set_position(rows);
+            let destination = Destination::File {
+                path,
+                replace: args.force,
+            };
+            let result =
+                export::export(&conn.pool, &session, &request, destination, &mut progress).await;
+            bar.finish_and_clear();
+            (result?, path.display().to_string())
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "Exported {rows} rows to {output} in {seconds:.1} s ({:.0} rows/s).",
+        rows as f64 / seconds.max(1e-9)
+    );
+    Ok(())
+}

@@ -1,0 +1,333 @@
+//! The command line: the flags every command shares, the subcommands, and one connection helper
+//! that opens the database, checks its migrations, runs the command and closes it again. Each
+//! group of subcommands has its own file; the console is `console::event_loop`.
+
+mod actions;
+mod admin;
+mod audit;
+mod bench;
+mod error;
+pub mod measure;
+mod setup;
+mod sign_in;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use error::CliError;
+
+use crate::actions::ActionError;
+use crate::config::Config;
+use crate::console::event_loop::{self, Exit};
+use crate::db::connect::{self, Connection, DbTarget, PoolSettings};
+use crate::db::pg::{self, ClusterPaths, StartOptions};
+use crate::paths::AppPaths;
+
+/// Switchboard: the terminal admin console for the voice-agent platform's PostgreSQL database.
+///
+/// With no --database-url and no DATABASE_URL, Switchboard runs a private PostgreSQL cluster of
+/// its own under your data directory (created, migrated and filled with demo data on first use).
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about, long_about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The flags every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// PostgreSQL URL, e.g. postgres://user@host:5432/db. Parts it leaves out come from the PG*
+    /// variables and ~/.pgpass, as with psql. Without it: DATABASE_URL, else the private cluster.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+
+    /// The admin account to act as (else `admin` in the config file). On the embedded default
+    /// the demo accounts need no password; without --admin it signs in as the demo super_admin.
+    #[arg(long, global = true, env = "SWITCHBOARD_ADMIN", value_name = "EMAIL")]
+    pub admin: Option<String>,
+
+    /// Open every database session read-only (enforced by PostgreSQL itself); every action is
+    /// refused.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+
+    /// Read the admin's password from the first line of FILE instead of asking on the terminal.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// `admin create` / `set-password` signed in as a super_admin: read that admin's password
+    /// from FILE (--password-file is the new password there).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub admin_password_file: Option<PathBuf>,
+
+    /// Print the result (or the refusal) as one JSON object on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending schema migrations and list what was applied.
+    Migrate,
+    /// Fill an empty database with the demo data set (refused if it has users).
+    SeedDemo,
+    /// Fill an empty database with a large data set for benchmarks (refused if it has users).
+    /// Scale 1: 10,000 tenants, 1,000,000 users, 5,000,000 calls, 10,000,000 audit entries.
+    SeedBench {
+        /// 1 is the full size; 0.01 takes seconds.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
+    /// Print where Switchboard keeps its private cluster, its config file and its log.
+    Paths,
+    /// Export the audit log (streamed, any filter).
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
+    /// Admin accounts: bootstrap the first super_admin, set passwords.
+    #[command(subcommand)]
+    Admin(admin::AdminCmd),
+    #[command(flatten)]
+    Action(actions::ActionCommand),
+    /// Measure the console against a database (best one filled by seed-bench) and print one
+    /// table: pages, searches, start-up, rendering, memory, terminal bytes, credit changes.
+    /// It writes top-ups (and their audit rows) to measure them.
+    Bench {
+        /// A few runs of each, to check the benchmark works (not for timing).
+        #[arg(long)]
+        quick: bool,
+        /// Only these sections (1-8, comma-separated).
+        #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=8))]
+        only: Vec<u8>,
+    },
+    /// Bench helper: start, connect, draw the first frame with rows, print the times.
+    #[command(name = "__first-frame", hide = true)]
+    FirstFrame,
+    /// Bench helper: page through ROWS audit rows and print the peak RSS.
+    #[command(name = "__page-memory", hide = true)]
+    PageMemory {
+        #[arg(long)]
+        rows: u64,
+    },
+    /// Stop the private cluster at DIR once no process uses it (used by the test harness).
+    #[command(name = "__reap-cluster", hide = true)]
+    ReapCluster { dir: PathBuf },
+}
+
+/// What every command needs from the command line and the config file.
+pub struct RunContext {
+    pub target: DbTarget,
+    pub read_only: bool,
+    /// `--admin`, else the config file's `admin`.
+    pub admin: Option<String>,
+    pub global: GlobalArgs,
+    /// When `main` began (the bench's start-up figure counts from here).
+    pub started: Instant,
+}
+
+/// How a command uses its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Open {
+    /// Writable, whatever `--read-only` says (migrate, seeding, the benchmark).
+    Writable,
+    /// As `--read-only` says.
+    AsFlagged,
+    /// Read-only, whatever the flag says (the bench helpers).
+    ReadOnly,
+}
+
+/// Whether the command needs the migrations applied first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Schema {
+    MustBeCurrent,
+    AsItIs,
+}
+
+async fn open(ctx: &RunContext, paths: &AppPaths, read_only: bool) -> Result<Connection, CliError> {
+    let settings = PoolSettings { read_only };
+    Ok(match &ctx.target {
+        DbTarget::Url(url) => connect::open_url(url, settings).await?,
+        DbTarget::Embedded => {
+            connect::open_embedded(
+                &paths.data_dir,
+                settings,
+                StartOptions::default(),
+                crate::seed::demo::seed_first_start,
+            )
+            .await?
+        }
+    })
+}
+
+/// Opens the database, checks its migrations if asked, runs `f`, and closes it again (leaving
+/// the private cluster, which stops when no process uses it).
+async fn with_connection<T>(
+    ctx: &RunContext,
+    paths: &AppPaths,
+    open_as: Open,
+    schema: Schema,
+    f: impl AsyncFnOnce(&Connection) -> Result<T, CliError>,
+) -> Result<T, CliError> {
+    let read_only = match open_as {
+        Open::Writable => false,
+        Open::AsFlagged => ctx.read_only,
+        Open::ReadOnly => true,
+    };
+    let conn = open(ctx, paths, read_only).await?;
+    let result = match schema {
+        Schema::MustBeCurrent => match require_migrated(&conn).await {
+            Ok(()) => f(&conn).await,
+            Err(e) => Err(e),
+        },
+        Schema::AsItIs => f(&conn).await,
+    };
+    conn.close().await?;
+    result
+}
+
+async fn require_migrated(conn: &Connection) -> Result<(), CliError> {
+    let pending = crate::db::pending_migrations(&conn.pool).await?;
+    match pending.first() {
+        None => Ok(()),
+        Some(first) => Err(CliError::Usage(format!(
+            "{} lacks {} Switchboard migration(s) (first: {:04} {}); run `switchboard migrate` first",
+            conn.description,
+            pending.len(),
+            first.version,
+            first.description
+        ))),
+    }
+}
+
+/// Runs the command line's command.
+pub async fn run(cli: Cli, paths: &AppPaths, started: Instant) -> Result<(), CliError> {
+    let target = DbTarget::choose(cli.global.database_url.clone(), None);
+    tracing::info!(?target, "database");
+    let config = Config::load(&paths.config_file()).map_err(CliError::Usage)?;
+    let ctx = RunContext {
+        target,
+        read_only: cli.global.read_only,
+        admin: cli.global.admin.clone().or(config.admin),
+        global: cli.global,
+        started,
+    };
+    dispatch(cli.command, &ctx, paths).await
+}
+
+async fn dispatch(
+    command: Option<Command>,
+    ctx: &RunContext,
+    paths: &AppPaths,
+) -> Result<(), CliError> {
+    use Open::*;
+    use Schema::*;
+    let url = matches!(ctx.target, DbTarget::Url(_));
+    match command {
+        None => {
+            with_connection(ctx, paths, AsFlagged, MustBeCurrent, async |conn| {
+                if std::io::stdout().is_terminal() {
+                    console(conn, ctx).await
+                } else {
+                    // Not on a terminal (a pipe, a script): report instead of drawing.
+                    setup::overview(conn, ctx.admin.as_deref(), ctx.read_only).await
+                }
+            })
+            .await
+        }
+        Some(Command::Action(cmd)) => {
+            with_connection(ctx, paths, AsFlagged, MustBeCurrent, async |conn| {
+                actions::run(conn, ctx, cmd).await
+            })
+            .await
+        }
+        Some(Command::Audit(audit::AuditCmd::Export(args))) => {
+            with_connection(ctx, paths, AsFlagged, MustBeCurrent, async |conn| {
+                audit::run(conn, ctx, args).await
+            })
+            .await
+        }
+        Some(Command::Admin(cmd)) => {
+            let done = with_connection(ctx, paths, AsFlagged, MustBeCurrent, async |conn| {
+                admin::run(conn, ctx, cmd).await
+            })
+            .await?;
+            println!("{done}");
+            Ok(())
+        }
+        Some(Command::Bench { quick, only }) => {
+            with_connection(ctx, paths, Writable, MustBeCurrent, async |conn| {
+                bench::run(conn, &ctx.target, quick, &only).await
+            })
+            .await
+        }
+        Some(Command::FirstFrame) => {
+            with_connection(ctx, paths, ReadOnly, AsItIs, async |conn| {
+                bench::first_frame(conn, ctx.started).await
+            })
+            .await
+        }
+        Some(Command::PageMemory { rows }) => {
+            with_connection(ctx, paths, ReadOnly, AsItIs, async |conn| {
+                bench::page_memory(conn, rows).await
+            })
+            .await
+        }
+        Some(Command::Migrate) => {
+            with_connection(ctx, paths, Writable, AsItIs, async |conn| {
+                setup::migrate(conn, url).await
+            })
+            .await
+        }
+        Some(Command::SeedBench { scale }) => {
+            with_connection(ctx, paths, Writable, MustBeCurrent, async |conn| {
+                setup::seed_bench(conn, scale).await
+            })
+            .await
+        }
+        Some(Command::SeedDemo) => {
+            with_connection(ctx, paths, Writable, MustBeCurrent, async |conn| {
+                setup::seed_demo(conn).await
+            })
+            .await
+        }
+        Some(Command::Paths) => {
+            setup::paths(paths);
+            Ok(())
+        }
+        Some(Command::ReapCluster { dir }) => {
+            let paths = ClusterPaths::new(dir);
+            tokio::task::spawn_blocking(move || {
+                pg::reap_when_unused(&paths, std::time::Duration::from_millis(250))
+            })
+            .await
+            .map_err(|e| CliError::Io(format!("reaper failed: {e}")))?
+            .map_err(|e| CliError::Db(e.into()))
+        }
+    }
+}
+
+/// The console on the terminal, until the admin quits.
+async fn console(conn: &Connection, ctx: &RunContext) -> Result<(), CliError> {
+    let options = event_loop::Options {
+        admin: ctx.admin.clone(),
+        read_only: ctx.read_only,
+        embedded: matches!(ctx.target, DbTarget::Embedded),
+    };
+    match event_loop::run(conn, options).await {
+        Ok(Exit::Quit) => Ok(()),
+        Ok(Exit::SignInFailed) => Err(CliError::Action(ActionError::SignIn)),
+        Err(e) => Err(CliError::Io(format!("terminal error: {e}"))),
+    }
+}

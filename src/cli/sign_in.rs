@@ -1,0 +1,77 @@
+//! Signing a command in: the action layer's one sign-in flow, with the password from a file or
+//! the terminal (never echoed); on the embedded default a demo account needs none.
+
+use std::path::Path;
+
+use super::{CliError, RunContext};
+use crate::actions::sign_in::{self, Credentials, SignInError};
+use crate::actions::{ActionError, Actor, AuditContext};
+use crate::db::connect::{Connection, DbTarget};
+use crate::password::Secret;
+use crate::seed::demo::DEMO_SUPER_ADMIN;
+
+/// Reads a password from the first line of `file`, or asks on the terminal (twice for a new
+/// password).
+pub(super) fn password_for(
+    email: &str,
+    file: Option<&Path>,
+    prompt_twice: bool,
+) -> Result<Secret, CliError> {
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| CliError::Io(format!("cannot read {}: {e}", file.display())))?;
+        let line = text.lines().next().unwrap_or_default();
+        return Ok(Secret::new(line));
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt).map_err(|e| {
+            CliError::Usage(format!(
+                "cannot ask for the password ({e}); use --password-file FILE"
+            ))
+        })
+    };
+    let first = ask(&format!("Password for {email}: "))?;
+    if prompt_twice && ask("Repeat the password: ")? != first {
+        return Err(CliError::Usage(
+            "the two passwords differ; nothing was changed".into(),
+        ));
+    }
+    Ok(Secret::new(first))
+}
+
+/// Signs the command in as `admin` (else, on the embedded default, the demo super_admin), with
+/// the password from `password_file` or the terminal.
+pub(super) async fn sign_in(
+    conn: &Connection,
+    ctx: &RunContext,
+    admin: Option<&str>,
+    password_file: Option<&Path>,
+) -> Result<Actor, CliError> {
+    let embedded = matches!(ctx.target, DbTarget::Embedded);
+    let email = match admin {
+        Some(a) => a.trim().to_string(),
+        None if embedded => DEMO_SUPER_ADMIN.to_string(),
+        None => {
+            return Err(CliError::Usage(
+                "name the admin to act as with --admin EMAIL (or SWITCHBOARD_ADMIN, or admin = \
+                 in the config file)"
+                    .into(),
+            ));
+        }
+    };
+    let audit_ctx = AuditContext::from_env();
+    let attempt = async |credentials: Credentials| {
+        sign_in::sign_in(&conn.pool, &email, &credentials, &audit_ctx, ctx.read_only).await
+    };
+    if embedded && password_file.is_none() {
+        match attempt(Credentials::Demo).await {
+            Ok(actor) => return Ok(actor),
+            Err(SignInError::NeedPassword) => {}
+            Err(e) => return Err(ActionError::from(e).into()),
+        }
+    }
+    let password = password_for(&email, password_file, false)?;
+    attempt(Credentials::Password(password))
+        .await
+        .map_err(|e| ActionError::from(e).into())
+}

@@ -1,0 +1,424 @@
+//! The console's admin flows: signing in, an action from its key to the confirm dialog and
+//! the applied change, and the audit export. State changes only; the worker does the work.
+
+use tui_input::Input;
+
+use super::app::{App, Exporting};
+use super::forms::{self, Dialog, SignIn};
+use super::keymap::Intent;
+use super::messages::{Job, Preparing, ReqId, SignInStart, WriteJob};
+use super::pane::Fetch;
+use crate::actions::export::ExportRequest;
+use crate::actions::sign_in::{Credentials, SignInError};
+use crate::actions::targets::Target;
+use crate::actions::{ActionError, Actor, Outcome, Session, Verb};
+use crate::db::export::Format;
+use crate::password::Secret;
+
+impl App {
+    /// Shows the sign-in screen; on the embedded default, tries the demo password first.
+    pub fn begin_sign_in(&mut self, start: SignInStart) -> Vec<Job> {
+        match start {
+            SignInStart::Prompt(email) => {
+                self.sign_in = Some(SignIn::new(email.as_deref()));
+                Vec::new()
+            }
+            SignInStart::Demo(email) => {
+                let req = self.req();
+                let mut form = SignIn::new(Some(&email));
+                form.pending = Some(req);
+                form.message = Some(format!("signing in as {email} (demo data)…"));
+                self.sign_in = Some(form);
+                vec![Job::Write(WriteJob::SignIn {
+                    req,
+                    email,
+                    credentials: Credentials::Demo,
+                    ctx: self.audit_ctx.clone(),
+                    read_only: self.status.read_only,
+                })]
+            }
+        }
+    }
+
+    /// Signs in as `actor` directly (tests and callers that signed in already).
+    pub fn signed_in(&mut self, actor: Actor, demo: bool) {
+        self.status.admin = Some(format!(
+            "{} ({}{})",
+            actor.email,
+            actor.role.as_str(),
+            if demo { ", demo sign-in" } else { "" }
+        ));
+        self.status.error = None;
+        self.session = Some(Session {
+            actor,
+            ctx: self.audit_ctx.clone(),
+            read_only: self.status.read_only,
+        });
+        self.sign_in = None;
+    }
+
+    pub(super) fn on_sign_in_action(&mut self, intent: Intent) -> Vec<Job> {
+        let Some(s) = &mut self.sign_in else {
+            return Vec::new();
+        };
+        match intent {
+            Intent::Quit => {
+                self.quit = true;
+                Vec::new()
+            }
+            Intent::NextField | Intent::PrevField => {
+                s.on_password = !s.on_password;
+                Vec::new()
+            }
+            Intent::Submit if s.pending.is_some() => Vec::new(),
+            Intent::Submit => {
+                let email = s.email.value().trim().to_string();
+                if email.is_empty() {
+                    s.on_password = false;
+                    s.message = Some("type the admin's email".into());
+                    return Vec::new();
+                }
+                if !s.on_password {
+                    s.on_password = true;
+                    return Vec::new();
+                }
+                let password = Secret::new(s.password.value());
+                let req = self.req();
+                if let Some(s) = self.sign_in.as_mut() {
+                    s.pending = Some(req);
+                    s.message = Some(format!("signing in as {email}…"));
+                }
+                vec![Job::Write(WriteJob::SignIn {
+                    req,
+                    email,
+                    credentials: Credentials::Password(password),
+                    ctx: self.audit_ctx.clone(),
+                    read_only: self.status.read_only,
+                })]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub(super) fn on_signed_in(
+        &mut self,
+        req: ReqId,
+        demo: bool,
+        result: Result<Actor, SignInError>,
+    ) -> Vec<Job> {
+        let Some(s) = &mut self.sign_in else {
+            return Vec::new();
+        };
+        if s.pending != Some(req) {
+            return Vec::new();
+        }
+        s.pending = None;
+        match result {
+            Ok(actor) => {
+                self.signed_in(actor, demo);
+                self.start()
+            }
+            Err(SignInError::NeedPassword) => {
+                s.message = Some(format!(
+                    "{} does not take the demo password: type its password",
+                    s.email.value()
+                ));
+                s.on_password = true;
+                Vec::new()
+            }
+            Err(SignInError::Refused) => {
+                s.failures += 1;
+                s.password.reset();
+                if s.tries_left() == 0 {
+                    self.quit = true;
+                    self.sign_in_failed = true;
+                } else {
+                    s.message = Some(format!(
+                        "{} ({} {} left)",
+                        crate::actions::sign_in::SIGN_IN_REFUSED,
+                        s.tries_left(),
+                        if s.tries_left() == 1 { "try" } else { "tries" }
+                    ));
+                }
+                Vec::new()
+            }
+            Err(SignInError::Failed(e)) => {
+                s.message = Some(format!("cannot sign in: {e}"));
+                Vec::new()
+            }
+        }
+    }
+
+    /// An action key: check the admin may, read the target, then open its form.
+    pub(super) fn act(&mut self, verb: Verb) -> Vec<Job> {
+        let Some(session) = &self.session else {
+            self.status.error = Some("not signed in: no changes can be made".into());
+            return Vec::new();
+        };
+        if self.status.read_only {
+            // Refused before any SQL.
+            self.status.error = Some(ActionError::ReadOnly.to_string());
+            return Vec::new();
+        }
+        let session = Box::new(session.clone());
+        let pane = self.pane();
+        let kind = pane.kind;
+        let id = if !verb.acts_on_a_row() {
+            None
+        } else {
+            match &pane.detail {
+                Some(view) => Some(view.id),
+                None => match pane.selected_row() {
+                    Some(row) => Some(row.id),
+                    None => {
+                        self.status.info = Some("no row selected".into());
+                        return Vec::new();
+                    }
+                },
+            }
+        };
+        let prep = Preparing {
+            req: self.req(),
+            verb,
+            kind,
+            id,
+        };
+        self.preparing = Some(prep);
+        vec![Job::Write(WriteJob::Prepare { prep, session })]
+    }
+
+    pub(super) fn on_prepared(
+        &mut self,
+        req: ReqId,
+        result: Result<Option<Target>, String>,
+    ) -> Vec<Job> {
+        let Some(Preparing { verb, .. }) = self.preparing.filter(|p| p.req == req) else {
+            return Vec::new();
+        };
+        self.preparing = None;
+        let retry = self.retry_values.take();
+        match result.and_then(|target| forms::open(verb, target)) {
+            Ok(mut dialog) => {
+                if let (Dialog::Form(f), Some(values)) = (&mut dialog, retry) {
+                    for (field, v) in f.fields.iter_mut().zip(values) {
+                        field.input = Input::new(v);
+                    }
+                    f.error = self.status.error.clone();
+                }
+                self.dialog = Some(dialog);
+            }
+            Err(e) => self.status.error = Some(e),
+        }
+        Vec::new()
+    }
+
+    pub(super) fn on_dialog_action(&mut self, intent: Intent) -> Vec<Job> {
+        let Some(dialog) = self.dialog.take() else {
+            return Vec::new();
+        };
+        match (intent, dialog) {
+            (Intent::Quit, _) => {
+                self.quit = true;
+                Vec::new()
+            }
+            (Intent::Cancel, Dialog::Confirm(c)) if c.pending.is_some() => {
+                // Sent already: the answer decides.
+                self.dialog = Some(Dialog::Confirm(c));
+                Vec::new()
+            }
+            (Intent::Cancel, _) => {
+                self.status.info = Some("cancelled: nothing was written".into());
+                Vec::new()
+            }
+            (Intent::NextField | Intent::PrevField, Dialog::Form(mut f)) => {
+                let n = f.fields.len().max(1);
+                f.focus = if intent == Intent::NextField {
+                    (f.focus + 1) % n
+                } else {
+                    (f.focus + n - 1) % n
+                };
+                self.dialog = Some(Dialog::Form(f));
+                Vec::new()
+            }
+            (Intent::Submit, Dialog::Form(f)) => {
+                self.dialog = Some(f.submit());
+                Vec::new()
+            }
+            (Intent::Submit, Dialog::Export(e)) => self.start_export(e),
+            (Intent::Confirm, Dialog::Confirm(mut c)) => {
+                let (Some(session), None) = (&self.session, c.pending) else {
+                    self.dialog = Some(Dialog::Confirm(c));
+                    return Vec::new();
+                };
+                let session = Box::new(session.clone());
+                let req = self.req();
+                c.pending = Some(req);
+                let request = c.request.clone();
+                self.dialog = Some(Dialog::Confirm(c));
+                vec![Job::Write(WriteJob::Apply {
+                    req,
+                    session,
+                    request,
+                })]
+            }
+            (_, d) => {
+                self.dialog = Some(d);
+                Vec::new()
+            }
+        }
+    }
+
+    pub(super) fn on_applied(
+        &mut self,
+        req: ReqId,
+        result: Result<Outcome, ActionError>,
+    ) -> Vec<Job> {
+        let Some(Dialog::Confirm(c)) = &self.dialog else {
+            return Vec::new();
+        };
+        if c.pending != Some(req) {
+            return Vec::new();
+        }
+        let Some(Dialog::Confirm(c)) = self.dialog.take() else {
+            return Vec::new();
+        };
+        match result {
+            Ok(outcome) => {
+                self.status.error = None;
+                self.status.info = Some(outcome.summary());
+                self.refresh()
+            }
+            Err(e @ ActionError::Conflict { .. }) => {
+                // Read the row again and reopen the form with what was typed.
+                self.status.error = Some(e.to_string());
+                self.retry_values = c.form.as_ref().map(|f| {
+                    f.fields
+                        .iter()
+                        .map(|field| field.input.value().to_string())
+                        .collect()
+                });
+                let Some(session) = &self.session else {
+                    return Vec::new();
+                };
+                let session = Box::new(session.clone());
+                let verb = c.request.verb();
+                let kind = self.pane().kind;
+                let (_, id) = c.request.resource();
+                let prep = Preparing {
+                    req: self.req(),
+                    verb,
+                    kind,
+                    id,
+                };
+                self.preparing = Some(prep);
+                let mut jobs = self.refresh();
+                jobs.push(Job::Write(WriteJob::Prepare { prep, session }));
+                jobs
+            }
+            Err(
+                e @ (ActionError::Invalid(_)
+                | ActionError::NotFound(_)
+                | ActionError::Insufficient { .. }),
+            ) if c.form.is_some() => {
+                let mut f = c.form.expect("checked");
+                f.error = Some(e.to_string());
+                self.dialog = Some(Dialog::Form(f));
+                Vec::new()
+            }
+            Err(e @ ActionError::Db(_)) => {
+                // The change may or may not have been committed (a connection lost at COMMIT):
+                // the dialog stays with the same request, so `y` retries it; a credit change's
+                // idempotency key makes it apply at most once, an edit's old values make a
+                // second apply find nothing to change.
+                self.status.error = Some(format!("{e}; y retries, Esc gives up"));
+                let mut c = c;
+                c.pending = None;
+                self.dialog = Some(Dialog::Confirm(c));
+                Vec::new()
+            }
+            Err(e) => {
+                self.status.error = Some(e.to_string());
+                Vec::new()
+            }
+        }
+    }
+
+    /// After a change: reload what shows it (this pane and its detail now, the others when
+    /// next visited).
+    fn refresh(&mut self) -> Vec<Job> {
+        let tab = self.tab;
+        for (i, pane) in self.panes.iter_mut().enumerate() {
+            pane.count = None;
+            if i != tab {
+                pane.loaded = false;
+                pane.detail = None;
+            }
+        }
+        let mut jobs = self.load(tab, Fetch::Replace);
+        if let Some(view) = &self.panes[tab].detail {
+            let (kind, id) = (view.kind, view.id);
+            jobs.extend(self.open_detail(tab, kind, id));
+        }
+        jobs
+    }
+
+    /// `x` in the audit log: ask where to export the entries the filter selects.
+    pub(super) fn open_export(&mut self) -> Vec<Job> {
+        if self.session.is_none() {
+            self.status.error = Some("not signed in: nothing can be exported".into());
+            return Vec::new();
+        }
+        if self.exporting.is_some() {
+            self.status.info = Some("an export is running already".into());
+            return Vec::new();
+        }
+        let pane = self.pane();
+        if pane.filter_error.is_some() || pane.filter_typed_at.is_some() {
+            self.status.error =
+                Some("the filter is not applied yet: fix it or wait, then export".into());
+            return Vec::new();
+        }
+        let name = format!("switchboard-audit-{}.csv", self.now.format("%Y%m%d-%H%M%S"));
+        self.dialog = Some(Dialog::Export(forms::ExportForm {
+            path: Input::new(name),
+            filter_text: self.pane().filter.to_text(),
+            error: None,
+        }));
+        Vec::new()
+    }
+
+    fn start_export(&mut self, form: forms::ExportForm) -> Vec<Job> {
+        let path = std::path::PathBuf::from(form.path.value().trim());
+        let problem = if form.path.value().trim().is_empty() {
+            Some("name the file".to_string())
+        } else if path.exists() {
+            Some(format!("{} exists; choose another name", path.display()))
+        } else {
+            None
+        };
+        let (Some(session), None) = (&self.session, problem.clone()) else {
+            let mut form = form;
+            form.error = problem;
+            self.dialog = Some(Dialog::Export(form));
+            return Vec::new();
+        };
+        let request = ExportRequest {
+            filter: self.pane().filter.clone(),
+            filter_text: form.filter_text,
+            format: Format::for_path(&path),
+        };
+        let session = Box::new(session.clone());
+        let req = self.req();
+        self.exporting = Some(Exporting {
+            req,
+            rows: 0,
+            path: path.clone(),
+        });
+        vec![Job::Write(WriteJob::Export {
+            req,
+            session,
+            request,
+            path,
+        })]
+    }
+}

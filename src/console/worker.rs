@@ -1,0 +1,147 @@
+//! Runs the console's jobs off the UI loop: each in a task of its own, its answer sent back as a
+//! message tagged with the request id. Reads and writes are separate job types; a cancel stops
+//! one pane's queries on the server.
+
+use sqlx::PgPool;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::messages::{Job, Msg, ReadJob, WriteJob};
+use crate::actions::export::{self, Destination};
+use crate::actions::sign_in::{self, Credentials};
+use crate::actions::{self};
+use crate::db::lists::{ListKind, query_tag};
+use crate::db::{DbError, details, lists};
+
+#[derive(Clone)]
+pub struct Worker {
+    pool: PgPool,
+    /// This console's `application_name`, which tells its sessions apart from other consoles'.
+    app_name: String,
+    tx: UnboundedSender<Msg>,
+}
+
+/// Answers a pane's query. The console's worker and the benchmark both read through here.
+pub async fn read(pool: &PgPool, job: ReadJob) -> Msg {
+    let text = |e: DbError| e.brief();
+    match job {
+        ReadJob::Page {
+            req,
+            kind,
+            filter,
+            page,
+            limit,
+        } => Msg::Page {
+            req,
+            result: lists::fetch_page(pool, kind, &filter, &page, limit)
+                .await
+                .map_err(text),
+        },
+        ReadJob::Count { req, kind, filter } => Msg::Count {
+            req,
+            result: lists::count_rows(pool, kind, &filter).await.map_err(text),
+        },
+        ReadJob::Detail { req, kind, id } => Msg::Detail {
+            req,
+            result: details::load_detail(pool, kind, id).await.map_err(text),
+        },
+        ReadJob::Stats {
+            kind,
+            generation,
+            ids,
+        } => Msg::Stats {
+            kind,
+            generation,
+            result: lists::fetch_stats(pool, kind, &ids).await.map_err(text),
+        },
+    }
+}
+
+/// Runs a job that goes through the action layer; `progress` carries an export's messages.
+async fn write(pool: &PgPool, job: WriteJob, progress: &UnboundedSender<Msg>) -> Msg {
+    match job {
+        WriteJob::SignIn {
+            req,
+            email,
+            credentials,
+            ctx,
+            read_only,
+        } => {
+            let demo = credentials == Credentials::Demo;
+            let result = sign_in::sign_in(pool, &email, &credentials, &ctx, read_only).await;
+            Msg::SignedIn { req, demo, result }
+        }
+        WriteJob::Prepare { prep, session } => Msg::Prepared {
+            req: prep.req,
+            result: actions::prepare(pool, &session, prep.verb, prep.kind, prep.id)
+                .await
+                .map_err(|e| e.to_string()),
+        },
+        WriteJob::Apply {
+            req,
+            session,
+            request,
+        } => Msg::Applied {
+            req,
+            result: actions::apply(pool, &session, &request).await,
+        },
+        WriteJob::Export {
+            req,
+            session,
+            request,
+            path,
+        } => {
+            let progress = progress.clone();
+            let mut progress = move |rows: u64| {
+                let _ = progress.send(Msg::ExportProgress { req, rows });
+            };
+            let destination = Destination::File {
+                path: &path,
+                replace: false,
+            };
+            let result = export::export(pool, &session, &request, destination, &mut progress)
+                .await
+                .map_err(|e| e.to_string());
+            Msg::Exported { req, result }
+        }
+    }
+}
+
+/// Cancels the running queries of `pane` in this console's sessions (and no other's).
+async fn cancel(pool: &PgPool, app_name: &str, pane: ListKind) {
+    let result = sqlx::query(
+        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND state = 'active' AND pid <> pg_backend_pid() \
+           AND starts_with(query, $2)",
+    )
+    .bind(app_name)
+    .bind(query_tag(pane))
+    .execute(pool)
+    .await;
+    if let Err(e) = result {
+        tracing::warn!("cancelling queries: {e}");
+    }
+}
+
+impl Worker {
+    pub fn new(pool: PgPool, app_name: String, tx: UnboundedSender<Msg>) -> Worker {
+        Worker { pool, app_name, tx }
+    }
+
+    pub fn run(&self, job: Job) {
+        let pool = self.pool.clone();
+        let tx = self.tx.clone();
+        let app_name = self.app_name.clone();
+        tokio::spawn(async move {
+            let msg = match job {
+                Job::Read(read_job) => read(&pool, read_job).await,
+                Job::Write(write_job) => write(&pool, write_job, &tx).await,
+                Job::Cancel { pane } => {
+                    cancel(&pool, &app_name, pane).await;
+                    return;
+                }
+            };
+            // The UI may have quit meanwhile; then nobody wants the answer.
+            let _ = tx.send(msg);
+        });
+    }
+}
