@@ -5,9 +5,14 @@ mod common;
 
 use chrono::Utc;
 use common::TestDb;
+use switchboard::console::worker::cancel_pane_queries;
 use switchboard::db::details::{Section, load_detail};
-use switchboard::db::lists::{Cell, Filter, ListKind, Page, RowCount, count_rows, fetch_page};
+use switchboard::db::lists::{
+    Cell, Filter, ListKind, Page, RowCount, TENANT_STATS_SQL, build_page_query, count_rows,
+    fetch_page, query_tag, stats_cells,
+};
 use switchboard::seed::demo;
+use switchboard::ui::{self, Fmt};
 use uuid::Uuid;
 
 async fn seeded() -> TestDb {
@@ -494,4 +499,136 @@ async fn tenant_figures_come_after_the_rows_and_match_the_tables() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// What a column's format can show, by the PostgreSQL type the query gives it.
+fn type_fits(fmt: Fmt, pg_type: &str) -> bool {
+    match fmt {
+        Fmt::Text => matches!(pg_type, "TEXT" | "VARCHAR"),
+        Fmt::Number => pg_type == "INT8",
+        Fmt::YesNo => pg_type == "BOOL",
+        Fmt::Minute | Fmt::Second => pg_type == "TIMESTAMPTZ",
+        Fmt::Percent | Fmt::Days => pg_type == "FLOAT8",
+        Fmt::ShortId => pg_type == "UUID",
+    }
+}
+
+/// A pane's query and its column table agree: the page query selects the row id, the keyset
+/// columns, then one column per column of the table, under the table's names, in its order, of
+/// types its formats can show; decoded rows have one cell per column; the late figures of the
+/// Tenants pane come under the names of the columns they fill.
+#[tokio::test]
+async fn every_pane_query_and_its_column_table_agree_in_count_names_order_and_types() {
+    use sqlx::{Column, Row, TypeInfo};
+    let db = seeded().await;
+    for kind in ListKind::ALL {
+        let table = ui::columns(kind);
+        let rows = build_page_query(kind, &Filter::default(), &Page::First, 5)
+            .build()
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        let first = rows
+            .first()
+            .unwrap_or_else(|| panic!("{kind:?}: no demo rows"));
+        let names: Vec<&str> = first.columns().iter().map(|c| c.name()).collect();
+        let expected: Vec<&str> = ["id", "k0", "k1"]
+            .into_iter()
+            .chain(table.iter().map(|c| c.field))
+            .collect();
+        assert_eq!(
+            names, expected,
+            "{kind:?}: query columns vs the column table"
+        );
+        for (col, column) in table.iter().zip(&first.columns()[3..]) {
+            let pg_type = column.type_info().name();
+            assert!(
+                type_fits(col.fmt, pg_type),
+                "{kind:?}: column {} is {pg_type}, shown as {:?}",
+                col.field,
+                col.fmt
+            );
+        }
+        for row in fetch_page(&db.pool, kind, &Filter::default(), &Page::First, 5)
+            .await
+            .unwrap()
+        {
+            assert_eq!(row.cells.len(), table.len(), "{kind:?}: cells per row");
+        }
+        if let Some(range) = stats_cells(kind) {
+            assert!(range.end <= table.len(), "{kind:?}: {range:?}");
+            let ids: Vec<Uuid> = rows.iter().map(|r| r.get::<Uuid, _>(0)).collect();
+            let stats = sqlx::query(TENANT_STATS_SQL)
+                .bind(&ids)
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+            let names: Vec<&str> = stats[0].columns()[1..].iter().map(|c| c.name()).collect();
+            let expected: Vec<&str> = table[range].iter().map(|c| c.field).collect();
+            assert_eq!(names, expected, "{kind:?}: late figures vs their columns");
+        }
+    }
+}
+
+/// Esc cancels the pane's own queries only: with the tenants and the audit log both locked, the
+/// audit pane's query is cancelled and the tenants pane's keeps waiting, then completes.
+#[tokio::test]
+async fn cancelling_a_pane_cancels_its_queries_and_no_other_panes() {
+    let db = seeded().await;
+    let app_name: String = sqlx::query_scalar("SELECT current_setting('application_name')")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let mut locker = db.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE tenants, audit_logs IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *locker)
+        .await
+        .unwrap();
+    let page = |kind: ListKind| {
+        let pool = db.pool.clone();
+        tokio::spawn(
+            async move { fetch_page(&pool, kind, &Filter::default(), &Page::First, 10).await },
+        )
+    };
+    let tenants = page(ListKind::Tenants);
+    let audit = page(ListKind::AuditLog);
+    let waiting = async |tag: &str| -> i64 {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE wait_event_type = 'Lock' AND starts_with(query, $1)",
+        )
+        .bind(tag)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+    };
+    for _ in 0..200 {
+        if waiting(query_tag(ListKind::Tenants)).await == 1
+            && waiting(query_tag(ListKind::AuditLog)).await == 1
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(waiting(query_tag(ListKind::AuditLog)).await, 1);
+    cancel_pane_queries(&db.pool, &app_name, ListKind::AuditLog).await;
+    let cancelled = tokio::time::timeout(std::time::Duration::from_secs(10), audit)
+        .await
+        .expect("the audit query ends once cancelled")
+        .unwrap();
+    let e = cancelled.expect_err("cancelled");
+    assert_eq!(e.brief(), "query cancelled");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !tenants.is_finished(),
+        "the tenants query was not cancelled"
+    );
+    assert_eq!(waiting(query_tag(ListKind::Tenants)).await, 1);
+    locker.rollback().await.unwrap();
+    let rows = tokio::time::timeout(std::time::Duration::from_secs(10), tenants)
+        .await
+        .expect("the tenants query completes once the lock is gone")
+        .unwrap()
+        .unwrap();
+    assert!(!rows.is_empty());
 }

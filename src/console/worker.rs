@@ -106,8 +106,9 @@ async fn write(pool: &PgPool, job: WriteJob, progress: &UnboundedSender<Msg>) ->
     }
 }
 
-/// Cancels the running queries of `pane` in this console's sessions (and no other's).
-async fn cancel(pool: &PgPool, app_name: &str, pane: ListKind) {
+/// Cancels the running queries of `pane` in the sessions named `app_name` (this console's; no
+/// other console's, and none of this console's other panes').
+pub async fn cancel_pane_queries(pool: &PgPool, app_name: &str, pane: ListKind) {
     let result = sqlx::query(
         "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
          WHERE application_name = $1 AND state = 'active' AND pid <> pg_backend_pid() \
@@ -136,7 +137,7 @@ impl Worker {
                 Job::Read(read_job) => read(&pool, read_job).await,
                 Job::Write(write_job) => write(&pool, write_job, &tx).await,
                 Job::Cancel { pane } => {
-                    cancel(&pool, &app_name, pane).await;
+                    cancel_pane_queries(&pool, &app_name, pane).await;
                     return;
                 }
             };

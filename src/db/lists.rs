@@ -259,8 +259,9 @@ fn spec(kind: ListKind) -> Spec {
         // at scale 1), so the page carries placeholders and `fetch_stats` fills them in.
         ListKind::Tenants => Spec {
             select: "SELECT t.id, t.name AS k0, t.id AS k1, \
-                     t.name, t.plan, t.is_active, \
-                     NULL::int8, NULL::int8, NULL::int8, NULL::int8, NULL::int8 \
+                     t.name AS name, t.plan AS plan, t.is_active AS is_active, \
+                     NULL::int8 AS users, NULL::int8 AS agents, NULL::int8 AS numbers, \
+                     NULL::int8 AS credits, NULL::int8 AS calls_30d \
                      FROM tenants t",
             order: &["t.name", "t.id"],
             descending: false,
@@ -268,8 +269,9 @@ fn spec(kind: ListKind) -> Spec {
         },
         ListKind::Users => Spec {
             select: "SELECT u.id, u.email AS k0, u.id AS k1, \
-                     u.email, u.name, t.name, u.role, u.is_active, u.credits::int8, u.email_verified, \
-                     (SELECT max(s.created_at) FROM user_sessions s WHERE s.user_id = u.id) \
+                     u.email AS email, u.name AS name, t.name AS tenant, u.role AS role, \
+                     u.is_active AS is_active, u.credits::int8 AS credits, u.email_verified AS verified, \
+                     (SELECT max(s.created_at) FROM user_sessions s WHERE s.user_id = u.id) AS last_session \
                      FROM users u JOIN tenants t ON t.id = u.tenant_id",
             order: &["u.email", "u.id"],
             descending: false,
@@ -277,8 +279,8 @@ fn spec(kind: ListKind) -> Spec {
         },
         ListKind::Credits => Spec {
             select: "SELECT u.id, u.credits::int8 AS k0, u.id AS k1, \
-                     u.email, t.name, u.credits::int8, usage.used::int8, \
-                     CASE WHEN usage.used > 0 THEN u.credits / (usage.used / 30.0) END::float8 \
+                     u.email AS email, t.name AS tenant, u.credits::int8 AS balance, usage.used::int8 AS used_30d, \
+                     CASE WHEN usage.used > 0 THEN u.credits / (usage.used / 30.0) END::float8 AS days_left \
                      FROM users u JOIN tenants t ON t.id = u.tenant_id \
                      CROSS JOIN LATERAL (SELECT coalesce(sum(c.credits_used), 0) AS used FROM calls c \
                         WHERE c.user_id = u.id AND c.created_at > now() - interval '30 days') usage",
@@ -288,8 +290,9 @@ fn spec(kind: ListKind) -> Spec {
         },
         ListKind::Agents => Spec {
             select: "SELECT a.id, a.name AS k0, a.id AS k1, \
-                     a.name, u.email, t.name, a.agent_type, a.is_active, \
-                     coalesce(b.total_calls, 0)::int8, b.success_rate::float8 \
+                     a.name AS name, u.email AS owner, t.name AS tenant, a.agent_type AS agent_type, \
+                     a.is_active AS is_active, coalesce(b.total_calls, 0)::int8 AS calls, \
+                     b.success_rate::float8 AS success_rate \
                      FROM agents a JOIN users u ON u.id = a.user_id JOIN tenants t ON t.id = u.tenant_id \
                      LEFT JOIN bolna_agents b ON b.id = a.id",
             order: &["a.name", "a.id"],
@@ -298,7 +301,8 @@ fn spec(kind: ListKind) -> Spec {
         },
         ListKind::PhoneNumbers => Spec {
             select: "SELECT p.id, p.phone_number AS k0, p.id AS k1, \
-                     p.phone_number, p.name, u.email, t.name, p.is_active, cu.email \
+                     p.phone_number AS number, p.name AS name, u.email AS assigned_to, t.name AS tenant, \
+                     p.is_active AS is_active, cu.email AS created_by \
                      FROM phone_numbers p \
                      LEFT JOIN users u ON u.id = p.assigned_to_user_id \
                      LEFT JOIN tenants t ON t.id = u.tenant_id \
@@ -309,7 +313,8 @@ fn spec(kind: ListKind) -> Spec {
         },
         ListKind::AuditLog => Spec {
             select: "SELECT a.id, a.created_at AS k0, a.id AS k1, \
-                     a.created_at, coalesce(u.email, '(system)'), a.action, a.resource_type, a.resource_id \
+                     a.created_at AS created_at, coalesce(u.email, '(system)') AS actor, a.action AS action, \
+                     a.resource_type AS resource_type, a.resource_id AS resource_id \
                      FROM audit_logs a LEFT JOIN users u ON u.id = a.user_id",
             order: &["a.created_at", "a.id"],
             descending: true,
@@ -495,6 +500,17 @@ pub fn stats_cells(kind: ListKind) -> Option<std::ops::Range<usize>> {
     }
 }
 
+/// The Tenants pane's late figures, named as its columns are (see [`stats_cells`]).
+pub const TENANT_STATS_SQL: &str = "SELECT t.id, \
+        (SELECT count(*) FROM users u WHERE u.tenant_id = t.id) AS users, \
+        (SELECT count(*) FROM agents a JOIN users u ON u.id = a.user_id WHERE u.tenant_id = t.id) AS agents, \
+        (SELECT count(*) FROM phone_numbers p JOIN users u ON u.id = p.assigned_to_user_id \
+         WHERE u.tenant_id = t.id) AS numbers, \
+        (SELECT coalesce(sum(u.credits), 0)::int8 FROM users u WHERE u.tenant_id = t.id) AS credits, \
+        (SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id \
+         WHERE u.tenant_id = t.id AND c.created_at > now() - interval '30 days') AS calls_30d \
+     FROM tenants t WHERE t.id = ANY($1)";
+
 /// The figures of rows `ids` of `kind` that come after the rows: for tenants, users, agents,
 /// numbers, credits and calls in the last 30 days. Returns (id, cells) in no particular order.
 pub async fn fetch_stats(
@@ -502,29 +518,21 @@ pub async fn fetch_stats(
     kind: ListKind,
     ids: &[Uuid],
 ) -> Result<Vec<(Uuid, Vec<Cell>)>, DbError> {
-    if stats_cells(kind).is_none() || ids.is_empty() {
+    let Some(range) = stats_cells(kind) else {
+        return Ok(Vec::new());
+    };
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = tagged_query(
-        kind,
-        "SELECT t.id, \
-            (SELECT count(*) FROM users u WHERE u.tenant_id = t.id), \
-            (SELECT count(*) FROM agents a JOIN users u ON u.id = a.user_id WHERE u.tenant_id = t.id), \
-            (SELECT count(*) FROM phone_numbers p JOIN users u ON u.id = p.assigned_to_user_id \
-             WHERE u.tenant_id = t.id), \
-            (SELECT coalesce(sum(u.credits), 0)::int8 FROM users u WHERE u.tenant_id = t.id), \
-            (SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id \
-             WHERE u.tenant_id = t.id AND c.created_at > now() - interval '30 days') \
-         FROM tenants t WHERE t.id = ANY($1)",
-    )
-    .bind(ids)
-    .fetch_all(pool)
-    .await?;
+    let rows = tagged_query(kind, TENANT_STATS_SQL)
+        .bind(ids)
+        .fetch_all(pool)
+        .await?;
     Ok(rows
         .iter()
         .map(|r| {
             let id: Uuid = r.try_get(0).unwrap_or_default();
-            (id, (1..6).map(|i| cell(r, i)).collect())
+            (id, (1..=range.len()).map(|i| cell(r, i)).collect())
         })
         .collect())
 }

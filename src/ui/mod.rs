@@ -94,6 +94,9 @@ pub enum Fmt {
 }
 
 pub struct Column {
+    /// The name of the query column it shows (`lists`' page queries select each cell under
+    /// this name, in this order; a test holds the two together).
+    pub field: &'static str,
     pub title: &'static str,
     pub min: usize,
     pub pref: usize,
@@ -102,8 +105,16 @@ pub struct Column {
     pub fmt: Fmt,
 }
 
-const fn col(title: &'static str, min: usize, pref: usize, priority: u8, fmt: Fmt) -> Column {
+const fn col(
+    field: &'static str,
+    title: &'static str,
+    min: usize,
+    pref: usize,
+    priority: u8,
+    fmt: Fmt,
+) -> Column {
     Column {
+        field,
         title,
         min,
         pref,
@@ -113,55 +124,55 @@ const fn col(title: &'static str, min: usize, pref: usize, priority: u8, fmt: Fm
 }
 
 const TENANTS_COLUMNS: &[Column] = &[
-    col("Name", 10, 30, 0, Fmt::Text),
-    col("Plan", 4, 10, 1, Fmt::Text),
-    col("Active", 6, 6, 1, Fmt::YesNo),
-    col("Users", 5, 7, 0, Fmt::Number),
-    col("Agents", 6, 7, 2, Fmt::Number),
-    col("Numbers", 7, 7, 3, Fmt::Number),
-    col("Credits", 7, 10, 2, Fmt::Number),
-    col("Calls 30d", 9, 9, 1, Fmt::Number),
+    col("name", "Name", 10, 30, 0, Fmt::Text),
+    col("plan", "Plan", 4, 10, 1, Fmt::Text),
+    col("is_active", "Active", 6, 6, 1, Fmt::YesNo),
+    col("users", "Users", 5, 7, 0, Fmt::Number),
+    col("agents", "Agents", 6, 7, 2, Fmt::Number),
+    col("numbers", "Numbers", 7, 7, 3, Fmt::Number),
+    col("credits", "Credits", 7, 10, 2, Fmt::Number),
+    col("calls_30d", "Calls 30d", 9, 9, 1, Fmt::Number),
 ];
 const USERS_COLUMNS: &[Column] = &[
-    col("Email", 14, 34, 0, Fmt::Text),
-    col("Name", 8, 22, 1, Fmt::Text),
-    col("Tenant", 8, 22, 2, Fmt::Text),
-    col("Role", 11, 11, 1, Fmt::Text),
-    col("Active", 6, 6, 1, Fmt::YesNo),
-    col("Credits", 7, 8, 2, Fmt::Number),
-    col("Verified", 8, 8, 3, Fmt::YesNo),
-    col("Last session", 16, 16, 3, Fmt::Minute),
+    col("email", "Email", 14, 34, 0, Fmt::Text),
+    col("name", "Name", 8, 22, 1, Fmt::Text),
+    col("tenant", "Tenant", 8, 22, 2, Fmt::Text),
+    col("role", "Role", 11, 11, 1, Fmt::Text),
+    col("is_active", "Active", 6, 6, 1, Fmt::YesNo),
+    col("credits", "Credits", 7, 8, 2, Fmt::Number),
+    col("verified", "Verified", 8, 8, 3, Fmt::YesNo),
+    col("last_session", "Last session", 16, 16, 3, Fmt::Minute),
 ];
 const CREDITS_COLUMNS: &[Column] = &[
-    col("User", 14, 34, 0, Fmt::Text),
-    col("Tenant", 8, 22, 2, Fmt::Text),
-    col("Balance", 7, 9, 0, Fmt::Number),
-    col("Used 30d", 8, 9, 1, Fmt::Number),
-    col("Days left", 9, 9, 1, Fmt::Days),
+    col("email", "User", 14, 34, 0, Fmt::Text),
+    col("tenant", "Tenant", 8, 22, 2, Fmt::Text),
+    col("balance", "Balance", 7, 9, 0, Fmt::Number),
+    col("used_30d", "Used 30d", 8, 9, 1, Fmt::Number),
+    col("days_left", "Days left", 9, 9, 1, Fmt::Days),
 ];
 const AGENTS_COLUMNS: &[Column] = &[
-    col("Name", 10, 24, 0, Fmt::Text),
-    col("Owner", 10, 30, 1, Fmt::Text),
-    col("Tenant", 8, 22, 2, Fmt::Text),
-    col("Type", 4, 4, 3, Fmt::Text),
-    col("Active", 6, 6, 1, Fmt::YesNo),
-    col("Calls", 5, 7, 1, Fmt::Number),
-    col("Success", 7, 7, 2, Fmt::Percent),
+    col("name", "Name", 10, 24, 0, Fmt::Text),
+    col("owner", "Owner", 10, 30, 1, Fmt::Text),
+    col("tenant", "Tenant", 8, 22, 2, Fmt::Text),
+    col("agent_type", "Type", 4, 4, 3, Fmt::Text),
+    col("is_active", "Active", 6, 6, 1, Fmt::YesNo),
+    col("calls", "Calls", 5, 7, 1, Fmt::Number),
+    col("success_rate", "Success", 7, 7, 2, Fmt::Percent),
 ];
 const PHONENUMBERS_COLUMNS: &[Column] = &[
-    col("Number", 12, 16, 0, Fmt::Text),
-    col("Name", 8, 22, 1, Fmt::Text),
-    col("Assigned to", 10, 30, 0, Fmt::Text),
-    col("Tenant", 8, 22, 2, Fmt::Text),
-    col("Active", 6, 6, 1, Fmt::YesNo),
-    col("Created by", 10, 24, 3, Fmt::Text),
+    col("number", "Number", 12, 16, 0, Fmt::Text),
+    col("name", "Name", 8, 22, 1, Fmt::Text),
+    col("assigned_to", "Assigned to", 10, 30, 0, Fmt::Text),
+    col("tenant", "Tenant", 8, 22, 2, Fmt::Text),
+    col("is_active", "Active", 6, 6, 1, Fmt::YesNo),
+    col("created_by", "Created by", 10, 24, 3, Fmt::Text),
 ];
 const AUDITLOG_COLUMNS: &[Column] = &[
-    col("Time (UTC)", 19, 19, 0, Fmt::Second),
-    col("Actor", 10, 26, 0, Fmt::Text),
-    col("Action", 10, 22, 0, Fmt::Text),
-    col("Resource", 6, 12, 1, Fmt::Text),
-    col("Resource id", 9, 36, 2, Fmt::ShortId),
+    col("created_at", "Time (UTC)", 19, 19, 0, Fmt::Second),
+    col("actor", "Actor", 10, 26, 0, Fmt::Text),
+    col("action", "Action", 10, 22, 0, Fmt::Text),
+    col("resource_type", "Resource", 6, 12, 1, Fmt::Text),
+    col("resource_id", "Resource id", 9, 36, 2, Fmt::ShortId),
 ];
 
 pub fn columns(kind: ListKind) -> &'static [Column] {
