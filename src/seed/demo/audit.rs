@@ -1,0 +1,236 @@
+//! The demo audit log: a few weeks of sign-ins, credit changes, assignments and the other admin
+//! actions, as the console would have written them.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::RngExt;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::generate::*;
+use super::names::*;
+use super::rows::*;
+
+pub(super) fn audit_logs(
+    g: &mut Gen,
+    users: &[User],
+    agents: &[Agent],
+    numbers: &[PhoneNumber],
+) -> Vec<AuditEntry> {
+    let super_admin = &users[0];
+    let support = &users[1];
+    let console_agent = format!("switchboard/{} (dana@bastion-1)", env!("CARGO_PKG_VERSION"));
+    let support_agent = format!("switchboard/{} (sam@bastion-1)", env!("CARGO_PKG_VERSION"));
+    let mut log = Vec::new();
+    let mut push = |g: &mut Gen,
+                    actor: Option<&User>,
+                    action: &'static str,
+                    resource_type: &'static str,
+                    resource_id: Option<Uuid>,
+                    old_values: Option<Value>,
+                    new_values: Option<Value>,
+                    user_agent: Option<String>,
+                    created_at: DateTime<Utc>| {
+        let ip = g.ip();
+        log.push(AuditEntry {
+            id: g.uuid(),
+            user_id: actor.map(|u| u.id),
+            action,
+            resource_type,
+            resource_id,
+            old_values,
+            new_values,
+            ip_address: Some(ip),
+            user_agent,
+            created_at,
+        });
+    };
+
+    for u in users {
+        let browser = g.pick(&BROWSERS).to_string();
+        push(
+            g,
+            Some(u),
+            "user.sign_up",
+            "user",
+            Some(u.id),
+            None,
+            Some(json!({"email": u.email, "name": u.name, "auth_provider": u.auth_provider})),
+            Some(browser),
+            u.created_at,
+        );
+    }
+    for u in users.iter().filter(|u| u.role == "admin") {
+        push(
+            g,
+            Some(super_admin),
+            "user.role_change",
+            "user",
+            Some(u.id),
+            Some(json!({"role": "user"})),
+            Some(json!({"role": u.role})),
+            Some(console_agent.clone()),
+            u.created_at + Duration::hours(2),
+        );
+    }
+    for u in users.iter().filter(|u| !u.is_active) {
+        let at = g.past(5, 15);
+        push(
+            g,
+            Some(support),
+            "user.deactivate",
+            "user",
+            Some(u.id),
+            Some(json!({"is_active": true})),
+            Some(json!({"is_active": false, "reason": "account closed at the customer's request"})),
+            Some(support_agent.clone()),
+            at,
+        );
+    }
+    for a in agents {
+        let owner = users.iter().find(|u| u.id == a.user_id);
+        let browser = g.pick(&BROWSERS).to_string();
+        push(
+            g,
+            owner,
+            "agent.create",
+            "agent",
+            Some(a.id),
+            None,
+            Some(
+                json!({"name": a.name, "agent_type": a.agent_type, "bolna_agent_id": a.bolna_agent_id}),
+            ),
+            Some(browser),
+            a.created_at,
+        );
+    }
+    // Configuration edits come in bursts, as teams tune prompts before a campaign.
+    for burst in 0..6 {
+        let day = 8 + burst * 9;
+        for _ in 0..7 {
+            let a = &agents[g.rng.random_range(0..agents.len())];
+            let owner = users.iter().find(|u| u.id == a.user_id);
+            let old_t = g.pick(&[0.2, 0.3, 0.5]);
+            let new_t = g.pick(&[0.4, 0.6, 0.7]);
+            let at = g.past(day, day);
+            let browser = g.pick(&BROWSERS).to_string();
+            push(
+                g,
+                owner,
+                "agent.update",
+                "agent",
+                Some(a.id),
+                Some(json!({"bolna_llm_config": {"temperature": old_t}})),
+                Some(json!({"bolna_llm_config": {"temperature": new_t}})),
+                Some(browser),
+                at,
+            );
+        }
+    }
+    for n in numbers {
+        push(
+            g,
+            Some(super_admin),
+            "phone_number.create",
+            "phone_number",
+            Some(n.id),
+            None,
+            Some(
+                json!({"phone_number": n.phone_number, "name": n.name, "bolna_phone_number_id": n.bolna_phone_number_id}),
+            ),
+            Some(console_agent.clone()),
+            n.created_at,
+        );
+        if let Some(user) = n.assigned_to_user_id {
+            push(
+                g,
+                Some(super_admin),
+                "phone_number.assign",
+                "phone_number",
+                Some(n.id),
+                Some(json!({"assigned_to_user_id": null})),
+                Some(json!({"assigned_to_user_id": user})),
+                Some(console_agent.clone()),
+                n.created_at + Duration::minutes(10),
+            );
+        }
+        if !n.is_active {
+            push(
+                g,
+                Some(super_admin),
+                "phone_number.deactivate",
+                "phone_number",
+                Some(n.id),
+                Some(json!({"is_active": true})),
+                Some(json!({"is_active": false})),
+                Some(console_agent.clone()),
+                n.created_at + Duration::days(30),
+            );
+        }
+    }
+    let customers: Vec<&User> = users.iter().filter(|u| u.role == "user").collect();
+    for i in 0..60 {
+        let u = customers[g.rng.random_range(0..customers.len())];
+        let old: i64 = g.rng.random_range(0..400);
+        let amount: i64 = g.pick(&[100, 250, 500, 1000, 2500]);
+        let reason = g.pick(&[
+            "monthly plan renewal",
+            "refund for dropped calls",
+            "goodwill credit",
+            "invoice paid by bank transfer",
+            "trial extension",
+        ]);
+        let (actor, agent) = if i % 4 == 0 {
+            (super_admin, console_agent.clone())
+        } else {
+            (support, support_agent.clone())
+        };
+        let at = g.past(1, 75);
+        push(
+            g,
+            Some(actor),
+            "credits.top_up",
+            "user",
+            Some(u.id),
+            Some(json!({"credits": old})),
+            Some(json!({"credits": old + amount, "reason": reason})),
+            Some(agent),
+            at,
+        );
+    }
+    for _ in 0..150 {
+        let u = users[g.rng.random_range(0..users.len())].clone();
+        let at = g.past(0, 45);
+        let browser = g.pick(&BROWSERS).to_string();
+        push(
+            g,
+            Some(&u),
+            "user.sign_in",
+            "user",
+            Some(u.id),
+            None,
+            Some(json!({"auth_provider": u.auth_provider})),
+            Some(browser),
+            at,
+        );
+    }
+    for _ in 0..20 {
+        let a = &agents[g.rng.random_range(0..agents.len())];
+        let owner = users.iter().find(|u| u.id == a.user_id);
+        let count = g.rng.random_range(5..400);
+        let at = g.past(2, 80);
+        let browser = g.pick(&BROWSERS).to_string();
+        push(
+            g,
+            owner,
+            "contact.import",
+            "contact",
+            None,
+            None,
+            Some(json!({"count": count, "source": "csv"})),
+            Some(browser),
+            at,
+        );
+    }
+    log.sort_by_key(|e| e.created_at);
+    log
+}
