@@ -103,6 +103,7 @@ enum SignInMethod {
 pub const SIGN_IN_REFUSED: &str =
     "sign-in refused: wrong email or password, or the account may not use the console";
 
+#[derive(sqlx::FromRow)]
 struct Account {
     id: Uuid,
     email: String,
@@ -113,22 +114,12 @@ struct Account {
 }
 
 async fn find_account(pool: &PgPool, email: &str) -> Result<Option<Account>, DbError> {
-    let row: Option<(Uuid, String, String, String, bool, Option<String>)> = sqlx::query_as(
+    Ok(sqlx::query_as(
         "SELECT id, email, name, role, is_active, password_hash FROM users WHERE email = $1",
     )
     .bind(email)
     .fetch_optional(pool)
-    .await?;
-    Ok(row.map(
-        |(id, email, name, role, is_active, password_hash)| Account {
-            id,
-            email,
-            name,
-            role,
-            is_active,
-            password_hash,
-        },
-    ))
+    .await?)
 }
 
 /// Verifies `password` in a blocking task (argon2 takes tens of milliseconds by design).

@@ -22,7 +22,7 @@ pub struct UserState {
     pub active_sessions: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TenantState {
     pub id: Uuid,
     pub name: String,
@@ -30,7 +30,7 @@ pub struct TenantState {
     pub is_active: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AgentState {
     pub id: Uuid,
     pub name: String,
@@ -38,7 +38,7 @@ pub struct AgentState {
     pub is_active: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct NumberState {
     pub id: Uuid,
     pub phone_number: String,
@@ -57,36 +57,39 @@ pub enum Target {
     Number(NumberState),
 }
 
-type UserRow = (
-    Uuid,
-    String,
-    String,
-    String,
-    bool,
-    bool,
-    i64,
-    Uuid,
-    String,
-    i64,
-);
+/// A user as the query returns it (the role still text).
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Uuid,
+    email: String,
+    name: String,
+    role: String,
+    is_active: bool,
+    email_verified: bool,
+    credits: i64,
+    tenant_id: Uuid,
+    tenant_name: String,
+    active_sessions: i64,
+}
 
 const USER_SQL: &str = "SELECT u.id, u.email, u.name, u.role, u.is_active, u.email_verified, \
-            u.credits::bigint, u.tenant_id, t.name, \
+            u.credits::bigint AS credits, u.tenant_id, t.name AS tenant_name, \
             (SELECT count(*) FROM user_sessions s WHERE s.user_id = u.id AND s.expires_at > now()) \
+              AS active_sessions \
      FROM users u JOIN tenants t ON t.id = u.tenant_id";
 
 fn user_state(r: UserRow) -> UserState {
     UserState {
-        id: r.0,
-        email: r.1,
-        name: r.2,
-        role: Role::parse(&r.3).unwrap_or(Role::User),
-        is_active: r.4,
-        email_verified: r.5,
-        credits: r.6,
-        tenant_id: r.7,
-        tenant_name: r.8,
-        active_sessions: r.9,
+        id: r.id,
+        email: r.email,
+        name: r.name,
+        role: Role::parse(&r.role).unwrap_or(Role::User),
+        is_active: r.is_active,
+        email_verified: r.email_verified,
+        credits: r.credits,
+        tenant_id: r.tenant_id,
+        tenant_name: r.tenant_name,
+        active_sessions: r.active_sessions,
     }
 }
 
@@ -152,7 +155,7 @@ async fn tenant_with<'e, E: sqlx::PgExecutor<'e>>(
 ) -> Result<TenantState, ActionError> {
     const SQL: &str = "SELECT id, name, plan, is_active FROM tenants";
     let which = which.trim();
-    let rows: Vec<(Uuid, String, String, bool)> = match Uuid::parse_str(which) {
+    let rows: Vec<TenantState> = match Uuid::parse_str(which) {
         Ok(id) => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{SQL} WHERE id = $1{lock}")))
                 .bind(id)
@@ -169,14 +172,10 @@ async fn tenant_with<'e, E: sqlx::PgExecutor<'e>>(
         }
     }
     .map_err(DbError::from)?;
-    match rows.as_slice() {
-        [(id, name, plan, is_active)] => Ok(TenantState {
-            id: *id,
-            name: name.clone(),
-            plan: plan.clone(),
-            is_active: *is_active,
-        }),
-        [] => Err(ActionError::NotFound(format!(
+    let mut rows = rows;
+    match rows.len() {
+        1 => Ok(rows.remove(0)),
+        0 => Err(ActionError::NotFound(format!(
             "no tenant has the name or id {which}"
         ))),
         _ => Err(ActionError::Invalid(format!(
@@ -189,7 +188,7 @@ async fn tenant_with<'e, E: sqlx::PgExecutor<'e>>(
 pub async fn agent(pool: &PgPool, which: &str) -> Result<AgentState, ActionError> {
     let which = which.trim();
     // Bolna's agent ids are often UUIDs too: match either column.
-    let row: Option<(Uuid, String, Option<String>, bool)> = sqlx::query_as(
+    let row: Option<AgentState> = sqlx::query_as(
         "SELECT id, name, description, is_active FROM agents \
          WHERE bolna_agent_id = $1 OR id = $2 ORDER BY (id = $2) DESC NULLS LAST LIMIT 1",
     )
@@ -198,22 +197,16 @@ pub async fn agent(pool: &PgPool, which: &str) -> Result<AgentState, ActionError
     .fetch_optional(pool)
     .await
     .map_err(DbError::from)?;
-    row.map(|(id, name, description, is_active)| AgentState {
-        id,
-        name,
-        description,
-        is_active,
-    })
-    .ok_or_else(|| ActionError::NotFound(format!("no agent has the id or Bolna id {which}")))
+    row.ok_or_else(|| ActionError::NotFound(format!("no agent has the id or Bolna id {which}")))
 }
 
 /// A phone number row by id, or by number: its active row, else its only row.
 pub async fn number(pool: &PgPool, which: &str) -> Result<NumberState, ActionError> {
     let which = which.trim();
-    const SQL: &str = "SELECT p.id, p.phone_number, p.name, p.assigned_to_user_id, u.email, p.is_active \
+    const SQL: &str = "SELECT p.id, p.phone_number, p.name, p.assigned_to_user_id AS assigned_to, \
+                u.email AS assigned_email, p.is_active \
          FROM phone_numbers p LEFT JOIN users u ON u.id = p.assigned_to_user_id";
-    type Row = (Uuid, String, String, Option<Uuid>, Option<String>, bool);
-    let rows: Vec<Row> = match Uuid::parse_str(which) {
+    let rows: Vec<NumberState> = match Uuid::parse_str(which) {
         Ok(id) => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{SQL} WHERE p.id = $1")))
                 .bind(id)
@@ -231,28 +224,18 @@ pub async fn number(pool: &PgPool, which: &str) -> Result<NumberState, ActionErr
         }
     }
     .map_err(DbError::from)?;
-    let pick = match rows.as_slice() {
-        [] => {
-            return Err(ActionError::NotFound(format!(
-                "no phone number row has the number or id {which}"
-            )));
-        }
-        [one] => one,
-        [first, _] if first.5 => first,
-        _ => {
-            return Err(ActionError::Invalid(format!(
-                "{which} has several inactive rows; give the row's id"
-            )));
-        }
-    };
-    Ok(NumberState {
-        id: pick.0,
-        phone_number: pick.1.clone(),
-        name: pick.2.clone(),
-        assigned_to: pick.3,
-        assigned_email: pick.4.clone(),
-        is_active: pick.5,
-    })
+    let mut rows = rows.into_iter();
+    match (rows.next(), rows.next()) {
+        (None, _) => Err(ActionError::NotFound(format!(
+            "no phone number row has the number or id {which}"
+        ))),
+        (Some(only), None) => Ok(only),
+        // The active row first: a number is active in one row at most.
+        (Some(first), Some(_)) if first.is_active => Ok(first),
+        (Some(_), Some(_)) => Err(ActionError::Invalid(format!(
+            "{which} has several inactive rows; give the row's id"
+        ))),
+    }
 }
 
 /// The target of an action on a row of `kind` (the Credits pane's rows are users).

@@ -57,7 +57,7 @@ impl App {
         self.sign_in = None;
     }
 
-    pub(super) fn on_sign_in_action(&mut self, intent: Intent) -> Vec<Job> {
+    pub(super) fn on_sign_in_intent(&mut self, intent: Intent) -> Vec<Job> {
         let Some(s) = &mut self.sign_in else {
             return Vec::new();
         };
@@ -212,7 +212,7 @@ impl App {
         Vec::new()
     }
 
-    pub(super) fn on_dialog_action(&mut self, intent: Intent) -> Vec<Job> {
+    pub(super) fn on_dialog_intent(&mut self, intent: Intent) -> Vec<Job> {
         let Some(dialog) = self.dialog.take() else {
             return Vec::new();
         };

@@ -409,8 +409,8 @@ impl App {
             return Vec::new();
         };
         match context {
-            Context::SignIn => return self.on_sign_in_action(intent),
-            Context::Form | Context::Confirm => return self.on_dialog_action(intent),
+            Context::SignIn => return self.on_sign_in_intent(intent),
+            Context::Form | Context::Confirm => return self.on_dialog_intent(intent),
             _ => {}
         }
         self.status.info = None;

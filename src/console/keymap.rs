@@ -486,15 +486,15 @@ pub fn verb_key(verb: Verb) -> VerbKey {
 }
 
 /// The admin actions of `pane`.
-pub fn pane_actions(pane: ListKind) -> impl Iterator<Item = VerbKey> {
+pub fn pane_verbs(pane: ListKind) -> impl Iterator<Item = VerbKey> {
     Verb::iter()
         .map(verb_key)
         .filter(move |a| a.panes.contains(&pane))
 }
 
 /// The admin actions of `pane` that `role` may use (the footer shows only these).
-pub fn allowed_actions(pane: ListKind, role: Role) -> impl Iterator<Item = VerbKey> {
-    pane_actions(pane).filter(move |a| a.verb.min_role() <= role)
+pub fn allowed_verbs(pane: ListKind, role: Role) -> impl Iterator<Item = VerbKey> {
+    pane_verbs(pane).filter(move |a| a.verb.min_role() <= role)
 }
 
 /// The action `key` means in `context` on `pane`, if any.
@@ -504,7 +504,7 @@ pub fn intent_for(context: Context, pane: ListKind, key: &KeyEvent) -> Option<In
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
         && let KeyCode::Char(c) = key.code
-        && let Some(a) = pane_actions(pane).find(|a| a.key == c)
+        && let Some(a) = pane_verbs(pane).find(|a| a.key == c)
     {
         return Some(Intent::Act(a.verb));
     }
@@ -579,7 +579,7 @@ mod tests {
     #[test]
     fn action_keys_are_unique_per_pane_and_clash_with_no_navigation_key() {
         for pane in ListKind::ALL {
-            let keys: Vec<char> = pane_actions(pane).map(|a| a.key).collect();
+            let keys: Vec<char> = pane_verbs(pane).map(|a| a.key).collect();
             let mut unique = keys.clone();
             unique.sort();
             unique.dedup();
@@ -610,10 +610,10 @@ mod tests {
             None
         );
         assert_eq!(
-            allowed_actions(ListKind::PhoneNumbers, Role::Admin).count(),
+            allowed_verbs(ListKind::PhoneNumbers, Role::Admin).count(),
             0
         );
-        assert_eq!(allowed_actions(ListKind::Credits, Role::Admin).count(), 2);
+        assert_eq!(allowed_verbs(ListKind::Credits, Role::Admin).count(), 2);
     }
 
     #[test]

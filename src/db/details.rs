@@ -47,13 +47,12 @@ pub struct Detail {
 
 /// The pane that shows records of an audit `resource_type`.
 pub fn pane_of_resource(resource_type: &str) -> Option<ListKind> {
-    match resource_type {
-        "tenant" => Some(ListKind::Tenants),
-        "user" => Some(ListKind::Users),
-        "agent" => Some(ListKind::Agents),
-        "phone_number" => Some(ListKind::PhoneNumbers),
-        _ => None,
-    }
+    // The first pane whose rows have that type (Users before Credits); audit entries about the
+    // audit log itself (exports) lead nowhere.
+    ListKind::ALL
+        .into_iter()
+        .filter(|k| *k != ListKind::AuditLog)
+        .find(|k| k.resource_type() == resource_type)
 }
 
 fn fields(row: &PgRow, names: &[&'static str]) -> Vec<(&'static str, Cell)> {

@@ -76,7 +76,10 @@ fn short_title(kind: ListKind) -> &'static str {
     match kind {
         ListKind::PhoneNumbers => "Numbers",
         ListKind::AuditLog => "Audit",
-        k => pane_title(k),
+        ListKind::Tenants => "Tenants",
+        ListKind::Users => "Users",
+        ListKind::Credits => "Credits",
+        ListKind::Agents => "Agents",
     }
 }
 
@@ -546,7 +549,7 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
         items.push((b.keys().to_string(), b.short, priority));
     }
     if let (Some(session), Context::List | Context::Detail) = (&app.session, context) {
-        for a in keymap::allowed_actions(app.pane().kind, session.actor.role) {
+        for a in keymap::allowed_verbs(app.pane().kind, session.actor.role) {
             items.push((a.key.to_string(), a.short, 1));
         }
     }
@@ -607,13 +610,13 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
             lines.push(key_line(b.keys().to_string(), b.help.to_string()));
         }
     }
-    if keymap::pane_actions(kind).next().is_some() {
+    if keymap::pane_verbs(kind).next().is_some() {
         lines.push(Line::from(Span::styled(
             format!("Actions in {}", pane_title(kind)),
             theme.accent(),
         )));
         let role = app.session.as_ref().map(|s| s.actor.role);
-        for a in keymap::pane_actions(kind) {
+        for a in keymap::pane_verbs(kind) {
             let needs = a.verb.min_role();
             let note = match role {
                 Some(r) if r >= needs => String::new(),
