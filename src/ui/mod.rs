@@ -2,7 +2,6 @@
 
 pub mod detail;
 pub mod dialogs;
-pub mod svg;
 pub mod text;
 
 use chrono::{DateTime, Utc};

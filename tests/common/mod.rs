@@ -8,6 +8,9 @@
 //! Each test gets its own database, cloned from a migrated template, dropped when the test ends.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod actions;
+pub mod seed;
+
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Stdio;

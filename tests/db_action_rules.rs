@@ -1,0 +1,752 @@
+//! The action layer's rules on real PostgreSQL: permissions for every action and every kind of
+//! actor, the rules the database cannot express, read-only sessions, sign-in and bootstrap.
+
+mod common;
+
+use common::TestDb;
+use common::actions::*;
+use serde_json::{Value, json};
+use switchboard::actions::admins;
+use switchboard::actions::sign_in::{self, Credentials};
+use switchboard::actions::{ActionError, Actor, Applied, Request, Role, Session, apply};
+use switchboard::password::Secret;
+use uuid::Uuid;
+
+fn all_requests(f: &Fixture) -> Vec<Request> {
+    vec![
+        Request::AdjustCredits {
+            user: f.customer,
+            delta: 100,
+            reason: "top".into(),
+            key: Uuid::new_v4(),
+        },
+        Request::AdjustCredits {
+            user: f.customer,
+            delta: -10,
+            reason: "deduct".into(),
+            key: Uuid::new_v4(),
+        },
+        Request::SetUserActive {
+            user: f.customer,
+            active: false,
+        },
+        Request::RevokeSessions { user: f.customer },
+        Request::MarkEmailVerified { user: f.customer },
+        Request::SetRole {
+            user: f.customer,
+            from: Role::User,
+            to: Role::Admin,
+        },
+        Request::MoveUser {
+            user: f.inactive_customer,
+            from: f.tenant,
+            to: f.other_tenant.to_string(),
+        },
+        Request::CreateTenant {
+            name: "New".into(),
+            plan: "pro".into(),
+        },
+        Request::RenameTenant {
+            tenant: f.tenant,
+            from: "Acme".into(),
+            to: "Acme Inc".into(),
+        },
+        Request::SetPlan {
+            tenant: f.other_tenant,
+            from: "starter".into(),
+            to: "pro".into(),
+        },
+        Request::SetTenantActive {
+            tenant: f.other_tenant,
+            active: false,
+        },
+        Request::RenameAgent {
+            agent: f.agent,
+            from: "Front desk".into(),
+            to: "Desk".into(),
+        },
+        Request::SetAgentDescription {
+            agent: f.agent,
+            from: Some("Answers calls".into()),
+            to: Some("New".into()),
+        },
+        Request::SetAgentActive {
+            agent: f.agent,
+            active: false,
+        },
+        Request::AddNumber {
+            number: "+442071838750".into(),
+            name: "London".into(),
+            bolna_id: "pn-uk".into(),
+        },
+        Request::AssignNumber {
+            number: f.number,
+            from: None,
+            to: "plain@x.test".into(),
+        },
+        Request::SetNumberActive {
+            number: f.number,
+            active: false,
+        },
+    ]
+}
+
+#[tokio::test]
+async fn permissions_every_action_for_every_kind_of_actor() {
+    for who in ["super_admin", "admin", "inactive admin", "plain user"] {
+        let db = TestDb::migrated().await;
+        let p = &db.pool;
+        let f = fixture(p).await;
+        let actor = match who {
+            "super_admin" => &f.super_admin,
+            "admin" => &f.admin,
+            "inactive admin" => &f.inactive_admin,
+            _ => &f.plain_user,
+        };
+        for req in all_requests(&f) {
+            let allowed = match who {
+                "super_admin" => true,
+                "admin" => req.min_role() == Role::Admin,
+                _ => false,
+            };
+            let before = audit_count(p).await;
+            let result = apply(p, &session(actor), &req).await;
+            match (allowed, &result) {
+                (true, Ok(out)) => assert_eq!(out.status, Applied::Done, "{who} {req:?}"),
+                (false, Err(ActionError::Forbidden(_))) => {
+                    // The refusal is on record, and nothing else is.
+                    let row: (Option<Uuid>, String, Value) = sqlx::query_as(
+                        "SELECT user_id, action, new_values FROM audit_logs ORDER BY created_at DESC LIMIT 1",
+                    )
+                    .fetch_one(p)
+                    .await
+                    .unwrap();
+                    assert_eq!(audit_count(p).await, before + 1);
+                    assert_eq!((row.0, row.1.as_str()), (Some(actor.id), "admin.refused"));
+                    assert_eq!(row.2["action"], req.audit_action());
+                }
+                _ => panic!("{who} {req:?}: allowed {allowed}, got {result:?}"),
+            }
+        }
+    }
+    // A plain user's unchanged rows prove refusals wrote nothing.
+    let db = TestDb::migrated().await;
+    let f = fixture(&db.pool).await;
+    for req in all_requests(&f) {
+        let _ = apply(&db.pool, &session(&f.plain_user), &req).await;
+    }
+    assert_eq!(
+        scalar::<i32>(
+            &db.pool,
+            "SELECT credits FROM users WHERE id = $1",
+            f.customer
+        )
+        .await,
+        100
+    );
+    assert_eq!(
+        scalar::<String>(&db.pool, "SELECT name FROM tenants WHERE id = $1", f.tenant).await,
+        "Acme"
+    );
+}
+
+#[tokio::test]
+async fn rules_the_database_cannot_express_are_enforced() {
+    let db = TestDb::migrated().await;
+    let p = &db.pool;
+    let f = fixture(p).await;
+    let sa = session(&f.super_admin);
+    let ad = session(&f.admin);
+    let refused = |r: Result<switchboard::actions::Outcome, ActionError>| match r {
+        Err(ActionError::Forbidden(why)) => why,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+
+    // The last active super_admin stays.
+    let why = refused(
+        apply(
+            p,
+            &sa,
+            &Request::SetRole {
+                user: f.super_admin.id,
+                from: Role::SuperAdmin,
+                to: Role::Admin,
+            },
+        )
+        .await,
+    );
+    assert!(why.contains("your own role"), "{why}");
+    let why = refused(
+        apply(
+            p,
+            &sa,
+            &Request::SetUserActive {
+                user: f.super_admin.id,
+                active: false,
+            },
+        )
+        .await,
+    );
+    assert!(why.contains("your own account"), "{why}");
+    let second = insert_user(
+        p,
+        "second@x.test",
+        Role::SuperAdmin,
+        true,
+        switchboard::db::SYSTEM_TENANT,
+    )
+    .await;
+    let s2 = session(&second);
+    apply(
+        p,
+        &s2,
+        &Request::SetRole {
+            user: f.super_admin.id,
+            from: Role::SuperAdmin,
+            to: Role::Admin,
+        },
+    )
+    .await
+    .unwrap();
+    // The demoted super_admin lost the right at once, whatever its session says.
+    let why = refused(
+        apply(
+            p,
+            &sa,
+            &Request::SetRole {
+                user: second.id,
+                from: Role::SuperAdmin,
+                to: Role::User,
+            },
+        )
+        .await,
+    );
+    assert!(why.contains("needs super_admin"), "{why}");
+    let third = insert_user(
+        p,
+        "third@x.test",
+        Role::Admin,
+        true,
+        switchboard::db::SYSTEM_TENANT,
+    )
+    .await;
+    apply(
+        p,
+        &s2,
+        &Request::SetRole {
+            user: third.id,
+            from: Role::Admin,
+            to: Role::SuperAdmin,
+        },
+    )
+    .await
+    .unwrap();
+    let s3 = session(&Actor {
+        role: Role::SuperAdmin,
+        ..third.clone()
+    });
+    apply(
+        p,
+        &s3,
+        &Request::SetUserActive {
+            user: second.id,
+            active: false,
+        },
+    )
+    .await
+    .unwrap();
+    let why = refused(
+        apply(
+            p,
+            &s2,
+            &Request::SetUserActive {
+                user: third.id,
+                active: false,
+            },
+        )
+        .await,
+    );
+    assert!(why.contains("no longer an active account"), "{why}");
+
+    // Admins manage customers, not other admins.
+    let why = refused(
+        apply(
+            p,
+            &ad,
+            &Request::SetUserActive {
+                user: third.id,
+                active: false,
+            },
+        )
+        .await,
+    );
+    assert!(why.contains("super_admin"), "{why}");
+
+    // Numbers go to active users only.
+    let s3 = session(&Actor {
+        role: Role::SuperAdmin,
+        ..third
+    });
+    let e = apply(
+        p,
+        &s3,
+        &Request::AssignNumber {
+            number: f.number,
+            from: None,
+            to: "closed@acme.test".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("numbers are assigned only to active users"),
+        "{e}"
+    );
+    let e = apply(
+        p,
+        &s3,
+        &Request::AssignNumber {
+            number: f.number,
+            from: None,
+            to: "nobody@x.test".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ActionError::NotFound(_)), "{e}");
+
+    // A number is active in one row only: a clear message, not a raw SQL error.
+    let e = apply(
+        p,
+        &s3,
+        &Request::SetNumberActive {
+            number: f.number_twin,
+            active: true,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "+14155550100 is already active in another phone number row; deactivate that one first"
+    );
+    let e = apply(
+        p,
+        &s3,
+        &Request::AddNumber {
+            number: "+14155550100".into(),
+            name: "Dup".into(),
+            bolna_id: "pn-x".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("already active"), "{e}");
+    let e = apply(
+        p,
+        &s3,
+        &Request::AddNumber {
+            number: "+14155550111".into(),
+            name: "Dup".into(),
+            bolna_id: "pn-1".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("pn-1 is already used"), "{e}");
+
+    // Never the system tenant.
+    let why = refused(
+        apply(
+            p,
+            &s3,
+            &Request::SetTenantActive {
+                tenant: switchboard::db::SYSTEM_TENANT,
+                active: false,
+            },
+        )
+        .await,
+    );
+    assert!(why.contains("system tenant"), "{why}");
+
+    // Deductions stop at zero and show the balance; admins have a cap.
+    let e = apply(
+        p,
+        &ad,
+        &Request::AdjustCredits {
+            user: f.customer,
+            delta: -101,
+            reason: "x".into(),
+            key: Uuid::new_v4(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "not enough credits: the balance is 100, the deduction 101"
+    );
+    let why = refused(
+        apply(
+            p,
+            &ad,
+            &Request::AdjustCredits {
+                user: f.customer,
+                delta: 10_001,
+                reason: "x".into(),
+                key: Uuid::new_v4(),
+            },
+        )
+        .await,
+    );
+    assert!(why.contains("at most 10000"), "{why}");
+    // The cap is the database's, set by a super_admin only, and audited.
+    let why = refused(
+        apply(
+            p,
+            &ad,
+            &Request::SetCreditCap {
+                from: 10_000,
+                to: 1_000_000,
+            },
+        )
+        .await,
+    );
+    assert!(why.contains("needs super_admin"), "{why}");
+    let out = apply(
+        p,
+        &s3,
+        &Request::SetCreditCap {
+            from: 10_000,
+            to: 50,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.old, Some(json!({"admin_credit_cap": 10_000})));
+    assert_eq!(out.new, Some(json!({"admin_credit_cap": 50})));
+    let e = apply(
+        p,
+        &s3,
+        &Request::SetCreditCap {
+            from: 10_000,
+            to: 70,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ActionError::Conflict { .. }), "{e}");
+    let why = refused(
+        apply(
+            p,
+            &ad,
+            &Request::AdjustCredits {
+                user: f.customer,
+                delta: 51,
+                reason: "x".into(),
+                key: Uuid::new_v4(),
+            },
+        )
+        .await,
+    );
+    assert!(why.contains("at most 50"), "{why}");
+
+    // Nobody changes their own credits; admins do not change an admin's.
+    let why = refused(
+        apply(
+            p,
+            &s3,
+            &Request::AdjustCredits {
+                user: s3.actor.id,
+                delta: 5,
+                reason: "x".into(),
+                key: Uuid::new_v4(),
+            },
+        )
+        .await,
+    );
+    assert!(why.contains("your own credits"), "{why}");
+    let why = refused(
+        apply(
+            p,
+            &ad,
+            &Request::AdjustCredits {
+                user: s3.actor.id,
+                delta: 5,
+                reason: "x".into(),
+                key: Uuid::new_v4(),
+            },
+        )
+        .await,
+    );
+    assert!(why.contains("super_admin"), "{why}");
+    apply(
+        p,
+        &s3,
+        &Request::AdjustCredits {
+            user: f.customer,
+            delta: 50_000,
+            reason: "enterprise".into(),
+            key: Uuid::new_v4(),
+        },
+    )
+    .await
+    .unwrap();
+
+    // Bad input is refused before any SQL, with words.
+    for (req, text) in [
+        (
+            Request::AdjustCredits {
+                user: f.customer,
+                delta: 0,
+                reason: "x".into(),
+                key: Uuid::new_v4(),
+            },
+            "whole number",
+        ),
+        (
+            Request::AdjustCredits {
+                user: f.customer,
+                delta: 5,
+                reason: "  ".into(),
+                key: Uuid::new_v4(),
+            },
+            "reason is empty",
+        ),
+        (
+            Request::AddNumber {
+                number: "555-0100".into(),
+                name: "x".into(),
+                bolna_id: "y".into(),
+            },
+            "E.164",
+        ),
+        (
+            Request::CreateTenant {
+                name: "x".into(),
+                plan: "system".into(),
+            },
+            "unknown plan",
+        ),
+    ] {
+        let e = apply(p, &s3, &req).await.unwrap_err();
+        assert!(e.to_string().contains(text), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn read_only_sessions_refuse_every_action_before_any_sql() {
+    let db = TestDb::migrated().await;
+    let f = fixture(&db.pool).await;
+    let before = audit_count(&db.pool).await;
+    let s = Session {
+        read_only: true,
+        ..session(&f.super_admin)
+    };
+    for req in all_requests(&f) {
+        assert!(matches!(
+            apply(&db.pool, &s, &req).await,
+            Err(ActionError::ReadOnly)
+        ));
+    }
+    assert_eq!(audit_count(&db.pool).await, before);
+}
+
+#[tokio::test]
+async fn sign_in_accepts_argon2_and_bcrypt_and_records_every_attempt() {
+    let db = TestDb::migrated().await;
+    let p = &db.pool;
+    let f = fixture(p).await;
+    let bcrypt_hash = bcrypt::hash(PASSWORD, 4)
+        .unwrap()
+        .replacen("$2b$", "$2y$", 1);
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        .bind(f.admin.id)
+        .bind(&bcrypt_hash)
+        .execute(p)
+        .await
+        .unwrap();
+    let pw = Secret::new(PASSWORD);
+    let a = sign_in::sign_in(
+        p,
+        "super@x.test",
+        &Credentials::Password(Secret::clone(&pw)),
+        &ctx(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!((a.id, a.role), (f.super_admin.id, Role::SuperAdmin));
+    let a = sign_in::sign_in(
+        p,
+        " admin@x.test ",
+        &Credentials::Password(Secret::clone(&pw)),
+        &ctx(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.role, Role::Admin);
+
+    let wrong = Secret::new("not the password");
+    for (email, password) in [
+        ("super@x.test", &wrong),
+        ("nobody@x.test", &pw),
+        ("gone@x.test", &pw),
+        ("plain@x.test", &pw),
+    ] {
+        let e = sign_in::sign_in(
+            p,
+            email,
+            &Credentials::Password(Secret::clone(password)),
+            &ctx(),
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.to_string(), sign_in::SIGN_IN_REFUSED, "{email}");
+    }
+    let rows: Vec<(Option<Uuid>, String, Value)> = sqlx::query_as(
+        "SELECT user_id, action, new_values FROM audit_logs ORDER BY created_at, action",
+    )
+    .fetch_all(p)
+    .await
+    .unwrap();
+    let summary: Vec<(bool, &str, &str)> = rows
+        .iter()
+        .map(|(u, a, v)| (u.is_some(), a.as_str(), v["reason"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (true, "admin.sign_in", ""),
+            (true, "admin.sign_in", ""),
+            (false, "admin.sign_in_failed", "wrong_password"),
+            (false, "admin.sign_in_failed", "unknown_account"),
+            (false, "admin.sign_in_failed", "inactive"),
+            (false, "admin.sign_in_failed", "not_admin"),
+        ]
+    );
+    for (_, _, v) in &rows {
+        assert!(
+            !v.to_string().contains(PASSWORD) && !v.to_string().contains("$2"),
+            "{v}"
+        );
+    }
+    // A read-only session signs in without writing.
+    let before = audit_count(p).await;
+    sign_in::sign_in(
+        p,
+        "super@x.test",
+        &Credentials::Password(Secret::clone(&pw)),
+        &ctx(),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(audit_count(p).await, before);
+}
+
+#[tokio::test]
+async fn bootstrapping_admins_is_open_until_a_super_admin_exists() {
+    let db = TestDb::migrated().await;
+    let p = &db.pool;
+    let pw = Secret::new("first super admin pw");
+    let e = admins::create_admin(
+        p,
+        None,
+        &ctx(),
+        "root@x.test",
+        "Root",
+        Role::SuperAdmin,
+        &Secret::new("short"),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("at least 12"), "{e}");
+    let id = admins::create_admin(
+        p,
+        None,
+        &ctx(),
+        "root@x.test",
+        "Root",
+        Role::SuperAdmin,
+        &pw,
+    )
+    .await
+    .unwrap();
+    let (actor, action, new): (Option<Uuid>, String, Value) =
+        sqlx::query_as("SELECT user_id, action, new_values FROM audit_logs WHERE resource_id = $1")
+            .bind(id)
+            .fetch_one(p)
+            .await
+            .unwrap();
+    assert_eq!((actor, action.as_str()), (None, "admin.create"));
+    assert_eq!(
+        new,
+        json!({"email": "root@x.test", "name": "Root", "role": "super_admin", "password_set": true})
+    );
+
+    // Now a super_admin exists: anonymous bootstrap is refused, the super_admin may.
+    let e = admins::create_admin(p, None, &ctx(), "b@x.test", "B", Role::Admin, &pw)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ActionError::Forbidden(_)), "{e}");
+    let e = admins::set_password(p, None, &ctx(), "root@x.test", &pw)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ActionError::Forbidden(_)), "{e}");
+    let root = sign_in::sign_in(
+        p,
+        "root@x.test",
+        &Credentials::Password(Secret::clone(&pw)),
+        &ctx(),
+        false,
+    )
+    .await
+    .unwrap();
+    let b = admins::create_admin(p, Some(&root), &ctx(), "b@x.test", "B", Role::Admin, &pw)
+        .await
+        .unwrap();
+    let e = admins::create_admin(p, Some(&root), &ctx(), "b@x.test", "B", Role::Admin, &pw)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "a user with the email b@x.test already exists"
+    );
+    let new_pw = Secret::new("a brand new password");
+    admins::set_password(p, Some(&root), &ctx(), "b@x.test", &new_pw)
+        .await
+        .unwrap();
+    let (actor, old, new): (Option<Uuid>, Value, Value) = sqlx::query_as(
+        "SELECT user_id, old_values, new_values FROM audit_logs WHERE action = 'admin.set_password'",
+    )
+    .fetch_one(p)
+    .await
+    .unwrap();
+    assert_eq!(
+        (actor, old, new),
+        (
+            Some(root.id),
+            json!({"password_set": true}),
+            json!({"password_set": true})
+        )
+    );
+    let signed = sign_in::sign_in(
+        p,
+        "b@x.test",
+        &Credentials::Password(Secret::clone(&new_pw)),
+        &ctx(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(signed.id, b);
+    // An admin (not super) may not bootstrap others.
+    let e = admins::create_admin(p, Some(&signed), &ctx(), "c@x.test", "C", Role::Admin, &pw)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ActionError::Forbidden(_)), "{e}");
+}
