@@ -2,6 +2,7 @@
 
 pub mod detail;
 pub mod dialogs;
+pub mod svg;
 pub mod text;
 
 use chrono::{DateTime, Utc};
