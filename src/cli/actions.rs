@@ -6,9 +6,7 @@ use clap::{Args, Subcommand};
 use uuid::Uuid;
 
 use super::{CliError, RunContext, sign_in};
-use crate::actions::{
-    self, ActionError, AuditContext, MAX_CREDIT_CHANGE, Outcome, Request, Role, Session, targets,
-};
+use crate::actions::{self, ActionError, MAX_CREDIT_CHANGE, Outcome, Request, Role, targets};
 use crate::db::connect::Connection;
 
 /// The action nouns, flattened into the top-level subcommands.
@@ -372,18 +370,7 @@ async fn apply(
     if ctx.read_only {
         return Err(ActionError::ReadOnly.into());
     }
-    let actor = sign_in::sign_in(
-        conn,
-        ctx,
-        ctx.admin.as_deref(),
-        ctx.global.password_file.as_deref(),
-    )
-    .await?;
-    let session = Session {
-        actor,
-        ctx: AuditContext::from_env(),
-        read_only: ctx.read_only,
-    };
+    let session = sign_in::session(conn, ctx).await?;
     let req = request(conn, cmd).await?;
     Ok(actions::apply(&conn.pool, &session, &req).await?)
 }

@@ -8,7 +8,6 @@ use uuid::Uuid;
 
 use super::{CliError, RunContext, sign_in};
 use crate::actions::export::{self, Destination, ExportRequest};
-use crate::actions::{AuditContext, Session};
 use crate::db::connect::Connection;
 use crate::db::export::{Format, estimate_rows};
 use crate::db::lists::{Filter, ListKind};
@@ -107,18 +106,7 @@ pub(super) async fn run(
             path.display()
         )));
     }
-    let actor = sign_in::sign_in(
-        conn,
-        ctx,
-        ctx.admin.as_deref(),
-        ctx.global.password_file.as_deref(),
-    )
-    .await?;
-    let session = Session {
-        actor,
-        ctx: AuditContext::from_env(),
-        read_only: ctx.read_only,
-    };
+    let session = sign_in::session(conn, ctx).await?;
     let request = ExportRequest {
         filter,
         filter_text: text,

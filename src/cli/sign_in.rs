@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{CliError, RunContext};
 use crate::actions::sign_in::{self, Credentials, SignInError};
-use crate::actions::{ActionError, Actor, AuditContext};
+use crate::actions::{ActionError, Actor, AuditContext, Session};
 use crate::db::connect::{Connection, DbTarget};
 use crate::password::Secret;
 use crate::seed::demo::DEMO_SUPER_ADMIN;
@@ -74,4 +74,21 @@ pub(super) async fn sign_in(
     attempt(Credentials::Password(password))
         .await
         .map_err(|e| ActionError::from(e).into())
+}
+
+/// Signs in as the command's admin (`--admin`, `--password-file`) and returns the session its
+/// actions and exports run as.
+pub(super) async fn session(conn: &Connection, ctx: &RunContext) -> Result<Session, CliError> {
+    let actor = sign_in(
+        conn,
+        ctx,
+        ctx.admin.as_deref(),
+        ctx.global.password_file.as_deref(),
+    )
+    .await?;
+    Ok(Session {
+        actor,
+        ctx: AuditContext::from_env(),
+        read_only: ctx.read_only,
+    })
 }

@@ -13,7 +13,9 @@ use crate::actions::sign_in::{Credentials, SignInError};
 use crate::actions::targets::Target;
 use crate::actions::{ActionError, Actor, Outcome, Session, Verb};
 use crate::db::export::Format;
+use crate::db::lists::ListKind;
 use crate::password::Secret;
+use uuid::Uuid;
 
 impl App {
     /// Shows the sign-in screen; on the embedded default, tries the demo password first.
@@ -177,6 +179,18 @@ impl App {
                 },
             }
         };
+        vec![self.prepare(session, verb, kind, id)]
+    }
+
+    /// The job that checks the admin may use `verb` and reads its target; its answer opens the
+    /// form.
+    fn prepare(
+        &mut self,
+        session: Box<Session>,
+        verb: Verb,
+        kind: ListKind,
+        id: Option<Uuid>,
+    ) -> Job {
         let prep = Preparing {
             req: self.req(),
             verb,
@@ -184,7 +198,7 @@ impl App {
             id,
         };
         self.preparing = Some(prep);
-        vec![Job::Write(WriteJob::Prepare { prep, session })]
+        Job::Write(WriteJob::Prepare { prep, session })
     }
 
     pub(super) fn on_prepared(
@@ -304,15 +318,8 @@ impl App {
                 let verb = c.request.verb();
                 let kind = self.pane().kind;
                 let (_, id) = c.request.resource();
-                let prep = Preparing {
-                    req: self.req(),
-                    verb,
-                    kind,
-                    id,
-                };
-                self.preparing = Some(prep);
                 let mut jobs = self.refresh();
-                jobs.push(Job::Write(WriteJob::Prepare { prep, session }));
+                jobs.push(self.prepare(session, verb, kind, id));
                 jobs
             }
             Err(
