@@ -9,7 +9,6 @@ use std::time::Instant;
 use clap::Parser;
 
 use switchboard::cli::{self, Cli, CliError};
-use switchboard::console::event_loop;
 use switchboard::paths::AppPaths;
 
 fn main() -> ExitCode {
@@ -43,7 +42,7 @@ fn main() -> ExitCode {
         }
     });
     // Whatever ended the run, the terminal is given back before anything is printed.
-    event_loop::restore_terminal();
+    cli::terminal::restore_terminal();
     // Dropping the runtime waits for blocking work such as stopping the private server.
     drop(runtime);
     match result {

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
+use super::rules::lock_super_admins;
 use super::{ActionError, Actor, AuditContext, Role, Tx, validate_email, validate_text};
 use crate::db::DbError;
 use crate::password::Secret;
@@ -39,15 +40,6 @@ async fn hash_new_password(password: &Secret) -> Result<String, ActionError> {
         .map_err(|e| ActionError::Invalid(e.to_string()))
 }
 
-/// Takes the lock that serialises changes to who is a super_admin, so two of them racing cannot
-/// both pass a check such as "another super_admin remains".
-pub(super) async fn lock_super_admins(tx: &mut Tx) -> Result<(), DbError> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('switchboard.super_admins'))")
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 /// Bootstrap rule: with no active super_admin anyone may run it (the audit row has no actor);
 /// otherwise only a signed-in super_admin.
 async fn bootstrap_actor(
@@ -70,7 +62,7 @@ async fn bootstrap_actor(
             "{what} needs a super_admin once one exists: sign in with --admin EMAIL"
         )));
     };
-    super::change::current_role(tx, actor)
+    super::rules::current_role(tx, actor)
         .await?
         .require(Role::SuperAdmin, what)?;
     Ok(Some(actor.id))
@@ -107,7 +99,7 @@ pub async fn create_admin(
     .bind(crate::db::SYSTEM_TENANT)
     .fetch_one(&mut *tx)
     .await
-    .map_err(|e| super::change::explain_db_error(e, &email))?;
+    .map_err(|e| super::rules::explain_db_error(e, &email))?;
     let entry = AuditEntry {
         actor,
         action: "admin.create",

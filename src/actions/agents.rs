@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::change::{Change, Table, Val, set_column};
+use super::rules::{Change, Table, Val, set_column};
 use super::{ActionError, Tx};
 
 pub(super) async fn rename(

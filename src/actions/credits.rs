@@ -3,7 +3,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::change::{Change, explain_db_error, lock_user, require_rank_over};
+use super::rules::{Change, explain_db_error, lock_user, require_rank_over};
 use super::settings::credit_cap;
 use super::{ActionError, Applied, Role, Tx};
 use crate::db::DbError;

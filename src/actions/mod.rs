@@ -5,8 +5,8 @@
 //!
 //! - `catalogue`: the kinds of change (`Verb`), the change with its values (`Request`), and the
 //!   checks that need no database;
-//! - `change`: `apply` and `prepare`, the shared rules and the one-column edit with optimistic
-//!   concurrency; one file per resource (`credits`, `users`, `tenants`, `agents`, `numbers`,
+//! - `change`: `apply` and `prepare`; `rules`: what every change shares (the role read afresh,
+//!   the rules about admins, the one-column edit with optimistic concurrency); one file per resource (`credits`, `users`, `tenants`, `agents`, `numbers`,
 //!   `settings`) holds the changes themselves;
 //! - `audit`: the one audit writer;
 //! - `sign_in`, `admins`, `export`: the sign-in flow, admin bootstrap and the export flow, shared
@@ -25,6 +25,7 @@ mod error;
 pub mod export;
 mod numbers;
 mod outcome;
+mod rules;
 mod session;
 mod settings;
 pub mod sign_in;

@@ -4,7 +4,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::change::{Change, Table, Val, explain_db_error, set_column};
+use super::rules::{Change, Table, Val, explain_db_error, set_column};
 use super::{ActionError, Applied, Tx, targets};
 use crate::db::DbError;
 

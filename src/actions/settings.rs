@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::change::Change;
+use super::rules::Change;
 use super::{ActionError, DEFAULT_ADMIN_CREDIT_CAP, Tx};
 use crate::db::DbError;
 

@@ -3,7 +3,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::change::{Change, Table, Val, explain_db_error, not_system_tenant, set_column};
+use super::rules::{Change, Table, Val, explain_db_error, not_system_tenant, set_column};
 use super::{ActionError, Applied, Tx};
 
 pub(super) async fn create(tx: &mut Tx, name: &str, plan: &str) -> Result<Change, ActionError> {

@@ -3,7 +3,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::change::{
+use super::rules::{
     Change, Table, Val, lock_user, require_other_super_admin, require_rank_over, set_column,
 };
 use super::{ActionError, Role, Tx, targets};

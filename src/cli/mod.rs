@@ -1,6 +1,6 @@
 //! The command line: the flags every command shares, the subcommands, and one connection helper
 //! that opens the database, checks its migrations, runs the command and closes it again. Each
-//! group of subcommands has its own file; the console is `console::event_loop`.
+//! group of subcommands has its own file; `terminal` runs the console on the terminal.
 
 mod actions;
 mod admin;
@@ -10,6 +10,7 @@ mod error;
 pub mod measure;
 mod setup;
 mod sign_in;
+pub mod terminal;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -21,10 +22,10 @@ pub use error::CliError;
 
 use crate::actions::ActionError;
 use crate::config::Config;
-use crate::console::event_loop::{self, Exit};
 use crate::db::connect::{self, Connection, DbTarget, PoolSettings};
 use crate::db::pg::{self, ClusterPaths, StartOptions};
 use crate::paths::AppPaths;
+use terminal::Exit;
 
 /// Switchboard: the terminal admin console for the voice-agent platform's PostgreSQL database.
 ///
@@ -320,12 +321,12 @@ async fn dispatch(
 
 /// The console on the terminal, until the admin quits.
 async fn console(conn: &Connection, ctx: &RunContext) -> Result<(), CliError> {
-    let options = event_loop::Options {
+    let options = terminal::Options {
         admin: ctx.admin.clone(),
         read_only: ctx.read_only,
         embedded: matches!(ctx.target, DbTarget::Embedded),
     };
-    match event_loop::run(conn, options).await {
+    match terminal::run(conn, options).await {
         Ok(Exit::Quit) => Ok(()),
         Ok(Exit::SignInFailed) => Err(CliError::Action(ActionError::SignIn)),
         Err(e) => Err(CliError::Io(format!("terminal error: {e}"))),

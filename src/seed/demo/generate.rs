@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use crate::db::SYSTEM_TENANT;
 
-use super::audit::audit_logs;
 use super::names::*;
 use super::rows::*;
 use super::{DEMO_PASSWORD, DEMO_SEED, DEMO_SUPER_ADMIN, DEMO_SUPPORT_ADMIN};
@@ -89,47 +88,12 @@ impl Gen {
     }
 }
 
-impl DemoData {
-    /// The demo data for the anchor time `now`.
-    pub fn generate(now: DateTime<Utc>) -> DemoData {
-        let mut g = Gen {
+impl Gen {
+    /// A generator for the anchor time `now`, always from the same seed.
+    pub(super) fn new(now: DateTime<Utc>) -> Gen {
+        Gen {
             rng: ChaCha8Rng::seed_from_u64(DEMO_SEED),
             now,
-        };
-        let tenants = tenants(&mut g);
-        let users = users(&mut g, &tenants);
-        let agents = agents(&mut g, &users);
-        let mut contacts = contacts(&mut g, &agents);
-        let calls = calls(&mut g, &agents, &mut contacts);
-        let (transcripts, lead_analytics) = call_analysis(&mut g, &calls);
-        let phone_numbers = phone_numbers(&mut g, &users);
-        let sessions = sessions(&mut g, &users);
-        let twilio_calls = twilio_calls(&mut g, &calls);
-        let audit_logs = audit_logs(&mut g, &users, &agents, &phone_numbers);
-        DemoData {
-            tenants,
-            users,
-            agents,
-            contacts,
-            calls,
-            transcripts,
-            lead_analytics,
-            phone_numbers,
-            sessions,
-            audit_logs,
-            twilio_calls,
-        }
-    }
-
-    pub fn summary(&self) -> DemoSummary {
-        DemoSummary {
-            tenants: self.tenants.len() + 1, // and the system tenant the migrations create
-            users: self.users.len(),
-            agents: self.agents.len(),
-            phone_numbers: self.phone_numbers.len(),
-            calls: self.calls.len(),
-            contacts: self.contacts.len(),
-            audit_logs: self.audit_logs.len(),
         }
     }
 }

@@ -16,6 +16,9 @@ use sqlx::PgPool;
 
 pub use rows::*;
 
+use audit::audit_logs;
+use generate::*;
+
 use crate::db::DbError;
 
 /// The fixed seed: the same `now` always gives the same data.
@@ -24,6 +27,48 @@ pub const DEMO_SEED: u64 = 0x5717_c4b0_a2d0_0001;
 pub const DEMO_PASSWORD: &str = "demo-password";
 pub const DEMO_SUPER_ADMIN: &str = "super@demo.test";
 pub const DEMO_SUPPORT_ADMIN: &str = "support@demo.test";
+
+impl DemoData {
+    /// The demo data for the anchor time `now`.
+    pub fn generate(now: DateTime<Utc>) -> DemoData {
+        let mut g = Gen::new(now);
+        let tenants = tenants(&mut g);
+        let users = users(&mut g, &tenants);
+        let agents = agents(&mut g, &users);
+        let mut contacts = contacts(&mut g, &agents);
+        let calls = calls(&mut g, &agents, &mut contacts);
+        let (transcripts, lead_analytics) = call_analysis(&mut g, &calls);
+        let phone_numbers = phone_numbers(&mut g, &users);
+        let sessions = sessions(&mut g, &users);
+        let twilio_calls = twilio_calls(&mut g, &calls);
+        let audit_logs = audit_logs(&mut g, &users, &agents, &phone_numbers);
+        DemoData {
+            tenants,
+            users,
+            agents,
+            contacts,
+            calls,
+            transcripts,
+            lead_analytics,
+            phone_numbers,
+            sessions,
+            audit_logs,
+            twilio_calls,
+        }
+    }
+
+    pub fn summary(&self) -> DemoSummary {
+        DemoSummary {
+            tenants: self.tenants.len() + 1, // and the system tenant the migrations create
+            users: self.users.len(),
+            agents: self.agents.len(),
+            phone_numbers: self.phone_numbers.len(),
+            calls: self.calls.len(),
+            contacts: self.contacts.len(),
+            audit_logs: self.audit_logs.len(),
+        }
+    }
+}
 
 /// The private cluster's first-start seed: the demo data, unless the database was filled first.
 pub fn seed_first_start(

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use ratatui::crossterm::event::{self, Event};
 use tokio::sync::mpsc;
 
-use super::app::{App, Status};
-use super::messages::{Msg, SignInStart};
-use super::worker::Worker;
 use crate::actions::AuditContext;
+use crate::console::app::{App, Status};
+use crate::console::messages::{Msg, SignInStart};
+use crate::console::worker::Worker;
 use crate::db::connect::{Connection, application_name};
 use crate::seed::demo::DEMO_SUPER_ADMIN;
 use crate::ui;
