@@ -418,3 +418,71 @@ async fn pg_variables_fill_in_what_the_url_leaves_out() {
         "{stdout}"
     );
 }
+
+/// The README's exit codes: 2 only when the command cannot start as given, 1 when reading or
+/// writing fails while it runs, 3 when refused, 0 when the reader of the output goes away.
+#[test]
+fn exit_codes_are_the_readmes() {
+    let home = Home::new();
+    let top_up = [
+        "credits",
+        "top-up",
+        "--user",
+        "diego.brennan@brightline.example",
+        "--amount",
+        "5",
+        "--reason",
+        "exit codes",
+    ];
+    let with = |extra: &[&str], args: &[&str]| -> Vec<String> {
+        extra.iter().chain(args).map(|s| s.to_string()).collect()
+    };
+    let existing = home.path().join("already-there.csv");
+    std::fs::write(&existing, "keep me\n").unwrap();
+    let existing = existing.to_str().unwrap().to_string();
+    let cases: Vec<(Vec<String>, i32, &str)> = vec![
+        (with(&["--no-such-flag"], &[]), 2, "unexpected argument"),
+        (
+            with(&["audit", "export", "--since", "yesterday"], &[]),
+            2,
+            "not a date",
+        ),
+        (
+            with(&["audit", "export", "--output", &existing], &[]),
+            2,
+            "pass --force",
+        ),
+        (
+            with(&["--password-file", "/nonexistent/pw"], &top_up),
+            1,
+            "cannot read /nonexistent/pw",
+        ),
+        (
+            with(
+                &["audit", "export", "--output", "/nonexistent/dir/out.csv"],
+                &[],
+            ),
+            1,
+            "writing the export",
+        ),
+        (with(&["--read-only"], &top_up), 3, "read-only"),
+        (with(&[], &top_up), 0, "credits.top_up"),
+    ];
+    for (args, code, says) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = home.run(&args);
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {all}");
+        assert!(all.contains(says), "{args:?}: {all}");
+    }
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me\n");
+
+    // A config file with an unknown key: the command cannot start (2), and the message names
+    // the file and the key.
+    let config = home.path().join(".config/switchboard/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "admn = \"a@b.test\"\n").unwrap();
+    let out = home.run(&top_up);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("admn"), "{}", text(&out.stderr));
+}

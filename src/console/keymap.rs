@@ -617,6 +617,47 @@ mod tests {
     }
 
     #[test]
+    fn tab_keys_and_their_help_follow_the_list_of_panes() {
+        let n = ListKind::ALL.len();
+        for (i, kind) in ListKind::ALL.iter().enumerate() {
+            let digit = char::from_digit(i as u32 + 1, 10).unwrap();
+            assert_eq!(
+                intent_for(Context::List, *kind, &key(KeyCode::Char(digit))),
+                Some(Intent::GoTab(i))
+            );
+        }
+        let past = char::from_digit(n as u32 + 1, 10).unwrap();
+        assert_eq!(
+            intent_for(Context::List, ListKind::Users, &key(KeyCode::Char(past))),
+            None
+        );
+        assert_eq!(
+            intent_for(Context::List, ListKind::Users, &key(KeyCode::Char('0'))),
+            None
+        );
+        let go = BINDINGS
+            .iter()
+            .find(|b| matches!(b.intent, Intent::GoTab(_)))
+            .unwrap();
+        assert_eq!(go.keys(), format!("1-{n}"));
+    }
+
+    #[test]
+    fn every_verb_with_a_pane_has_a_key_and_the_pane_can_use_it() {
+        for verb in Verb::iter() {
+            let k = verb_key(verb);
+            for pane in k.panes {
+                assert!(pane_verbs(*pane).any(|v| v.verb == verb), "{verb:?}");
+                assert_eq!(
+                    intent_for(Context::List, *pane, &key(KeyCode::Char(k.key))),
+                    Some(Intent::Act(verb)),
+                    "{verb:?} in {pane:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_context_has_a_footer() {
         for c in [
             Context::List,
