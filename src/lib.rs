@@ -1,8 +1,9 @@
 //! Switchboard: the terminal admin console for a voice-AI-agent platform's PostgreSQL database.
 //!
-//! Layers, each importing only those below it: `db` (PostgreSQL) ← `seed` (demo and bench data)
-//! and `actions` (audited admin changes) ← `console` (state, keys, worker) → `ui` (drawing), with
-//! `cli` (the command line) on top. `password`, `paths` and `config` are leaves.
+//! Layers, each importing only those below it: `cli` (the command line and the terminal's event
+//! loop) → `ui` (drawing, reading the console's state) → `console` (state, keys, worker) →
+//! `actions` (audited admin changes) → `seed` (demo and bench data) → `db` (PostgreSQL), with
+//! the leaves `password`, `paths` and `config` below all.
 
 pub mod actions;
 pub mod cli;

@@ -597,7 +597,7 @@ fn console(kind: ListKind) -> App {
     let mut app = App::new(
         Status {
             database: "platform on db-primary.internal:5432 as switchboard_ops".into(),
-            admin: None,
+            signed_in_as: None,
             read_only: false,
             error: None,
             info: None,

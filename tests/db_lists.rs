@@ -8,8 +8,8 @@ use common::TestDb;
 use switchboard::console::worker::cancel_pane_queries;
 use switchboard::db::details::{Section, load_detail};
 use switchboard::db::lists::{
-    Cell, Filter, ListKind, Page, RowCount, TENANT_STATS_SQL, build_page_query, count_rows,
-    fetch_page, query_tag, stats_cells,
+    Cell, Filter, ListKind, Page, RowCount, build_page_query, count_rows, fetch_page, late_figures,
+    query_tag,
 };
 use switchboard::seed::demo;
 use switchboard::ui::{self, Fmt};
@@ -555,10 +555,11 @@ async fn every_pane_query_and_its_column_table_agree_in_count_names_order_and_ty
         {
             assert_eq!(row.cells.len(), table.len(), "{kind:?}: cells per row");
         }
-        if let Some(range) = stats_cells(kind) {
+        if let Some(late) = late_figures(kind) {
+            let range = late.cells;
             assert!(range.end <= table.len(), "{kind:?}: {range:?}");
             let ids: Vec<Uuid> = rows.iter().map(|r| r.get::<Uuid, _>(0)).collect();
-            let stats = sqlx::query(TENANT_STATS_SQL)
+            let stats = sqlx::query(late.sql)
                 .bind(&ids)
                 .fetch_all(&db.pool)
                 .await

@@ -349,6 +349,28 @@ async fn the_console_refuses_a_database_that_lacks_migrations() {
         "{}",
         text(&out.stderr)
     );
+    // An action with --json answers in JSON even when it cannot start.
+    let out = home.run(&[
+        "--database-url",
+        &db.url(),
+        "--json",
+        "--admin",
+        "a@b.test",
+        "users",
+        "activate",
+        "--user",
+        "x@y.test",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["status"], "invalid");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("switchboard migrate"),
+        "{answer}"
+    );
 }
 
 #[tokio::test]
@@ -440,6 +462,8 @@ fn exit_codes_are_the_readmes() {
     let existing = home.path().join("already-there.csv");
     std::fs::write(&existing, "keep me\n").unwrap();
     let existing = existing.to_str().unwrap().to_string();
+    let read_only_export = home.path().join("read-only.csv");
+    let read_only_export = read_only_export.to_str().unwrap().to_string();
     let cases: Vec<(Vec<String>, i32, &str)> = vec![
         (with(&["--no-such-flag"], &[]), 2, "unexpected argument"),
         (
@@ -466,6 +490,29 @@ fn exit_codes_are_the_readmes() {
             "writing the export",
         ),
         (with(&["--read-only"], &top_up), 3, "read-only"),
+        (
+            with(
+                &["--read-only", "admin", "set-password", "super@demo.test"],
+                &[],
+            ),
+            3,
+            "read-only",
+        ),
+        // Reading is what a read-only session is for: the export runs (it cannot be recorded).
+        (
+            with(
+                &[
+                    "--read-only",
+                    "audit",
+                    "export",
+                    "--output",
+                    &read_only_export,
+                ],
+                &[],
+            ),
+            0,
+            "Exported",
+        ),
         (with(&[], &top_up), 0, "credits.top_up"),
     ];
     for (args, code, says) in cases {

@@ -33,7 +33,7 @@ fn app(width: u16, height: u16) -> App {
         Status {
             database: "switchboard on socket /home/ops/.local/share/switchboard/pg/run as postgres"
                 .into(),
-            admin: None,
+            signed_in_as: None,
             read_only: false,
             error: None,
             info: None,
@@ -592,7 +592,7 @@ fn sign_in_gives_up_after_three_refusals_and_loads_the_panes_on_success() {
         Some(Job::Read(ReadJob::Page { .. }))
     ));
     assert_eq!(
-        app.status.admin.as_deref(),
+        app.status.signed_in_as.as_deref(),
         Some("super@demo.test (super_admin, demo sign-in)")
     );
     assert!(app.sign_in.is_none());

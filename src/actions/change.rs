@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
-use super::rules::{Change, current_role};
+use super::rules::{Change, current_role, current_role_now};
 use super::targets::{self, Target};
 use super::{
     ActionError, Applied, Outcome, Request, Role, Session, Tx, Verb, agents, credits, numbers,
@@ -67,10 +67,7 @@ pub async fn prepare(
 
 /// Refuses unless the session's admin is still an active admin (read now, from the database).
 pub async fn ensure_admin(pool: &PgPool, session: &Session) -> Result<(), ActionError> {
-    let mut tx = pool.begin().await.map_err(DbError::from)?;
-    current_role(&mut tx, &session.actor).await?;
-    tx.rollback().await.map_err(DbError::from)?;
-    Ok(())
+    current_role_now(pool, &session.actor).await.map(|_| ())
 }
 
 async fn apply_checked(

@@ -101,11 +101,12 @@ pub async fn export(
             "output": output,
         })),
     };
-    audit::record_alone(pool, &session.ctx, entry)
-        .await
-        .map_err(|e| ExportFailure::Unrecorded {
+    if let Err(e) = audit::record_alone(pool, &session.ctx, entry).await {
+        tracing::warn!(rows, output, "recording the export: {e}");
+        return Err(ExportFailure::Unrecorded {
             rows,
             error: e.into(),
-        })?;
+        });
+    }
     Ok(rows)
 }

@@ -3,7 +3,7 @@
 //! optimistic concurrency (`set_column`). The resource files build their changes from these.
 
 use serde_json::{Value, json};
-use sqlx::Postgres;
+use sqlx::{PgPool, Postgres};
 use uuid::Uuid;
 
 use super::{ActionError, Actor, Applied, Role, Tx};
@@ -12,13 +12,30 @@ use crate::db::DbError;
 /// The actor's role as the database has it now: a demoted or deactivated admin loses their
 /// rights at once, whatever the console was started with.
 pub(super) async fn current_role(tx: &mut Tx, actor: &Actor) -> Result<Role, ActionError> {
+    // FOR SHARE: a concurrent demotion waits for this change (or this change sees it).
     let row: Option<(String, bool)> =
-        // FOR SHARE: a concurrent demotion waits for this change (or this change sees it).
         sqlx::query_as("SELECT role, is_active FROM users WHERE id = $1 FOR SHARE")
             .bind(actor.id)
             .fetch_optional(&mut **tx)
             .await
             .map_err(DbError::from)?;
+    admin_role(actor, row)
+}
+
+/// The actor's role as the database has it now, read without a lock: for checks outside a
+/// change (an export), which work in read-only sessions too.
+pub(super) async fn current_role_now(pool: &PgPool, actor: &Actor) -> Result<Role, ActionError> {
+    let row: Option<(String, bool)> =
+        sqlx::query_as("SELECT role, is_active FROM users WHERE id = $1")
+            .bind(actor.id)
+            .fetch_optional(pool)
+            .await
+            .map_err(DbError::from)?;
+    admin_role(actor, row)
+}
+
+/// The role of an active admin account, else why it is no longer one.
+fn admin_role(actor: &Actor, row: Option<(String, bool)>) -> Result<Role, ActionError> {
     match row {
         Some((role, true)) => match Role::parse(&role) {
             Some(r) if r.is_admin() => Ok(r),

@@ -335,42 +335,31 @@ async fn request(conn: &Connection, cmd: ActionCommand) -> Result<Request, Actio
     })
 }
 
-/// Signs in, applies the action, and prints its outcome (or, with --json, its refusal too).
-pub(super) async fn run(
+/// Signs in, applies the action, and prints its outcome (a failure is reported by the caller,
+/// as JSON with --json).
+pub(super) async fn execute(
     conn: &Connection,
-    ctx: &RunContext,
+    run: &RunContext,
     cmd: ActionCommand,
 ) -> Result<(), CliError> {
-    let result = apply(conn, ctx, cmd).await;
-    let json = ctx.global.json;
-    match result {
-        Ok(out) if json => println!("{}", out.to_json()),
-        Ok(out) => match out.audit_id {
-            Some(id) => println!("{} (audit entry {id})", out.summary()),
-            None => println!("{}", out.summary()),
-        },
-        Err(e) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"status": e.json_status(), "error": e.to_string()})
-                );
-            }
-            return Err(e);
-        }
+    let out = apply(conn, run, cmd).await?;
+    match out.audit_id {
+        _ if run.json => println!("{}", out.to_json()),
+        Some(id) => println!("{} (audit entry {id})", out.summary()),
+        None => println!("{}", out.summary()),
     }
     Ok(())
 }
 
 async fn apply(
     conn: &Connection,
-    ctx: &RunContext,
+    run: &RunContext,
     cmd: ActionCommand,
 ) -> Result<Outcome, CliError> {
-    if ctx.read_only {
+    if run.read_only {
         return Err(ActionError::ReadOnly.into());
     }
-    let session = sign_in::session(conn, ctx).await?;
+    let session = sign_in::session(conn, run).await?;
     let req = request(conn, cmd).await?;
     Ok(actions::apply(&conn.pool, &session, &req).await?)
 }

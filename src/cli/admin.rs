@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use super::{CliError, RunContext, sign_in};
-use crate::actions::{AuditContext, Role, admins};
+use crate::actions::{ActionError, AuditContext, Role, admins};
 use crate::db::connect::Connection;
 
 #[derive(Debug, Subcommand)]
@@ -25,31 +25,33 @@ pub enum AdminCmd {
 }
 
 /// `admin create` and `admin set-password`.
-pub(super) async fn run(
+pub(super) async fn execute(
     conn: &Connection,
-    ctx: &RunContext,
+    run: &RunContext,
     cmd: AdminCmd,
 ) -> Result<String, CliError> {
+    if run.read_only {
+        return Err(ActionError::ReadOnly.into());
+    }
     // Sign in only when an admin is named: the very first super_admin has nobody to sign in as.
-    let by = match ctx.admin.as_deref() {
+    let by = match &run.admin {
         Some(a) => Some(
             sign_in::sign_in(
                 conn,
-                ctx,
-                Some(a),
-                ctx.global.admin_password_file.as_deref(),
+                run,
+                Some(a.trim().to_string()),
+                run.admin_password_file.as_deref(),
             )
             .await?,
         ),
         None => None,
     };
-    let options = &ctx.global;
     let audit_ctx = AuditContext::from_env();
     match cmd {
         AdminCmd::Create { email, name, role } => {
             let role = Role::parse(&role).unwrap_or(Role::Admin);
             // The new account's password: the file, or asked twice.
-            let password = sign_in::password_for(&email, options.password_file.as_deref(), true)?;
+            let password = sign_in::password_for(&email, run.password_file.as_deref(), true)?;
             let id = admins::create_admin(
                 &conn.pool,
                 by.as_ref(),
@@ -63,7 +65,7 @@ pub(super) async fn run(
             Ok(format!("Created {} {email} ({id}).", role.as_str()))
         }
         AdminCmd::SetPassword { email } => {
-            let password = sign_in::password_for(&email, options.password_file.as_deref(), true)?;
+            let password = sign_in::password_for(&email, run.password_file.as_deref(), true)?;
             admins::set_password(&conn.pool, by.as_ref(), &audit_ctx, &email, &password).await?;
             Ok(format!("Set the password of {email}."))
         }

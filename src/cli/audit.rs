@@ -81,9 +81,9 @@ impl ExportArgs {
 
 /// Signs in, streams the rows, records the export, and says on standard error what was done
 /// (standard output holds only the export).
-pub(super) async fn run(
+pub(super) async fn execute(
     conn: &Connection,
-    ctx: &RunContext,
+    run: &RunContext,
     args: ExportArgs,
 ) -> Result<(), CliError> {
     use std::io::Write as _;
@@ -106,7 +106,7 @@ pub(super) async fn run(
             path.display()
         )));
     }
-    let session = sign_in::session(conn, ctx).await?;
+    let session = sign_in::session(conn, run).await?;
     let request = ExportRequest {
         filter,
         filter_text: text,

@@ -5,7 +5,7 @@ use super::CliError;
 use crate::db::connect::{Connection, DbTarget};
 
 /// `bench`: every figure in one run, printed as one table.
-pub(super) async fn run(
+pub(super) async fn execute(
     conn: &Connection,
     target: &DbTarget,
     quick: bool,

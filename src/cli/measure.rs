@@ -322,7 +322,7 @@ pub async fn user_search(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, D
 fn status() -> Status {
     Status {
         database: "bench".into(),
-        admin: None,
+        signed_in_as: None,
         read_only: false,
         error: None,
         info: None,

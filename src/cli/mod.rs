@@ -127,20 +127,34 @@ pub enum Command {
     ReapCluster { dir: PathBuf },
 }
 
-/// What every command needs from the command line and the config file.
+/// What every command needs from the command line and the config file, resolved once.
 pub struct RunContext {
     pub target: DbTarget,
     pub read_only: bool,
-    /// `--admin`, else the config file's `admin`.
+    /// The admin to act as: `--admin` (or `SWITCHBOARD_ADMIN`), else the config file's `admin`.
     pub admin: Option<String>,
-    pub global: GlobalArgs,
+    pub password_file: Option<PathBuf>,
+    pub admin_password_file: Option<PathBuf>,
+    pub json: bool,
     /// When `main` began (the bench's start-up figure counts from here).
     pub started: Instant,
 }
 
+impl RunContext {
+    /// The admin to sign in as: the one named, else on the embedded default its demo
+    /// super_admin; `None` when a real database was given and no admin named.
+    pub fn admin_or_demo(&self) -> Option<String> {
+        match (&self.admin, &self.target) {
+            (Some(a), _) => Some(a.trim().to_string()),
+            (None, DbTarget::Embedded) => Some(crate::seed::demo::DEMO_SUPER_ADMIN.to_string()),
+            (None, DbTarget::Url(_)) => None,
+        }
+    }
+}
+
 /// How a command uses its database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Open {
+enum Access {
     /// Writable, whatever `--read-only` says (migrate, seeding, the benchmark).
     Writable,
     /// As `--read-only` says.
@@ -156,9 +170,13 @@ enum Schema {
     AsItIs,
 }
 
-async fn open(ctx: &RunContext, paths: &AppPaths, read_only: bool) -> Result<Connection, CliError> {
+async fn connect(
+    run: &RunContext,
+    paths: &AppPaths,
+    read_only: bool,
+) -> Result<Connection, CliError> {
     let settings = PoolSettings { read_only };
-    Ok(match &ctx.target {
+    Ok(match &run.target {
         DbTarget::Url(url) => connect::open_url(url, settings).await?,
         DbTarget::Embedded => {
             connect::open_embedded(
@@ -175,18 +193,18 @@ async fn open(ctx: &RunContext, paths: &AppPaths, read_only: bool) -> Result<Con
 /// Opens the database, checks its migrations if asked, runs `f`, and closes it again (leaving
 /// the private cluster, which stops when no process uses it).
 async fn with_connection<T>(
-    ctx: &RunContext,
+    run: &RunContext,
     paths: &AppPaths,
-    open_as: Open,
+    access: Access,
     schema: Schema,
     f: impl AsyncFnOnce(&Connection) -> Result<T, CliError>,
 ) -> Result<T, CliError> {
-    let read_only = match open_as {
-        Open::Writable => false,
-        Open::AsFlagged => ctx.read_only,
-        Open::ReadOnly => true,
+    let read_only = match access {
+        Access::Writable => false,
+        Access::AsFlagged => run.read_only,
+        Access::ReadOnly => true,
     };
-    let conn = open(ctx, paths, read_only).await?;
+    let conn = connect(run, paths, read_only).await?;
     let result = match schema {
         Schema::MustBeCurrent => match require_migrated(&conn).await {
             Ok(()) => f(&conn).await,
@@ -217,88 +235,99 @@ pub async fn run(cli: Cli, paths: &AppPaths, started: Instant) -> Result<(), Cli
     let target = DbTarget::choose(cli.global.database_url.clone(), None);
     tracing::info!(?target, "database");
     let config = Config::load(&paths.config_file()).map_err(CliError::Usage)?;
-    let ctx = RunContext {
+    let run = RunContext {
         target,
         read_only: cli.global.read_only,
-        admin: cli.global.admin.clone().or(config.admin),
-        global: cli.global,
+        admin: cli.global.admin.or(config.admin),
+        password_file: cli.global.password_file,
+        admin_password_file: cli.global.admin_password_file,
+        json: cli.global.json,
         started,
     };
-    dispatch(cli.command, &ctx, paths).await
+    dispatch(cli.command, &run, paths).await
 }
 
 async fn dispatch(
     command: Option<Command>,
-    ctx: &RunContext,
+    run: &RunContext,
     paths: &AppPaths,
 ) -> Result<(), CliError> {
-    use Open::*;
+    use Access::*;
     use Schema::*;
-    let url = matches!(ctx.target, DbTarget::Url(_));
+    let url = matches!(run.target, DbTarget::Url(_));
     match command {
         None => {
-            with_connection(ctx, paths, AsFlagged, MustBeCurrent, async |conn| {
+            with_connection(run, paths, AsFlagged, MustBeCurrent, async |conn| {
                 if std::io::stdout().is_terminal() {
-                    console(conn, ctx).await
+                    console(conn, run).await
                 } else {
                     // Not on a terminal (a pipe, a script): report instead of drawing.
-                    setup::overview(conn, ctx.admin.as_deref(), ctx.read_only).await
+                    setup::overview(conn, run.admin.as_deref(), run.read_only).await
                 }
             })
             .await
         }
         Some(Command::Action(cmd)) => {
-            with_connection(ctx, paths, AsFlagged, MustBeCurrent, async |conn| {
-                actions::run(conn, ctx, cmd).await
+            let result = with_connection(run, paths, AsFlagged, MustBeCurrent, async |conn| {
+                actions::execute(conn, run, cmd).await
             })
-            .await
+            .await;
+            // With --json, every failure is an answer too (a refusal, a conflict, an
+            // unreachable database, missing migrations).
+            if let (Err(e), true) = (&result, run.json) {
+                println!(
+                    "{}",
+                    serde_json::json!({"status": e.json_status(), "error": e.to_string()})
+                );
+            }
+            result
         }
         Some(Command::Audit(audit::AuditCmd::Export(args))) => {
-            with_connection(ctx, paths, AsFlagged, MustBeCurrent, async |conn| {
-                audit::run(conn, ctx, args).await
+            with_connection(run, paths, AsFlagged, MustBeCurrent, async |conn| {
+                audit::execute(conn, run, args).await
             })
             .await
         }
         Some(Command::Admin(cmd)) => {
-            let done = with_connection(ctx, paths, AsFlagged, MustBeCurrent, async |conn| {
-                admin::run(conn, ctx, cmd).await
+            let done = with_connection(run, paths, AsFlagged, MustBeCurrent, async |conn| {
+                admin::execute(conn, run, cmd).await
             })
             .await?;
             println!("{done}");
             Ok(())
         }
         Some(Command::Bench { quick, only }) => {
-            with_connection(ctx, paths, Writable, MustBeCurrent, async |conn| {
-                bench::run(conn, &ctx.target, quick, &only).await
+            with_connection(run, paths, Writable, MustBeCurrent, async |conn| {
+                bench::execute(conn, &run.target, quick, &only).await
             })
             .await
         }
         Some(Command::FirstFrame) => {
-            with_connection(ctx, paths, ReadOnly, AsItIs, async |conn| {
-                bench::first_frame(conn, ctx.started).await
+            with_connection(run, paths, ReadOnly, AsItIs, async |conn| {
+                bench::first_frame(conn, run.started).await
             })
             .await
         }
         Some(Command::PageMemory { rows }) => {
-            with_connection(ctx, paths, ReadOnly, AsItIs, async |conn| {
+            with_connection(run, paths, ReadOnly, AsItIs, async |conn| {
                 bench::page_memory(conn, rows).await
             })
             .await
         }
         Some(Command::Migrate) => {
-            with_connection(ctx, paths, Writable, AsItIs, async |conn| {
+            with_connection(run, paths, Writable, AsItIs, async |conn| {
                 setup::migrate(conn, url).await
             })
             .await
         }
         Some(Command::SeedBench { scale }) => {
-            with_connection(ctx, paths, Writable, MustBeCurrent, async |conn| {
+            with_connection(run, paths, Writable, MustBeCurrent, async |conn| {
                 setup::seed_bench(conn, scale).await
             })
             .await
         }
         Some(Command::SeedDemo) => {
-            with_connection(ctx, paths, Writable, MustBeCurrent, async |conn| {
+            with_connection(run, paths, Writable, MustBeCurrent, async |conn| {
                 setup::seed_demo(conn).await
             })
             .await
@@ -320,11 +349,11 @@ async fn dispatch(
 }
 
 /// The console on the terminal, until the admin quits.
-async fn console(conn: &Connection, ctx: &RunContext) -> Result<(), CliError> {
+async fn console(conn: &Connection, run: &RunContext) -> Result<(), CliError> {
     let options = terminal::Options {
-        admin: ctx.admin.clone(),
-        read_only: ctx.read_only,
-        embedded: matches!(ctx.target, DbTarget::Embedded),
+        admin: run.admin_or_demo(),
+        read_only: run.read_only,
+        embedded: matches!(run.target, DbTarget::Embedded),
     };
     match terminal::run(conn, options).await {
         Ok(Exit::Quit) => Ok(()),

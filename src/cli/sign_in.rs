@@ -8,7 +8,6 @@ use crate::actions::sign_in::{self, Credentials, SignInError};
 use crate::actions::{ActionError, Actor, AuditContext, Session};
 use crate::db::connect::{Connection, DbTarget};
 use crate::password::Secret;
-use crate::seed::demo::DEMO_SUPER_ADMIN;
 
 /// Reads a password from the first line of `file`, or asks on the terminal (twice for a new
 /// password).
@@ -39,29 +38,25 @@ pub(super) fn password_for(
     Ok(Secret::new(first))
 }
 
-/// Signs the command in as `admin` (else, on the embedded default, the demo super_admin), with
-/// the password from `password_file` or the terminal.
+/// Signs the command in as `admin` (see `RunContext::admin_or_demo`), with the password from
+/// `password_file` or the terminal (on the embedded default a demo account needs none).
 pub(super) async fn sign_in(
     conn: &Connection,
-    ctx: &RunContext,
-    admin: Option<&str>,
+    run: &RunContext,
+    admin: Option<String>,
     password_file: Option<&Path>,
 ) -> Result<Actor, CliError> {
-    let embedded = matches!(ctx.target, DbTarget::Embedded);
-    let email = match admin {
-        Some(a) => a.trim().to_string(),
-        None if embedded => DEMO_SUPER_ADMIN.to_string(),
-        None => {
-            return Err(CliError::Usage(
-                "name the admin to act as with --admin EMAIL (or SWITCHBOARD_ADMIN, or admin = \
-                 in the config file)"
-                    .into(),
-            ));
-        }
+    let embedded = matches!(run.target, DbTarget::Embedded);
+    let Some(email) = admin else {
+        return Err(CliError::Usage(
+            "name the admin to act as with --admin EMAIL (or SWITCHBOARD_ADMIN, or admin = \
+             in the config file)"
+                .into(),
+        ));
     };
     let audit_ctx = AuditContext::from_env();
     let attempt = async |credentials: Credentials| {
-        sign_in::sign_in(&conn.pool, &email, &credentials, &audit_ctx, ctx.read_only).await
+        sign_in::sign_in(&conn.pool, &email, &credentials, &audit_ctx, run.read_only).await
     };
     if embedded && password_file.is_none() {
         match attempt(Credentials::Demo).await {
@@ -78,17 +73,11 @@ pub(super) async fn sign_in(
 
 /// Signs in as the command's admin (`--admin`, `--password-file`) and returns the session its
 /// actions and exports run as.
-pub(super) async fn session(conn: &Connection, ctx: &RunContext) -> Result<Session, CliError> {
-    let actor = sign_in(
-        conn,
-        ctx,
-        ctx.admin.as_deref(),
-        ctx.global.password_file.as_deref(),
-    )
-    .await?;
+pub(super) async fn session(conn: &Connection, run: &RunContext) -> Result<Session, CliError> {
+    let actor = sign_in(conn, run, run.admin_or_demo(), run.password_file.as_deref()).await?;
     Ok(Session {
         actor,
         ctx: AuditContext::from_env(),
-        read_only: ctx.read_only,
+        read_only: run.read_only,
     })
 }

@@ -78,7 +78,7 @@ async fn event_loop(
     let size = terminal.size()?;
     let status = Status {
         database: conn.description.clone(),
-        admin: None,
+        signed_in_as: None,
         read_only: options.read_only,
         error: None,
         info: None,

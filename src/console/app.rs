@@ -1,6 +1,6 @@
 //! The console's state and its one update function: `update(msg) -> Vec<Job>`. It never
 //! touches the database or the terminal; the worker runs the jobs and the UI draws the state.
-//! Navigation and the panes are here; sign-in, admin actions and exports are in `admin.rs`.
+//! Navigation and the panes are here; sign-in, admin actions and exports are in `flows.rs`.
 
 use std::time::Instant;
 
@@ -24,7 +24,8 @@ use crate::db::lists::{self, Filter, ListKind, ListRow};
 pub struct Status {
     /// Where the console is connected (never a password).
     pub database: String,
-    pub admin: Option<String>,
+    /// Who is signed in, as the status line says it (email, role, how).
+    pub signed_in_as: Option<String>,
     pub read_only: bool,
     pub error: Option<String>,
     pub info: Option<String>,
@@ -197,17 +198,17 @@ impl App {
                 if self.is_loading() {
                     self.spinner = self.spinner.wrapping_add(1);
                 }
-                let mut cmds = self.apply_typed_filter(now);
+                let mut jobs = self.apply_typed_filter(now);
                 let tab = self.tab;
                 let pane = &mut self.panes[tab];
-                if cmds.is_empty()
+                if jobs.is_empty()
                     && pane.loading.is_none()
                     && pane.retry_at.is_some_and(|t| now >= t)
                 {
                     pane.retry_at = None;
-                    cmds = self.load(tab, Fetch::Replace);
+                    jobs = self.load(tab, Fetch::Replace);
                 }
-                cmds
+                jobs
             }
             Msg::Page { req, result } => self.on_page(req, result),
             Msg::Count { req, result } => {
@@ -475,7 +476,7 @@ impl App {
                 self.apply_filter()
             }
             Intent::Back => self.back(),
-            Intent::Open => self.open(),
+            Intent::Open => self.enter(),
             Intent::Reload => {
                 let tab = self.tab;
                 let pane = self.pane_mut();
@@ -582,23 +583,24 @@ impl App {
         pane.detail = None;
         let previous = self.tab;
         self.tab = tab;
-        let cmds = self.apply_filter();
-        if cmds.is_empty() && previous != tab && !self.panes[tab].loaded {
+        let jobs = self.apply_filter();
+        if jobs.is_empty() && previous != tab && !self.panes[tab].loaded {
             return self.load(tab, Fetch::Replace);
         }
-        cmds
+        jobs
     }
 
-    fn open(&mut self) -> Vec<Job> {
+    /// Enter: open the selected row, or from an audit entry go to the record it is about.
+    fn enter(&mut self) -> Vec<Job> {
         let tab = self.tab;
         let pane = self.pane();
         if let Some(view) = &pane.detail {
             // In an audit entry: go to the record it is about.
             if let Some((kind, id)) = view.detail.as_ref().and_then(|d| d.jump) {
                 let target = kind.index();
-                let mut cmds = self.set_filter(target, &id.to_string());
-                cmds.extend(self.open_detail(target, kind, id));
-                return cmds;
+                let mut jobs = self.set_filter(target, &id.to_string());
+                jobs.extend(self.open_detail(target, kind, id));
+                return jobs;
             }
             return Vec::new();
         }

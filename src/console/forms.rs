@@ -199,7 +199,7 @@ const PLAN_HINT: &str = "free, starter, pro or enterprise";
 
 /// The dialog a verb opens on `target`: a form when there is something to type, else straight
 /// to the confirm dialog. `Err` says why the verb cannot start (e.g. nothing to unassign).
-pub fn open(verb: Verb, target: Option<Target>) -> Result<Dialog, String> {
+pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> {
     use FieldKind::*;
     let t = target.as_ref();
     let form = |title: String, fields: Vec<Field>| {
@@ -475,7 +475,7 @@ impl Form {
                     to: v(0).to_string(),
                 }
             }
-            // These open no form (see `open`).
+            // These open no form (see `dialog_for`).
             Verb::SetUserActive
             | Verb::RevokeSessions
             | Verb::VerifyEmail
@@ -668,7 +668,7 @@ mod tests {
 
     #[test]
     fn a_top_up_form_validates_then_confirms_with_old_and_new_and_a_fresh_key() {
-        let Ok(Dialog::Form(mut f)) = open(Verb::TopUp, Some(user())) else {
+        let Ok(Dialog::Form(mut f)) = dialog_for(Verb::TopUp, Some(user())) else {
             panic!()
         };
         type_into(&mut f, 0, "abc");
@@ -711,7 +711,7 @@ mod tests {
             description: Some("Answers calls".into()),
             is_active: true,
         });
-        let Ok(Dialog::Form(mut f)) = open(Verb::DescribeAgent, Some(agent.clone())) else {
+        let Ok(Dialog::Form(mut f)) = dialog_for(Verb::DescribeAgent, Some(agent.clone())) else {
             panic!()
         };
         type_into(&mut f, 0, "  ");
@@ -726,7 +726,7 @@ mod tests {
                 "none".into()
             )]
         );
-        let Ok(Dialog::Form(mut f)) = open(Verb::RenameAgent, Some(agent)) else {
+        let Ok(Dialog::Form(mut f)) = dialog_for(Verb::RenameAgent, Some(agent)) else {
             panic!()
         };
         type_into(&mut f, 0, "");
@@ -735,7 +735,7 @@ mod tests {
 
     #[test]
     fn toggles_go_straight_to_confirm_and_empty_changes_get_no_dialog() {
-        let Ok(Dialog::Confirm(c)) = open(Verb::SetUserActive, Some(user())) else {
+        let Ok(Dialog::Confirm(c)) = dialog_for(Verb::SetUserActive, Some(user())) else {
             panic!()
         };
         assert_eq!(
@@ -751,11 +751,11 @@ mod tests {
             assigned_email: None,
             is_active: true,
         });
-        assert!(open(Verb::UnassignNumber, Some(number)).is_err());
-        let Ok(Dialog::Form(f)) = open(Verb::SetRole, Some(user())) else {
+        assert!(dialog_for(Verb::UnassignNumber, Some(number)).is_err());
+        let Ok(Dialog::Form(f)) = dialog_for(Verb::SetRole, Some(user())) else {
             panic!()
         };
         assert_eq!(form(f.submit()).error.as_deref(), Some("nothing to change"));
-        assert!(open(Verb::RenameAgent, Some(user())).is_err());
+        assert!(dialog_for(Verb::RenameAgent, Some(user())).is_err());
     }
 }

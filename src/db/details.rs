@@ -47,12 +47,15 @@ pub struct Detail {
 
 /// The pane that shows records of an audit `resource_type`.
 pub fn pane_of_resource(resource_type: &str) -> Option<ListKind> {
-    // The first pane whose rows have that type (Users before Credits); audit entries about the
-    // audit log itself (exports) lead nowhere.
-    ListKind::ALL
-        .into_iter()
-        .filter(|k| *k != ListKind::AuditLog)
-        .find(|k| k.resource_type() == resource_type)
+    // Named, not searched for in the tab order: a user's record is in Users, not Credits, and
+    // entries about the audit log itself (exports) lead nowhere.
+    match resource_type {
+        "tenant" => Some(ListKind::Tenants),
+        "user" => Some(ListKind::Users),
+        "agent" => Some(ListKind::Agents),
+        "phone_number" => Some(ListKind::PhoneNumbers),
+        _ => None,
+    }
 }
 
 fn fields(row: &PgRow, names: &[&'static str]) -> Vec<(&'static str, Cell)> {

@@ -488,10 +488,22 @@ fn push_key(qb: &mut QueryBuilder<Postgres>, key: &[KeyValue]) {
     qb.push(")");
 }
 
-/// Which cells of a pane's rows come from [`fetch_stats`], if any.
-pub fn stats_cells(kind: ListKind) -> Option<std::ops::Range<usize>> {
+/// The figures of a pane's rows that come after the rows: which cells they fill and the query
+/// that reads them (`$1` the row ids; the row id first, then one column per cell, named as the
+/// pane's columns are).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LateFigures {
+    pub cells: std::ops::Range<usize>,
+    pub sql: &'static str,
+}
+
+/// The late figures of `kind`'s rows, if it has any.
+pub fn late_figures(kind: ListKind) -> Option<LateFigures> {
     match kind {
-        ListKind::Tenants => Some(3..8),
+        ListKind::Tenants => Some(LateFigures {
+            cells: 3..8,
+            sql: TENANT_STATS_SQL,
+        }),
         ListKind::Users
         | ListKind::Credits
         | ListKind::Agents
@@ -500,8 +512,13 @@ pub fn stats_cells(kind: ListKind) -> Option<std::ops::Range<usize>> {
     }
 }
 
+/// Which cells of a pane's rows come from [`fetch_stats`], if any.
+pub fn stats_cells(kind: ListKind) -> Option<std::ops::Range<usize>> {
+    late_figures(kind).map(|l| l.cells)
+}
+
 /// The Tenants pane's late figures, named as its columns are (see [`stats_cells`]).
-pub const TENANT_STATS_SQL: &str = "SELECT t.id, \
+const TENANT_STATS_SQL: &str = "SELECT t.id, \
         (SELECT count(*) FROM users u WHERE u.tenant_id = t.id) AS users, \
         (SELECT count(*) FROM agents a JOIN users u ON u.id = a.user_id WHERE u.tenant_id = t.id) AS agents, \
         (SELECT count(*) FROM phone_numbers p JOIN users u ON u.id = p.assigned_to_user_id \
@@ -518,13 +535,13 @@ pub async fn fetch_stats(
     kind: ListKind,
     ids: &[Uuid],
 ) -> Result<Vec<(Uuid, Vec<Cell>)>, DbError> {
-    let Some(range) = stats_cells(kind) else {
+    let Some(late) = late_figures(kind) else {
         return Ok(Vec::new());
     };
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = tagged_query(kind, TENANT_STATS_SQL)
+    let rows = tagged_query(kind, late.sql)
         .bind(ids)
         .fetch_all(pool)
         .await?;
@@ -532,7 +549,7 @@ pub async fn fetch_stats(
         .iter()
         .map(|r| {
             let id: Uuid = r.try_get(0).unwrap_or_default();
-            (id, (1..=range.len()).map(|i| cell(r, i)).collect())
+            (id, (1..=late.cells.len()).map(|i| cell(r, i)).collect())
         })
         .collect())
 }

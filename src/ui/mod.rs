@@ -495,7 +495,7 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(info) = &app.status.info {
         push(Span::raw(clean(info)));
     }
-    if let Some(admin) = &app.status.admin {
+    if let Some(admin) = &app.status.signed_in_as {
         push(Span::raw(clean(admin)));
     }
     push(Span::styled(clean(&app.status.database), theme.dim()));

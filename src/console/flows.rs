@@ -44,7 +44,7 @@ impl App {
 
     /// Signs in as `actor` directly (tests and callers that signed in already).
     pub fn signed_in(&mut self, actor: Actor, demo: bool) {
-        self.status.admin = Some(format!(
+        self.status.signed_in_as = Some(format!(
             "{} ({}{})",
             actor.email,
             actor.role.as_str(),
@@ -211,7 +211,7 @@ impl App {
         };
         self.preparing = None;
         let retry = self.retry_values.take();
-        match result.and_then(|target| forms::open(verb, target)) {
+        match result.and_then(|target| forms::dialog_for(verb, target)) {
             Ok(mut dialog) => {
                 if let (Dialog::Form(f), Some(values)) = (&mut dialog, retry) {
                     for (field, v) in f.fields.iter_mut().zip(values) {
