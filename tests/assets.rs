@@ -22,7 +22,9 @@ use switchboard::actions::{Actor, Role};
 use switchboard::config::Config;
 use switchboard::console::app::{App, Status};
 use switchboard::console::messages::{Job, Msg, ReadJob, WriteJob};
-use switchboard::db::lists::{Cell, KeyValue, ListKind, ListRow, RowCount, stats_cells};
+use switchboard::db::lists::{
+    Cell, KeyValue, ListKind, ListRow, RowCount, RowFigures, stats_cells,
+};
 use switchboard::ui::{self, Fmt, columns, svg::buffer_to_svg};
 use uuid::Uuid;
 
@@ -566,7 +568,10 @@ fn answer(app: &mut App, jobs: Vec<Job>) {
                     let stats = fixture_rows(kind)
                         .into_iter()
                         .filter(|r| ids.contains(&r.id))
-                        .map(|r| (r.id, r.cells[range.clone()].to_vec()))
+                        .map(|r| RowFigures {
+                            id: r.id,
+                            cells: r.cells[range.clone()].to_vec(),
+                        })
                         .collect();
                     Msg::Stats {
                         kind,

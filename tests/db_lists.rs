@@ -8,8 +8,8 @@ use common::TestDb;
 use switchboard::console::worker::cancel_pane_queries;
 use switchboard::db::details::{Section, load_detail};
 use switchboard::db::lists::{
-    Cell, Filter, ListKind, Page, RowCount, build_page_query, count_rows, fetch_page, late_figures,
-    query_tag,
+    Cell, Filter, ListKind, Page, RowCount, RowFigures, build_page_query, count_rows, fetch_page,
+    late_figures, query_tag,
 };
 use switchboard::seed::demo;
 use switchboard::ui::{self, Fmt};
@@ -468,7 +468,7 @@ async fn tenant_figures_come_after_the_rows_and_match_the_tables() {
         .await
         .unwrap();
     assert_eq!(stats.len(), ids.len());
-    for (id, cells) in stats {
+    for RowFigures { id, cells } in stats {
         let want: (i64, i64, i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM users WHERE tenant_id = $1), \
                     (SELECT count(*) FROM agents a JOIN users u ON u.id = a.user_id WHERE u.tenant_id = $1), \

@@ -16,7 +16,7 @@ use switchboard::console::forms::Dialog;
 use switchboard::console::messages::{Job, Msg, ReadJob, SignInStart, WriteJob};
 use switchboard::console::pane::{PAGE_ROWS, WINDOW_ROWS};
 use switchboard::db::details::{Detail, Section};
-use switchboard::db::lists::{Cell, KeyValue, ListKind, ListRow, RowCount};
+use switchboard::db::lists::{Cell, KeyValue, ListKind, ListRow, RowCount, RowFigures};
 use switchboard::ui::{self, Fmt, columns};
 use uuid::Uuid;
 
@@ -817,22 +817,25 @@ fn tenant_figures_are_asked_for_after_the_rows_and_filled_in_when_they_come() {
     app.update(Msg::Stats {
         kind: ListKind::Tenants,
         generation: generation - 1,
-        result: Ok(vec![(Uuid::from_u128(0x1000), vec![Cell::Int(1); 5])]),
+        result: Ok(vec![RowFigures {
+            id: Uuid::from_u128(0x1000),
+            cells: vec![Cell::Int(1); 5],
+        }]),
     });
     assert_eq!(app.panes[0].rows[0].cells[3], Cell::Pending);
     app.update(Msg::Stats {
         kind: ListKind::Tenants,
         generation,
-        result: Ok(vec![(
-            Uuid::from_u128(0x1000),
-            vec![
+        result: Ok(vec![RowFigures {
+            id: Uuid::from_u128(0x1000),
+            cells: vec![
                 Cell::Int(14),
                 Cell::Int(8),
                 Cell::Int(2),
                 Cell::Int(22_306),
                 Cell::Int(97),
             ],
-        )]),
+        }]),
     });
     assert_eq!(app.panes[0].rows[0].cells[3], Cell::Int(14));
     assert_eq!(app.panes[0].rows[1].cells[3], Cell::Pending);

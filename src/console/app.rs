@@ -239,11 +239,11 @@ impl App {
                             .iter_mut()
                             .filter(|p| p.kind == kind && p.stats_gen == generation)
                         {
-                            for (id, cells) in &stats {
-                                if let Some(row) = pane.rows.iter_mut().find(|r| r.id == *id)
+                            for figures in &stats {
+                                if let Some(row) = pane.rows.iter_mut().find(|r| r.id == figures.id)
                                     && let Some(slot) = row.cells.get_mut(range.clone())
                                 {
-                                    for (dst, src) in slot.iter_mut().zip(cells) {
+                                    for (dst, src) in slot.iter_mut().zip(&figures.cells) {
                                         *dst = src.clone();
                                     }
                                 }

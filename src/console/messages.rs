@@ -14,7 +14,7 @@ use crate::actions::sign_in::{Credentials, SignInError};
 use crate::actions::targets::Target;
 use crate::actions::{ActionError, Actor, AuditContext, Outcome, Request, Session, Verb};
 use crate::db::details::Detail;
-use crate::db::lists::{Cell, Filter, ListKind, ListRow, Page, RowCount};
+use crate::db::lists::{Filter, ListKind, ListRow, Page, RowCount, RowFigures};
 
 pub type ReqId = u64;
 
@@ -118,9 +118,6 @@ pub enum SignInStart {
     Prompt(Option<String>),
 }
 
-/// The figures of one row that come after it.
-pub type RowStats = (Uuid, Vec<Cell>);
-
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
@@ -144,7 +141,7 @@ pub enum Msg {
     Stats {
         kind: ListKind,
         generation: ReqId,
-        result: Result<Vec<RowStats>, String>,
+        result: Result<Vec<RowFigures>, String>,
     },
     SignedIn {
         req: ReqId,

@@ -528,13 +528,20 @@ const TENANT_STATS_SQL: &str = "SELECT t.id, \
          WHERE u.tenant_id = t.id AND c.created_at > now() - interval '30 days') AS calls_30d \
      FROM tenants t WHERE t.id = ANY($1)";
 
+/// One row's late figures: the cells [`late_figures`] names, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowFigures {
+    pub id: Uuid,
+    pub cells: Vec<Cell>,
+}
+
 /// The figures of rows `ids` of `kind` that come after the rows: for tenants, users, agents,
-/// numbers, credits and calls in the last 30 days. Returns (id, cells) in no particular order.
+/// numbers, credits and calls in the last 30 days. In no particular order.
 pub async fn fetch_stats(
     pool: &PgPool,
     kind: ListKind,
     ids: &[Uuid],
-) -> Result<Vec<(Uuid, Vec<Cell>)>, DbError> {
+) -> Result<Vec<RowFigures>, DbError> {
     let Some(late) = late_figures(kind) else {
         return Ok(Vec::new());
     };
@@ -549,7 +556,10 @@ pub async fn fetch_stats(
         .iter()
         .map(|r| {
             let id: Uuid = r.try_get(0).unwrap_or_default();
-            (id, (1..=late.cells.len()).map(|i| cell(r, i)).collect())
+            RowFigures {
+                id,
+                cells: (1..=late.cells.len()).map(|i| cell(r, i)).collect(),
+            }
         })
         .collect())
 }
