@@ -22,6 +22,7 @@ pub use error::CliError;
 
 use crate::actions::ActionError;
 use crate::config::Config;
+use crate::console::messages::SignInStart;
 use crate::db::connect::{self, Connection, DbTarget, PoolSettings};
 use crate::db::pg::{self, ClusterPaths, StartOptions};
 use crate::paths::AppPaths;
@@ -350,10 +351,13 @@ async fn dispatch(
 
 /// The console on the terminal, until the admin quits.
 async fn console(conn: &Connection, run: &RunContext) -> Result<(), CliError> {
+    let sign_in = match (&run.target, run.admin_or_demo()) {
+        (DbTarget::Embedded, Some(email)) => SignInStart::Demo(email),
+        (_, admin) => SignInStart::Prompt(admin),
+    };
     let options = terminal::Options {
-        admin: run.admin_or_demo(),
+        sign_in,
         read_only: run.read_only,
-        embedded: matches!(run.target, DbTarget::Embedded),
     };
     match terminal::run(conn, options).await {
         Ok(Exit::Quit) => Ok(()),

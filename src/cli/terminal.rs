@@ -12,7 +12,6 @@ use crate::console::app::{App, Status};
 use crate::console::messages::{Msg, SignInStart};
 use crate::console::worker::Worker;
 use crate::db::connect::{Connection, application_name};
-use crate::seed::demo::DEMO_SUPER_ADMIN;
 use crate::ui;
 
 static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -28,11 +27,9 @@ pub fn restore_terminal() {
 /// How the console was started.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The admin to sign in as, if named.
-    pub admin: Option<String>,
+    /// How it signs in: the embedded default's demo account without a prompt, else asked.
+    pub sign_in: SignInStart,
     pub read_only: bool,
-    /// The embedded default: the demo accounts sign in without a prompt.
-    pub embedded: bool,
 }
 
 /// How the console ended.
@@ -86,16 +83,7 @@ async fn event_loop(
     let mut app = App::new(status, size.width, size.height, chrono::Utc::now());
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     app.audit_ctx = AuditContext::from_env();
-    let start = if options.embedded {
-        SignInStart::Demo(
-            options
-                .admin
-                .unwrap_or_else(|| DEMO_SUPER_ADMIN.to_string()),
-        )
-    } else {
-        SignInStart::Prompt(options.admin)
-    };
-    for job in app.begin_sign_in(start) {
+    for job in app.begin_sign_in(options.sign_in) {
         worker.run(job);
     }
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
