@@ -3,13 +3,14 @@
 //! Layers, each importing only those below it: `cli` (the command line and the terminal's event
 //! loop) → `ui` (drawing, reading the console's state) → `console` (state, keys, worker) →
 //! `actions` (audited admin changes) → `seed` (demo and bench data) → `db` (PostgreSQL), with
-//! the leaves `password`, `paths` and `config` below all.
+//! the leaves `escape`, `password`, `paths` and `config` below all.
 
 pub mod actions;
 pub mod cli;
 pub mod config;
 pub mod console;
 pub mod db;
+pub mod escape;
 pub mod password;
 pub mod paths;
 pub mod seed;

@@ -8,21 +8,21 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use switchboard::cli::{self, Cli, CliError};
+use switchboard::cli::{self, Cli, CliError, output};
 use switchboard::paths::AppPaths;
 
 fn main() -> ExitCode {
     let started = Instant::now();
     let cli = Cli::parse();
     let Some(paths) = AppPaths::detect() else {
-        eprintln!("switchboard: error: cannot find your home directory (is HOME set?)");
+        output::error("cannot find your home directory (is HOME set?)");
         return ExitCode::from(2);
     };
     if let Err(e) = init_logging(&paths) {
-        eprintln!(
-            "switchboard: warning: cannot write the log at {}: {e}",
+        output::warning(format!(
+            "cannot write the log at {}: {e}",
             paths.log_file().display()
-        );
+        ));
     }
     tracing::info!(version = env!("CARGO_PKG_VERSION"), command = ?cli.command, "start");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("switchboard: error: cannot start the async runtime: {e}");
+            output::error(format!("cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
         Ok(()) | Err(CliError::Stopped) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
-            eprintln!("switchboard: error: {e}");
+            output::error(e.to_string());
             ExitCode::from(e.exit_code())
         }
     }

@@ -555,3 +555,173 @@ async fn audit_export_streams_to_stdout_or_a_file_and_is_itself_audited() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// Whether `text` carries anything a terminal would act on (line ends aside).
+fn carries_controls(text: &str) -> bool {
+    text.chars()
+        .filter(|c| *c != '\n')
+        .any(switchboard::escape::is_unsafe)
+}
+
+/// Database text reaches the terminal escaped on every path the command line prints: plain
+/// lines, `--json`, error messages and an export to standard output (CSV and JSON lines). A
+/// description can no longer store a control sequence.
+#[tokio::test]
+async fn database_text_reaches_the_terminal_escaped_on_every_path() {
+    let db = TestDb::migrated().await;
+    let cli = Cli::seeded(&db).await;
+    // Stored behind the console's back, as the platform's own code or psql could.
+    let hostile = "Evil\x1b]52;c;aGk=\x07\x1b[2J\r\u{9b}31m\u{202e}\u{200b}\u{ad}Co";
+    let tenant: uuid::Uuid = sqlx::query_scalar(
+        "UPDATE tenants SET name = $1 WHERE name = 'Lumen Legal LLP' RETURNING id",
+    )
+    .bind(hostile)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let agent: uuid::Uuid =
+        sqlx::query_scalar("UPDATE agents SET description = $1 WHERE id = (SELECT min(id::text)::uuid FROM agents) RETURNING id")
+            .bind(hostile)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    let victim = format!("{CUSTOMER}\x1b[8m\u{200b}");
+    sqlx::query("UPDATE users SET email = $1, is_active = false WHERE email = $2")
+        .bind(&victim)
+        .bind(CUSTOMER)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let number: String = sqlx::query_scalar(
+        "SELECT phone_number FROM phone_numbers WHERE is_active ORDER BY phone_number LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+
+    let tenant = tenant.to_string();
+    let agent = agent.to_string();
+    let outputs = [
+        // The old name in the outcome line.
+        cli.as_admin(
+            "super@demo.test",
+            &[
+                "tenants",
+                "rename",
+                "--tenant",
+                &tenant,
+                "--name",
+                "Lumen Legal",
+            ],
+        ),
+        // The old description in --json.
+        cli.as_admin(
+            "support@demo.test",
+            &[
+                "--json",
+                "agents",
+                "describe",
+                "--agent",
+                &agent,
+                "--description",
+                "plain",
+            ],
+        ),
+        // The email in an error message ("… is inactive").
+        cli.as_admin(
+            "super@demo.test",
+            &["numbers", "assign", "--number", &number, "--user", &victim],
+        ),
+        // The audit rows that now hold the hostile values, exported to standard output.
+        cli.as_admin("support@demo.test", &["audit", "export"]),
+        cli.as_admin(
+            "support@demo.test",
+            &["audit", "export", "--format", "jsonl"],
+        ),
+    ];
+    for out in &outputs {
+        assert!(!carries_controls(&stdout(out)), "stdout: {}", stdout(out));
+        assert!(!carries_controls(&stderr(out)), "stderr: {}", stderr(out));
+    }
+    assert!(outputs[0].status.success(), "{}", stderr(&outputs[0]));
+    assert!(
+        stdout(&outputs[0]).contains("Evil\\x1b]52"),
+        "{}",
+        stdout(&outputs[0])
+    );
+    // --json keeps the value: a JSON reader gets the description back exactly.
+    assert_eq!(json(&outputs[1])["old"]["description"], hostile);
+    assert_eq!(outputs[2].status.code(), Some(3));
+    assert!(
+        stderr(&outputs[2]).contains("is inactive"),
+        "{}",
+        stderr(&outputs[2])
+    );
+    assert!(
+        stdout(&outputs[3]).contains("Evil\\u001b]52"),
+        "the export holds the old name: {}",
+        stdout(&outputs[3])
+    );
+    let lines: Vec<Value> = stdout(&outputs[4])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["old_values"]["name"] == hostile),
+        "JSON lines keep the value"
+    );
+
+    // At input, a description refuses what a terminal would act on (lines and tabs are text).
+    let out = cli.as_admin(
+        "support@demo.test",
+        &[
+            "agents",
+            "describe",
+            "--agent",
+            &agent,
+            "--description",
+            "a\x1b[31mb",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("control"), "{}", stderr(&out));
+    let out = cli.as_admin(
+        "support@demo.test",
+        &[
+            "agents",
+            "describe",
+            "--agent",
+            &agent,
+            "--description",
+            "two\nlines\tok",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!carries_controls(&stdout(&out)), "{}", stdout(&out));
+}
+
+/// A reader that went away after the change was committed (`… | true`) is no failure of the
+/// change: exit 0, no panic, applied once.
+#[tokio::test]
+async fn a_closed_output_after_a_committed_change_exits_zero_without_a_panic() {
+    let db = TestDb::migrated().await;
+    let cli = Cli::seeded(&db).await;
+    let before = credits(&db, CUSTOMER).await;
+    let pw = cli.demo_password();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.args(["--database-url", &cli.url, "--admin", "support@demo.test"])
+        .arg("--password-file")
+        .arg(&pw)
+        .args(["credits", "top-up", "--user", CUSTOMER, "--amount", "5"])
+        .args(["--reason", "closed pipe"])
+        .env("HOME", cli.home.path())
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stdout.take()); // the reader goes away before anything is written
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert_eq!(credits(&db, CUSTOMER).await, before + 5);
+}

@@ -7,6 +7,7 @@
 use uuid::Uuid;
 
 use super::{ActionError, Role};
+use crate::escape::is_unsafe;
 
 /// The largest single credit change anyone may make (the balance column is a 32-bit integer).
 pub const MAX_CREDIT_CHANGE: i64 = 1_000_000_000;
@@ -325,6 +326,15 @@ impl Request {
                             "the description is longer than 10,000 characters".into(),
                         ));
                     }
+                    // Lines and tabs are text here (shown escaped); nothing else a terminal
+                    // acts on, reorders by, or hides.
+                    Some(t) if t.chars().any(|c| !matches!(c, '\n' | '\t') && is_unsafe(c)) => {
+                        return Err(ActionError::Invalid(
+                            "the description contains control, bidirectional or invisible \
+                             characters"
+                                .into(),
+                        ));
+                    }
                     Some(t) => Some(t.to_string()),
                 };
             }
@@ -369,9 +379,9 @@ pub fn validate_text(what: &str, value: &str, max: usize) -> Result<String, Acti
     if v.is_empty() {
         return Err(ActionError::Invalid(format!("the {what} is empty")));
     }
-    if v.chars().any(char::is_control) {
+    if v.chars().any(is_unsafe) {
         return Err(ActionError::Invalid(format!(
-            "the {what} contains control characters"
+            "the {what} contains control, bidirectional or invisible characters"
         )));
     }
     if v.chars().count() > max {
@@ -455,6 +465,8 @@ mod tests {
         assert_eq!(validate_text("name", "  Acme  ", 10).unwrap(), "Acme");
         assert!(validate_text("name", "   ", 10).is_err());
         assert!(validate_text("name", "a\x1bb", 10).is_err());
+        assert!(validate_text("name", "a\u{202e}b", 10).is_err());
+        assert!(validate_text("name", "a\u{200b}b", 10).is_err());
         assert!(validate_text("name", "abcdefghijk", 10).is_err());
     }
 

@@ -5,7 +5,7 @@
 use clap::{Args, Subcommand};
 use uuid::Uuid;
 
-use super::{CliError, RunContext, sign_in};
+use super::{CliError, RunContext, output, sign_in};
 use crate::actions::{self, ActionError, MAX_CREDIT_CHANGE, Outcome, Request, Role, targets};
 use crate::db::connect::Connection;
 
@@ -344,9 +344,9 @@ pub(super) async fn execute(
 ) -> Result<(), CliError> {
     let out = apply(conn, run, cmd).await?;
     match out.audit_id {
-        _ if run.json => println!("{}", out.to_json()),
-        Some(id) => println!("{} (audit entry {id})", out.summary()),
-        None => println!("{}", out.summary()),
+        _ if run.json => output::json(&out.to_json())?,
+        Some(id) => output::line(format!("{} (audit entry {id})", out.summary()))?,
+        None => output::line(out.summary())?,
     }
     Ok(())
 }

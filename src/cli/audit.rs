@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use uuid::Uuid;
 
-use super::{CliError, RunContext, sign_in};
+use super::{CliError, RunContext, output, sign_in};
 use crate::actions::export::{self, Destination, ExportRequest};
 use crate::db::connect::Connection;
 use crate::db::export::{Format, estimate_rows};
@@ -155,9 +155,9 @@ pub(super) async fn execute(
         }
     };
     let seconds = started.elapsed().as_secs_f64();
-    eprintln!(
+    output::note(format!(
         "Exported {rows} rows to {output} in {seconds:.1} s ({:.0} rows/s).",
         rows as f64 / seconds.max(1e-9)
-    );
+    ));
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `bench`: every figure in one run, printed as one table; and the hidden helpers it runs as
 //! child processes (start-up, memory), so that each is measured in a fresh process.
 
-use super::CliError;
+use super::{CliError, output};
 use crate::db::connect::{Connection, DbTarget};
 
 /// `bench`: every figure in one run, printed as one table.
@@ -15,7 +15,7 @@ pub(super) async fn execute(
     let effort = if quick { Effort::QUICK } else { Effort::FULL };
     let pool = &conn.pool;
     let db = CliError::Db;
-    eprintln!("bench: {}", b::describe(pool).await.map_err(db)?);
+    output::note(format!("bench: {}", b::describe(pool).await.map_err(db)?));
     let mut figures: Vec<Figure> = Vec::new();
     let steps: [(&str, u8); 8] = [
         ("audit pages", 1),
@@ -31,7 +31,7 @@ pub(super) async fn execute(
         if !only.is_empty() && !only.contains(&n) {
             continue;
         }
-        eprintln!("bench: {name}…");
+        output::note(format!("bench: {name}…"));
         let mut got = match n {
             1 => b::audit_pages(pool, effort).await.map_err(db)?,
             2 => b::filtered_pages(pool, effort).await.map_err(db)?,
@@ -159,17 +159,19 @@ pub(super) async fn first_frame(
     let connected = started.elapsed();
     let frame = super::measure::first_frame(&conn.pool).await?;
     let drawn = started.elapsed();
-    println!(
+    output::line(format!(
         "connected_ms={:.3} frame_ms={:.3} rows={frame}",
         connected.as_secs_f64() * 1000.0,
         drawn.as_secs_f64() * 1000.0
-    );
+    ))?;
     Ok(())
 }
 
 /// `__page-memory`: page through `rows` audit rows and print the peak RSS.
 pub(super) async fn page_memory(conn: &Connection, rows: u64) -> Result<(), CliError> {
     let (before, after, paged) = super::measure::page_through(&conn.pool, rows).await?;
-    println!("before_kib={before} after_kib={after} paged={paged}");
+    output::line(format!(
+        "before_kib={before} after_kib={after} paged={paged}"
+    ))?;
     Ok(())
 }

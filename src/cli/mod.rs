@@ -8,6 +8,7 @@ mod audit;
 mod bench;
 mod error;
 pub mod measure;
+pub mod output;
 mod setup;
 mod sign_in;
 pub mod terminal;
@@ -275,11 +276,12 @@ async fn dispatch(
             .await;
             // With --json, every failure is an answer too (a refusal, a conflict, an
             // unreachable database, missing migrations).
-            if let (Err(e), true) = (&result, run.json) {
-                println!(
-                    "{}",
-                    serde_json::json!({"status": e.json_status(), "error": e.to_string()})
-                );
+            if let (Err(e), true) = (&result, run.json)
+                && !matches!(e, CliError::Stopped)
+            {
+                let answer = serde_json::json!({"status": e.json_status(), "error": e.to_string()});
+                // The failure is the answer; a closed output cannot take it either.
+                let _ = output::json(&answer);
             }
             result
         }
@@ -294,7 +296,7 @@ async fn dispatch(
                 admin::execute(conn, run, cmd).await
             })
             .await?;
-            println!("{done}");
+            output::line(done)?;
             Ok(())
         }
         Some(Command::Bench { quick, only }) => {
@@ -333,10 +335,7 @@ async fn dispatch(
             })
             .await
         }
-        Some(Command::Paths) => {
-            setup::paths(paths);
-            Ok(())
-        }
+        Some(Command::Paths) => setup::paths(paths),
         Some(Command::ReapCluster { dir }) => {
             let paths = ClusterPaths::new(dir);
             tokio::task::spawn_blocking(move || {

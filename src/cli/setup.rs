@@ -1,7 +1,7 @@
 //! Setting a database up and looking at it: `migrate`, `seed-demo`, `seed-bench`, `paths`, and
 //! the summary printed when standard output is not a terminal.
 
-use super::CliError;
+use super::{CliError, output};
 use crate::db::connect::Connection;
 use crate::db::{self, DbError};
 use crate::paths::AppPaths;
@@ -15,39 +15,39 @@ pub(super) async fn migrate(conn: &Connection, url: bool) -> Result<(), CliError
         conn.applied.clone()
     };
     if applied.is_empty() {
-        println!("No pending migrations in {}.", conn.description);
+        output::line(format!("No pending migrations in {}.", conn.description))?;
     } else {
-        println!(
+        output::line(format!(
             "Applied {} migration{} to {}:",
             applied.len(),
             if applied.len() == 1 { "" } else { "s" },
             conn.description
-        );
+        ))?;
         for m in &applied {
-            println!("  {:04} {}", m.version, m.description);
+            output::line(format!("  {:04} {}", m.version, m.description))?;
         }
     }
     Ok(())
 }
 
 /// `paths`: where the private cluster, the config file and the log live.
-pub(super) fn paths(paths: &AppPaths) {
-    println!("data:    {}", paths.data_dir.display());
-    println!("cluster: {}", paths.cluster_dir().display());
-    println!("config:  {}", paths.config_file().display());
-    println!("log:     {}", paths.log_file().display());
+pub(super) fn paths(paths: &AppPaths) -> Result<(), CliError> {
+    output::line(format!("data:    {}", paths.data_dir.display()))?;
+    output::line(format!("cluster: {}", paths.cluster_dir().display()))?;
+    output::line(format!("config:  {}", paths.config_file().display()))?;
+    output::line(format!("log:     {}", paths.log_file().display()))
 }
 
 pub(super) async fn seed_demo(conn: &Connection) -> Result<(), CliError> {
     if conn.seeded_demo {
-        println!(
+        output::line(format!(
             "The private cluster was new: the demo data is already in {}.",
             conn.description
-        );
+        ))?;
         return Ok(());
     }
     let s = demo::seed_demo(&conn.pool, chrono::Utc::now()).await?;
-    println!(
+    output::line(format!(
         "Loaded the demo data into {}: {} tenants, {} users, {} agents, {} phone numbers, {} calls, \
          {} contacts, {} audit log entries.",
         conn.description,
@@ -58,13 +58,13 @@ pub(super) async fn seed_demo(conn: &Connection) -> Result<(), CliError> {
         s.calls,
         s.contacts,
         s.audit_logs
-    );
-    println!(
+    ))?;
+    output::line(format!(
         "Demo admins: {} (super_admin) and {} (admin), password '{}'.",
         demo::DEMO_SUPER_ADMIN,
         demo::DEMO_SUPPORT_ADMIN,
         demo::DEMO_PASSWORD
-    );
+    ))?;
     Ok(())
 }
 
@@ -92,7 +92,7 @@ pub(super) async fn seed_bench(conn: &Connection, scale: f64) -> Result<(), CliE
     let result = bench::seed_bench(&conn.pool, scale, &mut progress).await;
     bar.finish_and_clear();
     let s = result?;
-    println!(
+    output::line(format!(
         "Loaded the bench data (scale {scale}) into {} in {:.1} s: {} tenants, {} users, {} agents, \
          {} phone numbers, {} calls, {} audit log entries; the database is now {:.1} MiB.",
         conn.description,
@@ -104,13 +104,13 @@ pub(super) async fn seed_bench(conn: &Connection, scale: f64) -> Result<(), CliE
         s.size.calls,
         s.size.audit_logs,
         s.database_bytes as f64 / (1024.0 * 1024.0)
-    );
-    println!(
+    ))?;
+    output::line(format!(
         "Bench admins: {} (super_admin) and bench-admin-1..{}@bench.test (admin), password '{}'.",
         bench::BENCH_SUPER_ADMIN,
         bench::BENCH_ADMINS,
         bench::BENCH_PASSWORD
-    );
+    ))?;
     Ok(())
 }
 
@@ -152,16 +152,19 @@ pub(super) async fn overview(
             parts.push(format!("{n} {noun}"));
         }
     }
-    println!("Connected to {} (PostgreSQL {version}).", conn.description);
+    output::line(format!(
+        "Connected to {} (PostgreSQL {version}).",
+        conn.description
+    ))?;
     if conn.seeded_demo {
-        println!("The private cluster was created and filled with the demo data.");
+        output::line("The private cluster was created and filled with the demo data.")?;
     }
-    println!("{}.", parts.join(", "));
+    output::line(format!("{}.", parts.join(", ")))?;
     if read_only {
-        println!("Session is READ-ONLY.");
+        output::line("Session is READ-ONLY.")?;
     }
     if let Some(admin) = admin {
-        println!("Admin: {admin}");
+        output::line(format!("Admin: {admin}"))?;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::DbError;
 use super::lists::{Filter, ListKind, push_filter, resolve_actors};
+use crate::escape;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -131,18 +132,20 @@ pub async fn export_audit(
             let id: Uuid = r.try_get(10)?;
             match &mut sink {
                 Sink::Csv(w) => {
-                    let json_text = |v: &Option<Value>| v.as_ref().map(Value::to_string);
+                    // Every text from the database escaped (a file is printed too, by `cat`).
+                    let text = |v: Option<String>| v.map(|t| escape::clean(&t));
+                    let json_text = |v: &Option<Value>| v.as_ref().map(escape::json);
                     let cells = [
                         Some(time(created)),
-                        email,
+                        text(email),
                         actor.map(|u| u.to_string()),
-                        Some(action),
-                        Some(resource_type),
+                        text(Some(action)),
+                        text(Some(resource_type)),
                         resource_id.map(|u| u.to_string()),
                         json_text(&old),
                         json_text(&new),
-                        ip,
-                        agent,
+                        text(ip),
+                        text(agent),
                         Some(id.to_string()),
                     ];
                     let record: Vec<std::borrow::Cow<'_, str>> = cells
@@ -169,8 +172,12 @@ pub async fn export_audit(
                     };
                     serde_json::to_writer(&mut line, &entry)
                         .map_err(|e| ExportError::Write(e.into()))?;
-                    line.push(b'\n');
-                    out.write_all(&line).map_err(ExportError::Write)?;
+                    // serde_json writes UTF-8; what it leaves unescaped that a terminal would
+                    // act on is escaped here.
+                    let text = String::from_utf8_lossy(&line);
+                    out.write_all(escape::json_text(&text).as_bytes())
+                        .and_then(|()| out.write_all(b"\n"))
+                        .map_err(ExportError::Write)?;
                 }
             }
             rows += 1;

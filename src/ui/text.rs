@@ -2,24 +2,7 @@
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-/// Control characters (C0, DEL, C1) become `\xNN`, and the bidirectional overrides and isolates
-/// become `\u{NNNN}`, so a value can neither drive the terminal nor reorder what follows it.
-pub fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\u{0}'..='\u{1f}' | '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            '\u{80}'..='\u{9f}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{200e}'
-            | '\u{200f}'
-            | '\u{61c}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::escape::clean;
 
 /// Display width of already-clean text.
 pub fn width(s: &str) -> usize {
@@ -51,15 +34,6 @@ pub fn fit(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_terminal_controls() {
-        assert_eq!(clean("a\x1b[2Jb"), "a\\x1b[2Jb");
-        assert_eq!(clean("line\nnext\ttab"), "line\\x0anext\\x09tab");
-        assert_eq!(clean("\u{9b}31m"), "\\u{9b}31m");
-        assert_eq!(clean("abc\u{202e}fed"), "abc\\u{202e}fed");
-        assert_eq!(clean("plain é 漢字"), "plain é 漢字");
-    }
 
     #[test]
     fn fits_wide_and_combining_text() {
