@@ -547,6 +547,21 @@ async fn the_same_idempotency_key_applies_once_even_when_sent_at_once() {
     };
     let e = apply(&db.pool, &s, &other).await.unwrap_err();
     assert!(e.to_string().contains("was used for another change"), "{e}");
+    // So is the same key for the same user with another amount, another reason, or the other
+    // direction: the whole change is compared, and nothing is written.
+    for (delta, reason) in [(400, "once"), (40, "twice"), (-40, "once")] {
+        let changed = Request::AdjustCredits {
+            user: f.customer,
+            delta,
+            reason: reason.into(),
+            key,
+        };
+        let e = apply(&db.pool, &s, &changed).await.unwrap_err();
+        assert!(
+            e.to_string().contains("was used for another change"),
+            "{delta} {reason}: {e}"
+        );
+    }
 
     let req = Request::AdjustCredits {
         user: f.customer,

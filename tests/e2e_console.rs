@@ -520,3 +520,25 @@ async fn three_wrong_passwords_end_the_console_with_the_terminal_restored() {
     let failed = "SELECT count(*) FROM audit_logs WHERE action = 'admin.sign_in_failed'";
     wait_until(&db, failed, |n| n == 3, "every failed sign-in is on record").await;
 }
+
+/// A date filter past what dates can hold is refused in words on the filter line: no panic, no
+/// backtrace over the panes, and the console goes on.
+#[tokio::test]
+async fn an_out_of_range_date_filter_is_refused_in_words_and_the_console_goes_on() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
+    c.wait_for("Acme Realty Group");
+    c.keys(b"6");
+    c.wait_for("Time (UTC)");
+    c.keys(b"/");
+    c.keys(b"until:+262142-12-31");
+    c.keys(b"\r");
+    let screen = c.wait_for("is not a date");
+    assert!(!screen.contains("panicked"), "{screen}");
+    assert!(c.screen.lock().unwrap().screen().alternate_screen());
+    c.keys(b"2");
+    c.wait_for("1 of 39");
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+}

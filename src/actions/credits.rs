@@ -1,6 +1,6 @@
 //! Credits: top-ups and deductions in one statement, applied once per idempotency key.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::rules::{Change, explain_db_error, lock_user, require_rank_over};
@@ -45,17 +45,34 @@ pub(super) async fn adjust(
     .await
     .map_err(DbError::from)?;
     if fresh.is_none() {
-        // The key was used: for this very change (a retry) or, wrongly, for another.
-        let (used_for, resource): (String, Uuid) =
-            sqlx::query_as("SELECT action, resource_id FROM admin_idempotency_keys WHERE key = $1")
-                .bind(key)
-                .fetch_one(&mut **tx)
-                .await
-                .map_err(DbError::from)?;
-        if used_for != action || resource != user {
+        // The key was used: for this very change (a retry) or, wrongly, for another. The whole
+        // change is compared (action, user, amount, reason), through the audit row the key
+        // points at.
+        let (used_for, resource, old, new): (String, Uuid, Option<Value>, Option<Value>) =
+            sqlx::query_as(
+                "SELECT k.action, k.resource_id, a.old_values, a.new_values \
+                 FROM admin_idempotency_keys k LEFT JOIN audit_logs a ON a.id = k.audit_log_id \
+                 WHERE k.key = $1",
+            )
+            .bind(key)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(DbError::from)?;
+        let credits = |v: &Option<Value>| v.as_ref().and_then(|v| v["credits"].as_i64());
+        let applied_delta = credits(&new).zip(credits(&old)).map(|(n, o)| n - o);
+        let applied_reason = new.as_ref().and_then(|v| v["reason"].as_str());
+        let same = used_for == action
+            && resource == user
+            && applied_delta == Some(delta)
+            && applied_reason == Some(reason);
+        if !same {
             return Err(ActionError::Invalid(format!(
-                "the idempotency key {key} was used for another change ({used_for}); \
-                 nothing was written"
+                "the idempotency key {key} was used for another change ({used_for}{}); \
+                 nothing was written",
+                match applied_delta {
+                    Some(d) => format!(" of {d}"),
+                    None => String::new(),
+                }
             )));
         }
         return Ok(Change {

@@ -44,6 +44,17 @@ pub enum Exit {
 pub async fn run(conn: &Connection, options: Options) -> std::io::Result<Exit> {
     // ratatui::init installs a panic hook that restores the terminal before the panic message.
     let mut terminal = ratatui::try_init()?;
+    // That hook is for a panic of the console itself (the event loop, on the main thread). A
+    // panic in a worker task is answered with an error message (`worker::guarded`) while the
+    // console goes on: it must not restore the terminal under it or print over the panes, so
+    // it only goes to the log.
+    let on_the_terminal = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!("panic: {info}");
+        if std::thread::current().name() == Some("main") {
+            on_the_terminal(info);
+        }
+    }));
     TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
     let result = event_loop(&mut terminal, conn, options).await;
     restore_terminal();

@@ -7,8 +7,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::messages::{Job, Msg, ReadJob, WriteJob};
 use crate::actions::export::{self, Destination};
-use crate::actions::sign_in::{self, Credentials};
-use crate::actions::{self};
+use crate::actions::sign_in::{self, Credentials, SignInError};
+use crate::actions::{self, ActionError};
 use crate::db::lists::{ListKind, query_tag};
 use crate::db::{DbError, details, lists};
 
@@ -133,16 +133,117 @@ impl Worker {
         let tx = self.tx.clone();
         let app_name = self.app_name.clone();
         tokio::spawn(async move {
-            let msg = match job {
-                Job::Read(read_job) => read(&pool, read_job).await,
-                Job::Write(write_job) => write(&pool, write_job, &tx).await,
-                Job::Cancel { pane } => {
-                    cancel_pane_queries(&pool, &app_name, pane).await;
-                    return;
+            let work = {
+                let job = job.clone();
+                let tx = tx.clone();
+                async move {
+                    match job {
+                        Job::Read(read_job) => Some(read(&pool, read_job).await),
+                        Job::Write(write_job) => Some(write(&pool, write_job, &tx).await),
+                        Job::Cancel { pane } => {
+                            cancel_pane_queries(&pool, &app_name, pane).await;
+                            None
+                        }
+                    }
                 }
             };
             // The UI may have quit meanwhile; then nobody wants the answer.
-            let _ = tx.send(msg);
+            if let Some(msg) = guarded(&job, work).await {
+                let _ = tx.send(msg);
+            }
         });
+    }
+}
+
+/// Runs `work`; if it panics, answers `job` with an error instead, so the console shows a
+/// message and goes on (the panic itself is logged by the console's panic hook).
+pub async fn guarded(
+    job: &Job,
+    work: impl std::future::Future<Output = Option<Msg>>,
+) -> Option<Msg> {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+        Ok(msg) => msg,
+        Err(_) => failed(
+            job,
+            "internal error (details in the log); nothing was changed by it",
+        ),
+    }
+}
+
+/// The answer to `job` that says it failed with `why`.
+fn failed(job: &Job, why: &str) -> Option<Msg> {
+    let e = why.to_string();
+    Some(match job {
+        Job::Read(ReadJob::Page { req, .. }) => Msg::Page {
+            req: *req,
+            result: Err(e),
+        },
+        Job::Read(ReadJob::Count { req, .. }) => Msg::Count {
+            req: *req,
+            result: Err(e),
+        },
+        Job::Read(ReadJob::Detail { req, .. }) => Msg::Detail {
+            req: *req,
+            result: Err(e),
+        },
+        Job::Read(ReadJob::Stats {
+            kind, generation, ..
+        }) => Msg::Stats {
+            kind: *kind,
+            generation: *generation,
+            result: Err(e),
+        },
+        Job::Write(WriteJob::SignIn {
+            req, credentials, ..
+        }) => Msg::SignedIn {
+            req: *req,
+            demo: *credentials == Credentials::Demo,
+            result: Err(SignInError::Failed(ActionError::Db(e))),
+        },
+        Job::Write(WriteJob::Prepare { prep, .. }) => Msg::Prepared {
+            req: prep.req,
+            result: Err(e),
+        },
+        // A change that panicked may or may not have committed: the confirm dialog stays for a
+        // retry, which its idempotency key or old values make safe.
+        Job::Write(WriteJob::Apply { req, .. }) => Msg::Applied {
+            req: *req,
+            result: Err(ActionError::Db(e)),
+        },
+        Job::Write(WriteJob::Export { req, .. }) => Msg::Exported {
+            req: *req,
+            result: Err(e),
+        },
+        Job::Cancel { .. } => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::lists::{Filter, Page};
+
+    #[test]
+    fn a_job_that_panics_is_answered_with_an_error() {
+        let job = Job::Read(ReadJob::Page {
+            req: 7,
+            kind: ListKind::AuditLog,
+            filter: Filter::default(),
+            page: Page::First,
+            limit: 10,
+        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let work = async { panic!("boom") };
+        let answer = rt.block_on(guarded(&job, work));
+        match answer {
+            Some(Msg::Page {
+                req: 7,
+                result: Err(e),
+            }) => assert!(e.contains("internal error")),
+            other => panic!("{other:?}"),
+        }
     }
 }

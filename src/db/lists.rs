@@ -3,7 +3,7 @@
 //!
 //! Rows come back as typed [`Cell`]s; formatting them for the screen is the UI's job.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
@@ -185,7 +185,9 @@ impl Filter {
                             return Err(format!("`id:{v}` is not a UUID"));
                         }
                         "since" | "until" if parse_day(v).is_none() => {
-                            return Err(format!("`{k}:{v}` is not a date (YYYY-MM-DD)"));
+                            return Err(format!(
+                                "`{k}:{v}` is not a date (YYYY-MM-DD, years 1 to 9999)"
+                            ));
                         }
                         _ => {}
                     }
@@ -221,9 +223,12 @@ impl Filter {
     }
 }
 
+/// A day of the years 1 to 9999 (what PostgreSQL's and chrono's arithmetic handle without
+/// overflow), as midnight UTC.
 fn parse_day(s: &str) -> Option<DateTime<Utc>> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()
+        .filter(|d| (1..=9999).contains(&d.year()))
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
 }
@@ -450,9 +455,11 @@ pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &F
                 qb.push(" AND a.created_at >= ").push_bind(since);
             }
             for until in f.get("until").filter_map(parse_day) {
-                // Inclusive of the whole day.
-                qb.push(" AND a.created_at < ")
-                    .push_bind(until + chrono::Duration::days(1));
+                // Inclusive of the whole day (checked: the last day has no next one).
+                match until.checked_add_signed(chrono::Duration::days(1)) {
+                    Some(next) => qb.push(" AND a.created_at < ").push_bind(next),
+                    None => qb.push(" AND a.created_at <= ").push_bind(until),
+                };
             }
         }
     }
@@ -773,6 +780,11 @@ mod tests {
             ]
         );
         assert!(Filter::parse(ListKind::AuditLog, "since:yesterday").is_err());
+        // Out of range: refused in words, never an overflow.
+        assert!(Filter::parse(ListKind::AuditLog, "until:+262142-12-31").is_err());
+        assert!(Filter::parse(ListKind::AuditLog, "since:0000-01-01").is_err());
+        let last = Filter::parse(ListKind::AuditLog, "until:9999-12-31").unwrap();
+        let _ = build_page_query(ListKind::AuditLog, &last, &Page::First, 10);
         assert!(Filter::parse(ListKind::AuditLog, "id:nope").is_err());
         assert!(Filter::parse(ListKind::PhoneNumbers, "is:purple").is_err());
         assert!(Filter::parse(ListKind::PhoneNumbers, "is:unassigned").is_ok());
