@@ -148,3 +148,78 @@ async fn a_file_appears_whole_or_not_at_all() {
         .collect();
     assert_eq!(names, vec!["audit.csv".to_string()]);
 }
+
+/// `--force` replaces a regular file only: a FIFO, a symbolic link (and what it points to) and
+/// a directory stay as they are.
+#[tokio::test]
+async fn replacing_never_touches_what_is_not_a_regular_file() {
+    let db = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let all = Filter::default();
+    let fifo = dir.path().join("fifo.csv");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let precious = dir.path().join("precious.txt");
+    std::fs::write(&precious, "keep me").unwrap();
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&precious, &link).unwrap();
+    let sub = dir.path().join("sub.csv");
+    std::fs::create_dir(&sub).unwrap();
+    for target in [&fifo, &link, &sub] {
+        let e = export_to_file(&db.pool, &all, Format::Csv, target, true, &mut |_| {})
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("not a regular file"),
+            "{}: {e}",
+            target.display()
+        );
+    }
+    let kinds = |p: &std::path::Path| std::fs::symlink_metadata(p).unwrap().file_type();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&kinds(&fifo)));
+    assert!(kinds(&link).is_symlink());
+    assert!(kinds(&sub).is_dir());
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A `.partial` left by an export that died is taken over; one that another export is writing
+/// (it holds the lock) is named, and left alone.
+#[tokio::test]
+async fn a_stale_partial_is_taken_over_and_a_live_one_is_named() {
+    let db = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let all = Filter::default();
+    let path = dir.path().join("audit.csv");
+    let partial = dir.path().join("audit.csv.partial");
+    std::fs::write(&partial, "half an export from a process that was killed").unwrap();
+    let rows = export_to_file(&db.pool, &all, Format::Csv, &path, false, &mut |_| {})
+        .await
+        .unwrap();
+    assert!(rows > 0);
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("created_at,")
+    );
+    assert!(!partial.exists());
+
+    let other = dir.path().join("other.csv");
+    let other_partial = dir.path().join("other.csv.partial");
+    let held = std::fs::File::create(&other_partial).unwrap();
+    let held = nix::fcntl::Flock::lock(held, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        .map_err(|(_, e)| e)
+        .unwrap();
+    let e = export_to_file(&db.pool, &all, Format::Csv, &other, false, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("another export is writing"), "{e}");
+    assert!(e.to_string().contains("other.csv.partial"), "{e}");
+    assert!(other_partial.exists(), "the live partial is left alone");
+    assert!(!other.exists());
+    drop(held);
+}

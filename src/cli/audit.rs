@@ -96,15 +96,24 @@ pub(super) async fn execute(
         (None, Some(path)) => Format::for_path(path),
         (None, None) => Format::Csv,
     };
+    // Checked before signing in, so that nothing is asked for in vain (and again, for real, as
+    // the file is written).
     if let Some(path) = &args.output
-        && path.exists()
-        && !args.force
+        && let Ok(meta) = std::fs::symlink_metadata(path)
     {
-        // Checked before signing in, so that nothing is asked for in vain.
-        return Err(CliError::Usage(format!(
-            "{} exists; pass --force to replace it",
-            path.display()
-        )));
+        if !meta.file_type().is_file() {
+            return Err(CliError::Usage(format!(
+                "{} is not a regular file (a device, a FIFO, a directory or a link): an export \
+                 never replaces it, not even with --force",
+                path.display()
+            )));
+        }
+        if !args.force {
+            return Err(CliError::Usage(format!(
+                "{} exists; pass --force to replace it",
+                path.display()
+            )));
+        }
     }
     let session = sign_in::session(conn, run).await?;
     let request = ExportRequest {

@@ -44,25 +44,34 @@ impl fmt::Debug for DbTarget {
     }
 }
 
-/// The URL with any password replaced by `***` (in the authority and in a `password=` parameter).
+/// Whether a URL parameter carries a secret: `password`, `sslpassword` (the client key's
+/// passphrase) and anything else whose name says password, secret, token or key material.
+fn is_secret_param(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["password", "secret", "token"]
+        .iter()
+        .any(|w| k.contains(w))
+        || k == "sslkey_data"
+}
+
+/// The URL with every secret replaced by `***`: the password in the authority and every
+/// secret-bearing parameter (`password=`, `sslpassword=`, …).
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) => {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("***"));
             }
-            let has_password_param = parsed
-                .query_pairs()
-                .any(|(k, _)| k.eq_ignore_ascii_case("password"));
-            if has_password_param {
+            if parsed.query_pairs().any(|(k, _)| is_secret_param(&k)) {
                 let pairs: Vec<(String, String)> = parsed
                     .query_pairs()
                     .map(|(k, v)| {
-                        if k.eq_ignore_ascii_case("password") {
-                            (k.into_owned(), "***".to_string())
+                        let v = if is_secret_param(&k) {
+                            "***".to_string()
                         } else {
-                            (k.into_owned(), v.into_owned())
-                        }
+                            v.into_owned()
+                        };
+                        (k.into_owned(), v)
                     })
                     .collect();
                 parsed.query_pairs_mut().clear().extend_pairs(pairs);
@@ -285,6 +294,11 @@ mod tests {
             "{r}"
         );
 
+        let r = redact_url(
+            "postgres://db.example/app?sslpassword=keypass1&sslmode=verify-full&SSLPassword=keypass2",
+        );
+        assert!(!r.contains("keypass"), "{r}");
+        assert!(r.contains("sslmode=verify-full"), "{r}");
         let r = redact_url("postgres://db.example/app?user=bob&password=hunter2");
         assert!(!r.contains("hunter2"), "{r}");
         assert!(r.contains("user=bob"), "{r}");

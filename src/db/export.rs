@@ -11,6 +11,8 @@ use serde_json::Value;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
+use nix::fcntl::{Flock, FlockArg};
+
 use super::DbError;
 use super::lists::{Filter, ListKind, push_filter, resolve_actors};
 use crate::escape;
@@ -248,7 +250,10 @@ fn io_error(e: impl Into<std::io::Error>) -> ExportError {
 }
 
 /// Exports to `path` through `path.partial`, renamed at the end: a failed export leaves no half
-/// file. Refuses to replace an existing file unless `replace`.
+/// file. Refuses to replace an existing file unless `replace`, and never replaces anything that
+/// is not a regular file (a device such as /dev/null, a FIFO, a directory, a symbolic link). A
+/// `.partial` left by an export that died (kill -9, a full disk) is taken over when it is ours
+/// and nobody writes it; otherwise the message names it.
 pub async fn export_to_file(
     pool: &PgPool,
     filter: &Filter,
@@ -260,21 +265,24 @@ pub async fn export_to_file(
     let refuse = |what: String| {
         ExportError::Write(std::io::Error::new(std::io::ErrorKind::AlreadyExists, what))
     };
-    if path.exists() && !replace {
-        return Err(refuse(format!("{} exists", path.display())));
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() => {
+            return Err(refuse(format!(
+                "{} is not a regular file (a device, a FIFO, a directory or a link): an export \
+                 never replaces it",
+                path.display()
+            )));
+        }
+        Ok(_) if !replace => return Err(refuse(format!("{} exists", path.display()))),
+        Ok(_) | Err(_) => {}
     }
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".partial");
     let partial = path.with_file_name(name);
-    // create_new: two exports to one name never share a partial file.
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&partial)
-        .map_err(ExportError::Write)?;
+    let file = open_partial(&partial)?;
     // Removed unless renamed: an error, a cancelled task or a signal leaves no partial file.
     let guard = RemoveOnDrop(Some(partial.clone()));
-    let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, &*file);
     let rows = export_audit(pool, filter, format, &mut out, progress).await?;
     out.flush().map_err(ExportError::Write)?;
     drop(out);
@@ -288,7 +296,61 @@ pub async fn export_to_file(
         })?;
     }
     drop(guard);
+    drop(file);
     Ok(rows)
+}
+
+/// The partial file, created exclusively and locked (`flock`) for as long as the export writes
+/// it, so that a leftover can be told from one being written.
+fn open_partial(partial: &std::path::Path) -> Result<Flock<std::fs::File>, ExportError> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let lock = |file: std::fs::File| {
+        Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| errno)
+    };
+    let busy = || {
+        ExportError::Write(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("another export is writing {}", partial.display()),
+        ))
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(partial)
+    {
+        Ok(file) => lock(file).map_err(|_| busy()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            // A leftover: ours to take over only if it is a regular file of ours that nobody
+            // holds locked (a live export holds its lock until it renames the file).
+            let not_ours = |why: &str| {
+                ExportError::Write(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} is left from an earlier export and {why}: remove it by hand, then \
+                         export again",
+                        partial.display()
+                    ),
+                ))
+            };
+            let meta = std::fs::symlink_metadata(partial).map_err(ExportError::Write)?;
+            if !meta.file_type().is_file() {
+                return Err(not_ours("is not a regular file"));
+            }
+            if meta.uid() != nix::unistd::geteuid().as_raw() {
+                return Err(not_ours("belongs to another user"));
+            }
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+                .open(partial)
+                .map_err(ExportError::Write)?;
+            let file = lock(file).map_err(|_| busy())?;
+            file.set_len(0).map_err(ExportError::Write)?;
+            tracing::info!(partial = %partial.display(), "took over a stale partial export");
+            Ok(file)
+        }
+        Err(e) => Err(ExportError::Write(e)),
+    }
 }
 
 #[cfg(test)]
