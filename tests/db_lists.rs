@@ -633,3 +633,37 @@ async fn cancelling_a_pane_cancels_its_queries_and_no_other_panes() {
         .unwrap();
     assert!(!rows.is_empty());
 }
+
+/// The console's sessions have a statement timeout: a query left running (by a client that died,
+/// or 3,000 `actor:` words) is ended by the server. An export's transaction lifts it.
+#[tokio::test]
+async fn interactive_sessions_end_a_runaway_statement() {
+    use switchboard::db::connect::{PoolSettings, open_pool};
+    let db = TestDb::migrated().await;
+    let settings = PoolSettings {
+        read_only: false,
+        statement_timeout: Some(std::time::Duration::from_millis(300)),
+    };
+    let pool = open_pool(db.options.clone(), settings).await.unwrap();
+    let started = std::time::Instant::now();
+    let e = sqlx::query("SELECT pg_sleep(5)")
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    let code = e.as_database_error().and_then(|d| d.code()).unwrap();
+    assert_eq!(code, "57014", "{e}");
+    // The export's own transaction runs without it.
+    let filter = Filter::default();
+    let mut out = Vec::new();
+    switchboard::db::export::export_audit(
+        &pool,
+        &filter,
+        switchboard::db::export::Format::Csv,
+        &mut out,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    pool.close().await;
+}

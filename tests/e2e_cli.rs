@@ -376,9 +376,15 @@ async fn the_console_refuses_a_database_that_lacks_migrations() {
 #[tokio::test]
 async fn read_only_sessions_are_enforced_by_postgresql() {
     let db = TestDb::migrated().await;
-    let conn = open_url(&db.url(), PoolSettings { read_only: true })
-        .await
-        .unwrap();
+    let conn = open_url(
+        &db.url(),
+        PoolSettings {
+            read_only: true,
+            statement_timeout: None,
+        },
+    )
+    .await
+    .unwrap();
     let err = sqlx::query("INSERT INTO tenants (name) VALUES ('Sneaky')")
         .execute(&conn.pool)
         .await

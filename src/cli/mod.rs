@@ -176,8 +176,12 @@ async fn connect(
     run: &RunContext,
     paths: &AppPaths,
     read_only: bool,
+    interactive: bool,
 ) -> Result<Connection, CliError> {
-    let settings = PoolSettings { read_only };
+    let settings = PoolSettings {
+        read_only,
+        statement_timeout: interactive.then_some(connect::INTERACTIVE_STATEMENT_TIMEOUT),
+    };
     Ok(match &run.target {
         DbTarget::Url(url) => connect::open_url(url, settings).await?,
         DbTarget::Embedded => {
@@ -206,7 +210,9 @@ async fn with_connection<T>(
         Access::AsFlagged => run.read_only,
         Access::ReadOnly => true,
     };
-    let conn = connect(run, paths, read_only).await?;
+    // The console and the admin commands get a statement timeout; maintenance does not.
+    let interactive = access == Access::AsFlagged;
+    let conn = connect(run, paths, read_only, interactive).await?;
     let result = match schema {
         Schema::MustBeCurrent => match require_migrated(&conn).await {
             Ok(()) => f(&conn).await,

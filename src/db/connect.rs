@@ -128,7 +128,14 @@ pub fn describe(options: &PgConnectOptions) -> String {
 pub struct PoolSettings {
     /// Every session is read-only in PostgreSQL itself (`default_transaction_read_only`).
     pub read_only: bool,
+    /// The longest a statement may run (`statement_timeout`) before the server ends it: an
+    /// interactive session's queries take milliseconds, and one left by a client that died
+    /// must not run on for minutes. None for maintenance (migrations, seeding, the benchmark).
+    pub statement_timeout: Option<Duration>,
 }
+
+/// The statement timeout of the console's and the admin commands' sessions.
+pub const INTERACTIVE_STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// This process's `application_name`: unique, so that cancelling our own slow queries never
 /// touches another console's.
@@ -154,6 +161,10 @@ pub async fn open_pool(
         .options([("jit", "off")]);
     if settings.read_only {
         options = options.options([("default_transaction_read_only", "on")]);
+    }
+    if let Some(limit) = settings.statement_timeout {
+        let ms = limit.as_millis().max(1).to_string();
+        options = options.options([("statement_timeout", ms.as_str())]);
     }
     let pool = PgPoolOptions::new()
         .max_connections(8)

@@ -105,6 +105,11 @@ pub async fn export_audit(
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
+    // An export of the whole log takes minutes: the session's statement timeout is for the
+    // console's short queries, not for this one.
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *tx)
+        .await?;
     let mut sink = match format {
         Format::Csv => {
             let mut w = csv::WriterBuilder::new()
