@@ -536,17 +536,22 @@ async fn audit_export_streams_to_stdout_or_a_file_and_is_itself_audited() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
 
-    let (filters, rows): (Vec<String>, Vec<i64>) = sqlx::query_as::<_, (String, i64)>(
-        "SELECT new_values->>'filter', (new_values->>'rows')::bigint FROM audit_logs \
-         WHERE action = 'audit.export' ORDER BY created_at",
+    // Each export is two entries: its start (the filter, before the first row) and its end (the
+    // rows, completed), which points at the start.
+    let exports: Vec<(String, i64, bool)> = sqlx::query_as(
+        "SELECT s.new_values->>'filter', (e.new_values->>'rows')::bigint, \
+                (e.new_values->>'completed')::bool \
+         FROM audit_logs s JOIN audit_logs e \
+           ON e.action = 'audit.export_end' AND e.resource_id = s.id AND e.created_at >= s.created_at \
+         WHERE s.action = 'audit.export' ORDER BY s.created_at",
     )
     .fetch_all(&db.pool)
     .await
-    .unwrap()
-    .into_iter()
-    .unzip();
-    assert_eq!(filters, vec!["action:credits.".to_string(), String::new()]);
-    assert_eq!(rows[0], want);
+    .unwrap();
+    assert_eq!(exports.len(), 2, "{exports:?}");
+    assert_eq!(exports[0], ("action:credits.".to_string(), want, true));
+    assert_eq!(exports[1].0, "");
+    assert!(exports[1].2);
 
     // A bad filter is a usage error.
     let o = cli.as_admin(
@@ -724,4 +729,126 @@ async fn a_closed_output_after_a_committed_change_exits_zero_without_a_panic() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert_eq!(credits(&db, CUSTOMER).await, before + 5);
+}
+
+/// A database that allows the session no writes (a read-only role or database, a standby) gets
+/// the documented read-only refusal (exit 3), never a raw database error; reading still works.
+#[tokio::test]
+async fn a_database_that_allows_no_writes_gets_the_read_only_refusal() {
+    let db = TestDb::migrated().await;
+    let cli = Cli::seeded(&db).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE \"{}\" SET default_transaction_read_only = on",
+        db.name
+    )))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let top_up = [
+        "credits", "top-up", "--user", CUSTOMER, "--amount", "5", "--reason", "ro",
+    ];
+    for args in [
+        &top_up[..],
+        &["admin", "set-password", "super@demo.test"][..],
+    ] {
+        let out = cli.as_admin("super@demo.test", args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("read-only session"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("cannot execute"), "{}", stderr(&out));
+    }
+    let out = cli.as_admin("support@demo.test", &["audit", "export"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// The export's two entries (start, end) as `(start id, start's filter, end's rows, completed,
+/// stopped_by)`, oldest first.
+async fn export_entries(db: &TestDb) -> Vec<(uuid::Uuid, String, i64, bool, Option<String>)> {
+    sqlx::query_as(
+        "SELECT s.id, s.new_values->>'filter', (e.new_values->>'rows')::bigint, \
+                (e.new_values->>'completed')::bool, e.new_values->>'stopped_by' \
+         FROM audit_logs s JOIN audit_logs e \
+           ON e.action = 'audit.export_end' AND e.resource_id = s.id \
+         WHERE s.action = 'audit.export' ORDER BY s.created_at",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
+}
+
+/// An export is on record before its first row leaves, and its end says how many rows left: a
+/// reader that stops early (`| head`) leaves a start and an end that says it stopped; a
+/// `--read-only` export is recorded too.
+#[tokio::test]
+async fn every_export_is_recorded_before_its_first_row_and_when_it_stops() {
+    use std::io::{BufRead, BufReader};
+    let db = TestDb::migrated().await;
+    let cli = Cli::seeded(&db).await;
+    // Enough rows that the output cannot fit in the pipe before the reader stops.
+    sqlx::query(
+        "INSERT INTO audit_logs (action, resource_type, new_values) \
+         SELECT 'bulk.row', 'test', jsonb_build_object('n', n, 'pad', repeat('x', 200)) \
+         FROM generate_series(1, 20000) n",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let pw = cli.demo_password();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["--database-url", &cli.url, "--admin", "support@demo.test"])
+        .arg("--password-file")
+        .arg(&pw)
+        .args(["audit", "export"])
+        .env("HOME", cli.home.path())
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..5 {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+    }
+    drop(reader); // `| head -n 5`
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let entries = export_entries(&db).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let (_, filter, rows, completed, stopped_by) = &entries[0];
+    assert_eq!(filter, "");
+    assert!(!completed, "{entries:?}");
+    assert!(*rows < 20_000, "{entries:?}");
+    assert!(
+        stopped_by
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Broken pipe"),
+        "{entries:?}"
+    );
+
+    let o = cli.as_admin(
+        "support@demo.test",
+        &["--read-only", "audit", "export", "--action", "credits."],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let entries = export_entries(&db).await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(entries[1].1, "action:credits.");
+    assert!(entries[1].3, "{entries:?}");
+    let lines = stdout(&o).lines().count() as i64;
+    assert_eq!(entries[1].2, lines - 1, "the header is no row");
+    // The start entry is written before the first row: its time precedes the end's.
+    let ordered: bool = sqlx::query_scalar(
+        "SELECT s.created_at <= e.created_at FROM audit_logs s JOIN audit_logs e \
+         ON e.resource_id = s.id WHERE s.id = $1",
+    )
+    .bind(entries[1].0)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(ordered);
 }

@@ -55,6 +55,23 @@ pub async fn record_alone(
     Ok(id)
 }
 
+/// Records `entry` in a transaction of its own that asks for READ WRITE: also from a read-only
+/// session (`--read-only`, a role whose default is read-only), whose one kind of write this is.
+/// A database that allows no writes at all (a hot standby) refuses it.
+pub async fn record_always(
+    pool: &PgPool,
+    ctx: &AuditContext,
+    entry: AuditEntry<'_>,
+) -> Result<Uuid, DbError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION READ WRITE")
+        .execute(&mut *tx)
+        .await?;
+    let id = record(&mut tx, ctx, entry).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
 /// Records a refusal (`admin.refused`): what was asked, on what, and why not. A failure to
 /// record is logged, never shown instead of the refusal itself.
 pub async fn record_refusal(

@@ -6,7 +6,10 @@ use crate::db::DbError;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ActionError {
-    #[error("read-only session: no changes can be made (started with --read-only)")]
+    #[error(
+        "read-only session: no changes can be made (started with --read-only, or the database \
+         allows this session no writes)"
+    )]
     ReadOnly,
     #[error("{}", super::sign_in::SIGN_IN_REFUSED)]
     SignIn,

@@ -46,13 +46,41 @@ pub enum ExportFailure {
     Refused(#[from] ActionError),
     #[error(transparent)]
     Export(#[from] ExportError),
-    /// The rows went out, but the audit row could not be written.
-    #[error("{rows} rows were exported, but recording the export in the audit log failed: {error}")]
+    /// The rows went out, but the entry that records their end could not be written (the one
+    /// recording the start was).
+    #[error(
+        "{rows} rows were exported, but recording the export's end in the audit log failed: {error}"
+    )]
     Unrecorded { rows: u64, error: ActionError },
 }
 
-/// Exports what `request` selects to `destination` as `session`'s admin and records it; returns
-/// the rows written. `progress` hears the running row count.
+/// Counts the lines that reach the writer below: the rows that left, when an export stops.
+struct Counting<'a> {
+    inner: &'a mut (dyn std::io::Write + Send),
+    lines: u64,
+}
+
+impl std::io::Write for Counting<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Exports what `request` selects to `destination` as `session`'s admin; returns the rows
+/// written. `progress` hears the running row count.
+///
+/// Recorded twice, and never updated: `audit.export` (who, the filter, the format, where to)
+/// before the first row leaves, and `audit.export_end` (the rows, whether it completed, why it
+/// stopped) after the last, pointing at the first. In a read-only session these two rows are
+/// written in a transaction of their own that asks for READ WRITE (the only writes such a
+/// session makes); where the database allows none (a standby), the export is refused, since
+/// nothing leaves unrecorded.
 pub async fn export(
     pool: &PgPool,
     session: &Session,
@@ -63,32 +91,11 @@ pub async fn export(
     // Still an active admin? (The console may have been open for hours.)
     ensure_admin(pool, session).await?;
     let output = destination.describe();
-    let rows = match destination {
-        Destination::Stream(out) => {
-            export::export_audit(pool, &request.filter, request.format, out, progress).await?
-        }
-        Destination::File { path, replace } => {
-            export::export_to_file(
-                pool,
-                &request.filter,
-                request.format,
-                path,
-                replace,
-                progress,
-            )
-            .await?
-        }
-    };
-    // A read-only session cannot write the audit row (PostgreSQL refuses); it is logged.
-    if session.read_only {
-        tracing::info!(rows, output, "export in a read-only session: not recorded");
-        return Ok(rows);
-    }
     let format = match request.format {
         Format::Csv => "csv",
         Format::Jsonl => "jsonl",
     };
-    let entry = AuditEntry {
+    let start = AuditEntry {
         actor: Some(session.actor.id),
         action: "audit.export",
         resource_type: "audit_log",
@@ -97,12 +104,77 @@ pub async fn export(
         new: Some(json!({
             "filter": request.filter_text,
             "format": format,
-            "rows": rows,
             "output": output,
         })),
     };
-    if let Err(e) = audit::record_alone(pool, &session.ctx, entry).await {
-        tracing::warn!(rows, output, "recording the export: {e}");
+    let started = audit::record_always(pool, &session.ctx, start)
+        .await
+        .map_err(|e| {
+            ActionError::Invalid(format!(
+                "an export must be recorded before its first row leaves, and recording it \
+                 failed ({}); nothing was exported",
+                e.brief()
+            ))
+        })?;
+    let mut seen = 0u64;
+    let mut counted = |rows: u64| {
+        seen = rows;
+        progress(rows);
+    };
+    let (result, delivered) = match destination {
+        Destination::Stream(out) => {
+            let mut counting = Counting {
+                inner: out,
+                lines: 0,
+            };
+            let result = export::export_audit(
+                pool,
+                &request.filter,
+                request.format,
+                &mut counting,
+                &mut counted,
+            )
+            .await;
+            // CSV's first line is its header.
+            let header = u64::from(request.format == Format::Csv);
+            let delivered = counting.lines.saturating_sub(header);
+            (result, delivered)
+        }
+        Destination::File { path, replace } => {
+            let result = export::export_to_file(
+                pool,
+                &request.filter,
+                request.format,
+                path,
+                replace,
+                &mut counted,
+            )
+            .await;
+            // A file that failed is removed: nothing was delivered.
+            (result, 0)
+        }
+    };
+    let end = match &result {
+        Ok(rows) => json!({"rows": rows, "completed": true}),
+        Err(e) => json!({
+            "rows": delivered,
+            "rows_read": seen,
+            "completed": false,
+            "stopped_by": e.to_string(),
+        }),
+    };
+    let entry = AuditEntry {
+        actor: Some(session.actor.id),
+        action: "audit.export_end",
+        resource_type: "audit_log",
+        resource_id: Some(started),
+        old: None,
+        new: Some(end),
+    };
+    let recorded = audit::record_always(pool, &session.ctx, entry).await;
+    let rows = result?;
+    if let Err(e) = recorded {
+        tracing::warn!(rows, output, "recording the end of the export: {e}");
         return Err(ExportFailure::Unrecorded {
             rows,
             error: e.into(),

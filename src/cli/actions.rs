@@ -356,7 +356,7 @@ async fn apply(
     run: &RunContext,
     cmd: ActionCommand,
 ) -> Result<Outcome, CliError> {
-    if run.read_only {
+    if conn.read_only {
         return Err(ActionError::ReadOnly.into());
     }
     let session = sign_in::session(conn, run).await?;

@@ -30,7 +30,7 @@ pub(super) async fn execute(
     run: &RunContext,
     cmd: AdminCmd,
 ) -> Result<String, CliError> {
-    if run.read_only {
+    if conn.read_only {
         return Err(ActionError::ReadOnly.into());
     }
     // Sign in only when an admin is named: the very first super_admin has nobody to sign in as.

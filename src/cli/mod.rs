@@ -270,7 +270,7 @@ async fn dispatch(
                     console(conn, run).await
                 } else {
                     // Not on a terminal (a pipe, a script): report instead of drawing.
-                    setup::overview(conn, run.admin.as_deref(), run.read_only).await
+                    setup::overview(conn, run.admin.as_deref(), conn.read_only).await
                 }
             })
             .await
@@ -362,7 +362,7 @@ async fn console(conn: &Connection, run: &RunContext) -> Result<(), CliError> {
     };
     let options = terminal::Options {
         sign_in,
-        read_only: run.read_only,
+        read_only: conn.read_only,
     };
     match terminal::run(conn, options).await {
         Ok(Exit::Quit) => Ok(()),

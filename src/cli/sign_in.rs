@@ -56,7 +56,7 @@ pub(super) async fn sign_in(
     };
     let audit_ctx = AuditContext::from_env();
     let attempt = async |credentials: Credentials| {
-        sign_in::sign_in(&conn.pool, &email, &credentials, &audit_ctx, run.read_only).await
+        sign_in::sign_in(&conn.pool, &email, &credentials, &audit_ctx, conn.read_only).await
     };
     if embedded && password_file.is_none() {
         match attempt(Credentials::Demo).await {
@@ -78,6 +78,6 @@ pub(super) async fn session(conn: &Connection, run: &RunContext) -> Result<Sessi
     Ok(Session {
         actor,
         ctx: AuditContext::from_env(),
-        read_only: run.read_only,
+        read_only: conn.read_only,
     })
 }

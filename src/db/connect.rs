@@ -184,6 +184,18 @@ pub struct Connection {
     pub seeded_demo: bool,
     /// Migrations applied while opening (the private cluster is migrated as it opens).
     pub applied: Vec<super::MigrationInfo>,
+    /// Whether its sessions are read-only: asked for (`--read-only`), or imposed by the
+    /// database (a role or database with `default_transaction_read_only`, a hot standby).
+    pub read_only: bool,
+}
+
+/// Whether a new session of `pool` is read-only, whatever the reason.
+pub async fn session_is_read_only(pool: &PgPool) -> Result<bool, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT current_setting('transaction_read_only') = 'on'")
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 impl Connection {
@@ -245,12 +257,14 @@ pub async fn open_embedded(
     } else {
         writer
     };
+    let read_only = session_is_read_only(&pool).await?;
     Ok(Connection {
         pool,
         description,
         cluster: Some(cluster),
         seeded_demo,
         applied,
+        read_only,
     })
 }
 
@@ -259,12 +273,14 @@ pub async fn open_url(url: &str, settings: PoolSettings) -> Result<Connection, D
     let options = options_from_url(url)?;
     let description = describe(&options);
     let pool = open_pool(options, settings).await?;
+    let read_only = session_is_read_only(&pool).await?;
     Ok(Connection {
         pool,
         description,
         cluster: None,
         seeded_demo: false,
         applied: Vec::new(),
+        read_only,
     })
 }
 

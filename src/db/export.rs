@@ -115,7 +115,7 @@ pub async fn export_audit(
             let mut w = csv::WriterBuilder::new()
                 .buffer_capacity(64 * 1024)
                 .from_writer(out);
-            w.write_record(COLUMNS).map_err(io_error)?;
+            w.write_record(COLUMNS).map_err(csv_error)?;
             Sink::Csv(Box::new(w))
         }
         Format::Jsonl => Sink::Json(std::io::BufWriter::with_capacity(64 * 1024, out)),
@@ -160,7 +160,7 @@ pub async fn export_audit(
                         .map(|c| defuse(c.as_deref().unwrap_or_default()))
                         .collect();
                     w.write_record(record.iter().map(|c| c.as_bytes()))
-                        .map_err(io_error)?;
+                        .map_err(csv_error)?;
                 }
                 Sink::Json(out) => {
                     line.clear();
@@ -252,6 +252,15 @@ enum Sink<'a> {
 
 fn io_error(e: impl Into<std::io::Error>) -> ExportError {
     ExportError::Write(e.into())
+}
+
+/// A CSV writer's error as the I/O error beneath it, so that its kind (a closed pipe) survives.
+fn csv_error(e: csv::Error) -> ExportError {
+    let text = e.to_string();
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => ExportError::Write(io),
+        _ => ExportError::Write(std::io::Error::other(text)),
+    }
 }
 
 /// Exports to `path` through `path.partial`, renamed at the end: a failed export leaves no half
