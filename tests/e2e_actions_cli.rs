@@ -852,3 +852,62 @@ async fn every_export_is_recorded_before_its_first_row_and_when_it_stops() {
     .unwrap();
     assert!(ordered);
 }
+
+/// A refused admin command is on record (`admin.refused`), with who asked and what about.
+#[tokio::test]
+async fn refused_admin_commands_are_recorded() {
+    let db = TestDb::migrated().await;
+    let cli = Cli::seeded(&db).await;
+    let new_pw = cli.password_file("new", "a brand new password");
+    let demo_pw = cli.demo_password();
+    let support = [
+        "--admin",
+        "support@demo.test",
+        "--admin-password-file",
+        demo_pw.to_str().unwrap(),
+        "--password-file",
+        new_pw.to_str().unwrap(),
+    ];
+    let runs: [&[&str]; 2] = [
+        &["admin", "set-password", "super@demo.test"],
+        &[
+            "admin",
+            "create",
+            "--email",
+            "mallory@x.test",
+            "--name",
+            "M",
+            "--role",
+            "super_admin",
+        ],
+    ];
+    for args in runs {
+        let all: Vec<&str> = support.iter().chain(args).copied().collect();
+        let out = cli.run(&all);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+    }
+    let refusals: Vec<(Option<String>, String, String)> = sqlx::query_as(
+        "SELECT u.email, a.new_values->>'action', a.new_values->>'email' FROM audit_logs a \
+         LEFT JOIN users u ON u.id = a.user_id \
+         WHERE a.action = 'admin.refused' ORDER BY a.created_at",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let support = Some("support@demo.test".to_string());
+    assert_eq!(
+        refusals,
+        vec![
+            (
+                support.clone(),
+                "admin.set_password".to_string(),
+                "super@demo.test".to_string()
+            ),
+            (
+                support,
+                "admin.create".to_string(),
+                "mallory@x.test".to_string()
+            ),
+        ]
+    );
+}

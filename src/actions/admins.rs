@@ -68,8 +68,49 @@ async fn bootstrap_actor(
     Ok(Some(actor.id))
 }
 
-/// `admin create`: a new admin account in the system tenant, audited as `admin.create`.
+/// A refusal of an admin command is on record too (`admin.refused`), with whoever asked (none
+/// when nobody signed in) and the account it was about, if what was typed looks like an email.
+async fn recorded<T>(
+    pool: &PgPool,
+    by: Option<&Actor>,
+    ctx: &AuditContext,
+    action: &str,
+    email: &str,
+    result: Result<T, ActionError>,
+) -> Result<T, ActionError> {
+    if let Err(ActionError::Forbidden(why)) = &result {
+        let about = validate_email(email).unwrap_or_else(|_| "(not an email address)".into());
+        let entry = AuditEntry {
+            actor: by.map(|a| a.id),
+            action: "admin.refused",
+            resource_type: "user",
+            resource_id: None,
+            old: None,
+            new: Some(json!({"action": action, "reason": why, "email": about})),
+        };
+        if let Err(e) = audit::record_always(pool, ctx, entry).await {
+            tracing::warn!("recording a refusal: {e}");
+        }
+    }
+    result
+}
+
+/// `admin create`: a new admin account in the system tenant, audited as `admin.create`; a
+/// refusal as `admin.refused`.
 pub async fn create_admin(
+    pool: &PgPool,
+    by: Option<&Actor>,
+    ctx: &AuditContext,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: &Secret,
+) -> Result<Uuid, ActionError> {
+    let result = create_admin_checked(pool, by, ctx, email, name, role, password).await;
+    recorded(pool, by, ctx, "admin.create", email, result).await
+}
+
+async fn create_admin_checked(
     pool: &PgPool,
     by: Option<&Actor>,
     ctx: &AuditContext,
@@ -116,8 +157,20 @@ pub async fn create_admin(
 }
 
 /// `admin set-password`: a new password for an admin account, audited as `admin.set_password`
-/// (the audit row says a password was set, never what it is or its hash).
+/// (the audit row says a password was set, never what it is or its hash); a refusal as
+/// `admin.refused`.
 pub async fn set_password(
+    pool: &PgPool,
+    by: Option<&Actor>,
+    ctx: &AuditContext,
+    email: &str,
+    password: &Secret,
+) -> Result<Uuid, ActionError> {
+    let result = set_password_checked(pool, by, ctx, email, password).await;
+    recorded(pool, by, ctx, "admin.set_password", email, result).await
+}
+
+async fn set_password_checked(
     pool: &PgPool,
     by: Option<&Actor>,
     ctx: &AuditContext,

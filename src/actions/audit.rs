@@ -89,7 +89,8 @@ pub async fn record_refusal(
         old: None,
         new: Some(json!({"action": action, "reason": why})),
     };
-    if let Err(e) = record_alone(pool, &session.ctx, entry).await {
+    // Also from a read-only session: a refusal is on record wherever it happens.
+    if let Err(e) = record_always(pool, &session.ctx, entry).await {
         tracing::warn!("recording a refusal: {e}");
     }
 }

@@ -88,8 +88,14 @@ pub async fn export(
     destination: Destination<'_>,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<u64, ExportFailure> {
-    // Still an active admin? (The console may have been open for hours.)
-    ensure_admin(pool, session).await?;
+    // Still an active admin? (The console may have been open for hours.) A refusal is on
+    // record like any other.
+    if let Err(e) = ensure_admin(pool, session).await {
+        if let ActionError::Forbidden(why) = &e {
+            audit::record_refusal(pool, session, "audit.export", ("audit_log", None), why).await;
+        }
+        return Err(e.into());
+    }
     let output = destination.describe();
     let format = match request.format {
         Format::Csv => "csv",
