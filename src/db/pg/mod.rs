@@ -76,6 +76,13 @@ pub enum PgError {
     NotReady(Duration, PathBuf),
     #[error("unsafe path for the private cluster (it contains a quote, comma or newline): {0}")]
     UnsafePath(PathBuf),
+    /// A directory of the private cluster exists but is not ours alone (someone else made it,
+    /// or it is a link, or others may enter it): a socket there could be someone else's.
+    #[error(
+        "refusing {path}: {why}. Another user may have made it to take over the private server's \
+         socket; remove it, or set XDG_RUNTIME_DIR to a private directory of yours, and start again"
+    )]
+    NotPrivate { path: PathBuf, why: String },
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> PgError {
@@ -119,6 +126,14 @@ impl RunAs {
             cmd.env_remove("HOME");
         }
         cmd
+    }
+
+    /// The uid that owns the server's files.
+    fn uid(self) -> u32 {
+        match self {
+            RunAs::CurrentUser => nix::unistd::geteuid().as_raw(),
+            RunAs::System { uid, .. } => uid,
+        }
     }
 
     fn chown(self, path: &Path) -> Result<(), PgError> {
@@ -170,7 +185,16 @@ impl ClusterPaths {
         let mut socket_dir = base.join("run");
         let socket_file_len = format!("/.s.PGSQL.{SOCKET_PORT}").len();
         if socket_dir.as_os_str().len() + socket_file_len > MAX_SOCKET_PATH {
-            socket_dir = std::env::temp_dir().join(format!(
+            // The user's runtime directory (private, per user) when there is one, else the
+            // system temp dir; either way the directory is created private or checked to be.
+            // (Not as root: the server then runs as postgres, which cannot enter root's.)
+            let short_base = std::env::var_os("XDG_RUNTIME_DIR")
+                .filter(|_| !nix::unistd::geteuid().is_root())
+                .map(PathBuf::from)
+                .filter(|d| d.is_absolute() && d.is_dir())
+                .filter(|d| d.as_os_str().len() + 40 + socket_file_len <= MAX_SOCKET_PATH)
+                .unwrap_or_else(std::env::temp_dir);
+            socket_dir = short_base.join(format!(
                 "switchboard-{}-{:016x}",
                 nix::unistd::geteuid().as_raw(),
                 fnv1a(base.as_os_str().as_encoded_bytes())
@@ -603,19 +627,57 @@ fn process_is_postgres(pid: i32) -> bool {
     }
 }
 
+/// Creates `dir` private (0700, owned by the server's user), or checks that an existing one is:
+/// a directory, not a link, owned by that user, closed to everyone else. Never takes over a
+/// directory someone else made.
 fn make_private_dir(dir: &Path, run_as: RunAs) -> Result<(), PgError> {
-    if !dir.is_dir() {
-        // Parents get the usual permissions (the postgres user may need to pass through them);
-        // only the directory itself is private.
-        if let Some(parent) = dir.parent() {
-            fs::create_dir_all(parent).map_err(io_err(format!("creating {}", parent.display())))?;
+    use std::os::unix::fs::MetadataExt;
+    let created = match fs::symlink_metadata(dir) {
+        Ok(_) => false,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // Parents get the usual permissions (the postgres user may need to pass through
+            // them); only the directory itself is private.
+            if let Some(parent) = dir.parent() {
+                fs::create_dir_all(parent)
+                    .map_err(io_err(format!("creating {}", parent.display())))?;
+            }
+            match fs::DirBuilder::new().mode(0o700).create(dir) {
+                Ok(()) => true,
+                // Made meanwhile, by another process: checked below like any existing one.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+                Err(e) => return Err(io_err(format!("creating {}", dir.display()))(e)),
+            }
         }
-        fs::DirBuilder::new()
-            .mode(0o700)
-            .create(dir)
-            .map_err(io_err(format!("creating {}", dir.display())))?;
+        Err(e) => return Err(io_err(format!("inspecting {}", dir.display()))(e)),
+    };
+    if created {
+        run_as.chown(dir)?;
     }
-    run_as.chown(dir)
+    let meta =
+        fs::symlink_metadata(dir).map_err(io_err(format!("inspecting {}", dir.display())))?;
+    let not_private = |why: String| PgError::NotPrivate {
+        path: dir.to_path_buf(),
+        why,
+    };
+    if !meta.file_type().is_dir() {
+        return Err(not_private(
+            "it is not a directory (a link, or a file)".into(),
+        ));
+    }
+    if meta.uid() != run_as.uid() {
+        return Err(not_private(format!(
+            "it belongs to uid {}, not to uid {} that runs the server",
+            meta.uid(),
+            run_as.uid()
+        )));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(not_private(format!(
+            "its mode is {:o}: others may enter it",
+            meta.mode() & 0o777
+        )));
+    }
+    Ok(())
 }
 
 fn open_lock(path: &Path) -> Result<File, PgError> {
@@ -683,6 +745,41 @@ mod tests {
     #[test]
     fn half_written_pid_file_means_busy() {
         assert_eq!(server_state_from_pid_file(""), ServerState::Busy);
+    }
+
+    #[test]
+    fn private_dirs_are_made_private_and_a_planted_one_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let me = RunAs::CurrentUser;
+        let fresh = tmp.path().join("fresh");
+        make_private_dir(&fresh, me).unwrap();
+        let mode = fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        make_private_dir(&fresh, me).unwrap(); // ours already: fine
+
+        // Pre-created open to all (as another local user would plant it): refused, not reused.
+        let planted = tmp.path().join("planted");
+        fs::create_dir(&planted).unwrap();
+        fs::set_permissions(&planted, fs::Permissions::from_mode(0o777)).unwrap();
+        let e = make_private_dir(&planted, me).unwrap_err();
+        assert!(e.to_string().contains("others may enter it"), "{e}");
+
+        // A link to a private directory: refused, never followed.
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&fresh, &link).unwrap();
+        let e = make_private_dir(&link, me).unwrap_err();
+        assert!(e.to_string().contains("not a directory"), "{e}");
+
+        // Someone else's (only root can make one here).
+        if nix::unistd::geteuid().is_root() {
+            let theirs = tmp.path().join("theirs");
+            fs::create_dir(&theirs).unwrap();
+            fs::set_permissions(&theirs, fs::Permissions::from_mode(0o700)).unwrap();
+            std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+            let e = make_private_dir(&theirs, me).unwrap_err();
+            assert!(e.to_string().contains("belongs to uid 65534"), "{e}");
+        }
     }
 
     #[test]
