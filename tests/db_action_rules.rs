@@ -750,3 +750,61 @@ async fn bootstrapping_admins_is_open_until_a_super_admin_exists() {
         .unwrap_err();
     assert!(matches!(e, ActionError::Forbidden(_)), "{e}");
 }
+
+/// After five failed sign-ins within 15 minutes an email's sign-in pauses: even the right
+/// password is refused (recorded as such), until a super_admin lifts it (audited); an admin
+/// cannot lift it.
+#[tokio::test]
+async fn repeated_failures_pause_sign_in_until_a_super_admin_lifts_it() {
+    let db = TestDb::migrated().await;
+    let p = &db.pool;
+    let f = fixture(p).await;
+    let right = Credentials::Password(Secret::new(PASSWORD));
+    let wrong = Credentials::Password(Secret::new("not the password"));
+    let email = "admin@x.test";
+    for _ in 0..sign_in::MAX_FAILURES {
+        let e = sign_in::sign_in(p, email, &wrong, &ctx(), false)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, sign_in::SignInError::Refused), "{e}");
+    }
+    let e = sign_in::sign_in(p, email, &right, &ctx(), false)
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_string(), sign_in::SIGN_IN_REFUSED, "the same words");
+    let reason: String = sqlx::query_scalar(
+        "SELECT new_values->>'reason' FROM audit_logs WHERE action = 'admin.sign_in_failed' \
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .fetch_one(p)
+    .await
+    .unwrap();
+    assert_eq!(reason, "paused_after_failures");
+    // An unknown email pauses the same way: a pause says nothing about whether it exists.
+    for _ in 0..=sign_in::MAX_FAILURES {
+        sign_in::sign_in(p, "nobody@x.test", &wrong, &ctx(), false)
+            .await
+            .unwrap_err();
+    }
+
+    // An admin may not lift it; the refusal is on record.
+    let e = admins::unlock(p, &f.admin, &ctx(), email)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ActionError::Forbidden(_)), "{e}");
+    let refused: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_logs WHERE action = 'admin.refused' \
+         AND new_values->>'action' = 'admin.unlock'",
+    )
+    .fetch_one(p)
+    .await
+    .unwrap();
+    assert_eq!(refused, 1);
+    admins::unlock(p, &f.super_admin, &ctx(), email)
+        .await
+        .unwrap();
+    let actor = sign_in::sign_in(p, email, &right, &ctx(), false)
+        .await
+        .unwrap();
+    assert_eq!(actor.id, f.admin.id);
+}

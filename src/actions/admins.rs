@@ -215,3 +215,39 @@ async fn set_password_checked(
     tx.commit().await.map_err(DbError::from)?;
     Ok(id)
 }
+
+/// `admin unlock`: lifts the pause of `email`'s sign-in after repeated failures (a super_admin
+/// only), recorded as `admin.unlock`; the failures before it no longer count.
+pub async fn unlock(
+    pool: &PgPool,
+    by: &Actor,
+    ctx: &AuditContext,
+    email: &str,
+) -> Result<Uuid, ActionError> {
+    let result = unlock_checked(pool, by, ctx, email).await;
+    recorded(pool, Some(by), ctx, "admin.unlock", email, result).await
+}
+
+async fn unlock_checked(
+    pool: &PgPool,
+    by: &Actor,
+    ctx: &AuditContext,
+    email: &str,
+) -> Result<Uuid, ActionError> {
+    let email = validate_email(email)?;
+    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    super::rules::current_role(&mut tx, by)
+        .await?
+        .require(Role::SuperAdmin, "lifting a sign-in pause")?;
+    let entry = AuditEntry {
+        actor: Some(by.id),
+        action: "admin.unlock",
+        resource_type: "user",
+        resource_id: None,
+        old: None,
+        new: Some(json!({ "email": email })),
+    };
+    let id = audit::record(&mut tx, ctx, entry).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(id)
+}

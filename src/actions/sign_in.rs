@@ -2,8 +2,6 @@
 //! accounts sign in without a password while theirs is still the demo password; everyone else
 //! gives one. Every sign-in and every failure is an audit row.
 
-use std::sync::OnceLock;
-
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -76,19 +74,34 @@ pub async fn sign_in(
         })
 }
 
-/// A hash nobody's password matches, verified for unknown accounts so that a refusal takes as
-/// long whether or not the email exists.
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| {
-        let mut bytes = [0u8; 24];
-        {
-            use rand::Rng;
-            rand::rng().fill_bytes(&mut bytes);
-        }
-        let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        crate::password::hash_password(&random).unwrap_or_default()
-    })
+/// A hash nobody's password matches (argon2id with argon2's default cost, of 32 random bytes
+/// thrown away), verified instead of an account's own hash whenever the account cannot sign in
+/// anyway (unknown, not an admin, paused): every refusal then costs one default-cost
+/// verification, like a wrong password of an admin, and takes as long. A constant, so that no
+/// first attempt pays for making it.
+const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$dqrx4Js6s1xHPgLBmcvZAQ$RksnSeBtLE3NIrWp/6MjId4/IcPZfsKpfFgJVKjM+p8";
+
+/// Failed sign-ins of one email within [`PAUSE_WINDOW`] after which its sign-in is paused.
+pub const MAX_FAILURES: i64 = 5;
+/// How far back failures count; a pause ends when the oldest of them is this old, at a
+/// successful sign-in's record, or when a super_admin lifts it (`admin unlock`).
+pub const PAUSE_WINDOW_MINUTES: i64 = 15;
+
+/// Failed sign-ins of `email` in the window, counted from the audit log itself (the failures
+/// are recorded there), since its last successful sign-in or unlock.
+async fn recent_failures(pool: &PgPool, email: &str) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM audit_logs f \
+         WHERE f.action = 'admin.sign_in_failed' AND f.new_values->>'email' = $1 \
+           AND f.created_at > now() - make_interval(mins => $2::int) \
+           AND f.created_at > coalesce((SELECT max(o.created_at) FROM audit_logs o \
+                 WHERE o.action IN ('admin.sign_in', 'admin.unlock') \
+                   AND o.new_values->>'email' = $1), '-infinity')",
+    )
+    .bind(email)
+    .bind(PAUSE_WINDOW_MINUTES as i32)
+    .fetch_one(pool)
+    .await?)
 }
 
 /// How a sign-in was made, as its audit row records it.
@@ -122,11 +135,12 @@ async fn find_account(pool: &PgPool, email: &str) -> Result<Option<Account>, DbE
     .await?)
 }
 
-/// Verifies `password` in a blocking task (argon2 takes tens of milliseconds by design).
+/// Verifies `password` in a blocking task (argon2 takes tens of milliseconds by design); with
+/// no hash, against the decoy.
 async fn verify_off_thread(password: &Secret, hash: Option<String>) -> bool {
     let password = password.clone();
     tokio::task::spawn_blocking(move || {
-        let hash = hash.as_deref().unwrap_or_else(|| decoy_hash());
+        let hash = hash.as_deref().unwrap_or(DECOY_HASH);
         crate::password::verify_password(password.expose(), hash)
     })
     .await
@@ -146,14 +160,24 @@ async fn verify_and_record(
 ) -> Result<Actor, ActionError> {
     let email = email.trim();
     let account = find_account(pool, email).await?;
-    let hash = account.as_ref().and_then(|a| a.password_hash.clone());
-    let password_ok = verify_off_thread(password, hash).await;
     let role = account.as_ref().and_then(|a| Role::parse(&a.role));
+    let may_sign_in = account
+        .as_ref()
+        .is_some_and(|a| a.is_active && role.is_some_and(Role::is_admin));
+    let paused = recent_failures(pool, email).await? >= MAX_FAILURES;
+    // Only an active admin's own hash is verified, and not while paused; everyone else's
+    // attempt verifies the decoy: the same cost whatever the account.
+    let hash = match &account {
+        Some(a) if may_sign_in && !paused => a.password_hash.clone(),
+        _ => None,
+    };
+    let password_ok = verify_off_thread(password, hash).await;
     let refusal = match &account {
+        _ if paused => Some("paused_after_failures"),
         None => Some("unknown_account"),
-        Some(_) if !password_ok => Some("wrong_password"),
         Some(a) if !a.is_active => Some("inactive"),
         Some(_) if !role.is_some_and(Role::is_admin) => Some("not_admin"),
+        Some(_) if !password_ok => Some("wrong_password"),
         Some(_) => None,
     };
     let method_name = match method {

@@ -22,9 +22,15 @@ pub enum AdminCmd {
         /// The admin account's email.
         email: String,
     },
+    /// Lift the pause of an email's sign-in after repeated failed attempts (a super_admin,
+    /// signed in with --admin).
+    Unlock {
+        /// The email whose sign-in is paused.
+        email: String,
+    },
 }
 
-/// `admin create` and `admin set-password`.
+/// `admin create`, `admin set-password` and `admin unlock`.
 pub(super) async fn execute(
     conn: &Connection,
     run: &RunContext,
@@ -68,6 +74,16 @@ pub(super) async fn execute(
             let password = sign_in::password_for(&email, run.password_file.as_deref(), true)?;
             admins::set_password(&conn.pool, by.as_ref(), &audit_ctx, &email, &password).await?;
             Ok(format!("Set the password of {email}."))
+        }
+        AdminCmd::Unlock { email } => {
+            let Some(by) = &by else {
+                return Err(CliError::Usage(
+                    "admin unlock needs a signed-in super_admin: name one with --admin EMAIL"
+                        .into(),
+                ));
+            };
+            admins::unlock(&conn.pool, by, &audit_ctx, &email).await?;
+            Ok(format!("The sign-in of {email} is no longer paused."))
         }
     }
 }
