@@ -41,6 +41,34 @@ pub fn clean(s: &str) -> String {
     out
 }
 
+/// Writes through to `inner` with every unsafe character but the line end escaped: a log file
+/// is printed too (`cat`, `tail -f`), and its lines quote database text and errors.
+pub struct EscapingWriter<W> {
+    pub inner: W,
+}
+
+impl<W: std::io::Write> std::io::Write for EscapingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let mut out = String::with_capacity(text.len());
+        for line in text.split_inclusive('\n') {
+            match line.strip_suffix('\n') {
+                Some(body) => {
+                    out.push_str(&clean(body));
+                    out.push('\n');
+                }
+                None => out.push_str(&clean(line)),
+            }
+        }
+        self.inner.write_all(out.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// `value` as one line of JSON in which every unsafe character is a `\uXXXX` escape: the same
 /// value to a JSON reader, inert on a terminal.
 pub fn json(value: &Value) -> String {
@@ -98,6 +126,17 @@ mod tests {
             assert_ne!(clean(&email), "victim@example.com", "{:x}", c as u32);
             assert!(clean(&email).contains("\\u{"), "{:x}", c as u32);
         }
+    }
+
+    #[test]
+    fn a_log_line_keeps_its_end_and_loses_its_sequences() {
+        use std::io::Write;
+        let mut w = EscapingWriter { inner: Vec::new() };
+        w.write_all(b"refused: \x1b]52;c;x\x07 name\n").unwrap();
+        assert_eq!(
+            String::from_utf8(w.inner).unwrap(),
+            "refused: \\x1b]52;c;x\\x07 name\n"
+        );
     }
 
     #[test]

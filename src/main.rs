@@ -9,6 +9,7 @@ use std::time::Instant;
 use clap::Parser;
 
 use switchboard::cli::{self, Cli, CliError, output};
+use switchboard::escape;
 use switchboard::paths::AppPaths;
 
 fn main() -> ExitCode {
@@ -67,7 +68,8 @@ fn init_logging(paths: &AppPaths) -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
-        .with_writer(Mutex::new(file))
+        // The log quotes database text and errors: escaped like every other output.
+        .with_writer(Mutex::new(escape::EscapingWriter { inner: file }))
         .init();
     Ok(())
 }
