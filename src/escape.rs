@@ -21,7 +21,8 @@ pub fn is_unsafe(c: char) -> bool {
         | '\u{ad}' | '\u{34f}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}' | '\u{180e}'
         | '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}' | '\u{206a}'..='\u{206f}'
         | '\u{3164}' | '\u{feff}' | '\u{ffa0}' | '\u{fff9}'..='\u{fffb}'
-        | '\u{e0000}'..='\u{e007f}')
+        | '\u{180b}'..='\u{180d}' | '\u{2028}' | '\u{2029}' | '\u{1bca0}'..='\u{1bca3}'
+        | '\u{e0000}'..='\u{e007f}' | '\u{e0100}'..='\u{e01ef}')
 }
 
 /// `s` with every unsafe character written as `\xNN` (C0 and DEL) or `\u{NNNN}` (the rest):
@@ -48,19 +49,17 @@ pub struct EscapingWriter<W> {
 }
 
 impl<W: std::io::Write> std::io::Write for EscapingWriter<W> {
+    /// One call is one log event: every character a terminal would act on is escaped, line
+    /// breaks inside the event too (database text cannot start a forged log line); only the
+    /// event's own final line end is kept.
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        let mut out = String::with_capacity(text.len());
-        for line in text.split_inclusive('\n') {
-            match line.strip_suffix('\n') {
-                Some(body) => {
-                    out.push_str(&clean(body));
-                    out.push('\n');
-                }
-                None => out.push_str(&clean(line)),
-            }
-        }
-        self.inner.write_all(out.as_bytes())?;
+        let (body, end) = match text.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (text.as_ref(), ""),
+        };
+        self.inner
+            .write_all(format!("{}{end}", clean(body)).as_bytes())?;
         Ok(buf.len())
     }
 
@@ -132,10 +131,11 @@ mod tests {
     fn a_log_line_keeps_its_end_and_loses_its_sequences() {
         use std::io::Write;
         let mut w = EscapingWriter { inner: Vec::new() };
-        w.write_all(b"refused: \x1b]52;c;x\x07 name\n").unwrap();
+        w.write_all(b"refused: \x1b]52;c;x\x07 name\nINFO forged line\n")
+            .unwrap();
         assert_eq!(
             String::from_utf8(w.inner).unwrap(),
-            "refused: \\x1b]52;c;x\\x07 name\n"
+            "refused: \\x1b]52;c;x\\x07 name\\x0aINFO forged line\n"
         );
     }
 

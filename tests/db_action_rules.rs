@@ -634,7 +634,8 @@ async fn sign_in_accepts_argon2_and_bcrypt_and_records_every_attempt() {
             "{v}"
         );
     }
-    // A read-only session signs in without writing.
+    // A read-only session's sign-in is on record too (its one kind of write, in a transaction
+    // of its own).
     let before = audit_count(p).await;
     sign_in::sign_in(
         p,
@@ -645,7 +646,7 @@ async fn sign_in_accepts_argon2_and_bcrypt_and_records_every_attempt() {
     )
     .await
     .unwrap();
-    assert_eq!(audit_count(p).await, before);
+    assert_eq!(audit_count(p).await, before + 1);
 }
 
 #[tokio::test]
@@ -762,8 +763,9 @@ async fn repeated_failures_pause_sign_in_until_a_super_admin_lifts_it() {
     let right = Credentials::Password(Secret::new(PASSWORD));
     let wrong = Credentials::Password(Secret::new("not the password"));
     let email = "admin@x.test";
+    // Failures from a read-only session count as well: they are on record the same way.
     for _ in 0..sign_in::MAX_FAILURES {
-        let e = sign_in::sign_in(p, email, &wrong, &ctx(), false)
+        let e = sign_in::sign_in(p, email, &wrong, &ctx(), true)
             .await
             .unwrap_err();
         assert!(matches!(e, sign_in::SignInError::Refused), "{e}");
@@ -786,6 +788,29 @@ async fn repeated_failures_pause_sign_in_until_a_super_admin_lifts_it() {
             .await
             .unwrap_err();
     }
+    let last: String = sqlx::query_scalar(
+        "SELECT new_values->>'reason' FROM audit_logs WHERE action = 'admin.sign_in_failed' \
+         AND new_values->>'email' = 'nobody@x.test' ORDER BY created_at DESC LIMIT 1",
+    )
+    .fetch_one(p)
+    .await
+    .unwrap();
+    assert_eq!(last, "paused_after_failures");
+    // Attempts while paused do not extend it: it rests on the failures that made it.
+    let counted: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_logs WHERE action = 'admin.sign_in_failed' \
+         AND new_values->>'email' = 'nobody@x.test' AND new_values->>'reason' <> 'paused_after_failures'",
+    )
+    .fetch_one(p)
+    .await
+    .unwrap();
+    assert_eq!(counted, sign_in::MAX_FAILURES);
+    // Typing the admin's email differently (spaces) does not dodge the pause: it is the
+    // account's.
+    let e = sign_in::sign_in(p, "  admin@x.test ", &right, &ctx(), false)
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_string(), sign_in::SIGN_IN_REFUSED);
 
     // An admin may not lift it; the refusal is on record.
     let e = admins::unlock(p, &f.admin, &ctx(), email)
@@ -800,9 +825,12 @@ async fn repeated_failures_pause_sign_in_until_a_super_admin_lifts_it() {
     .await
     .unwrap();
     assert_eq!(refused, 1);
-    admins::unlock(p, &f.super_admin, &ctx(), email)
-        .await
-        .unwrap();
+    assert!(
+        admins::unlock(p, &f.super_admin, &ctx(), email)
+            .await
+            .unwrap(),
+        "it was paused"
+    );
     let actor = sign_in::sign_in(p, email, &right, &ctx(), false)
         .await
         .unwrap();

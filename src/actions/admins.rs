@@ -217,13 +217,14 @@ async fn set_password_checked(
 }
 
 /// `admin unlock`: lifts the pause of `email`'s sign-in after repeated failures (a super_admin
-/// only), recorded as `admin.unlock`; the failures before it no longer count.
+/// only), recorded as `admin.unlock`; the failures before it no longer count. Says whether it
+/// was paused.
 pub async fn unlock(
     pool: &PgPool,
     by: &Actor,
     ctx: &AuditContext,
     email: &str,
-) -> Result<Uuid, ActionError> {
+) -> Result<bool, ActionError> {
     let result = unlock_checked(pool, by, ctx, email).await;
     recorded(pool, Some(by), ctx, "admin.unlock", email, result).await
 }
@@ -233,8 +234,9 @@ async fn unlock_checked(
     by: &Actor,
     ctx: &AuditContext,
     email: &str,
-) -> Result<Uuid, ActionError> {
+) -> Result<bool, ActionError> {
     let email = validate_email(email)?;
+    let (was_paused, account) = super::sign_in::paused(pool, &email).await?;
     let mut tx = pool.begin().await.map_err(DbError::from)?;
     super::rules::current_role(&mut tx, by)
         .await?
@@ -243,11 +245,11 @@ async fn unlock_checked(
         actor: Some(by.id),
         action: "admin.unlock",
         resource_type: "user",
-        resource_id: None,
-        old: None,
-        new: Some(json!({ "email": email })),
+        resource_id: account,
+        old: Some(json!({ "paused": was_paused })),
+        new: Some(json!({ "email": email, "paused": false })),
     };
-    let id = audit::record(&mut tx, ctx, entry).await?;
+    audit::record(&mut tx, ctx, entry).await?;
     tx.commit().await.map_err(DbError::from)?;
-    Ok(id)
+    Ok(was_paused)
 }

@@ -81,27 +81,48 @@ pub async fn sign_in(
 /// first attempt pays for making it.
 const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$dqrx4Js6s1xHPgLBmcvZAQ$RksnSeBtLE3NIrWp/6MjId4/IcPZfsKpfFgJVKjM+p8";
 
-/// Failed sign-ins of one email within [`PAUSE_WINDOW`] after which its sign-in is paused.
+/// The parameters of [`DECOY_HASH`] (argon2's defaults, which new passwords get).
+const DECOY_COST_PREFIX: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
+
+/// Failed sign-ins of one email within [`PAUSE_WINDOW_MINUTES`] after which its sign-in is
+/// paused.
 pub const MAX_FAILURES: i64 = 5;
 /// How far back failures count; a pause ends when the oldest of them is this old, at a
 /// successful sign-in's record, or when a super_admin lifts it (`admin unlock`).
 pub const PAUSE_WINDOW_MINUTES: i64 = 15;
 
-/// Failed sign-ins of `email` in the window, counted from the audit log itself (the failures
-/// are recorded there), since its last successful sign-in or unlock.
-async fn recent_failures(pool: &PgPool, email: &str) -> Result<i64, DbError> {
+/// Failed sign-ins in the window, counted from the audit log itself (the failures are recorded
+/// there): of the account when it exists (by its id, whatever was typed), else of the email as
+/// typed; since its last successful sign-in or unlock. Attempts refused because of a pause do
+/// not count, so a pause ends when the window has passed over the failures that made it,
+/// however often someone keeps trying meanwhile.
+async fn recent_failures(
+    pool: &PgPool,
+    account: Option<Uuid>,
+    email: &str,
+) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(
         "SELECT count(*) FROM audit_logs f \
-         WHERE f.action = 'admin.sign_in_failed' AND f.new_values->>'email' = $1 \
-           AND f.created_at > now() - make_interval(mins => $2::int) \
+         WHERE f.action = 'admin.sign_in_failed' \
+           AND f.new_values->>'reason' <> 'paused_after_failures' \
+           AND (f.resource_id = $1 OR ($1 IS NULL AND f.new_values->>'email' = $2)) \
+           AND f.created_at > now() - make_interval(mins => $3::int) \
            AND f.created_at > coalesce((SELECT max(o.created_at) FROM audit_logs o \
                  WHERE o.action IN ('admin.sign_in', 'admin.unlock') \
-                   AND o.new_values->>'email' = $1), '-infinity')",
+                   AND (o.resource_id = $1 OR o.new_values->>'email' = $2)), '-infinity')",
     )
+    .bind(account)
     .bind(email)
     .bind(PAUSE_WINDOW_MINUTES as i32)
     .fetch_one(pool)
     .await?)
+}
+
+/// Whether `email`'s sign-in is paused now, and the account it names if there is one.
+pub(super) async fn paused(pool: &PgPool, email: &str) -> Result<(bool, Option<Uuid>), DbError> {
+    let account = find_account(pool, email.trim()).await?.map(|a| a.id);
+    let failures = recent_failures(pool, account, email.trim()).await?;
+    Ok((failures >= MAX_FAILURES, account))
 }
 
 /// How a sign-in was made, as its audit row records it.
@@ -148,8 +169,9 @@ async fn verify_off_thread(password: &Secret, hash: Option<String>) -> bool {
 }
 
 /// Signs in as the admin `email`. Success and every failure are written to audit_logs
-/// (`admin.sign_in`, `admin.sign_in_failed`) unless the session is read-only; an unknown,
-/// inactive or non-admin account gets the same refusal as a wrong password.
+/// (`admin.sign_in`, `admin.sign_in_failed`), from read-only sessions too (a transaction of its
+/// own that asks for READ WRITE); an unknown, inactive or non-admin account gets the same
+/// refusal as a wrong password, after the same work.
 async fn verify_and_record(
     pool: &PgPool,
     email: &str,
@@ -164,14 +186,31 @@ async fn verify_and_record(
     let may_sign_in = account
         .as_ref()
         .is_some_and(|a| a.is_active && role.is_some_and(Role::is_admin));
-    let paused = recent_failures(pool, email).await? >= MAX_FAILURES;
+    let paused =
+        recent_failures(pool, account.as_ref().map(|a| a.id), email).await? >= MAX_FAILURES;
     // Only an active admin's own hash is verified, and not while paused; everyone else's
-    // attempt verifies the decoy: the same cost whatever the account.
-    let hash = match &account {
+    // attempt verifies the decoy. A hash of another cost than the decoy's (bcrypt, other argon2
+    // parameters, none) is verified and the decoy too, so that no refusal is cheaper than a
+    // wrong password of an admin at the default cost.
+    let own = match &account {
         Some(a) if may_sign_in && !paused => a.password_hash.clone(),
         _ => None,
     };
-    let password_ok = verify_off_thread(password, hash).await;
+    let at_decoy_cost = own
+        .as_deref()
+        .is_some_and(|h| h.starts_with(DECOY_COST_PREFIX));
+    let password_ok = match own {
+        Some(hash) if at_decoy_cost => verify_off_thread(password, Some(hash)).await,
+        Some(hash) => {
+            let ok = verify_off_thread(password, Some(hash)).await;
+            verify_off_thread(password, None).await;
+            ok
+        }
+        None => {
+            verify_off_thread(password, None).await;
+            false
+        }
+    };
     let refusal = match &account {
         _ if paused => Some("paused_after_failures"),
         None => Some("unknown_account"),
@@ -192,40 +231,45 @@ async fn verify_and_record(
                 name: a.name,
                 role: role.unwrap_or(Role::User),
             };
-            if read_only {
-                tracing::info!(admin = %actor.email, "signed in (read-only: not recorded)");
-            } else {
-                let entry = AuditEntry {
-                    actor: Some(actor.id),
-                    action: "admin.sign_in",
-                    resource_type: "user",
-                    resource_id: Some(actor.id),
-                    old: None,
-                    new: Some(json!({"email": actor.email, "method": method_name})),
-                };
-                audit::record_alone(pool, ctx, entry).await?;
+            let entry = AuditEntry {
+                actor: Some(actor.id),
+                action: "admin.sign_in",
+                resource_type: "user",
+                resource_id: Some(actor.id),
+                old: None,
+                new: Some(json!({"email": actor.email, "method": method_name})),
+            };
+            match audit::record_always(pool, ctx, entry).await {
+                Ok(_) => {}
+                // A database that allows no writes at all (a standby): reading is all this
+                // session can do, so its sign-in stands, in the log only.
+                Err(e) if read_only => {
+                    tracing::warn!(admin = %actor.email, "sign-in not recorded: {e}");
+                }
+                Err(e) => return Err(e.into()),
             }
             Ok(actor)
         }
         (reason, account) => {
             let reason = reason.unwrap_or("refused");
             tracing::warn!(reason, "sign-in refused");
-            if !read_only {
-                // Only what looks like an email is kept: a password typed into the email field
-                // must not end up in the audit log.
-                let attempted = match validate_email(email) {
-                    Ok(e) => e,
-                    Err(_) => "(not an email address)".to_string(),
-                };
-                let entry = AuditEntry {
-                    actor: None,
-                    action: "admin.sign_in_failed",
-                    resource_type: "user",
-                    resource_id: account.map(|a| a.id),
-                    old: None,
-                    new: Some(json!({"email": attempted, "method": method_name, "reason": reason})),
-                };
-                audit::record_alone(pool, ctx, entry).await?;
+            // Only what looks like an email is kept: a password typed into the email field
+            // must not end up in the audit log.
+            let attempted = match validate_email(email) {
+                Ok(e) => e,
+                Err(_) => "(not an email address)".to_string(),
+            };
+            let entry = AuditEntry {
+                actor: None,
+                action: "admin.sign_in_failed",
+                resource_type: "user",
+                resource_id: account.map(|a| a.id),
+                old: None,
+                new: Some(json!({"email": attempted, "method": method_name, "reason": reason})),
+            };
+            if let Err(e) = audit::record_always(pool, ctx, entry).await {
+                // The refusal stands either way.
+                tracing::warn!(reason, "a failed sign-in could not be recorded: {e}");
             }
             Err(ActionError::SignIn)
         }

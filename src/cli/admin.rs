@@ -82,8 +82,14 @@ pub(super) async fn execute(
                         .into(),
                 ));
             };
-            admins::unlock(&conn.pool, by, &audit_ctx, &email).await?;
-            Ok(format!("The sign-in of {email} is no longer paused."))
+            Ok(
+                match admins::unlock(&conn.pool, by, &audit_ctx, &email).await? {
+                    true => format!("The sign-in of {email} is no longer paused."),
+                    false => format!(
+                        "The sign-in of {email} was not paused; its failures so far no longer count."
+                    ),
+                },
+            )
         }
     }
 }

@@ -86,7 +86,6 @@ pub(super) async fn execute(
     run: &RunContext,
     args: ExportArgs,
 ) -> Result<(), CliError> {
-    use std::io::Write as _;
     let text = args.filter_text();
     let filter = Filter::parse(ListKind::AuditLog, &text)
         .map_err(|e| CliError::Usage(format!("filter: {e}")))?;
@@ -124,7 +123,10 @@ pub(super) async fn execute(
     let started = std::time::Instant::now();
     let (rows, output) = match &args.output {
         None => {
-            let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout());
+            // Unbuffered here: the export buffers its rows itself, and what it counts as
+            // delivered must be what reached standard output.
+            #[allow(clippy::disallowed_methods)] // the export's own stream; its cells are escaped
+            let mut out = std::io::stdout();
             let rows = export::export(
                 &conn.pool,
                 &session,
@@ -133,12 +135,6 @@ pub(super) async fn execute(
                 &mut |_| {},
             )
             .await?;
-            match out.flush() {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                    return Err(CliError::Stopped);
-                }
-                other => other.map_err(|e| CliError::Io(format!("writing: {e}")))?,
-            }
             (rows, "standard output".to_string())
         }
         Some(path) => {

@@ -44,8 +44,12 @@ pub(super) async fn execute(
         };
         figures.append(&mut got);
     }
-    let mut out = std::io::stdout();
-    b::print_table(&figures, &mut out).map_err(|e| CliError::Io(format!("writing: {e}")))?;
+    // The table quotes database text (filters with emails): printed line by line, escaped.
+    let mut table = Vec::new();
+    b::print_table(&figures, &mut table).map_err(|e| CliError::Io(format!("writing: {e}")))?;
+    for line in String::from_utf8_lossy(&table).lines() {
+        output::line(line)?;
+    }
     Ok(())
 }
 

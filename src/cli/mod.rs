@@ -13,7 +13,6 @@ mod setup;
 mod sign_in;
 pub mod terminal;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -266,7 +265,7 @@ async fn dispatch(
     match command {
         None => {
             with_connection(run, paths, AsFlagged, MustBeCurrent, async |conn| {
-                if std::io::stdout().is_terminal() {
+                if output::stdout_is_terminal() {
                     console(conn, run).await
                 } else {
                     // Not on a terminal (a pipe, a script): report instead of drawing.

@@ -3,7 +3,7 @@
 //! descriptions, error messages that quote them) can never drive the terminal. `println!` and
 //! `eprintln!` are refused everywhere else by clippy (`clippy.toml`), so a new print cannot
 //! bypass it. (Exports stream their rows through `db::export`, which escapes each cell.)
-#![allow(clippy::disallowed_macros)]
+#![allow(clippy::disallowed_macros, clippy::disallowed_methods)]
 
 use std::io::Write;
 
@@ -31,6 +31,12 @@ fn write_out(text: &str) -> Result<(), CliError> {
             std::io::ErrorKind::BrokenPipe => CliError::Stopped,
             _ => CliError::Io(format!("writing to standard output: {e}")),
         })
+}
+
+/// Whether standard output is a terminal (the console draws there; otherwise a summary).
+pub fn stdout_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
 }
 
 /// A line on standard error (progress, summaries of an export), escaped. Standard error that

@@ -9,6 +9,7 @@ use super::messages::{Job, Msg, ReadJob, WriteJob};
 use crate::actions::export::{self, Destination};
 use crate::actions::sign_in::{self, Credentials, SignInError};
 use crate::actions::{self, ActionError};
+use crate::db::export::PROGRESS_EVERY;
 use crate::db::lists::{ListKind, query_tag};
 use crate::db::{DbError, details, lists};
 
@@ -92,7 +93,9 @@ async fn write(pool: &PgPool, job: WriteJob, progress: &UnboundedSender<Msg>) ->
         } => {
             let progress = progress.clone();
             let mut progress = move |rows: u64| {
-                let _ = progress.send(Msg::ExportProgress { req, rows });
+                if rows.is_multiple_of(PROGRESS_EVERY) {
+                    let _ = progress.send(Msg::ExportProgress { req, rows });
+                }
             };
             let destination = Destination::File {
                 path: &path,
@@ -209,7 +212,9 @@ fn failed(job: &Job, why: &str) -> Option<Msg> {
         // retry, which its idempotency key or old values make safe.
         Job::Write(WriteJob::Apply { req, .. }) => Msg::Applied {
             req: *req,
-            result: Err(ActionError::Db(e)),
+            result: Err(ActionError::Db(format!(
+                "{e}; the change may or may not have been applied"
+            ))),
         },
         Job::Write(WriteJob::Export { req, .. }) => Msg::Exported {
             req: *req,

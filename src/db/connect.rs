@@ -154,21 +154,40 @@ pub async fn open_pool(
     options: PgConnectOptions,
     settings: PoolSettings,
 ) -> Result<PgPool, DbError> {
+    // No startup parameters beyond what every server and pooler takes (PgBouncer refuses
+    // `extra_float_digits` and `options`, and poolers that accept them may drop them): the
+    // session's settings are SET after connecting, on every new connection.
+    let options = options
+        .application_name(application_name())
+        .extra_float_digits(None);
+    let mut session = Vec::new();
     // The console's queries are short and index-driven; JIT compiling them (PostgreSQL turns it
     // on above a cost estimate, e.g. for a page with per-row subqueries) costs more than it saves.
-    let mut options = options
-        .application_name(application_name())
-        .options([("jit", "off")]);
+    session.push("SET jit = off".to_string());
     if settings.read_only {
-        options = options.options([("default_transaction_read_only", "on")]);
+        session.push("SET default_transaction_read_only = on".to_string());
     }
     if let Some(limit) = settings.statement_timeout {
-        let ms = limit.as_millis().max(1).to_string();
-        options = options.options([("statement_timeout", ms.as_str())]);
+        session.push(format!(
+            "SET statement_timeout = {}",
+            limit.as_millis().max(1)
+        ));
     }
     let pool = PgPoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _meta| {
+            let session = session.clone();
+            Box::pin(async move {
+                for statement in session {
+                    // Constants of this function, no input: nothing to bind.
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
         .connect_with(options)
         .await?;
     Ok(pool)

@@ -48,7 +48,8 @@ pub const COLUMNS: [&str; 11] = [
     "id",
 ];
 
-/// How often the progress callback hears about rows written.
+/// How often a progress display needs to hear about rows written (the callback hears every row:
+/// the count must be exact where an export stops).
 pub const PROGRESS_EVERY: u64 = 10_000;
 
 fn query(filter: &Filter) -> QueryBuilder<Postgres> {
@@ -92,7 +93,7 @@ fn time(t: DateTime<Utc>) -> String {
 }
 
 /// Streams the rows `filter` selects to `out`, calling `progress` with the rows written so far
-/// every [`PROGRESS_EVERY`] rows and at the end. Returns how many rows were written.
+/// after every row. Returns how many rows were written.
 pub async fn export_audit(
     pool: &PgPool,
     filter: &Filter,
@@ -188,9 +189,7 @@ pub async fn export_audit(
                 }
             }
             rows += 1;
-            if rows.is_multiple_of(PROGRESS_EVERY) {
-                progress(rows);
-            }
+            progress(rows);
         }
     }
     match &mut sink {
@@ -308,8 +307,12 @@ pub async fn export_to_file(
             std::io::ErrorKind::AlreadyExists => refuse(format!("{} exists", path.display())),
             _ => ExportError::Write(e),
         })?;
+        // Still ours (we hold its lock): the second name goes.
+        std::fs::remove_file(&partial).map_err(ExportError::Write)?;
     }
-    drop(guard);
+    // Done: nothing left to remove (a new partial of another export may have that name now).
+    let mut guard = guard;
+    guard.0 = None;
     drop(file);
     Ok(rows)
 }
@@ -327,9 +330,11 @@ fn open_partial(partial: &std::path::Path) -> Result<Flock<std::fs::File>, Expor
             format!("another export is writing {}", partial.display()),
         ))
     };
+    // Private: the audit log is not everyone's to read.
     match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(0o600)
         .open(partial)
     {
         Ok(file) => lock(file).map_err(|_| busy()),
@@ -353,11 +358,21 @@ fn open_partial(partial: &std::path::Path) -> Result<Flock<std::fs::File>, Expor
             if meta.uid() != nix::unistd::geteuid().as_raw() {
                 return Err(not_ours("belongs to another user"));
             }
+            // Never a link, never blocking on a FIFO swapped in meanwhile; and the file opened
+            // must be the one just checked.
             let file = std::fs::OpenOptions::new()
                 .write(true)
-                .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+                .custom_flags(
+                    (nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits(),
+                )
                 .open(partial)
                 .map_err(ExportError::Write)?;
+            let opened = file.metadata().map_err(ExportError::Write)?;
+            if !opened.file_type().is_file()
+                || (opened.dev(), opened.ino()) != (meta.dev(), meta.ino())
+            {
+                return Err(not_ours("changed while it was checked"));
+            }
             let file = lock(file).map_err(|_| busy())?;
             file.set_len(0).map_err(ExportError::Write)?;
             tracing::info!(partial = %partial.display(), "took over a stale partial export");

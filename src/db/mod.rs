@@ -39,6 +39,12 @@ impl DbError {
             DbError::Sqlx(sqlx::Error::Database(d)) if d.code().as_deref() == Some("57014") => {
                 "query cancelled".to_string()
             }
+            DbError::Sqlx(sqlx::Error::Database(d)) if d.code().as_deref() == Some("42501") => {
+                format!(
+                    "the database role Switchboard connects as lacks a privilege for this ({})",
+                    d.message()
+                )
+            }
             DbError::Sqlx(sqlx::Error::PoolTimedOut) => {
                 "database unreachable (timed out waiting for a connection)".to_string()
             }
