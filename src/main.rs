@@ -37,9 +37,25 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        let run = cli::run(cli, &paths, started);
+        tokio::pin!(run);
         tokio::select! {
-            r = cli::run(cli, &paths, started) => r,
-            signal = shutdown_signal() => Err(CliError::Interrupted(signal)),
+            r = &mut run => r,
+            signal = shutdown_signal() => {
+                // An export under way stops at its next row and records where: wait for that
+                // (a few seconds at most), while the rest of the run goes on meanwhile.
+                switchboard::db::export::stop_exports();
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                while switchboard::db::export::running_exports() > 0
+                    && std::time::Instant::now() < deadline
+                {
+                    tokio::select! {
+                        _ = &mut run => break,
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
+                    }
+                }
+                Err(CliError::Interrupted(signal))
+            }
         }
     });
     // Whatever ended the run, the terminal is given back before anything is printed.

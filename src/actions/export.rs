@@ -88,6 +88,8 @@ pub async fn export(
     destination: Destination<'_>,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<u64, ExportFailure> {
+    // Counted as running until its end is on record: a process that is ending waits for it.
+    let _running = export::ExportRunning::begin();
     // Still an active admin? (The console may have been open for hours.) A refusal is on
     // record like any other.
     if let Err(e) = ensure_admin(pool, session).await {

@@ -73,6 +73,7 @@ impl From<ExportFailure> for CliError {
                 CliError::Stopped
             }
             e @ ExportFailure::Export(ExportError::Write(_)) => CliError::Io(e.to_string()),
+            ExportFailure::Export(ExportError::Interrupted) => CliError::Interrupted("a signal"),
             e @ ExportFailure::Unrecorded { .. } => CliError::Io(e.to_string()),
         }
     }

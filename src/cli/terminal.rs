@@ -98,6 +98,7 @@ async fn event_loop(
         worker.run(job);
     }
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
+    let mut stopping_export: Option<Instant> = None;
     let mut dirty = true;
     loop {
         if dirty {
@@ -119,6 +120,20 @@ async fn event_loop(
             || app.now.format("%H:%M").to_string() != before_minute;
         for job in jobs {
             worker.run(job);
+        }
+        if app.quit && app.exporting.is_some() {
+            // An export is running: it stops at its next row and records where, then answers
+            // (a few seconds at most) before the console goes.
+            let deadline = *stopping_export.get_or_insert_with(|| {
+                crate::db::export::stop_exports();
+                app.status.info =
+                    Some("stopping the export and recording where it stopped…".into());
+                dirty = true;
+                Instant::now() + Duration::from_secs(5)
+            });
+            if Instant::now() < deadline {
+                continue;
+            }
         }
         if app.quit {
             return Ok(if app.sign_in_failed {

@@ -127,6 +127,9 @@ pub async fn export_audit(
         let mut qb = query(filter);
         let mut stream = qb.build().fetch(&mut *tx);
         while let Some(r) = stream.try_next().await? {
+            if STOP.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(ExportError::Interrupted);
+            }
             let created: DateTime<Utc> = r.try_get(0)?;
             let email: Option<String> = r.try_get(1)?;
             let actor: Option<Uuid> = r.try_get(2)?;
@@ -224,6 +227,39 @@ pub enum ExportError {
     Db(#[from] DbError),
     #[error("writing the export: {0}")]
     Write(std::io::Error),
+    /// The process is ending (a signal, the console quitting): stopped between two rows.
+    #[error("interrupted: the export was stopped")]
+    Interrupted,
+}
+
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Asks every running export of this process to stop at its next row (its caller then records
+/// where it stopped). For a process that is ending.
+pub fn stop_exports() {
+    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// How many exports this process is running.
+pub fn running_exports() -> usize {
+    RUNNING.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Counts a running export (its rows and its records) for as long as it lives.
+pub struct ExportRunning(());
+
+impl ExportRunning {
+    pub fn begin() -> ExportRunning {
+        RUNNING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ExportRunning(())
+    }
+}
+
+impl Drop for ExportRunning {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl From<sqlx::Error> for ExportError {
