@@ -180,6 +180,9 @@ pub async fn export(
         new: Some(end),
     };
     let recorded = audit::record_always(pool, &session.ctx, entry).await;
+    if let (Err(e), Err(_)) = (&recorded, &result) {
+        tracing::warn!(output, "recording the end of a failed export: {e}");
+    }
     let rows = result?;
     if let Err(e) = recorded {
         tracing::warn!(rows, output, "recording the end of the export: {e}");
