@@ -288,7 +288,21 @@ fn passwords_in_urls_are_never_printed_or_logged() {
         // Unparseable: refused as a usage error, still without the password.
         ("postgres://bob:s3cretpw@127.0.0.1:notaport/nodb", 2),
     ] {
+        let started = std::time::Instant::now();
         let out = home.run(&["--database-url", url]);
+        // A refused connection is said at once, with its cause (not after a pool timeout).
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        if code == 1 {
+            assert!(
+                text(&out.stderr).contains("refused"),
+                "{}",
+                text(&out.stderr)
+            );
+        }
         assert_eq!(
             out.status.code(),
             Some(code),
@@ -538,4 +552,19 @@ fn exit_codes_are_the_readmes() {
     let out = home.run(&top_up);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("admn"), "{}", text(&out.stderr));
+}
+
+/// PG* variables that would name a server are said to be unused while the private cluster is.
+#[test]
+fn pg_variables_are_said_to_be_unused_on_the_private_cluster() {
+    let home = Home::new();
+    let out = home
+        .command(&["paths"])
+        .env("PGHOST", "db.example")
+        .env("PGUSER", "ops")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("PGHOST, PGUSER set, but not used"), "{err}");
 }

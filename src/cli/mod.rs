@@ -237,10 +237,36 @@ async fn require_migrated(conn: &Connection) -> Result<(), CliError> {
     }
 }
 
+/// `PG*` variables name a server, but without `--database-url` or `DATABASE_URL` the private
+/// cluster is used: one line says so, so that nobody believes they are on another server.
+fn warn_ignored_pg_variables() {
+    let set: Vec<&str> = [
+        "PGHOST",
+        "PGHOSTADDR",
+        "PGPORT",
+        "PGDATABASE",
+        "PGUSER",
+        "PGSERVICE",
+    ]
+    .into_iter()
+    .filter(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+    .collect();
+    if !set.is_empty() {
+        output::warning(format!(
+            "{} set, but not used: without --database-url or DATABASE_URL Switchboard works on \
+             its private cluster",
+            set.join(", ")
+        ));
+    }
+}
+
 /// Runs the command line's command.
 pub async fn run(cli: Cli, paths: &AppPaths, started: Instant) -> Result<(), CliError> {
     let target = DbTarget::choose(cli.global.database_url.clone(), None);
     tracing::info!(?target, "database");
+    if target == DbTarget::Embedded {
+        warn_ignored_pg_variables();
+    }
     let config = Config::load(&paths.config_file()).map_err(CliError::Usage)?;
     let run = RunContext {
         target,

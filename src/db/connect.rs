@@ -5,8 +5,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection as _, PgConnection, PgPool};
 
 use super::DbError;
 use super::pg::{Cluster, ClusterPaths, PgBinaries, RunAs, StartOptions};
@@ -150,6 +150,9 @@ pub fn application_name() -> &'static str {
     })
 }
 
+/// The oldest server Switchboard works with (`server_version_num`): PostgreSQL 13.
+pub const MIN_SERVER_VERSION: u32 = 130000;
+
 pub async fn open_pool(
     options: PgConnectOptions,
     settings: PoolSettings,
@@ -173,6 +176,33 @@ pub async fn open_pool(
             limit.as_millis().max(1)
         ));
     }
+    // One connection first, outside the pool: a refused or failing connection is reported at
+    // once with its cause (the pool retries a refused one until its timeout, then says only that
+    // it timed out), the server's version is checked, and the session settings are tried.
+    let mut probe = PgConnection::connect_with(&options).await?;
+    let version = match probe.server_version_num() {
+        Some(v) => v,
+        // Not reported at start-up (some poolers): asked.
+        None => sqlx::query_scalar::<_, i32>("SELECT current_setting('server_version_num')::int")
+            .fetch_one(&mut probe)
+            .await
+            .map(|v| v.max(0) as u32)?,
+    };
+    if version < MIN_SERVER_VERSION {
+        let _ = probe.close().await;
+        return Err(DbError::Refused(format!(
+            "the server runs PostgreSQL {}.{}; Switchboard needs PostgreSQL 13 or later \
+             (gen_random_uuid), so nothing was done",
+            version / 10000,
+            version % 10000 / 100
+        )));
+    }
+    for statement in &session {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
+            .execute(&mut probe)
+            .await?;
+    }
+    let _ = probe.close().await;
     let pool = PgPoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
