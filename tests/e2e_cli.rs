@@ -568,3 +568,90 @@ fn pg_variables_are_said_to_be_unused_on_the_private_cluster() {
     let err = text(&out.stderr);
     assert!(err.contains("PGHOST, PGUSER set, but not used"), "{err}");
 }
+
+/// `check` on a database as the migrations make it: every pane and action ready (exit 0); a
+/// missing index degrades its pane and names the statement that builds it (exit 5); a missing
+/// column, or a role that may only read, makes what needs it unavailable, saying why (exit 6).
+/// It changes nothing.
+#[tokio::test]
+async fn check_reports_each_pane_and_action_ready_degraded_or_unavailable() {
+    let home = Home::new();
+    let db = TestDb::migrated().await;
+    let url = db.url();
+    let out = home.run(&["--database-url", &url, "check"]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}{}", text(&out.stderr));
+    assert!(report.contains("  Audit log      ready"), "{report}");
+    assert!(report.contains("  credits        ready"), "{report}");
+
+    sqlx::query("DROP INDEX idx_agents_name_id")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let out = home.run(&["--database-url", &url, "check"]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{report}");
+    assert!(
+        report.contains("Agents         degraded: slow without idx_agents_name_id (missing): CREATE INDEX CONCURRENTLY idx_agents_name_id ON agents (name, id)"),
+        "{report}"
+    );
+
+    // A role that may only read: the panes work, the actions do not, and each says why.
+    let role = format!("sbt_reader_{}", uuid::Uuid::new_v4().simple());
+    for sql in [
+        format!("CREATE ROLE {role} LOGIN"),
+        format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+    let admin = db.options.get_username().to_string();
+    let as_reader = if url.contains("user=") {
+        url.replace(&format!("user={admin}"), &format!("user={role}"))
+    } else {
+        url.replacen(&format!("://{admin}@"), &format!("://{role}@"), 1)
+    };
+    let out = home.run(&["--database-url", &as_reader, "--json", "check"]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let state = |list: &str, name: &str| {
+        json[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == name)
+            .map(|l| l["readiness"].clone())
+            .unwrap()
+    };
+    assert_eq!(state("panes", "Users")["state"], "ready");
+    let credits = state("actions", "credits");
+    assert_eq!(credits["state"], "unavailable");
+    assert!(
+        credits["why"]
+            .to_string()
+            .contains("no UPDATE on users.credits"),
+        "{credits}"
+    );
+
+    // A column the console relies on, gone: its panes are unavailable, named.
+    sqlx::query("ALTER TABLE users DROP COLUMN company")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let out = home.run(&["--database-url", &url, "check"]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(6), "{report}");
+    assert!(
+        report.contains("column users.company is missing"),
+        "{report}"
+    );
+    assert!(report.contains("Users          unavailable"), "{report}");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP OWNED BY {role}; DROP ROLE {role}"
+    )))
+    .execute(&db.pool)
+    .await
+    .ok();
+}

@@ -21,6 +21,9 @@ pub enum CliError {
     Interrupted(&'static str),
     #[error(transparent)]
     Action(#[from] ActionError),
+    /// `check` found a pane or action degraded or unavailable (the report says which).
+    #[error("the database is {0} for some of the console (see the report)")]
+    Check(&'static str),
     /// The reader of standard output went away (`| head`): end quietly.
     #[error("output closed")]
     Stopped,
@@ -46,6 +49,8 @@ impl CliError {
                 | ActionError::NotFound(_)
                 | ActionError::Insufficient { .. },
             ) => 3,
+            CliError::Check("degraded") => 5,
+            CliError::Check(_) => 6,
             CliError::Stopped => 0,
         }
     }

@@ -6,6 +6,7 @@ mod actions;
 mod admin;
 mod audit;
 mod bench;
+mod check;
 mod error;
 pub mod measure;
 pub mod output;
@@ -95,6 +96,11 @@ pub enum Command {
     },
     /// Print where Switchboard keeps its private cluster, its config file and its log.
     Paths,
+    /// Check the database against what the console needs: the tables, columns and types each
+    /// pane and action relies on, its indexes, the role's privileges, a pooler in between. Ends
+    /// with one line per pane and per action: ready, degraded (why) or unavailable (why). Exit 0
+    /// all ready, 5 something degraded, 6 something unavailable. Changes nothing.
+    Check,
     /// Export the audit log (streamed, any filter).
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -367,6 +373,12 @@ async fn dispatch(
             .await
         }
         Some(Command::Paths) => setup::paths(paths),
+        Some(Command::Check) => {
+            with_connection(run, paths, ReadOnly, AsItIs, async |conn| {
+                check::execute(conn, run).await
+            })
+            .await
+        }
         Some(Command::ReapCluster { dir }) => {
             let paths = ClusterPaths::new(dir);
             tokio::task::spawn_blocking(move || {

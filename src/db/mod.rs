@@ -1,5 +1,6 @@
 //! Everything that talks to PostgreSQL. Nothing here knows about the terminal.
 
+pub mod check;
 pub mod connect;
 pub mod details;
 pub mod export;

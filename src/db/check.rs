@@ -1,0 +1,546 @@
+//! What the connected database holds against what the console needs (`switchboard check`): the
+//! server, the tables, columns and types each pane and action relies on, the indexes that keep
+//! the panes fast, the connecting role's privileges, and whether something sits between the
+//! console and the server. Read-only: it changes nothing.
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::DbError;
+use super::lists::ListKind;
+
+const UUID: &str = "uuid";
+const TEXT: &str = "text";
+const VARCHAR: &str = "character varying";
+const BOOL: &str = "boolean";
+const INT: &str = "integer";
+const TIME: &str = "timestamp with time zone";
+const JSON: &str = "jsonb";
+const INET: &str = "inet";
+
+/// A column the console relies on and the type it reads it as.
+type Column = (&'static str, &'static str, &'static str);
+
+const TENANT_COLUMNS: &[Column] = &[
+    ("tenants", "id", UUID),
+    ("tenants", "name", VARCHAR),
+    ("tenants", "plan", VARCHAR),
+    ("tenants", "is_active", BOOL),
+    ("tenants", "metadata", JSON),
+];
+const USER_COLUMNS: &[Column] = &[
+    ("users", "id", UUID),
+    ("users", "email", VARCHAR),
+    ("users", "name", VARCHAR),
+    ("users", "company", VARCHAR),
+    ("users", "phone", VARCHAR),
+    ("users", "role", VARCHAR),
+    ("users", "is_active", BOOL),
+    ("users", "credits", INT),
+    ("users", "email_verified", BOOL),
+    ("users", "tenant_id", UUID),
+];
+const SESSION_COLUMNS: &[Column] = &[
+    ("user_sessions", "user_id", UUID),
+    ("user_sessions", "created_at", TIME),
+    ("user_sessions", "expires_at", TIME),
+];
+const CALL_COLUMNS: &[Column] = &[
+    ("calls", "user_id", UUID),
+    ("calls", "agent_id", UUID),
+    ("calls", "credits_used", INT),
+    ("calls", "created_at", TIME),
+];
+const AGENT_COLUMNS: &[Column] = &[
+    ("agents", "id", UUID),
+    ("agents", "name", VARCHAR),
+    ("agents", "description", TEXT),
+    ("agents", "user_id", UUID),
+    ("agents", "agent_type", VARCHAR),
+    ("agents", "is_active", BOOL),
+    ("agents", "bolna_agent_id", VARCHAR),
+    ("bolna_agents", "id", UUID),
+    ("bolna_agents", "total_calls", "bigint"),
+    ("bolna_agents", "success_rate", "numeric"),
+];
+const NUMBER_COLUMNS: &[Column] = &[
+    ("phone_numbers", "id", UUID),
+    ("phone_numbers", "phone_number", VARCHAR),
+    ("phone_numbers", "name", VARCHAR),
+    ("phone_numbers", "bolna_phone_number_id", VARCHAR),
+    ("phone_numbers", "assigned_to_user_id", UUID),
+    ("phone_numbers", "created_by_admin_id", UUID),
+    ("phone_numbers", "is_active", BOOL),
+];
+const AUDIT_COLUMNS: &[Column] = &[
+    ("audit_logs", "id", UUID),
+    ("audit_logs", "user_id", UUID),
+    ("audit_logs", "action", VARCHAR),
+    ("audit_logs", "resource_type", VARCHAR),
+    ("audit_logs", "resource_id", UUID),
+    ("audit_logs", "old_values", JSON),
+    ("audit_logs", "new_values", JSON),
+    ("audit_logs", "ip_address", INET),
+    ("audit_logs", "user_agent", TEXT),
+    ("audit_logs", "created_at", TIME),
+];
+const CONSOLE_COLUMNS: &[Column] = &[
+    ("admin_idempotency_keys", "key", UUID),
+    ("admin_idempotency_keys", "audit_log_id", UUID),
+    ("console_settings", "key", VARCHAR),
+    ("console_settings", "value", JSON),
+];
+
+/// An index the console wants, the pane that is slow without it, and how to build it on a live
+/// table.
+struct WantedIndex {
+    name: &'static str,
+    pane: ListKind,
+    create: &'static str,
+}
+
+const fn ix(name: &'static str, pane: ListKind, create: &'static str) -> WantedIndex {
+    WantedIndex { name, pane, create }
+}
+
+const INDEXES: &[WantedIndex] = &[
+    ix(
+        "idx_tenants_name_id",
+        ListKind::Tenants,
+        "CREATE INDEX CONCURRENTLY idx_tenants_name_id ON tenants (name, id)",
+    ),
+    ix(
+        "idx_users_email_id",
+        ListKind::Users,
+        "CREATE INDEX CONCURRENTLY idx_users_email_id ON users (email, id)",
+    ),
+    ix(
+        "idx_users_email_trgm",
+        ListKind::Users,
+        "CREATE INDEX CONCURRENTLY idx_users_email_trgm ON users USING gin (email gin_trgm_ops)",
+    ),
+    ix(
+        "idx_users_name_trgm",
+        ListKind::Users,
+        "CREATE INDEX CONCURRENTLY idx_users_name_trgm ON users USING gin (name gin_trgm_ops)",
+    ),
+    ix(
+        "idx_users_company_trgm",
+        ListKind::Users,
+        "CREATE INDEX CONCURRENTLY idx_users_company_trgm ON users USING gin (company gin_trgm_ops)",
+    ),
+    ix(
+        "idx_users_phone_trgm",
+        ListKind::Users,
+        "CREATE INDEX CONCURRENTLY idx_users_phone_trgm ON users USING gin (phone gin_trgm_ops)",
+    ),
+    ix(
+        "idx_users_credits_id",
+        ListKind::Credits,
+        "CREATE INDEX CONCURRENTLY idx_users_credits_id ON users (credits, id)",
+    ),
+    ix(
+        "idx_calls_user_created",
+        ListKind::Credits,
+        "CREATE INDEX CONCURRENTLY idx_calls_user_created ON calls (user_id, created_at)",
+    ),
+    ix(
+        "idx_agents_name_id",
+        ListKind::Agents,
+        "CREATE INDEX CONCURRENTLY idx_agents_name_id ON agents (name, id)",
+    ),
+    ix(
+        "idx_phone_numbers_number_id",
+        ListKind::PhoneNumbers,
+        "CREATE INDEX CONCURRENTLY idx_phone_numbers_number_id ON phone_numbers (phone_number, id)",
+    ),
+    ix(
+        "idx_audit_logs_created_id",
+        ListKind::AuditLog,
+        "CREATE INDEX CONCURRENTLY idx_audit_logs_created_id ON audit_logs (created_at DESC, id DESC)",
+    ),
+    ix(
+        "idx_audit_logs_user_created",
+        ListKind::AuditLog,
+        "CREATE INDEX CONCURRENTLY idx_audit_logs_user_created ON audit_logs (user_id, created_at DESC, id DESC)",
+    ),
+    ix(
+        "idx_audit_logs_action_created",
+        ListKind::AuditLog,
+        "CREATE INDEX CONCURRENTLY idx_audit_logs_action_created ON audit_logs (action, created_at DESC, id DESC)",
+    ),
+    ix(
+        "idx_audit_logs_resource_created",
+        ListKind::AuditLog,
+        "CREATE INDEX CONCURRENTLY idx_audit_logs_resource_created ON audit_logs (resource_type, resource_id, created_at DESC, id DESC)",
+    ),
+    ix(
+        "idx_audit_logs_resource_id",
+        ListKind::AuditLog,
+        "CREATE INDEX CONCURRENTLY idx_audit_logs_resource_id ON audit_logs (resource_id, created_at DESC, id DESC)",
+    ),
+];
+
+/// The columns a pane reads. Exhaustive: a new pane says what it needs.
+fn pane_columns(kind: ListKind) -> Vec<&'static [Column]> {
+    match kind {
+        ListKind::Tenants => vec![
+            TENANT_COLUMNS,
+            USER_COLUMNS,
+            AGENT_COLUMNS,
+            NUMBER_COLUMNS,
+            CALL_COLUMNS,
+        ],
+        ListKind::Users => vec![USER_COLUMNS, TENANT_COLUMNS, SESSION_COLUMNS],
+        ListKind::Credits => vec![USER_COLUMNS, TENANT_COLUMNS, CALL_COLUMNS],
+        ListKind::Agents => vec![AGENT_COLUMNS, USER_COLUMNS, TENANT_COLUMNS],
+        ListKind::PhoneNumbers => vec![NUMBER_COLUMNS, USER_COLUMNS, TENANT_COLUMNS],
+        ListKind::AuditLog => vec![AUDIT_COLUMNS, USER_COLUMNS],
+    }
+}
+
+/// A privilege a kind of action needs: on a table (`None`) or one column.
+type Privilege = (&'static str, Option<&'static str>, &'static str);
+
+/// The kinds of action `check` reports, and what each writes. Every one also reads what it
+/// changes and writes its audit row.
+const ACTIONS: &[(&str, &[Privilege])] = &[
+    ("sign-in", &[("users", Some("password_hash"), "SELECT")]),
+    (
+        "credits",
+        &[
+            ("users", Some("credits"), "UPDATE"),
+            ("admin_idempotency_keys", None, "INSERT"),
+            ("admin_idempotency_keys", Some("audit_log_id"), "UPDATE"),
+            ("console_settings", None, "SELECT"),
+        ],
+    ),
+    (
+        "users",
+        &[
+            ("users", Some("is_active"), "UPDATE"),
+            ("users", Some("email_verified"), "UPDATE"),
+            ("users", Some("role"), "UPDATE"),
+            ("users", Some("tenant_id"), "UPDATE"),
+            ("user_sessions", None, "DELETE"),
+        ],
+    ),
+    (
+        "tenants",
+        &[
+            ("tenants", None, "INSERT"),
+            ("tenants", Some("name"), "UPDATE"),
+            ("tenants", Some("plan"), "UPDATE"),
+            ("tenants", Some("is_active"), "UPDATE"),
+        ],
+    ),
+    (
+        "agents",
+        &[
+            ("agents", Some("name"), "UPDATE"),
+            ("agents", Some("description"), "UPDATE"),
+            ("agents", Some("is_active"), "UPDATE"),
+        ],
+    ),
+    (
+        "phone numbers",
+        &[
+            ("phone_numbers", None, "INSERT"),
+            ("phone_numbers", Some("assigned_to_user_id"), "UPDATE"),
+            ("phone_numbers", Some("is_active"), "UPDATE"),
+        ],
+    ),
+    ("settings", &[("console_settings", Some("value"), "UPDATE")]),
+    ("audit export", &[("audit_logs", None, "SELECT")]),
+];
+
+/// Whether a pane or an action can be used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "why", rename_all = "lowercase")]
+pub enum Readiness {
+    Ready,
+    /// Works, slower or with less: why.
+    Degraded(Vec<String>),
+    /// Cannot work: why.
+    Unavailable(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Line {
+    pub name: String,
+    pub readiness: Readiness,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndexFinding {
+    pub name: String,
+    pub pane: String,
+    /// Missing, or left INVALID by a failed concurrent build.
+    pub present: bool,
+    pub valid: bool,
+    pub create: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub server_version: String,
+    pub role: String,
+    /// Something between the console and the server (a pooler or proxy), if it shows.
+    pub in_between: Option<String>,
+    /// Columns the console relies on that are missing or of another type.
+    pub schema_problems: Vec<String>,
+    /// Tables of the platform the console does not use (fine; reported as such).
+    pub other_tables: Vec<String>,
+    pub extensions: Vec<String>,
+    pub indexes: Vec<IndexFinding>,
+    pub panes: Vec<Line>,
+    pub actions: Vec<Line>,
+}
+
+impl Report {
+    /// The worst state of any pane or action.
+    pub fn worst(&self) -> &'static str {
+        let all = self.panes.iter().chain(&self.actions);
+        if all
+            .clone()
+            .any(|l| matches!(l.readiness, Readiness::Unavailable(_)))
+        {
+            "unavailable"
+        } else if all
+            .clone()
+            .any(|l| matches!(l.readiness, Readiness::Degraded(_)))
+        {
+            "degraded"
+        } else {
+            "ready"
+        }
+    }
+}
+
+/// Checks the database `pool` is connected to. `port` is the one the connection was made to,
+/// to tell a pooler or proxy in between.
+pub async fn check(pool: &PgPool, port: Option<u16>) -> Result<Report, DbError> {
+    let (server_version, role, server_port): (String, String, Option<i32>) = sqlx::query_as(
+        "SELECT current_setting('server_version'), current_user::text, inet_server_port()",
+    )
+    .fetch_one(pool)
+    .await?;
+    let in_between = match (port, server_port) {
+        (Some(p), Some(s)) if i32::from(p) != s => Some(format!(
+            "connected on port {p}, the server listens on {s}: a pooler or proxy sits in between \
+             (session pooling works; transaction pooling does not yet)"
+        )),
+        _ => None,
+    };
+    // Every column of the public schema, with its type.
+    let columns: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
+         WHERE table_schema = 'public'",
+    )
+    .fetch_all(pool)
+    .await?;
+    let type_of = |table: &str, column: &str| {
+        columns
+            .iter()
+            .find(|(t, c, _)| t == table && c == column)
+            .map(|(_, _, ty)| ty.as_str())
+    };
+    let problem = |&(table, column, ty): &Column| match type_of(table, column) {
+        None if !columns.iter().any(|(t, _, _)| t == table) => {
+            Some(format!("table {table} is missing"))
+        }
+        None => Some(format!("column {table}.{column} is missing")),
+        Some(found) if found != ty => Some(format!("{table}.{column} is {found}, not {ty}")),
+        Some(_) => None,
+    };
+    let mut schema_problems: Vec<String> = [
+        TENANT_COLUMNS,
+        USER_COLUMNS,
+        SESSION_COLUMNS,
+        CALL_COLUMNS,
+        AGENT_COLUMNS,
+        NUMBER_COLUMNS,
+        AUDIT_COLUMNS,
+        CONSOLE_COLUMNS,
+    ]
+    .iter()
+    .flat_map(|cols| cols.iter().filter_map(problem))
+    .collect();
+    schema_problems.sort();
+    schema_problems.dedup();
+    let used = |t: &str| {
+        [
+            TENANT_COLUMNS,
+            USER_COLUMNS,
+            SESSION_COLUMNS,
+            CALL_COLUMNS,
+            AGENT_COLUMNS,
+            NUMBER_COLUMNS,
+            AUDIT_COLUMNS,
+            CONSOLE_COLUMNS,
+        ]
+        .iter()
+        .any(|cols| cols.iter().any(|(table, _, _)| *table == t))
+    };
+    let mut other_tables: Vec<String> = columns
+        .iter()
+        .map(|(t, _, _)| t.clone())
+        .filter(|t| !used(t))
+        .collect();
+    other_tables.sort();
+    other_tables.dedup();
+    let extensions: Vec<String> =
+        sqlx::query_scalar("SELECT extname::text FROM pg_extension ORDER BY 1")
+            .fetch_all(pool)
+            .await?;
+    let present: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT c.relname::text, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'",
+    )
+    .fetch_all(pool)
+    .await?;
+    let indexes: Vec<IndexFinding> = INDEXES
+        .iter()
+        .map(|w| {
+            let found = present.iter().find(|(n, _)| n == w.name);
+            IndexFinding {
+                name: w.name.to_string(),
+                pane: pane_name(w.pane).to_string(),
+                present: found.is_some(),
+                valid: found.is_some_and(|(_, v)| *v),
+                create: w.create.to_string(),
+            }
+        })
+        .collect();
+
+    let mut panes = Vec::new();
+    for kind in ListKind::ALL {
+        let mut missing: Vec<String> = pane_columns(kind)
+            .into_iter()
+            .flat_map(|cols| cols.iter().filter_map(problem))
+            .collect();
+        missing.sort();
+        missing.dedup();
+        let mut tables: Vec<&str> = pane_columns(kind)
+            .into_iter()
+            .flat_map(|cols| cols.iter().map(|(t, _, _)| *t))
+            .collect();
+        tables.sort();
+        tables.dedup();
+        for t in tables {
+            if columns.iter().any(|(table, _, _)| table == t)
+                && !table_privilege(pool, t, "SELECT").await?
+            {
+                missing.push(format!("no SELECT on {t}"));
+            }
+        }
+        let slow: Vec<String> = INDEXES
+            .iter()
+            .zip(&indexes)
+            .filter(|(w, f)| w.pane == kind && !(f.present && f.valid))
+            .map(|(w, f)| {
+                let state = if f.present { "INVALID" } else { "missing" };
+                format!("slow without {} ({state}): {}", w.name, w.create)
+            })
+            .collect();
+        let readiness = if !missing.is_empty() {
+            Readiness::Unavailable(missing)
+        } else if !slow.is_empty() {
+            Readiness::Degraded(slow)
+        } else {
+            Readiness::Ready
+        };
+        panes.push(Line {
+            name: pane_name(kind).to_string(),
+            readiness,
+        });
+    }
+
+    let audit_ok = columns.iter().any(|(t, _, _)| t == "audit_logs")
+        && table_privilege(pool, "audit_logs", "INSERT").await?;
+    let mut actions = Vec::new();
+    for (name, needs) in ACTIONS {
+        let mut why = Vec::new();
+        if !audit_ok {
+            why.push("no INSERT on audit_logs (every action writes its audit row)".to_string());
+        }
+        for (table, column, privilege) in needs.iter() {
+            if !columns.iter().any(|(t, _, _)| t == table) {
+                why.push(format!("table {table} is missing"));
+                continue;
+            }
+            let held = match column {
+                Some(c) if type_of(table, c).is_none() => {
+                    why.push(format!("column {table}.{c} is missing"));
+                    continue;
+                }
+                Some(c) => column_privilege(pool, table, c, privilege).await?,
+                None => table_privilege(pool, table, privilege).await?,
+            };
+            if !held {
+                why.push(match column {
+                    Some(c) => format!("no {privilege} on {table}.{c}"),
+                    None => format!("no {privilege} on {table}"),
+                });
+            }
+        }
+        let readiness = if why.is_empty() {
+            Readiness::Ready
+        } else {
+            Readiness::Unavailable(why)
+        };
+        actions.push(Line {
+            name: name.to_string(),
+            readiness,
+        });
+    }
+
+    Ok(Report {
+        server_version,
+        role,
+        in_between,
+        schema_problems,
+        other_tables,
+        extensions,
+        indexes,
+        panes,
+        actions,
+    })
+}
+
+fn pane_name(kind: ListKind) -> &'static str {
+    match kind {
+        ListKind::Tenants => "Tenants",
+        ListKind::Users => "Users",
+        ListKind::Credits => "Credits",
+        ListKind::Agents => "Agents",
+        ListKind::PhoneNumbers => "Phone numbers",
+        ListKind::AuditLog => "Audit log",
+    }
+}
+
+async fn table_privilege(pool: &PgPool, table: &str, privilege: &str) -> Result<bool, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT has_table_privilege(format('public.%I', $1::text), $2)")
+            .bind(table)
+            .bind(privilege)
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+async fn column_privilege(
+    pool: &PgPool,
+    table: &str,
+    column: &str,
+    privilege: &str,
+) -> Result<bool, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT has_column_privilege(format('public.%I', $1::text), $2, $3)")
+            .bind(table)
+            .bind(column)
+            .bind(privilege)
+            .fetch_one(pool)
+            .await?,
+    )
+}
