@@ -836,3 +836,124 @@ async fn repeated_failures_pause_sign_in_until_a_super_admin_lifts_it() {
         .unwrap();
     assert_eq!(actor.id, f.admin.id);
 }
+
+/// Every action, sign-in, refusal and export works as a role holding exactly what `switchboard
+/// grants` prints, and nothing more; `check` finds that role ready for everything. Without one of
+/// those grants, the failure says which privilege is missing.
+#[tokio::test]
+async fn every_action_works_as_a_role_holding_exactly_the_printed_grants() {
+    use sqlx::postgres::PgPoolOptions;
+    use switchboard::actions::export::{Destination, ExportRequest, export};
+    use switchboard::db::export::Format;
+    use switchboard::db::lists::Filter;
+    let db = TestDb::migrated().await;
+    let f = fixture(&db.pool).await;
+    let role = format!("sbt_ops_{}", Uuid::new_v4().simple());
+    let run = |sql: String| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    run(format!("CREATE ROLE {role} LOGIN")).await;
+    for statement in switchboard::db::grants::statements(&role, false) {
+        run(statement).await;
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(db.options.clone().username(&role))
+        .await
+        .unwrap();
+    let p = &pool;
+
+    let report = switchboard::db::check::check(p, None).await.unwrap();
+    assert_eq!(report.worst(), "ready", "{report:#?}");
+    // And no more: not a column an action does not write, never the audit log's rows.
+    for sql in [
+        "UPDATE users SET name = 'x'",
+        "UPDATE audit_logs SET action = 'x'",
+        "DELETE FROM audit_logs",
+        "TRUNCATE audit_logs",
+        "DELETE FROM tenants",
+    ] {
+        let e = sqlx::query(sql).execute(p).await.unwrap_err();
+        let code = e.as_database_error().and_then(|d| d.code()).unwrap();
+        assert_eq!(code, "42501", "{sql}: {e}");
+    }
+
+    let s = session(&f.super_admin);
+    let mut requests = all_requests(&f);
+    requests.push(Request::SetCreditCap {
+        from: 10_000,
+        to: 5_000,
+    });
+    for req in requests {
+        let out = apply(p, &s, &req)
+            .await
+            .unwrap_or_else(|e| panic!("{req:?}: {e}"));
+        assert_eq!(out.status, Applied::Done, "{req:?}");
+    }
+    let unassign = Request::UnassignNumber {
+        number: f.number,
+        from: f.plain_user.id,
+    };
+    apply(p, &s, &unassign).await.unwrap();
+    // A refusal (an admin may not create tenants) is recorded as this role too.
+    let refused = apply(p, &session(&f.admin), &all_requests(&f)[7]).await;
+    assert!(
+        matches!(refused, Err(ActionError::Forbidden(_))),
+        "{refused:?}"
+    );
+    let right = Credentials::Password(Secret::new(PASSWORD));
+    sign_in::sign_in(p, "super@x.test", &right, &ctx(), false)
+        .await
+        .unwrap();
+    let wrong = Credentials::Password(Secret::new("nope nope nope"));
+    sign_in::sign_in(p, "super@x.test", &wrong, &ctx(), false)
+        .await
+        .unwrap_err();
+    admins::set_password(
+        p,
+        Some(&f.super_admin),
+        &ctx(),
+        "admin@x.test",
+        &Secret::new(PASSWORD),
+    )
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    let request = ExportRequest {
+        filter: Filter::default(),
+        filter_text: String::new(),
+        format: Format::Csv,
+    };
+    export(p, &s, &request, Destination::Stream(&mut out), &mut |_| {})
+        .await
+        .unwrap();
+
+    // One grant fewer: the failure names the privilege, and nothing is written.
+    run(format!("REVOKE UPDATE (credits) ON users FROM {role}")).await;
+    let e = apply(
+        p,
+        &s,
+        &Request::AdjustCredits {
+            user: f.customer,
+            delta: 1,
+            reason: "no grant".into(),
+            key: Uuid::new_v4(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("lacks a privilege"), "{e}");
+    assert!(e.to_string().contains("users"), "{e}");
+    let report = switchboard::db::check::check(p, None).await.unwrap();
+    assert_eq!(report.worst(), "unavailable");
+
+    pool.close().await;
+    run(format!("DROP OWNED BY {role}")).await;
+    run(format!("DROP ROLE {role}")).await;
+}

@@ -8,6 +8,7 @@ mod audit;
 mod bench;
 mod check;
 mod error;
+mod grants;
 pub mod measure;
 pub mod output;
 mod setup;
@@ -101,6 +102,18 @@ pub enum Command {
     /// with one line per pane and per action: ready, degraded (why) or unavailable (why). Exit 0
     /// all ready, 5 something degraded, 6 something unavailable. Changes nothing.
     Check,
+    /// Print the SQL that gives a database role exactly what the console needs: SELECT where it
+    /// reads, INSERT and UPDATE on exactly the columns its actions write, INSERT only on the
+    /// audit log. Runs nothing: a DBA reads it and runs it.
+    Grants {
+        /// The role the console connects as.
+        #[arg(long)]
+        role: String,
+        /// For a role that only reads (it still writes the audit rows of its sign-ins,
+        /// refusals and exports).
+        #[arg(long = "read-only-role")]
+        read_only_role: bool,
+    },
     /// Export the audit log (streamed, any filter).
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -373,6 +386,10 @@ async fn dispatch(
             .await
         }
         Some(Command::Paths) => setup::paths(paths),
+        Some(Command::Grants {
+            role,
+            read_only_role,
+        }) => grants::execute(&role, read_only_role),
         Some(Command::Check) => {
             with_connection(run, paths, ReadOnly, AsItIs, async |conn| {
                 check::execute(conn, run).await

@@ -200,17 +200,47 @@ fn pane_columns(kind: ListKind) -> Vec<&'static [Column]> {
 }
 
 /// A privilege a kind of action needs: on a table (`None`) or one column.
-type Privilege = (&'static str, Option<&'static str>, &'static str);
+pub(crate) type Privilege = (&'static str, Option<&'static str>, &'static str);
 
-/// The kinds of action `check` reports, and what each writes. Every one also reads what it
-/// changes and writes its audit row.
-const ACTIONS: &[(&str, &[Privilege])] = &[
+/// The audit row every action, sign-in, refusal and export writes.
+pub(crate) const AUDIT_INSERT: &[Privilege] = &[
+    ("audit_logs", Some("user_id"), "INSERT"),
+    ("audit_logs", Some("action"), "INSERT"),
+    ("audit_logs", Some("resource_type"), "INSERT"),
+    ("audit_logs", Some("resource_id"), "INSERT"),
+    ("audit_logs", Some("old_values"), "INSERT"),
+    ("audit_logs", Some("new_values"), "INSERT"),
+    ("audit_logs", Some("ip_address"), "INSERT"),
+    ("audit_logs", Some("user_agent"), "INSERT"),
+];
+
+/// The tables the console reads (its panes, details, lookups and its own bookkeeping).
+pub(crate) const READS: &[&str] = &[
+    "tenants",
+    "users",
+    "user_sessions",
+    "calls",
+    "contacts",
+    "agents",
+    "bolna_agents",
+    "phone_numbers",
+    "audit_logs",
+    "admin_idempotency_keys",
+    "console_settings",
+    "_sqlx_migrations",
+];
+
+/// The kinds of action `check` reports, and exactly the columns each writes (besides its audit
+/// row, [`AUDIT_INSERT`]). `switchboard grants` grants exactly these.
+pub(crate) const ACTIONS: &[(&str, &[Privilege])] = &[
     ("sign-in", &[("users", Some("password_hash"), "SELECT")]),
     (
         "credits",
         &[
             ("users", Some("credits"), "UPDATE"),
-            ("admin_idempotency_keys", None, "INSERT"),
+            ("admin_idempotency_keys", Some("key"), "INSERT"),
+            ("admin_idempotency_keys", Some("action"), "INSERT"),
+            ("admin_idempotency_keys", Some("resource_id"), "INSERT"),
             ("admin_idempotency_keys", Some("audit_log_id"), "UPDATE"),
             ("console_settings", None, "SELECT"),
         ],
@@ -228,7 +258,8 @@ const ACTIONS: &[(&str, &[Privilege])] = &[
     (
         "tenants",
         &[
-            ("tenants", None, "INSERT"),
+            ("tenants", Some("name"), "INSERT"),
+            ("tenants", Some("plan"), "INSERT"),
             ("tenants", Some("name"), "UPDATE"),
             ("tenants", Some("plan"), "UPDATE"),
             ("tenants", Some("is_active"), "UPDATE"),
@@ -245,12 +276,33 @@ const ACTIONS: &[(&str, &[Privilege])] = &[
     (
         "phone numbers",
         &[
-            ("phone_numbers", None, "INSERT"),
+            ("phone_numbers", Some("phone_number"), "INSERT"),
+            ("phone_numbers", Some("name"), "INSERT"),
+            ("phone_numbers", Some("bolna_phone_number_id"), "INSERT"),
+            ("phone_numbers", Some("created_by_admin_id"), "INSERT"),
             ("phone_numbers", Some("assigned_to_user_id"), "UPDATE"),
             ("phone_numbers", Some("is_active"), "UPDATE"),
         ],
     ),
-    ("settings", &[("console_settings", Some("value"), "UPDATE")]),
+    (
+        "settings",
+        &[
+            ("console_settings", Some("value"), "UPDATE"),
+            ("console_settings", Some("updated_at"), "UPDATE"),
+        ],
+    ),
+    (
+        "admin accounts",
+        &[
+            ("users", Some("email"), "INSERT"),
+            ("users", Some("name"), "INSERT"),
+            ("users", Some("role"), "INSERT"),
+            ("users", Some("password_hash"), "INSERT"),
+            ("users", Some("email_verified"), "INSERT"),
+            ("users", Some("tenant_id"), "INSERT"),
+            ("users", Some("password_hash"), "UPDATE"),
+        ],
+    ),
     ("audit export", &[("audit_logs", None, "SELECT")]),
 ];
 
@@ -456,8 +508,12 @@ pub async fn check(pool: &PgPool, port: Option<u16>) -> Result<Report, DbError> 
         });
     }
 
-    let audit_ok = columns.iter().any(|(t, _, _)| t == "audit_logs")
-        && table_privilege(pool, "audit_logs", "INSERT").await?;
+    let mut audit_ok = columns.iter().any(|(t, _, _)| t == "audit_logs");
+    for (table, column, privilege) in AUDIT_INSERT {
+        if audit_ok && let Some(c) = column {
+            audit_ok = column_privilege(pool, table, c, privilege).await?;
+        }
+    }
     let mut actions = Vec::new();
     for (name, needs) in ACTIONS {
         let mut why = Vec::new();
