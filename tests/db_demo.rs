@@ -143,3 +143,37 @@ async fn migrate_applies_everything_once_and_then_nothing() {
     assert!(db::migrate(&db.pool).await.unwrap().is_empty());
     assert!(db::pending_migrations(&db.pool).await.unwrap().is_empty());
 }
+
+/// Two migrate runs at once take turns: one applies the migrations and reports them, the other
+/// finds nothing left and reports nothing. (Both are made to start together: a third session
+/// holds the migrate lock until both wait on it.)
+#[tokio::test]
+async fn concurrent_migrate_runs_each_report_only_what_they_applied() {
+    let db = TestDb::empty().await;
+    let mut holder = db.pool.acquire().await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(hashtext('switchboard.migrate'))")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let run = || {
+        let options = db.options.clone();
+        tokio::spawn(async move {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .connect_with(options)
+                .await
+                .unwrap();
+            let applied = db::migrate(&pool).await.unwrap().len();
+            pool.close().await;
+            applied
+        })
+    };
+    let (a, b) = (run(), run());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    sqlx::query("SELECT pg_advisory_unlock(hashtext('switchboard.migrate'))")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let mut got = [a.await.unwrap(), b.await.unwrap()];
+    got.sort();
+    assert_eq!(got, [0, switchboard::MIGRATOR.iter().count()]);
+}

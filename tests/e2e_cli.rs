@@ -312,6 +312,15 @@ fn passwords_in_urls_are_never_printed_or_logged() {
         let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
         assert!(!all.contains("s3cretpw"), "{all}");
         assert!(!all.is_empty());
+        // With --json the failure is one JSON object on stdout, whatever the command.
+        let out = home.run(&["--json", "--database-url", url, "audit", "export"]);
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
+        assert!(
+            matches!(answer["status"].as_str(), Some("error" | "invalid")),
+            "{answer}"
+        );
+        assert!(!answer.to_string().contains("s3cretpw"), "{answer}");
     }
     let log = std::fs::read_to_string(home.log_file()).unwrap();
     assert!(!log.contains("s3cretpw"), "{log}");

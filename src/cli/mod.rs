@@ -281,6 +281,21 @@ fn warn_ignored_pg_variables() {
 
 /// Runs the command line's command.
 pub async fn run(cli: Cli, paths: &AppPaths, started: Instant) -> Result<(), CliError> {
+    let json = cli.global.json;
+    let result = run_command(cli, paths, started).await;
+    // With --json, every failure is an answer too, of every command: a refusal, a conflict, an
+    // unreachable database, missing migrations, a bad config file. (`check` answers with its
+    // report; a closed output takes nothing.)
+    if let (Err(e), true) = (&result, json)
+        && !matches!(e, CliError::Stopped | CliError::Check(_))
+    {
+        let answer = serde_json::json!({"status": e.json_status(), "error": e.to_string()});
+        let _ = output::json(&answer);
+    }
+    result
+}
+
+async fn run_command(cli: Cli, paths: &AppPaths, started: Instant) -> Result<(), CliError> {
     let target = DbTarget::choose(cli.global.database_url.clone(), None);
     tracing::info!(?target, "database");
     if target == DbTarget::Embedded {
@@ -320,20 +335,10 @@ async fn dispatch(
             .await
         }
         Some(Command::Action(cmd)) => {
-            let result = with_connection(run, paths, AsFlagged, MustBeCurrent, async |conn| {
+            with_connection(run, paths, AsFlagged, MustBeCurrent, async |conn| {
                 actions::execute(conn, run, cmd).await
             })
-            .await;
-            // With --json, every failure is an answer too (a refusal, a conflict, an
-            // unreachable database, missing migrations).
-            if let (Err(e), true) = (&result, run.json)
-                && !matches!(e, CliError::Stopped)
-            {
-                let answer = serde_json::json!({"status": e.json_status(), "error": e.to_string()});
-                // The failure is the answer; a closed output cannot take it either.
-                let _ = output::json(&answer);
-            }
-            result
+            .await
         }
         Some(Command::Audit(audit::AuditCmd::Export(args))) => {
             with_connection(run, paths, AsFlagged, MustBeCurrent, async |conn| {

@@ -93,14 +93,31 @@ pub async fn pending_migrations(pool: &PgPool) -> Result<Vec<MigrationInfo>, DbE
         .collect())
 }
 
-/// Applies pending migrations (sqlx serialises concurrent runs with an advisory lock) and returns
-/// the ones this call applied.
+/// Applies pending migrations and returns the ones this call applied. Concurrent runs take
+/// turns from "what is pending" to "what was applied" (a lock of this database held on a
+/// connection of its own), so a second run finds nothing left and says so.
 pub async fn migrate(pool: &PgPool) -> Result<Vec<MigrationInfo>, DbError> {
-    let pending = pending_migrations(pool).await?;
-    MIGRATOR.run(pool).await?;
-    let applied = applied_versions(pool).await?;
-    Ok(pending
-        .into_iter()
-        .filter(|m| applied.contains(&m.version))
-        .collect())
+    const LOCK: &str = "hashtext('switchboard.migrate')";
+    let mut turn = pool.acquire().await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT pg_advisory_lock({LOCK})"
+    )))
+    .execute(&mut *turn)
+    .await?;
+    let result = async {
+        let pending = pending_migrations(pool).await?;
+        MIGRATOR.run(pool).await?;
+        let applied = applied_versions(pool).await?;
+        Ok(pending
+            .into_iter()
+            .filter(|m| applied.contains(&m.version))
+            .collect())
+    }
+    .await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT pg_advisory_unlock({LOCK})"
+    )))
+    .execute(&mut *turn)
+    .await?;
+    result
 }
