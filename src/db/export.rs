@@ -14,7 +14,8 @@ use uuid::Uuid;
 use nix::fcntl::{Flock, FlockArg};
 
 use super::DbError;
-use super::lists::{Filter, ListKind, push_filter, resolve_actors};
+use super::filter::push_filter;
+use super::lists::{Filter, ListKind, resolve_actors};
 use crate::escape;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,13 +3,15 @@
 //!
 //! Rows come back as typed [`Cell`]s; formatting them for the screen is the UI's job.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::DbError;
+use super::filter::push_filter;
+pub use super::filter::{Filter, MAX_FILTER_WORDS, like_pattern};
 
 /// The panes' lists, in tab order. A new pane starts here; the compiler then lists every
 /// exhaustive match (queries, filters, columns, titles, query tags) that must handle it.
@@ -150,113 +152,6 @@ pub enum Page {
     Before(Vec<KeyValue>),
 }
 
-/// The most words a filter takes: each `key:value` word is a condition of the query (an
-/// `actor:` word a lookup of its own), so their number bounds the query's cost.
-pub const MAX_FILTER_WORDS: usize = 12;
-
-/// A parsed filter: free text plus `key:value` words.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Filter {
-    pub text: String,
-    pub words: Vec<(String, String)>,
-}
-
-impl Filter {
-    /// Splits `input` into `key:value` words the pane knows and free text. Unknown keys stay
-    /// in the free text, so `a:b` can still be searched for.
-    pub fn parse(kind: ListKind, input: &str) -> Result<Filter, String> {
-        let mut text = Vec::new();
-        let mut words = Vec::new();
-        let tokens = input.split_whitespace().count();
-        if tokens > MAX_FILTER_WORDS {
-            return Err(format!(
-                "{tokens} words is too many for a filter; at most {MAX_FILTER_WORDS}"
-            ));
-        }
-        for token in input.split_whitespace() {
-            match token.split_once(':') {
-                Some((k, v)) if kind.filter_keys().contains(&k.to_lowercase().as_str()) => {
-                    let k = k.to_lowercase();
-                    if v.is_empty() {
-                        return Err(format!("`{k}:` needs a value"));
-                    }
-                    match k.as_str() {
-                        "is" if !kind.is_values().contains(&v.to_lowercase().as_str()) => {
-                            return Err(format!(
-                                "`is:{v}` is not known here; try {}",
-                                kind.is_values()
-                                    .iter()
-                                    .map(|s| format!("is:{s}"))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ));
-                        }
-                        "id" if Uuid::parse_str(v).is_err() => {
-                            return Err(format!("`id:{v}` is not a UUID"));
-                        }
-                        "since" | "until" if parse_day(v).is_none() => {
-                            return Err(format!(
-                                "`{k}:{v}` is not a date (YYYY-MM-DD, years 1 to 9999)"
-                            ));
-                        }
-                        _ => {}
-                    }
-                    words.push((k, v.to_string()));
-                }
-                _ => text.push(token),
-            }
-        }
-        Ok(Filter {
-            text: text.join(" "),
-            words,
-        })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.text.is_empty() && self.words.is_empty()
-    }
-
-    /// The filter as the pane's filter line would say it (for records of what was used).
-    pub fn to_text(&self) -> String {
-        let mut parts: Vec<String> = self.words.iter().map(|(k, v)| format!("{k}:{v}")).collect();
-        if !self.text.is_empty() {
-            parts.push(self.text.clone());
-        }
-        parts.join(" ")
-    }
-
-    fn get(&self, key: &str) -> impl Iterator<Item = &str> {
-        self.words
-            .iter()
-            .filter(move |(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A day of the years 1 to 9999 (what PostgreSQL's and chrono's arithmetic handle without
-/// overflow), as midnight UTC.
-fn parse_day(s: &str) -> Option<DateTime<Utc>> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .filter(|d| (1..=9999).contains(&d.year()))
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
-}
-
-/// `%`, `_` and `\` in user input are literal characters, not LIKE wildcards.
-pub fn like_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 /// How one list is queried.
 struct Spec {
     /// `SELECT … FROM …` without WHERE; the first selected column is the row id.
@@ -339,156 +234,6 @@ fn spec(kind: ListKind) -> Spec {
 }
 
 /// Appends ` AND …` conditions for the filter (the query already has a `WHERE true`).
-pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &Filter) {
-    let text = f.text.trim();
-    let exact_id = Uuid::parse_str(text).ok();
-    let pattern = like_pattern(text);
-    match kind {
-        ListKind::Tenants => {
-            if !text.is_empty() {
-                qb.push(" AND (t.name ILIKE ")
-                    .push_bind(pattern)
-                    .push(" OR t.id = ");
-                qb.push_bind(exact_id).push(")");
-            }
-            for plan in f.get("plan") {
-                qb.push(" AND t.plan = ").push_bind(plan.to_lowercase());
-            }
-            push_is(qb, f, "t.is_active");
-        }
-        ListKind::Users | ListKind::Credits => {
-            if !text.is_empty() {
-                qb.push(" AND (u.email ILIKE ").push_bind(pattern.clone());
-                qb.push(" OR u.name ILIKE ").push_bind(pattern.clone());
-                qb.push(" OR u.company ILIKE ").push_bind(pattern.clone());
-                qb.push(" OR u.phone ILIKE ").push_bind(pattern);
-                qb.push(" OR u.id = ").push_bind(exact_id).push(")");
-            }
-            for role in f.get("role") {
-                qb.push(" AND u.role = ").push_bind(role.to_lowercase());
-            }
-            for tenant in f.get("tenant") {
-                qb.push(" AND (t.name ILIKE ")
-                    .push_bind(like_pattern(tenant));
-                qb.push(" OR t.id::text = ")
-                    .push_bind(tenant.to_lowercase())
-                    .push(")");
-            }
-            for v in f.get("is") {
-                match v.to_lowercase().as_str() {
-                    "unverified" => {
-                        qb.push(" AND NOT u.email_verified");
-                    }
-                    "admin" => {
-                        qb.push(" AND u.role IN ('admin', 'super_admin')");
-                    }
-                    _ => {}
-                }
-            }
-            push_is(qb, f, "u.is_active");
-        }
-        ListKind::Agents => {
-            if !text.is_empty() {
-                qb.push(" AND (a.name ILIKE ").push_bind(pattern.clone());
-                qb.push(" OR u.email ILIKE ").push_bind(pattern.clone());
-                qb.push(" OR a.bolna_agent_id ILIKE ").push_bind(pattern);
-                qb.push(" OR a.id = ").push_bind(exact_id).push(")");
-            }
-            for t in f.get("type") {
-                qb.push(" AND a.agent_type = ").push_bind(t.to_lowercase());
-            }
-            push_is(qb, f, "a.is_active");
-        }
-        ListKind::PhoneNumbers => {
-            if !text.is_empty() {
-                qb.push(" AND (p.phone_number ILIKE ")
-                    .push_bind(pattern.clone());
-                qb.push(" OR p.name ILIKE ").push_bind(pattern.clone());
-                qb.push(" OR u.email ILIKE ").push_bind(pattern);
-                qb.push(" OR p.id = ").push_bind(exact_id).push(")");
-            }
-            for v in f.get("is") {
-                match v.to_lowercase().as_str() {
-                    "unassigned" => {
-                        qb.push(" AND p.assigned_to_user_id IS NULL");
-                    }
-                    "assigned" => {
-                        qb.push(" AND p.assigned_to_user_id IS NOT NULL");
-                    }
-                    _ => {}
-                }
-            }
-            push_is(qb, f, "p.is_active");
-        }
-        ListKind::AuditLog => {
-            if !text.is_empty() {
-                qb.push(" AND (a.action ILIKE ").push_bind(pattern.clone());
-                qb.push(" OR a.resource_type ILIKE ").push_bind(pattern);
-                qb.push(" OR a.resource_id = ")
-                    .push_bind(exact_id)
-                    .push(")");
-            }
-            for actor in f.get("actor") {
-                match actor {
-                    "system" | "(system)" => {
-                        qb.push(" AND a.user_id IS NULL");
-                    }
-                    _ => match Uuid::parse_str(actor) {
-                        Ok(id) => {
-                            qb.push(" AND a.user_id = ").push_bind(id);
-                        }
-                        Err(_) => {
-                            qb.push(" AND a.user_id IN (SELECT id FROM users WHERE email ILIKE ")
-                                .push_bind(like_pattern(actor))
-                                .push(")");
-                        }
-                    },
-                }
-            }
-            for action in f.get("action") {
-                // `credits.` or `credits.*` match every credits action; otherwise exact.
-                let prefix = action.trim_end_matches('*');
-                if prefix.ends_with('.') || action.ends_with('*') {
-                    qb.push(" AND a.action LIKE ")
-                        .push_bind(format!("{}%", like_pattern(prefix).trim_matches('%')));
-                } else {
-                    qb.push(" AND a.action = ").push_bind(action.to_string());
-                }
-            }
-            for t in f.get("type") {
-                qb.push(" AND a.resource_type = ").push_bind(t.to_string());
-            }
-            for id in f.get("id").filter_map(|v| Uuid::parse_str(v).ok()) {
-                qb.push(" AND a.resource_id = ").push_bind(id);
-            }
-            for since in f.get("since").filter_map(parse_day) {
-                qb.push(" AND a.created_at >= ").push_bind(since);
-            }
-            for until in f.get("until").filter_map(parse_day) {
-                // Inclusive of the whole day (checked: the last day has no next one).
-                match until.checked_add_signed(chrono::Duration::days(1)) {
-                    Some(next) => qb.push(" AND a.created_at < ").push_bind(next),
-                    None => qb.push(" AND a.created_at <= ").push_bind(until),
-                };
-            }
-        }
-    }
-}
-
-fn push_is(qb: &mut QueryBuilder<Postgres>, f: &Filter, column: &'static str) {
-    for v in f.get("is") {
-        match v.to_lowercase().as_str() {
-            "inactive" => {
-                qb.push(" AND NOT ").push(column);
-            }
-            "active" => {
-                qb.push(" AND ").push(column);
-            }
-            _ => {}
-        }
-    }
-}
-
 fn push_key(qb: &mut QueryBuilder<Postgres>, key: &[KeyValue]) {
     qb.push("(");
     for (i, k) in key.iter().enumerate() {

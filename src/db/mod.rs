@@ -4,6 +4,7 @@ pub mod check;
 pub mod connect;
 pub mod details;
 pub mod export;
+pub mod filter;
 pub mod grants;
 pub mod lists;
 pub mod pg;

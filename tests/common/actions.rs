@@ -221,3 +221,83 @@ where
         .await
         .unwrap()
 }
+
+/// One request of every kind that the fixture's super_admin may make, in an order that applies.
+pub fn all_requests(f: &Fixture) -> Vec<Request> {
+    vec![
+        Request::AdjustCredits {
+            user: f.customer,
+            delta: 100,
+            reason: "top".into(),
+            key: Uuid::new_v4(),
+        },
+        Request::AdjustCredits {
+            user: f.customer,
+            delta: -10,
+            reason: "deduct".into(),
+            key: Uuid::new_v4(),
+        },
+        Request::SetUserActive {
+            user: f.customer,
+            active: false,
+        },
+        Request::RevokeSessions { user: f.customer },
+        Request::MarkEmailVerified { user: f.customer },
+        Request::SetRole {
+            user: f.customer,
+            from: Role::User,
+            to: Role::Admin,
+        },
+        Request::MoveUser {
+            user: f.inactive_customer,
+            from: f.tenant,
+            to: f.other_tenant.to_string(),
+        },
+        Request::CreateTenant {
+            name: "New".into(),
+            plan: "pro".into(),
+        },
+        Request::RenameTenant {
+            tenant: f.tenant,
+            from: "Acme".into(),
+            to: "Acme Inc".into(),
+        },
+        Request::SetPlan {
+            tenant: f.other_tenant,
+            from: "starter".into(),
+            to: "pro".into(),
+        },
+        Request::SetTenantActive {
+            tenant: f.other_tenant,
+            active: false,
+        },
+        Request::RenameAgent {
+            agent: f.agent,
+            from: "Front desk".into(),
+            to: "Desk".into(),
+        },
+        Request::SetAgentDescription {
+            agent: f.agent,
+            from: Some("Answers calls".into()),
+            to: Some("New".into()),
+        },
+        Request::SetAgentActive {
+            agent: f.agent,
+            active: false,
+        },
+        Request::AddNumber {
+            number: "+442071838750".into(),
+            name: "London".into(),
+            bolna_id: "pn-uk".into(),
+        },
+        Request::AssignNumber {
+            number: f.number,
+            from: None,
+            to: "plain@x.test".into(),
+        },
+        Request::SetNumberActive {
+            number: f.number,
+            active: false,
+        },
+    ]
+}

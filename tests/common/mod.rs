@@ -9,6 +9,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod actions;
+pub mod cli;
 pub mod seed;
 
 use std::os::unix::process::CommandExt;
