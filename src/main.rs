@@ -37,14 +37,21 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        // The signal is watched on a task of its own: a run that keeps its thread busy (an
+        // export the server keeps ahead of) still hears it. An export stops at its next row and
+        // records where; the run then ends with the interruption.
+        let (heard, signalled) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let signal = shutdown_signal().await;
+            switchboard::db::export::stop_exports();
+            let _ = heard.send(signal);
+        });
         let run = cli::run(cli, &paths, started);
         tokio::pin!(run);
         tokio::select! {
             r = &mut run => r,
-            signal = shutdown_signal() => {
-                // An export under way stops at its next row and records where: wait for that
-                // (a few seconds at most), while the rest of the run goes on meanwhile.
-                switchboard::db::export::stop_exports();
+            Ok(signal) = signalled => {
+                // Wait (a few seconds at most) for a running export to record where it stopped.
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
                 while switchboard::db::export::running_exports() > 0
                     && std::time::Instant::now() < deadline

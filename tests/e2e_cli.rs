@@ -567,15 +567,24 @@ fn exit_codes_are_the_readmes() {
 #[test]
 fn pg_variables_are_said_to_be_unused_on_the_private_cluster() {
     let home = Home::new();
-    let out = home
-        .command(&["paths"])
-        .env("PGHOST", "db.example")
-        .env("PGUSER", "ops")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let run = |args: &[&str]| {
+        home.command(args)
+            .env("PGHOST", "db.example")
+            .env("PGUSER", "ops")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["check"]);
     let err = text(&out.stderr);
     assert!(err.contains("PGHOST, PGUSER set, but not used"), "{err}");
+    // A command that opens no database says nothing of it.
+    let out = run(&["paths"]);
+    assert!(out.status.success());
+    assert!(
+        !text(&out.stderr).contains("PGHOST"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// `check` on a database as the migrations make it: every pane and action ready (exit 0); a
@@ -657,6 +666,18 @@ async fn check_reports_each_pane_and_action_ready_degraded_or_unavailable() {
         "{report}"
     );
     assert!(report.contains("Users          unavailable"), "{report}");
+    // Even a column the audit row needs: a report, not a crash.
+    sqlx::query("ALTER TABLE audit_logs DROP COLUMN user_agent")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let out = home.run(&["--database-url", &url, "check"]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(6), "{report}{}", text(&out.stderr));
+    assert!(
+        report.contains("column audit_logs.user_agent is missing"),
+        "{report}"
+    );
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP OWNED BY {role}; DROP ROLE {role}"
     )))

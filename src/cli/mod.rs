@@ -203,6 +203,7 @@ async fn connect(
     Ok(match &run.target {
         DbTarget::Url(url) => connect::open_url(url, settings).await?,
         DbTarget::Embedded => {
+            warn_ignored_pg_variables();
             connect::open_embedded(
                 &paths.data_dir,
                 settings,
@@ -298,9 +299,6 @@ pub async fn run(cli: Cli, paths: &AppPaths, started: Instant) -> Result<(), Cli
 async fn run_command(cli: Cli, paths: &AppPaths, started: Instant) -> Result<(), CliError> {
     let target = DbTarget::choose(cli.global.database_url.clone(), None);
     tracing::info!(?target, "database");
-    if target == DbTarget::Embedded {
-        warn_ignored_pg_variables();
-    }
     let config = Config::load(&paths.config_file()).map_err(CliError::Usage)?;
     let run = RunContext {
         target,

@@ -199,7 +199,8 @@ fn pane_columns(kind: ListKind) -> Vec<&'static [Column]> {
     }
 }
 
-/// A privilege a kind of action needs: on a table (`None`) or one column.
+/// A privilege a kind of action needs: on a table (`None`) or one column. `LOCK` is UPDATE on
+/// some column of the table (what FOR SHARE and FOR UPDATE take), granted with the columns.
 pub(crate) type Privilege = (&'static str, Option<&'static str>, &'static str);
 
 /// The audit row every action, sign-in, refusal and export writes.
@@ -253,6 +254,8 @@ pub(crate) const ACTIONS: &[(&str, &[Privilege])] = &[
             ("users", Some("role"), "UPDATE"),
             ("users", Some("tenant_id"), "UPDATE"),
             ("user_sessions", None, "DELETE"),
+            // Moving a user locks the tenant it goes to (FOR SHARE).
+            ("tenants", None, "LOCK"),
         ],
     ),
     (
@@ -282,6 +285,8 @@ pub(crate) const ACTIONS: &[(&str, &[Privilege])] = &[
             ("phone_numbers", Some("created_by_admin_id"), "INSERT"),
             ("phone_numbers", Some("assigned_to_user_id"), "UPDATE"),
             ("phone_numbers", Some("is_active"), "UPDATE"),
+            // Assigning locks the number (FOR UPDATE).
+            ("phone_numbers", None, "LOCK"),
         ],
     ),
     (
@@ -379,15 +384,20 @@ pub async fn check(pool: &PgPool, port: Option<u16>) -> Result<Report, DbError> 
     .await?;
     let in_between = match (port, server_port) {
         (Some(p), Some(s)) if i32::from(p) != s => Some(format!(
-            "connected on port {p}, the server listens on {s}: a pooler or proxy sits in between \
-             (session pooling works; transaction pooling does not yet)"
+            "connected on port {p}, the server listens on {s}: a pooler, a proxy or a forwarded \
+             port sits in between (session pooling works; transaction pooling does not yet)"
         )),
         _ => None,
     };
-    // Every column of the public schema, with its type.
+    // Every column of the public schema's tables and views, with its type: from the catalog,
+    // which shows them whatever the role may do with them (information_schema hides columns
+    // the role holds no privilege on).
     let columns: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
-         WHERE table_schema = 'public'",
+        "SELECT c.relname::text, a.attname::text, a.atttypid::regtype::text \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') \
+           AND a.attnum > 0 AND NOT a.attisdropped",
     )
     .fetch_all(pool)
     .await?;
@@ -437,7 +447,7 @@ pub async fn check(pool: &PgPool, port: Option<u16>) -> Result<Report, DbError> 
     let mut other_tables: Vec<String> = columns
         .iter()
         .map(|(t, _, _)| t.clone())
-        .filter(|t| !used(t))
+        .filter(|t| !used(t) && !READS.contains(&t.as_str()))
         .collect();
     other_tables.sort();
     other_tables.dedup();
@@ -473,19 +483,21 @@ pub async fn check(pool: &PgPool, port: Option<u16>) -> Result<Report, DbError> 
             .collect();
         missing.sort();
         missing.dedup();
-        let mut tables: Vec<&str> = pane_columns(kind)
-            .into_iter()
-            .flat_map(|cols| cols.iter().map(|(t, _, _)| *t))
-            .collect();
-        tables.sort();
-        tables.dedup();
-        for t in tables {
+        // SELECT on each column it reads (granted on the table or on the column), and on the
+        // tables its detail view reads besides.
+        for (t, c, _) in pane_columns(kind).into_iter().flatten() {
+            if type_of(t, c).is_some() && !column_privilege(pool, t, c, "SELECT").await? {
+                missing.push(format!("no SELECT on {t}.{c}"));
+            }
+        }
+        for t in detail_tables(kind) {
             if columns.iter().any(|(table, _, _)| table == t)
-                && !table_privilege(pool, t, "SELECT").await?
+                && !any_column_privilege(pool, t, "SELECT").await?
             {
                 missing.push(format!("no SELECT on {t}"));
             }
         }
+        missing.dedup();
         let slow: Vec<String> = INDEXES
             .iter()
             .zip(&indexes)
@@ -508,38 +520,35 @@ pub async fn check(pool: &PgPool, port: Option<u16>) -> Result<Report, DbError> 
         });
     }
 
-    let mut audit_ok = columns.iter().any(|(t, _, _)| t == "audit_logs");
-    for (table, column, privilege) in AUDIT_INSERT {
-        if audit_ok && let Some(c) = column {
-            audit_ok = column_privilege(pool, table, c, privilege).await?;
+    // Every action writes its audit row (INSERT … RETURNING id), checks the admin's role with
+    // the row locked (FOR SHARE: UPDATE on some column of users), and the migration history
+    // is read before anything runs.
+    let mut always = Vec::new();
+    for (table, column, privilege) in AUDIT_INSERT.iter().chain(&[
+        ("audit_logs", Some("id"), "SELECT"),
+        ("users", None, "LOCK"),
+        ("_sqlx_migrations", None, "SELECT"),
+    ]) {
+        if let Some(problem) = privilege_problem(pool, &columns, table, *column, privilege).await? {
+            always.push(problem);
         }
     }
     let mut actions = Vec::new();
     for (name, needs) in ACTIONS {
-        let mut why = Vec::new();
-        if !audit_ok {
-            why.push("no INSERT on audit_logs (every action writes its audit row)".to_string());
-        }
-        for (table, column, privilege) in needs.iter() {
-            if !columns.iter().any(|(t, _, _)| t == table) {
-                why.push(format!("table {table} is missing"));
-                continue;
-            }
-            let held = match column {
-                Some(c) if type_of(table, c).is_none() => {
-                    why.push(format!("column {table}.{c} is missing"));
-                    continue;
-                }
-                Some(c) => column_privilege(pool, table, c, privilege).await?,
-                None => table_privilege(pool, table, privilege).await?,
-            };
-            if !held {
-                why.push(match column {
-                    Some(c) => format!("no {privilege} on {table}.{c}"),
-                    None => format!("no {privilege} on {table}"),
-                });
+        let mut why = always.clone();
+        // Its writes, and reading what it changes (an UPDATE's WHERE, a RETURNING).
+        let mut tables: Vec<&str> = needs.iter().map(|(t, _, _)| *t).collect();
+        tables.sort();
+        tables.dedup();
+        let reads = tables.iter().map(|t| (*t, None, "SELECT-ANY"));
+        for (table, column, privilege) in needs.iter().copied().chain(reads) {
+            if let Some(problem) =
+                privilege_problem(pool, &columns, table, column, privilege).await?
+            {
+                why.push(problem);
             }
         }
+        why.dedup();
         let readiness = if why.is_empty() {
             Readiness::Ready
         } else {
@@ -573,6 +582,61 @@ fn pane_name(kind: ListKind) -> &'static str {
         ListKind::PhoneNumbers => "Phone numbers",
         ListKind::AuditLog => "Audit log",
     }
+}
+
+/// The tables a pane's detail view reads besides its list's.
+fn detail_tables(kind: ListKind) -> &'static [&'static str] {
+    match kind {
+        ListKind::Users | ListKind::Credits => {
+            &["contacts", "calls", "user_sessions", "audit_logs"]
+        }
+        ListKind::Tenants | ListKind::Agents | ListKind::PhoneNumbers => &["calls", "audit_logs"],
+        ListKind::AuditLog => &[],
+    }
+}
+
+/// Why `privilege` on `table` (or one column) is not there, if it is not: the table or column
+/// missing, or the role lacking it. `LOCK` is UPDATE on some column (what FOR SHARE and FOR
+/// UPDATE need); `SELECT-ANY` is SELECT on some column.
+async fn privilege_problem(
+    pool: &PgPool,
+    columns: &[(String, String, String)],
+    table: &str,
+    column: Option<&str>,
+    privilege: &str,
+) -> Result<Option<String>, DbError> {
+    if !columns.iter().any(|(t, _, _)| t == table) {
+        return Ok(Some(format!("table {table} is missing")));
+    }
+    let held = match (column, privilege) {
+        (Some(c), _) if !columns.iter().any(|(t, col, _)| t == table && col == c) => {
+            return Ok(Some(format!("column {table}.{c} is missing")));
+        }
+        (Some(c), p) => column_privilege(pool, table, c, p).await?,
+        (None, "LOCK") => any_column_privilege(pool, table, "UPDATE").await?,
+        (None, "SELECT-ANY") => any_column_privilege(pool, table, "SELECT").await?,
+        (None, p) => table_privilege(pool, table, p).await?,
+    };
+    Ok((!held).then(|| match (column, privilege) {
+        (Some(c), p) => format!("no {p} on {table}.{c}"),
+        (None, "LOCK") => format!("no UPDATE on any column of {table} (to lock its rows)"),
+        (None, "SELECT-ANY") => format!("no SELECT on {table}"),
+        (None, p) => format!("no {p} on {table}"),
+    }))
+}
+
+async fn any_column_privilege(
+    pool: &PgPool,
+    table: &str,
+    privilege: &str,
+) -> Result<bool, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT has_any_column_privilege(format('public.%I', $1::text), $2)")
+            .bind(table)
+            .bind(privilege)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 async fn table_privilege(pool: &PgPool, table: &str, privilege: &str) -> Result<bool, DbError> {

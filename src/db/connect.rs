@@ -150,6 +150,9 @@ pub fn application_name() -> &'static str {
     })
 }
 
+/// How long connecting may take before it is given up.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The oldest server Switchboard works with (`server_version_num`): PostgreSQL 13.
 pub const MIN_SERVER_VERSION: u32 = 130000;
 
@@ -179,7 +182,15 @@ pub async fn open_pool(
     // One connection first, outside the pool: a refused or failing connection is reported at
     // once with its cause (the pool retries a refused one until its timeout, then says only that
     // it timed out), the server's version is checked, and the session settings are tried.
-    let mut probe = PgConnection::connect_with(&options).await?;
+    // Bounded: a server that takes the connection and never answers is said so.
+    let mut probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+        .await
+        .map_err(|_| {
+            DbError::Refused(format!(
+                "no answer from the server within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            ))
+        })??;
     let version = match probe.server_version_num() {
         Some(v) => v,
         // Not reported at start-up (some poolers): asked.

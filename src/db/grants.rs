@@ -37,8 +37,10 @@ pub fn statements(role: &str, read_only: bool) -> Vec<String> {
     // (privilege, table) → columns; table-level ones get no columns.
     let mut grouped: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for (t, column, privilege) in privileges {
-        if *privilege == "SELECT" {
-            continue; // granted on every table read, above
+        if matches!(*privilege, "SELECT" | "LOCK") {
+            // SELECT is granted on every table read, above; a lock needs UPDATE on some column,
+            // which the UPDATE grants give.
+            continue;
         }
         let cols = grouped.entry((privilege, t)).or_default();
         if let Some(c) = column

@@ -105,7 +105,7 @@ pub async fn migrate(pool: &PgPool) -> Result<Vec<MigrationInfo>, DbError> {
     )))
     .execute(&mut *turn)
     .await?;
-    let result = async {
+    let result: Result<Vec<MigrationInfo>, DbError> = async {
         let pending = pending_migrations(pool).await?;
         MIGRATOR.run(pool).await?;
         let applied = applied_versions(pool).await?;
@@ -115,10 +115,13 @@ pub async fn migrate(pool: &PgPool) -> Result<Vec<MigrationInfo>, DbError> {
             .collect())
     }
     .await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    let unlocked = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT pg_advisory_unlock({LOCK})"
     )))
     .execute(&mut *turn)
-    .await?;
-    result
+    .await;
+    // A failed migration's own error comes first.
+    let applied = result?;
+    unlocked?;
+    Ok(applied)
 }
