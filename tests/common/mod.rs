@@ -27,6 +27,9 @@ use switchboard::db::pg::{Cluster, ClusterPaths, PgBinaries, RunAs, StartOptions
 pub struct Server {
     /// Options for the server's `postgres` database (any database name can be swapped in).
     pub admin: PgConnectOptions,
+    /// How the tests themselves connect: the server, or a pooler in front of it
+    /// (`SWITCHBOARD_TEST_POOLER_URL`, e.g. a PgBouncer; databases are made directly).
+    pub client: PgConnectOptions,
     /// Keeps this process registered with the private cluster.
     _cluster: Option<Cluster>,
     /// Outlives this process on purpose: it stops the cluster once the whole run is over.
@@ -46,8 +49,16 @@ pub fn server() -> &'static Server {
     SERVER.get_or_init(|| {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             let admin = PgConnectOptions::from_str(&url).expect("DATABASE_URL does not parse");
+            let client = match std::env::var("SWITCHBOARD_TEST_POOLER_URL") {
+                // No startup parameter a pooler refuses, as the console's own pools.
+                Ok(pooler) => PgConnectOptions::from_str(&pooler)
+                    .expect("SWITCHBOARD_TEST_POOLER_URL does not parse")
+                    .extra_float_digits(None),
+                Err(_) => admin.clone(),
+            };
             return Server {
                 admin,
+                client,
                 _cluster: None,
                 _reaper: None,
             };
@@ -75,6 +86,7 @@ pub fn server() -> &'static Server {
             .expect("starting the cluster reaper");
         Server {
             admin: cluster.connect_options("postgres"),
+            client: cluster.connect_options("postgres"),
             _cluster: Some(cluster),
             _reaper: Some(reaper),
         }
@@ -115,7 +127,7 @@ impl TestDb {
             .await
             .expect("creating a test database");
         admin.close().await.ok();
-        let options = server.admin.clone().database(&name);
+        let options = server.client.clone().database(&name);
         let pool = PgPoolOptions::new()
             .max_connections(12)
             .connect_with(options.clone())
