@@ -404,6 +404,7 @@ async fn read_only_sessions_are_enforced_by_postgresql() {
         PoolSettings {
             read_only: true,
             statement_timeout: None,
+            connect_timeout: None,
         },
     )
     .await
@@ -684,4 +685,31 @@ async fn check_reports_each_pane_and_action_ready_degraded_or_unavailable() {
     .execute(&db.pool)
     .await
     .ok();
+}
+
+/// A server that takes the connection and never answers is given up after `connect_timeout`
+/// (keyword connection strings work as with psql), and said so.
+#[test]
+fn a_silent_server_is_given_up_after_connect_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let (socket, _) = listener.accept().unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(6));
+        drop(socket);
+    });
+    let home = Home::new();
+    let url =
+        format!("host=127.0.0.1 port={port} connect_timeout=2 dbname=x user=y sslmode=disable");
+    let started = std::time::Instant::now();
+    let out = home.run(&["--database-url", &url, "check"]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no answer from the server within 2 s"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    held.join().unwrap();
 }

@@ -199,6 +199,7 @@ async fn connect(
     let settings = PoolSettings {
         read_only,
         statement_timeout: interactive.then_some(connect::INTERACTIVE_STATEMENT_TIMEOUT),
+        connect_timeout: None,
     };
     Ok(match &run.target {
         DbTarget::Url(url) => connect::open_url(url, settings).await?,

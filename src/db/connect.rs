@@ -5,7 +5,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{Connection as _, PgConnection, PgPool};
 
 use super::DbError;
@@ -55,8 +55,19 @@ fn is_secret_param(key: &str) -> bool {
 }
 
 /// The URL with every secret replaced by `***`: the password in the authority and every
-/// secret-bearing parameter (`password=`, `sslpassword=`, …).
+/// secret-bearing parameter (`password=`, `sslpassword=`, …); a keyword/value string likewise.
 pub fn redact_url(url: &str) -> String {
+    if let Some(as_url) = keywords_to_url(url) {
+        let redacted = redact_url(&as_url);
+        return match url::Url::parse(&redacted) {
+            Ok(u) => u
+                .query_pairs()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Err(_) => "(unparseable connection string, hidden)".to_string(),
+        };
+    }
     match url::Url::parse(url) {
         Ok(mut parsed) => {
             if parsed.password().is_some() {
@@ -86,8 +97,116 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Parses a URL, filling what it leaves out from `PG*` variables and `~/.pgpass`.
+/// A libpq keyword/value connection string (`host=db port=5432 dbname='my db' user=ops`) as
+/// the equivalent URL; `None` when `s` is not one (a URL, or nothing like either).
+fn keywords_to_url(s: &str) -> Option<String> {
+    let s = s.trim();
+    if s.contains("://") || !s.contains('=') {
+        return None;
+    }
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if chars.peek().is_none() {
+            break;
+        }
+        let key: String =
+            std::iter::from_fn(|| chars.next_if(|c| *c != '=' && !c.is_whitespace())).collect();
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        chars.next_if_eq(&'=')?;
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let mut value = String::new();
+        if chars.next_if_eq(&'\'').is_some() {
+            loop {
+                match chars.next()? {
+                    '\\' => value.push(chars.next()?),
+                    '\'' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+                if c == '\\' {
+                    value.push(chars.next()?);
+                } else {
+                    value.push(c);
+                }
+            }
+        }
+        if key.is_empty() {
+            return None;
+        }
+        pairs.push((key, value));
+    }
+    let mut url = url::Url::parse("postgres:///").ok()?;
+    url.query_pairs_mut().extend_pairs(pairs);
+    Some(url.to_string())
+}
+
+/// The value of connection parameter `key` in a URL's query, if there.
+fn url_param(url: &str, key: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// How long connecting may take: `connect_timeout` (seconds) in the URL or keyword string, else
+/// `PGCONNECT_TIMEOUT`, as with psql; none given, [`CONNECT_TIMEOUT`].
+pub fn connect_timeout_of(url: &str) -> Duration {
+    let url = keywords_to_url(url).unwrap_or_else(|| url.to_string());
+    url_param(&url, "connect_timeout")
+        .or_else(|| std::env::var("PGCONNECT_TIMEOUT").ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map(|s| Duration::from_secs(s.max(2)))
+        .unwrap_or(CONNECT_TIMEOUT)
+}
+
+/// Parses a URL (or a libpq keyword/value string), filling what it leaves out from `PG*`
+/// variables and `~/.pgpass`, as psql does: a `sslrootcert` that does not exist is named; with
+/// `sslmode=verify-ca` or `verify-full` and no `sslrootcert`, `~/.postgresql/root.crt` is the CA.
 pub fn options_from_url(url: &str) -> Result<PgConnectOptions, DbError> {
+    let keyword_url = keywords_to_url(url);
+    let url_text = keyword_url.as_deref().unwrap_or(url);
+    let options = parse_url(url_text).map_err(|e| match e {
+        DbError::BadUrl(_, why) => DbError::BadUrl(redact_url(url), why),
+        other => other,
+    })?;
+    let root_cert = url_param(url_text, "sslrootcert")
+        .or_else(|| url_param(url_text, "ssl-root-cert"))
+        .or_else(|| std::env::var("PGSSLROOTCERT").ok());
+    match root_cert {
+        Some(path) if !Path::new(&path).exists() => Err(DbError::BadUrl(
+            redact_url(url),
+            format!("the sslrootcert file {path} does not exist"),
+        )),
+        Some(_) => Ok(options),
+        None => Ok(with_default_root_cert(
+            options,
+            std::env::var_os("HOME")
+                .map(std::path::PathBuf::from)
+                .as_deref(),
+        )),
+    }
+}
+
+/// libpq's default CA: `~/.postgresql/root.crt`, when the mode verifies the server and no CA
+/// was named.
+fn with_default_root_cert(options: PgConnectOptions, home: Option<&Path>) -> PgConnectOptions {
+    let verifies = matches!(
+        options.get_ssl_mode(),
+        PgSslMode::VerifyCa | PgSslMode::VerifyFull
+    );
+    match home.map(|h| h.join(".postgresql/root.crt")) {
+        Some(cert) if verifies && cert.is_file() => options.ssl_root_cert(cert),
+        _ => options,
+    }
+}
+
+fn parse_url(url: &str) -> Result<PgConnectOptions, DbError> {
     PgConnectOptions::from_str(url).map_err(|e| {
         // sqlx's message may quote the URL; say what is wrong in our own words.
         let why = match e {
@@ -132,6 +251,8 @@ pub struct PoolSettings {
     /// interactive session's queries take milliseconds, and one left by a client that died
     /// must not run on for minutes. None for maintenance (migrations, seeding, the benchmark).
     pub statement_timeout: Option<Duration>,
+    /// How long connecting may take; none: [`CONNECT_TIMEOUT`].
+    pub connect_timeout: Option<Duration>,
 }
 
 /// The statement timeout of the console's and the admin commands' sessions.
@@ -183,12 +304,13 @@ pub async fn open_pool(
     // once with its cause (the pool retries a refused one until its timeout, then says only that
     // it timed out), the server's version is checked, and the session settings are tried.
     // Bounded: a server that takes the connection and never answers is said so.
-    let mut probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+    let limit = settings.connect_timeout.unwrap_or(CONNECT_TIMEOUT);
+    let mut probe = tokio::time::timeout(limit, PgConnection::connect_with(&options))
         .await
         .map_err(|_| {
             DbError::Refused(format!(
                 "no answer from the server within {} s",
-                CONNECT_TIMEOUT.as_secs()
+                limit.as_secs()
             ))
         })??;
     let version = match probe.server_version_num() {
@@ -332,6 +454,12 @@ pub async fn open_embedded(
 pub async fn open_url(url: &str, settings: PoolSettings) -> Result<Connection, DbError> {
     let options = options_from_url(url)?;
     let description = describe(&options);
+    let settings = PoolSettings {
+        connect_timeout: settings
+            .connect_timeout
+            .or_else(|| Some(connect_timeout_of(url))),
+        ..settings
+    };
     let pool = open_pool(options, settings).await?;
     let read_only = session_is_read_only(&pool).await?;
     Ok(Connection {
@@ -371,6 +499,53 @@ pub fn quote_ident(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyword_connection_strings_work_as_with_psql() {
+        // A backslash escapes a quote inside a quoted value, as in libpq.
+        let o = options_from_url("host=db.example user='o\\'neil' sslmode=disable").unwrap();
+        assert_eq!(o.get_username(), "o'neil");
+        let o =
+            options_from_url("host=db.example port=6432 dbname='my db' user=ops sslmode=disable")
+                .unwrap();
+        assert_eq!(o.get_host(), "db.example");
+        assert_eq!(o.get_port(), 6432);
+        assert_eq!(o.get_database(), Some("my db"));
+        assert_eq!(o.get_username(), "ops");
+        let shown = redact_url("host=db.example password='s3 cret' user=ops");
+        assert!(!shown.contains("s3"), "{shown}");
+        assert!(shown.contains("user=ops"), "{shown}");
+        assert_eq!(
+            connect_timeout_of("host=db.example connect_timeout=3"),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            connect_timeout_of("postgres://db.example/app?connect_timeout=7"),
+            Duration::from_secs(7)
+        );
+    }
+
+    #[test]
+    fn a_missing_sslrootcert_is_named_and_root_crt_is_the_default_ca() {
+        let e = options_from_url(
+            "postgres://db.example/app?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".postgresql")).unwrap();
+        std::fs::write(home.path().join(".postgresql/root.crt"), "not read here").unwrap();
+        let verify = parse_url("postgres://db.example/app?sslmode=verify-full").unwrap();
+        let with = with_default_root_cert(verify.clone(), Some(home.path()));
+        assert_ne!(
+            format!("{with:?}"),
+            format!("{verify:?}"),
+            "root.crt became the CA"
+        );
+        let prefer = parse_url("postgres://db.example/app?sslmode=prefer").unwrap();
+        let same = with_default_root_cert(prefer.clone(), Some(home.path()));
+        assert_eq!(format!("{same:?}"), format!("{prefer:?}"));
+    }
 
     #[test]
     fn passwords_never_survive_redaction() {
