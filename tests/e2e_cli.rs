@@ -327,6 +327,27 @@ fn passwords_in_urls_are_never_printed_or_logged() {
     assert!(log.contains("***") || log.contains("hidden"), "{log}");
 }
 
+#[test]
+fn a_url_with_an_empty_host_reaches_a_socket_directory_and_a_missing_socket_is_named() {
+    let home = Home::new();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "postgres://bob:s3cretpw@:5433/nodb?host={}",
+        dir.path().display()
+    );
+    let out = home.run(&["--json", "--database-url", &url, "check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
+    let error = answer["error"].as_str().unwrap_or_default();
+    let socket = format!("{}/.s.PGSQL.5433", dir.path().display());
+    assert!(
+        error.contains(&format!("cannot connect to the socket {socket}")),
+        "{answer}"
+    );
+    assert!(!answer.to_string().contains("s3cretpw"), "{answer}");
+}
+
 #[tokio::test]
 async fn migrate_and_seed_demo_against_a_database_url() {
     let home = Home::new();

@@ -68,6 +68,9 @@ pub fn redact_url(url: &str) -> String {
             Err(_) => "(unparseable connection string, hidden)".to_string(),
         };
     }
+    if let Some(as_url) = empty_host_url(url) {
+        return redact_url(&as_url);
+    }
     match url::Url::parse(url) {
         Ok(mut parsed) => {
             if parsed.password().is_some() {
@@ -144,6 +147,57 @@ fn keywords_to_url(s: &str) -> Option<String> {
     Some(url.to_string())
 }
 
+/// The connection string as a URL that sqlx parses, when it is not one already: a keyword/value
+/// string, or a URL with a user and an empty host (`postgres://ops@/app?host=/dir`, which libpq
+/// accepts).
+fn standard_url(s: &str) -> Option<String> {
+    keywords_to_url(s).or_else(|| empty_host_url(s))
+}
+
+/// `postgres://user:pw@:port/db?…` (empty host) as `postgres:///db?…&user=…&password=…&port=…`.
+fn empty_host_url(s: &str) -> Option<String> {
+    let (scheme, rest) = s.trim().split_once("://")?;
+    if !matches!(scheme, "postgres" | "postgresql") {
+        return None;
+    }
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let (userinfo, host_port) = authority.rsplit_once('@')?;
+    let port = match host_port.strip_prefix(':') {
+        Some(port) => Some(port),
+        None if host_port.is_empty() => None,
+        None => return None,
+    };
+    let (user, password) = match userinfo.split_once(':') {
+        Some((user, password)) => (user, Some(password)),
+        None => (userinfo, None),
+    };
+    let decode = |part: &str| {
+        percent_encoding::percent_decode_str(part)
+            .decode_utf8()
+            .map(|text| text.into_owned())
+            .ok()
+    };
+    let tail = if tail.starts_with('/') {
+        tail.to_string()
+    } else {
+        format!("/{tail}")
+    };
+    let mut url = url::Url::parse(&format!("postgres://{tail}")).ok()?;
+    {
+        let mut pairs = url.query_pairs_mut();
+        if !user.is_empty() {
+            pairs.append_pair("user", &decode(user)?);
+        }
+        if let Some(password) = password {
+            pairs.append_pair("password", &decode(password)?);
+        }
+        if let Some(port) = port.filter(|p| !p.is_empty()) {
+            pairs.append_pair("port", port);
+        }
+    }
+    Some(url.to_string())
+}
+
 /// The value of connection parameter `key` in a URL's query, if there.
 fn url_param(url: &str, key: &str) -> Option<String> {
     url::Url::parse(url)
@@ -156,7 +210,7 @@ fn url_param(url: &str, key: &str) -> Option<String> {
 /// How long connecting may take: `connect_timeout` (seconds) in the URL or keyword string, else
 /// `PGCONNECT_TIMEOUT`, as with psql; none given, [`CONNECT_TIMEOUT`].
 pub fn connect_timeout_of(url: &str) -> Duration {
-    let url = keywords_to_url(url).unwrap_or_else(|| url.to_string());
+    let url = standard_url(url).unwrap_or_else(|| url.to_string());
     url_param(&url, "connect_timeout")
         .or_else(|| std::env::var("PGCONNECT_TIMEOUT").ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
@@ -169,12 +223,24 @@ pub fn connect_timeout_of(url: &str) -> Duration {
 /// variables and `~/.pgpass`, as psql does: a `sslrootcert` that does not exist is named; with
 /// `sslmode=verify-ca` or `verify-full` and no `sslrootcert`, `~/.postgresql/root.crt` is the CA.
 pub fn options_from_url(url: &str) -> Result<PgConnectOptions, DbError> {
-    let keyword_url = keywords_to_url(url);
-    let url_text = keyword_url.as_deref().unwrap_or(url);
+    let pgpass = match std::env::var_os("PGPASSWORD") {
+        Some(_) => None,
+        None => super::pgpass::password_file(),
+    };
+    options_with_pgpass(url, pgpass.as_deref())
+}
+
+/// [`options_from_url`] with the password file named (none: read none beyond what sqlx reads).
+/// A Unix-socket connection given no password takes the first `.pgpass` line keyed by its
+/// socket directory, as psql does.
+fn options_with_pgpass(url: &str, pgpass: Option<&Path>) -> Result<PgConnectOptions, DbError> {
+    let standard = standard_url(url);
+    let url_text = standard.as_deref().unwrap_or(url);
     let options = parse_url(url_text).map_err(|e| match e {
         DbError::BadUrl(_, why) => DbError::BadUrl(redact_url(url), why),
         other => other,
     })?;
+    let options = with_socket_password(options, url_text, pgpass);
     let root_cert = url_param(url_text, "sslrootcert")
         .or_else(|| url_param(url_text, "ssl-root-cert"))
         .or_else(|| std::env::var("PGSSLROOTCERT").ok());
@@ -190,6 +256,33 @@ pub fn options_from_url(url: &str) -> Result<PgConnectOptions, DbError> {
                 .map(std::path::PathBuf::from)
                 .as_deref(),
         )),
+    }
+}
+
+fn with_socket_password(
+    options: PgConnectOptions,
+    url: &str,
+    pgpass: Option<&Path>,
+) -> PgConnectOptions {
+    let given = url::Url::parse(url).is_ok_and(|u| u.password().is_some())
+        || url_param(url, "password").is_some();
+    let dir = match options.get_socket() {
+        Some(dir) => dir.display().to_string(),
+        None if options.get_host().starts_with('/') => options.get_host().to_string(),
+        None => return options,
+    };
+    let Some(file) = pgpass.filter(|_| !given) else {
+        return options;
+    };
+    let login = super::pgpass::SocketLogin {
+        socket_dir: &dir,
+        port: options.get_port(),
+        database: options.get_database().unwrap_or(options.get_username()),
+        user: options.get_username(),
+    };
+    match super::pgpass::socket_password(file, login) {
+        Some(password) => options.password(&password),
+        None => options,
     }
 }
 
@@ -240,6 +333,33 @@ pub fn describe(options: &PgConnectOptions) -> String {
             }
         }
     }
+}
+
+/// A connection that could not be made, said with where it went: for a socket, the socket
+/// file, since "No such file or directory" alone does not say which.
+fn connect_failure(options: &PgConnectOptions, error: sqlx::Error) -> DbError {
+    let sqlx::Error::Io(io) = &error else {
+        return DbError::Sqlx(error);
+    };
+    let socket_dir = match options.get_socket() {
+        Some(dir) => Some(dir.display().to_string()),
+        None => Some(options.get_host().to_string()).filter(|h| h.starts_with('/')),
+    };
+    let place = match socket_dir {
+        Some(dir) => format!(
+            "the socket {}/.s.PGSQL.{}",
+            dir.trim_end_matches('/'),
+            options.get_port()
+        ),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    };
+    let hint = match io.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+            " (is the server running and listening there?)"
+        }
+        _ => "",
+    };
+    DbError::Refused(format!("cannot connect to {place}: {io}{hint}"))
 }
 
 /// How to open a pool.
@@ -312,7 +432,8 @@ pub async fn open_pool(
                 "no answer from the server within {} s",
                 limit.as_secs()
             ))
-        })??;
+        })?
+        .map_err(|e| connect_failure(&options, e))?;
     let version = match probe.server_version_num() {
         Some(v) => v,
         // Not reported at start-up (some poolers): asked.
@@ -523,6 +644,48 @@ mod tests {
             connect_timeout_of("postgres://db.example/app?connect_timeout=7"),
             Duration::from_secs(7)
         );
+    }
+
+    #[test]
+    fn a_socket_connection_takes_its_password_from_a_pgpass_line_keyed_by_its_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pgpass");
+        std::fs::write(&file, "/run/custom:5433:app:ops:from-pgpass\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let has = |url: &str, needle: &str| {
+            let o = options_with_pgpass(url, Some(&file)).unwrap();
+            format!("{o:?}").contains(needle)
+        };
+        for url in [
+            "postgres://ops@/app?host=/run/custom&port=5433",
+            "postgres:///app?host=/run/custom&port=5433&user=ops",
+            "host=/run/custom port=5433 dbname=app user=ops",
+        ] {
+            assert!(has(url, "from-pgpass"), "{url}");
+        }
+        assert!(
+            has(
+                "postgres://ops:typed@/app?host=/run/custom&port=5433",
+                "typed"
+            ) && !has(
+                "postgres://ops:typed@/app?host=/run/custom&port=5433",
+                "from-pgpass"
+            ),
+            "a password in the URL wins"
+        );
+        assert!(has(
+            "postgres://ops:pass%2Bword@:5433/app?host=/run/custom",
+            "pass+word"
+        ));
+        assert_eq!(
+            redact_url("postgres://ops:pass%2Bword@:5433/app?host=/run/custom"),
+            "postgres:///app?host=%2Frun%2Fcustom&user=ops&password=***&port=5433"
+        );
+        assert!(!has(
+            "postgres://ops@/app?host=/run/other&port=5433",
+            "from-pgpass"
+        ));
     }
 
     #[test]

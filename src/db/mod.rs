@@ -8,6 +8,7 @@ pub mod filter;
 pub mod grants;
 pub mod lists;
 pub mod pg;
+pub mod pgpass;
 
 use std::collections::HashSet;
 
