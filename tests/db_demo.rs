@@ -177,3 +177,25 @@ async fn concurrent_migrate_runs_each_report_only_what_they_applied() {
     got.sort();
     assert_eq!(got, [0, switchboard::MIGRATOR.iter().count()]);
 }
+
+/// Database errors read as the server's message: no driver prefix and no "at line N" (a line
+/// of the server's C source, which misleads anyone looking for it in their SQL).
+#[tokio::test]
+async fn database_errors_say_the_servers_message_without_driver_noise() {
+    let db = TestDb::empty().await;
+    let e = DbError::from(
+        sqlx::query("SELECT 1/0")
+            .execute(&db.pool)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.to_string(), "division by zero");
+    assert_eq!(e.brief(), "division by zero");
+    sqlx::query("CREATE TABLE tenants (x int)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let e = db::migrate(&db.pool).await.unwrap_err().to_string();
+    assert!(e.contains(r#"relation "tenants" already exists"#), "{e}");
+    assert!(!e.contains("at line"), "{e}");
+}

@@ -24,9 +24,9 @@ pub enum DbError {
     /// The URL did not parse; the text is already redacted.
     #[error("invalid database URL {0}: {1}")]
     BadUrl(String, String),
-    #[error(transparent)]
+    #[error("{}", sqlx_text(.0))]
     Sqlx(#[from] sqlx::Error),
-    #[error("applying migrations: {0}")]
+    #[error("applying migrations: {}", migrate_text(.0))]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The operation is refused; the text says why and what to do instead.
     #[error("{0}")]
@@ -56,6 +56,34 @@ impl DbError {
             other => other.to_string(),
         };
         text.lines().next().unwrap_or_default().to_string()
+    }
+}
+
+/// A driver error in words: the server's own message, without the driver's "error returned
+/// from database:" prefix or its "at line N" suffix (a line of the server's C source, which
+/// only misleads a reader looking for it in their SQL).
+fn sqlx_text(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => match d.code().as_deref() {
+            // invalid_password
+            Some("28P01") => format!(
+                "{}: check the password in the URL, PGPASSWORD or ~/.pgpass (PGPASSFILE)",
+                d.message()
+            ),
+            _ => d.message().to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn migrate_text(e: &sqlx::migrate::MigrateError) -> String {
+    use sqlx::migrate::MigrateError;
+    match e {
+        MigrateError::Execute(inner) => sqlx_text(inner),
+        MigrateError::ExecuteMigration(inner, version) => {
+            format!("migration {version}: {}", sqlx_text(inner))
+        }
+        other => other.to_string(),
     }
 }
 
