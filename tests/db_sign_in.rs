@@ -302,34 +302,12 @@ async fn repeated_failures_pause_sign_in_until_a_super_admin_lifts_it() {
 /// those grants, the failure says which privilege is missing.
 #[tokio::test]
 async fn every_action_works_as_a_role_holding_exactly_the_printed_grants() {
-    use sqlx::postgres::PgPoolOptions;
-    use switchboard::actions::export::{Destination, ExportRequest, export};
-    use switchboard::db::export::Format;
-    use switchboard::db::lists::Filter;
     let db = TestDb::migrated().await;
     let f = fixture(&db.pool).await;
-    let role = format!("sbt_ops_{}", Uuid::new_v4().simple());
-    let run = |sql: String| {
-        let pool = db.pool.clone();
-        async move {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-    };
-    run(format!("CREATE ROLE {role} LOGIN")).await;
-    for statement in switchboard::db::grants::statements(&role, false) {
-        run(statement).await;
-    }
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .connect_with(db.options.clone().username(&role))
-        .await
-        .unwrap();
-    let p = &pool;
+    let granted = GrantedRole::new(&db, false).await;
+    let (p, role, run) = (&granted.pool, &granted.role, |sql| granted.run(sql));
 
-    let report = switchboard::db::check::check(p, None).await.unwrap();
+    let report = switchboard::db::check::check(p, None, false).await.unwrap();
     assert_eq!(report.worst(), "ready", "{report:#?}");
     // And no more: not a column an action does not write, never the audit log's rows.
     for sql in [
@@ -384,15 +362,7 @@ async fn every_action_works_as_a_role_holding_exactly_the_printed_grants() {
     )
     .await
     .unwrap();
-    let mut out = Vec::new();
-    let request = ExportRequest {
-        filter: Filter::default(),
-        filter_text: String::new(),
-        format: Format::Csv,
-    };
-    export(p, &s, &request, Destination::Stream(&mut out), &mut |_| {})
-        .await
-        .unwrap();
+    export_all_as_csv(p, &s).await;
 
     // One grant fewer: the failure names the privilege, and nothing is written.
     run(format!("REVOKE UPDATE (credits) ON users FROM {role}")).await;
@@ -410,10 +380,152 @@ async fn every_action_works_as_a_role_holding_exactly_the_printed_grants() {
     .unwrap_err();
     assert!(e.to_string().contains("lacks a privilege"), "{e}");
     assert!(e.to_string().contains("users"), "{e}");
-    let report = switchboard::db::check::check(p, None).await.unwrap();
+    let report = switchboard::db::check::check(p, None, false).await.unwrap();
     assert_eq!(report.worst(), "unavailable");
 
-    pool.close().await;
-    run(format!("DROP OWNED BY {role}")).await;
-    run(format!("DROP ROLE {role}")).await;
+    granted.drop_role().await;
+}
+
+/// A role holding exactly what `switchboard grants --read-only-role` prints signs in (and its
+/// failures are recorded), exports the audit log (recorded), and changes nothing; `check` for a
+/// read-only session finds it ready, the changes not used. Without `read_only`, the same role
+/// is unavailable for every change, each saying which privilege it lacks.
+#[tokio::test]
+async fn a_read_only_role_with_the_printed_grants_reads_exports_and_is_checked_ready() {
+    use switchboard::db::check::{self, Readiness};
+    let db = TestDb::migrated().await;
+    fixture(&db.pool).await;
+    let granted = GrantedRole::new(&db, true).await;
+    let p = &granted.pool;
+
+    let report = check::check(p, None, true).await.unwrap();
+    assert_eq!(report.worst(), "ready", "{report:#?}");
+    for line in &report.actions {
+        let used = check::READING_ACTIONS.contains(&line.name.as_str());
+        assert_eq!(matches!(line.readiness, Readiness::Ready), used, "{line:?}");
+        assert_eq!(
+            matches!(line.readiness, Readiness::NotUsed(_)),
+            !used,
+            "{line:?}"
+        );
+    }
+    let as_writer = check::check(p, None, false).await.unwrap();
+    assert_eq!(as_writer.worst(), "unavailable");
+    let credits = as_writer
+        .actions
+        .iter()
+        .find(|l| l.name == "credits")
+        .unwrap();
+    assert!(
+        format!("{credits:?}").contains("no UPDATE on users.credits"),
+        "{credits:?}"
+    );
+
+    let wrong = Credentials::Password(Secret::new("nope nope nope"));
+    sign_in::sign_in(p, "super@x.test", &wrong, &ctx(), true)
+        .await
+        .unwrap_err();
+    let right = Credentials::Password(Secret::new(PASSWORD));
+    let actor = sign_in::sign_in(p, "super@x.test", &right, &ctx(), true)
+        .await
+        .unwrap();
+    let mut s = session(&actor);
+    s.read_only = true;
+    let out = export_all_as_csv(p, &s).await;
+    assert!(!out.is_empty());
+    let recorded: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_logs WHERE user_agent = $1 ORDER BY created_at, action",
+    )
+    .bind(ctx().user_agent)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    for action in [
+        "admin.sign_in_failed",
+        "admin.sign_in",
+        "audit.export",
+        "audit.export_end",
+    ] {
+        assert!(
+            recorded.iter().any(|a| a == action),
+            "{action} not in {recorded:?}"
+        );
+    }
+    // And it writes nothing else.
+    for sql in [
+        "UPDATE users SET credits = 0",
+        "UPDATE audit_logs SET action = 'x'",
+        "DELETE FROM audit_logs",
+        "INSERT INTO tenants (name) VALUES ('x')",
+    ] {
+        let e = sqlx::query(sql).execute(p).await.unwrap_err();
+        let code = e.as_database_error().and_then(|d| d.code()).unwrap();
+        assert_eq!(code, "42501", "{sql}: {e}");
+    }
+
+    granted.drop_role().await;
+}
+
+/// A role holding exactly what `switchboard grants` prints (`read_only`: the read-only set),
+/// with a pool connecting as it.
+struct GrantedRole {
+    owner: sqlx::PgPool,
+    role: String,
+    pool: sqlx::PgPool,
+}
+
+impl GrantedRole {
+    async fn new(db: &TestDb, read_only: bool) -> GrantedRole {
+        let role = format!("sbt_role_{}", Uuid::new_v4().simple());
+        let granted = GrantedRole {
+            owner: db.pool.clone(),
+            pool: sqlx::PgPool::connect_lazy_with(db.options.clone().username(&role)),
+            role,
+        };
+        granted
+            .run(format!("CREATE ROLE {} LOGIN", granted.role))
+            .await;
+        for statement in switchboard::db::grants::statements(&granted.role, read_only) {
+            granted.run(statement).await;
+        }
+        granted
+    }
+
+    /// Runs `sql` as the tables' owner.
+    async fn run(&self, sql: String) {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&self.owner)
+            .await
+            .unwrap();
+    }
+
+    async fn drop_role(self) {
+        self.pool.close().await;
+        self.run(format!("DROP OWNED BY {}", self.role)).await;
+        self.run(format!("DROP ROLE {}", self.role)).await;
+    }
+}
+
+/// The whole audit log exported as CSV by `session`, recorded as any export is.
+async fn export_all_as_csv(
+    pool: &sqlx::PgPool,
+    session: &switchboard::actions::Session,
+) -> Vec<u8> {
+    use switchboard::actions::export::{Destination, ExportRequest, export};
+    let mut out = Vec::new();
+    let request = ExportRequest {
+        filter: switchboard::db::lists::Filter::default(),
+        filter_text: String::new(),
+        format: switchboard::db::export::Format::Csv,
+    };
+    export(
+        pool,
+        session,
+        &request,
+        Destination::Stream(&mut out),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    out
 }

@@ -656,15 +656,7 @@ async fn check_reports_each_pane_and_action_ready_degraded_or_unavailable() {
     let out = home.run(&["--database-url", &as_reader, "--json", "check"]);
     assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let state = |list: &str, name: &str| {
-        json[list]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["name"] == name)
-            .map(|l| l["readiness"].clone())
-            .unwrap()
-    };
+    let state = |list: &str, name: &str| readiness(&json, list, name);
     assert_eq!(state("panes", "Users")["state"], "ready");
     let credits = state("actions", "credits");
     assert_eq!(credits["state"], "unavailable");
@@ -673,6 +665,33 @@ async fn check_reports_each_pane_and_action_ready_degraded_or_unavailable() {
             .to_string()
             .contains("no UPDATE on users.credits"),
         "{credits}"
+    );
+    let out = home.run(&["--database-url", &as_reader, "check"]);
+    assert!(
+        text(&out.stdout).contains("`switchboard --read-only check`"),
+        "{}",
+        text(&out.stdout)
+    );
+    // As a read-only session, the changes are not used; the export still needs to record
+    // itself, which SELECT alone does not allow.
+    let out = home.run(&[
+        "--database-url",
+        &as_reader,
+        "--read-only",
+        "--json",
+        "check",
+    ]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let state = |list: &str, name: &str| readiness(&json, list, name);
+    assert_eq!(state("actions", "credits")["state"], "not_used");
+    let export = state("actions", "audit export");
+    assert_eq!(export["state"], "unavailable", "{export}");
+    assert!(
+        export["why"]
+            .to_string()
+            .contains("no INSERT on audit_logs"),
+        "{export}"
     );
 
     // A column the console relies on, gone: its panes are unavailable, named.
@@ -733,4 +752,15 @@ fn a_silent_server_is_given_up_after_connect_timeout() {
     );
     assert!(took < std::time::Duration::from_secs(5), "{took:?}");
     held.join().unwrap();
+}
+
+/// The `readiness` of pane or action `name` in `check --json`'s `list` (`panes`, `actions`).
+fn readiness(report: &serde_json::Value, list: &str, name: &str) -> serde_json::Value {
+    report[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list} in {report}"))
+        .iter()
+        .find(|l| l["name"] == name)
+        .map(|l| l["readiness"].clone())
+        .unwrap_or_else(|| panic!("no {name} in {list}: {report}"))
 }

@@ -10,13 +10,14 @@ pub(super) async fn execute(conn: &Connection, run: &RunContext) -> Result<(), C
         DbTarget::Url(url) => options_from_url(url).ok().map(|o| o.get_port()),
         DbTarget::Embedded => None,
     };
-    let report = check::check(&conn.pool, port).await?;
+    // `--read-only` as the user gave it: `check` itself always runs in a read-only session.
+    let report = check::check(&conn.pool, port, run.read_only).await?;
     if run.json {
         let value = serde_json::to_value(&report)
             .map_err(|e| CliError::Io(format!("writing the report: {e}")))?;
         output::json(&value)?;
     } else {
-        print(conn, &report)?;
+        print(conn, &report, run.read_only)?;
     }
     match report.worst() {
         "ready" => Ok(()),
@@ -24,7 +25,7 @@ pub(super) async fn execute(conn: &Connection, run: &RunContext) -> Result<(), C
     }
 }
 
-fn print(conn: &Connection, r: &Report) -> Result<(), CliError> {
+fn print(conn: &Connection, r: &Report, read_only: bool) -> Result<(), CliError> {
     output::line(format!(
         "{}: PostgreSQL {}, as role {}",
         conn.description, r.server_version, r.role
@@ -63,6 +64,7 @@ fn print(conn: &Connection, r: &Report) -> Result<(), CliError> {
                 Readiness::Ready => ("ready", Vec::new()),
                 Readiness::Degraded(why) => ("degraded", why.clone()),
                 Readiness::Unavailable(why) => ("unavailable", why.clone()),
+                Readiness::NotUsed(why) => ("not used", why.clone()),
             };
             let why = if why.is_empty() {
                 String::new()
@@ -71,6 +73,16 @@ fn print(conn: &Connection, r: &Report) -> Result<(), CliError> {
             };
             output::line(format!("  {:<14} {state}{why}", l.name))?;
         }
+    }
+    let unavailable = |l: &&check::Line| matches!(l.readiness, Readiness::Unavailable(_));
+    let changes = r
+        .actions
+        .iter()
+        .filter(|l| !check::READING_ACTIONS.contains(&l.name.as_str()));
+    if !read_only && changes.clone().count() == changes.filter(unavailable).count() {
+        output::line(
+            "No change is possible as this role: if it is meant to be read-only,              `switchboard --read-only check` holds it to what a read-only session does.",
+        )?;
     }
     Ok(())
 }

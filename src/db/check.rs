@@ -320,7 +320,14 @@ pub enum Readiness {
     Degraded(Vec<String>),
     /// Cannot work: why.
     Unavailable(Vec<String>),
+    /// Not offered in this session (a change, when the session is read-only): why. Counts as
+    /// neither degraded nor unavailable.
+    #[serde(rename = "not_used")]
+    NotUsed(Vec<String>),
 }
+
+/// The actions that only read (and record that they did): those a read-only session keeps.
+pub const READING_ACTIONS: [&str; 2] = ["sign-in", "audit export"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Line {
@@ -375,8 +382,9 @@ impl Report {
 }
 
 /// Checks the database `pool` is connected to. `port` is the one the connection was made to,
-/// to tell a pooler or proxy in between.
-pub async fn check(pool: &PgPool, port: Option<u16>) -> Result<Report, DbError> {
+/// to tell a pooler or proxy in between. A `read_only` session is held to what it can do: its
+/// panes, sign-in and exports, and the audit rows they write; the changes are not used.
+pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<Report, DbError> {
     let (server_version, role, server_port): (String, String, Option<i32>) = sqlx::query_as(
         "SELECT current_setting('server_version'), current_user::text, inet_server_port()",
     )
@@ -520,22 +528,31 @@ pub async fn check(pool: &PgPool, port: Option<u16>) -> Result<Report, DbError> 
         });
     }
 
-    // Every action writes its audit row (INSERT … RETURNING id), checks the admin's role with
-    // the row locked (FOR SHARE: UPDATE on some column of users), and the migration history
-    // is read before anything runs.
+    // Every action writes its audit row (INSERT … RETURNING id) and the migration history is
+    // read before anything runs; a change also checks the admin's role with the row locked
+    // (FOR SHARE: UPDATE on some column of users).
     let mut always = Vec::new();
     for (table, column, privilege) in AUDIT_INSERT.iter().chain(&[
         ("audit_logs", Some("id"), "SELECT"),
-        ("users", None, "LOCK"),
         ("_sqlx_migrations", None, "SELECT"),
     ]) {
         if let Some(problem) = privilege_problem(pool, &columns, table, *column, privilege).await? {
             always.push(problem);
         }
     }
+    let lock = privilege_problem(pool, &columns, "users", None, "LOCK").await?;
     let mut actions = Vec::new();
     for (name, needs) in ACTIONS {
+        let changes = !READING_ACTIONS.contains(name);
+        if changes && read_only {
+            actions.push(Line {
+                name: name.to_string(),
+                readiness: Readiness::NotUsed(vec!["the session is read-only".into()]),
+            });
+            continue;
+        }
         let mut why = always.clone();
+        why.extend(lock.clone().filter(|_| changes));
         // Its writes, and reading what it changes (an UPDATE's WHERE, a RETURNING).
         let mut tables: Vec<&str> = needs.iter().map(|(t, _, _)| *t).collect();
         tables.sort();
