@@ -212,24 +212,44 @@ impl ClusterPaths {
     /// and the postgres system user cannot reach that directory (root's home is private), the
     /// cluster lives under `/var/lib/switchboard/clusters/` and `<data_dir>/pg` is a symlink to it.
     pub fn for_data_dir(data_dir: &Path, run_as: RunAs) -> Result<Self, PgError> {
+        Self::for_data_dir_in(data_dir, run_as, Path::new(ROOT_FALLBACK_DIR))
+    }
+
+    /// [`ClusterPaths::for_data_dir`] with the directory that holds root's clusters named.
+    fn for_data_dir_in(data_dir: &Path, run_as: RunAs, fallback: &Path) -> Result<Self, PgError> {
         let link = data_dir.join("pg");
-        if let Ok(target) = fs::read_link(&link) {
-            return Ok(Self::new(target));
-        }
-        if link.exists() || run_as.can_reach(&link) {
+        let linked = fs::read_link(&link).ok();
+        if linked.is_none() && (link.exists() || run_as.can_reach(&link)) {
             return Ok(Self::new(link));
         }
-        let target = Path::new(ROOT_FALLBACK_DIR).join(format!(
-            "{:016x}",
-            fnv1a(link.as_os_str().as_encoded_bytes())
-        ));
-        for dir in [Path::new(ROOT_FALLBACK_DIR), &target] {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o755)
-                .create(dir)
-                .map_err(io_err(format!("creating {}", dir.display())))?;
+        let target = linked.clone().unwrap_or_else(|| {
+            fallback.join(format!(
+                "{:016x}",
+                fnv1a(link.as_os_str().as_encoded_bytes())
+            ))
+        });
+        // An earlier build made it here as root's, and then refused it as not the server
+        // user's: an empty one of root's (only root can write the holder; remove_dir leaves
+        // a non-empty one) is removed, to be made again as it should be.
+        if target.starts_with(fallback)
+            && let Ok(meta) = fs::symlink_metadata(&target)
+        {
+            use std::os::unix::fs::MetadataExt;
+            let ours = meta.is_dir() && meta.uid() == nix::unistd::geteuid().as_raw();
+            if ours && meta.uid() != run_as.uid() {
+                let _ = fs::remove_dir(&target);
+            }
         }
+        if linked.is_some() {
+            return Ok(Self::new(target));
+        }
+        // Only the holder is made here, open for the server's user to pass through; the
+        // cluster's own directory is made private, and owned by that user, when it starts.
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(fallback)
+            .map_err(io_err(format!("creating {}", fallback.display())))?;
         fs::create_dir_all(data_dir).map_err(io_err(format!("creating {}", data_dir.display())))?;
         std::os::unix::fs::symlink(&target, &link)
             .map_err(io_err(format!("linking {}", link.display())))?;

@@ -93,3 +93,37 @@ fn versioned_dirs_sort_newest_first() {
         .collect();
     assert_eq!(names, ["16", "15", "9.6"]);
 }
+
+/// As root, with a data directory the postgres user cannot reach, the cluster goes under the
+/// fallback holder, and its directory is then made private and the server user's (it was made
+/// root's, and refused as such, on every first start). An empty one left that way is made again.
+#[test]
+fn roots_cluster_outside_a_private_home_is_the_server_users() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Ok(run_as @ RunAs::System { uid, .. }) = RunAs::detect() else {
+        return; // only root runs the server as another user
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    fs::DirBuilder::new().mode(0o700).create(&home).unwrap();
+    // The holder's parents must let the postgres user through, as /var/lib does.
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let fallback = tmp.path().join("clusters");
+    let data_dir = home.join(".local/share/switchboard");
+
+    let paths = ClusterPaths::for_data_dir_in(&data_dir, run_as, &fallback).unwrap();
+    assert!(paths.base.starts_with(&fallback), "{:?}", paths.base);
+    make_private_dir(&paths.base, run_as).unwrap();
+    let meta = fs::metadata(&paths.base).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (uid, 0o700));
+
+    // Left by the earlier build: empty and root's. Made again, the server user's.
+    fs::remove_dir(&paths.base).unwrap();
+    fs::DirBuilder::new()
+        .mode(0o755)
+        .create(&paths.base)
+        .unwrap();
+    let again = ClusterPaths::for_data_dir_in(&data_dir, run_as, &fallback).unwrap();
+    make_private_dir(&again.base, run_as).unwrap();
+    assert_eq!(fs::metadata(&again.base).unwrap().uid(), uid);
+}
