@@ -86,8 +86,10 @@ fn init_logging(paths: &AppPaths) -> std::io::Result<()> {
         .create(true)
         .append(true)
         .open(paths.log_file())?;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,sqlx=warn,sqlx_postgres::options=error")
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)

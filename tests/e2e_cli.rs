@@ -285,6 +285,8 @@ fn passwords_in_urls_are_never_printed_or_logged() {
     for (url, code) in [
         // Nothing listens on port 1: a connection error that must not echo the URL's password.
         ("postgres://bob:s3cretpw@127.0.0.1:1/nodb", 1),
+        // A parameter the driver does not know: its warning would quote the value.
+        ("postgres://bob@127.0.0.1:1/nodb?sslpassword=s3cretpw", 1),
         // Unparseable: refused as a usage error, still without the password.
         ("postgres://bob:s3cretpw@127.0.0.1:notaport/nodb", 2),
     ] {

@@ -81,7 +81,8 @@ fn print(conn: &Connection, r: &Report, read_only: bool) -> Result<(), CliError>
         .filter(|l| !check::READING_ACTIONS.contains(&l.name.as_str()));
     if !read_only && changes.clone().count() == changes.filter(unavailable).count() {
         output::line(
-            "No change is possible as this role: if it is meant to be read-only,              `switchboard --read-only check` holds it to what a read-only session does.",
+            "No change is possible as this role: if it is meant to be read-only, \
+             `switchboard --read-only check` holds it to what a read-only session does.",
         )?;
     }
     Ok(())

@@ -154,17 +154,23 @@ fn standard_url(s: &str) -> Option<String> {
     keywords_to_url(s).or_else(|| empty_host_url(s))
 }
 
-/// `postgres://user:pw@:port/db?…` (empty host) as `postgres:///db?…&user=…&password=…&port=…`.
+/// `postgres://user:pw@:port/db?…` (empty host, user and port optional) as
+/// `postgres:///db?user=…&password=…&port=…&…`: the query's own parameters come last and so
+/// win, as in libpq.
 fn empty_host_url(s: &str) -> Option<String> {
     let (scheme, rest) = s.trim().split_once("://")?;
     if !matches!(scheme, "postgres" | "postgresql") {
         return None;
     }
     let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-    let (userinfo, host_port) = authority.rsplit_once('@')?;
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((userinfo, host_port)) => (userinfo, host_port),
+        None => ("", authority),
+    };
     let port = match host_port.strip_prefix(':') {
-        Some(port) => Some(port),
-        None if host_port.is_empty() => None,
+        Some(port) => port,
+        None if host_port.is_empty() && !userinfo.is_empty() => "",
+        // A host, or nothing at all: the URL parser's business.
         None => return None,
     };
     let (user, password) = match userinfo.split_once(':') {
@@ -183,17 +189,20 @@ fn empty_host_url(s: &str) -> Option<String> {
         format!("/{tail}")
     };
     let mut url = url::Url::parse(&format!("postgres://{tail}")).ok()?;
+    let own: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     {
         let mut pairs = url.query_pairs_mut();
+        pairs.clear();
         if !user.is_empty() {
             pairs.append_pair("user", &decode(user)?);
         }
         if let Some(password) = password {
             pairs.append_pair("password", &decode(password)?);
         }
-        if let Some(port) = port.filter(|p| !p.is_empty()) {
+        if !port.is_empty() {
             pairs.append_pair("port", port);
         }
+        pairs.extend_pairs(own);
     }
     Some(url.to_string())
 }
@@ -280,10 +289,10 @@ fn with_socket_password(
         database: options.get_database().unwrap_or(options.get_username()),
         user: options.get_username(),
     };
-    match super::pgpass::socket_password(file, login) {
-        Some(password) => options.password(&password),
-        None => options,
-    }
+    // None found: an empty one, so that what sqlx looked up under another host name (PGHOST,
+    // `localhost`) is never sent to this socket.
+    let password = super::pgpass::socket_password(file, login).unwrap_or_default();
+    options.password(&password)
 }
 
 /// libpq's default CA: `~/.postgresql/root.crt`, when the mode verifies the server and no CA
@@ -680,12 +689,24 @@ mod tests {
         ));
         assert_eq!(
             redact_url("postgres://ops:pass%2Bword@:5433/app?host=/run/custom"),
-            "postgres:///app?host=%2Frun%2Fcustom&user=ops&password=***&port=5433"
+            "postgres:///app?user=ops&password=***&port=5433&host=%2Frun%2Fcustom"
         );
-        assert!(!has(
-            "postgres://ops@/app?host=/run/other&port=5433",
+        // No port or user in the authority; the query's user wins over the authority's.
+        assert!(has(
+            "postgres://:5433/app?host=/run/custom&user=ops",
             "from-pgpass"
         ));
+        assert!(has(
+            "postgres://bob@:5433/app?host=/run/custom&user=ops",
+            "from-pgpass"
+        ));
+        // No line for this socket: no password at all, never one sqlx found for another host.
+        let other =
+            options_with_pgpass("postgres://ops@/app?host=/run/other&port=5433", Some(&file));
+        assert!(
+            format!("{:?}", other.unwrap()).contains("password: Some(\"\")"),
+            "a password was kept"
+        );
     }
 
     #[test]

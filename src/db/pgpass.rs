@@ -9,8 +9,10 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-/// The default socket directories of the builds Switchboard meets: Debian's and upstream's.
-const DEFAULT_SOCKET_DIRS: [&str; 2] = ["/var/run/postgresql", "/tmp"];
+/// libpq's built-in socket directory, as Debian builds it (the platform Switchboard is run on):
+/// a connection there is looked up as `localhost`, as psql does. Elsewhere the directory is
+/// the host name.
+const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
 
 /// Which password file libpq would read: `PGPASSFILE`, else `~/.pgpass`.
 pub fn password_file() -> Option<PathBuf> {
@@ -40,45 +42,67 @@ pub fn socket_password(file: &Path, login: SocketLogin<'_>) -> Option<String> {
         }
     }
     let dir = login.socket_dir.trim_end_matches('/');
-    let dir = if dir.is_empty() { "/" } else { dir };
-    let localhost_too = DEFAULT_SOCKET_DIRS.contains(&dir);
+    let host = match dir {
+        "" => "/",
+        DEFAULT_SOCKET_DIR => "localhost",
+        dir => dir,
+    };
     let port = login.port.to_string();
     BufReader::new(handle)
         .lines()
         .map_while(Result::ok)
-        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter(|line| !line.starts_with('#'))
         .filter_map(|line| fields(&line))
         .find(|f| {
-            let host_ok = matches(&f[0], dir) || (localhost_too && matches(&f[0], "localhost"));
-            host_ok
-                && matches(&f[1], &port)
-                && matches(&f[2], login.database)
-                && matches(&f[3], login.user)
+            f[0].matches(host)
+                && f[1].matches(&port)
+                && f[2].matches(login.database)
+                && f[3].matches(login.user)
         })
-        .map(|f| f[4].clone())
+        .map(|f| f[4].text.clone())
 }
 
-fn matches(field: &str, value: &str) -> bool {
-    field == "*" || field == value
+/// One field of a line: its text with `\:` and `\\` unescaped, and whether it was a bare `*`
+/// (an escaped `\*` is a literal star, as in libpq).
+#[derive(Default)]
+struct Field {
+    text: String,
+    any: bool,
 }
 
-/// The five fields of a line, with `\:` and `\\` unescaped; none when there are fewer.
-fn fields(line: &str) -> Option<[String; 5]> {
-    let mut out: Vec<String> = vec![String::new()];
+impl Field {
+    fn matches(&self, value: &str) -> bool {
+        self.any || self.text == value
+    }
+}
+
+/// The five fields of a line; none when there are fewer.
+fn fields(line: &str) -> Option<[Field; 5]> {
+    let mut out: Vec<Field> = vec![Field::default()];
+    let mut raw = String::new();
     let mut chars = line.trim_end_matches(['\r', '\n']).chars();
     while let Some(c) = chars.next() {
         match c {
             '\\' => {
                 if let Some(next) = chars.next() {
-                    out.last_mut()?.push(next);
+                    raw.push('\\');
+                    out.last_mut()?.text.push(next);
                 }
             }
-            ':' if out.len() < 5 => out.push(String::new()),
+            ':' if out.len() < 5 => {
+                out.last_mut()?.any = raw == "*";
+                raw.clear();
+                out.push(Field::default());
+            }
             // As in libpq, the password ends at an unescaped colon.
             ':' => break,
-            c => out.last_mut()?.push(c),
+            c => {
+                raw.push(c);
+                out.last_mut()?.text.push(c);
+            }
         }
     }
+    // The password field is never a wildcard.
     out.try_into().ok()
 }
 
@@ -125,13 +149,27 @@ mod tests {
     }
 
     #[test]
-    fn localhost_lines_serve_only_the_default_socket_directory() {
-        let f = file_with("localhost:*:*:ops:local-secret\n", 0o600);
+    fn the_default_socket_directory_is_looked_up_as_localhost_only() {
+        let f = file_with(
+            "/var/run/postgresql:*:*:ops:by-directory\n\
+             localhost:*:*:ops:local-secret\n",
+            0o600,
+        );
         assert_eq!(
             socket_password(f.path(), login("/var/run/postgresql", "app")).as_deref(),
             Some("local-secret")
         );
         assert_eq!(socket_password(f.path(), login("/run/custom", "app")), None);
+    }
+
+    #[test]
+    fn an_escaped_star_is_a_star_not_a_wildcard() {
+        let f = file_with("/run/custom:*:\\*:ops:starred\n", 0o600);
+        assert_eq!(socket_password(f.path(), login("/run/custom", "app")), None);
+        assert_eq!(
+            socket_password(f.path(), login("/run/custom", "*")).as_deref(),
+            Some("starred")
+        );
     }
 
     #[test]

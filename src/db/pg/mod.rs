@@ -13,7 +13,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -229,15 +229,21 @@ impl ClusterPaths {
             ))
         });
         // An earlier build made it here as root's, and then refused it as not the server
-        // user's: an empty one of root's (only root can write the holder; remove_dir leaves
-        // a non-empty one) is removed, to be made again as it should be.
-        if target.starts_with(fallback)
-            && let Ok(meta) = fs::symlink_metadata(&target)
-        {
+        // user's: an empty one of root's (only root can write the holder) is given to the
+        // server's user and closed, as it would have been made. (Given, not removed: another
+        // first start may be making it right now.)
+        let inside = target.starts_with(fallback)
+            && !target
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir));
+        if inside && let Ok(meta) = fs::symlink_metadata(&target) {
             use std::os::unix::fs::MetadataExt;
             let ours = meta.is_dir() && meta.uid() == nix::unistd::geteuid().as_raw();
-            if ours && meta.uid() != run_as.uid() {
-                let _ = fs::remove_dir(&target);
+            let empty = fs::read_dir(&target).is_ok_and(|mut d| d.next().is_none());
+            if ours && empty && meta.uid() != run_as.uid() {
+                run_as.chown(&target)?;
+                fs::set_permissions(&target, fs::Permissions::from_mode(0o700))
+                    .map_err(io_err(format!("closing {}", target.display())))?;
             }
         }
         if linked.is_some() {
@@ -250,6 +256,9 @@ impl ClusterPaths {
             .mode(0o755)
             .create(fallback)
             .map_err(io_err(format!("creating {}", fallback.display())))?;
+        // 0755 whatever root's umask: the server's user must pass through.
+        fs::set_permissions(fallback, fs::Permissions::from_mode(0o755))
+            .map_err(io_err(format!("opening {}", fallback.display())))?;
         fs::create_dir_all(data_dir).map_err(io_err(format!("creating {}", data_dir.display())))?;
         std::os::unix::fs::symlink(&target, &link)
             .map_err(io_err(format!("linking {}", link.display())))?;

@@ -117,7 +117,7 @@ fn roots_cluster_outside_a_private_home_is_the_server_users() {
     let meta = fs::metadata(&paths.base).unwrap();
     assert_eq!((meta.uid(), meta.mode() & 0o777), (uid, 0o700));
 
-    // Left by the earlier build: empty and root's. Made again, the server user's.
+    // Left by the earlier build: empty and root's. Given to the server's user, closed.
     fs::remove_dir(&paths.base).unwrap();
     fs::DirBuilder::new()
         .mode(0o755)
@@ -125,5 +125,13 @@ fn roots_cluster_outside_a_private_home_is_the_server_users() {
         .unwrap();
     let again = ClusterPaths::for_data_dir_in(&data_dir, run_as, &fallback).unwrap();
     make_private_dir(&again.base, run_as).unwrap();
-    assert_eq!(fs::metadata(&again.base).unwrap().uid(), uid);
+    let meta = fs::metadata(&again.base).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (uid, 0o700));
+
+    // Root's and not empty: left alone, and refused as before.
+    fs::remove_dir(&again.base).unwrap();
+    fs::create_dir(&again.base).unwrap();
+    fs::write(again.base.join("planted"), "").unwrap();
+    let third = ClusterPaths::for_data_dir_in(&data_dir, run_as, &fallback).unwrap();
+    assert!(make_private_dir(&third.base, run_as).is_err());
 }
