@@ -362,6 +362,20 @@ async fn every_action_works_as_a_role_holding_exactly_the_printed_grants() {
     )
     .await
     .unwrap();
+    admins::create_admin(
+        p,
+        Some(&f.super_admin),
+        &ctx(),
+        "new.admin@x.test",
+        "New Admin",
+        Role::Admin,
+        &Secret::new(PASSWORD),
+    )
+    .await
+    .unwrap();
+    admins::unlock(p, &f.super_admin, &ctx(), "admin@x.test")
+        .await
+        .unwrap();
     export_all_as_csv(p, &s).await;
 
     // One grant fewer: the failure names the privilege, and nothing is written.
