@@ -163,7 +163,7 @@ fn detail_of(kind: ListKind) -> Detail {
     Detail {
         kind,
         id,
-        title: format!("{} record", ui::pane_title(kind)),
+        title: format!("{} record", kind.title()),
         fields: vec![
             ("id", Cell::Id(id)),
             ("name", Cell::Text("Acme Realty Group".into())),
@@ -190,7 +190,7 @@ fn snapshot_each(state: &str, make: impl Fn(usize, u16, u16) -> App) {
             let app = make(tab, w, h);
             let name = format!(
                 "{state}_{}_{w}x{h}",
-                ui::pane_title(*kind).to_lowercase().replace(' ', "_")
+                kind.title().to_lowercase().replace(' ', "_")
             );
             insta::assert_snapshot!(name, draw(&app));
         }

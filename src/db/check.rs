@@ -475,7 +475,7 @@ pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<
             let found = present.iter().find(|(n, _)| n == w.name);
             IndexFinding {
                 name: w.name.to_string(),
-                pane: pane_name(w.pane).to_string(),
+                pane: w.pane.title().to_string(),
                 present: found.is_some(),
                 valid: found.is_some_and(|(_, v)| *v),
                 create: w.create.to_string(),
@@ -523,7 +523,7 @@ pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<
             Readiness::Ready
         };
         panes.push(Line {
-            name: pane_name(kind).to_string(),
+            name: kind.title().to_string(),
             readiness,
         });
     }
@@ -588,17 +588,6 @@ pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<
         panes,
         actions,
     })
-}
-
-fn pane_name(kind: ListKind) -> &'static str {
-    match kind {
-        ListKind::Tenants => "Tenants",
-        ListKind::Users => "Users",
-        ListKind::Credits => "Credits",
-        ListKind::Agents => "Agents",
-        ListKind::PhoneNumbers => "Phone numbers",
-        ListKind::AuditLog => "Audit log",
-    }
 }
 
 /// The tables a pane's detail view reads besides its list's.

@@ -45,6 +45,18 @@ impl ListKind {
         ListKind::AuditLog,
     ];
 
+    /// The pane's name: its tab, its title, and its line in `check`.
+    pub const fn title(self) -> &'static str {
+        match self {
+            ListKind::Tenants => "Tenants",
+            ListKind::Users => "Users",
+            ListKind::Credits => "Credits",
+            ListKind::Agents => "Agents",
+            ListKind::PhoneNumbers => "Phone numbers",
+            ListKind::AuditLog => "Audit log",
+        }
+    }
+
     /// The pane's place in [`ListKind::ALL`] (its tab; key `1` is the first).
     pub const fn index(self) -> usize {
         match self {

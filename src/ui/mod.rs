@@ -62,17 +62,6 @@ impl Theme {
     }
 }
 
-pub fn pane_title(kind: ListKind) -> &'static str {
-    match kind {
-        ListKind::Tenants => "Tenants",
-        ListKind::Users => "Users",
-        ListKind::Credits => "Credits",
-        ListKind::Agents => "Agents",
-        ListKind::PhoneNumbers => "Phone numbers",
-        ListKind::AuditLog => "Audit log",
-    }
-}
-
 fn short_title(kind: ListKind) -> &'static str {
     match kind {
         ListKind::PhoneNumbers => "Numbers",
@@ -318,14 +307,14 @@ pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
 
 fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = Theme { color: app.color };
-    let long: usize = ListKind::ALL.iter().map(|k| pane_title(*k).len() + 5).sum();
+    let long: usize = ListKind::ALL.iter().map(|k| k.title().len() + 5).sum();
     let use_short = long > usize::from(area.width);
     let mut spans = Vec::new();
     for (i, kind) in ListKind::ALL.iter().enumerate() {
         let title = if use_short {
             short_title(*kind)
         } else {
-            pane_title(*kind)
+            kind.title()
         };
         if i == app.tab {
             spans.push(Span::styled(
@@ -395,7 +384,7 @@ fn render_list(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
         } else if !pane.loaded {
             Line::from(Span::styled("Loading…", theme.dim()))
         } else if pane.filter.is_empty() {
-            Line::from(format!("No {} yet.", pane_title(pane.kind).to_lowercase()))
+            Line::from(format!("No {} yet.", pane.kind.title().to_lowercase()))
         } else {
             Line::from(format!(
                 "Nothing matches the filter `{value}`. Esc clears it."
@@ -613,7 +602,7 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
     }
     if keymap::pane_verbs(kind).next().is_some() {
         lines.push(Line::from(Span::styled(
-            format!("Actions in {}", pane_title(kind)),
+            format!("Actions in {}", kind.title()),
             theme.accent(),
         )));
         let role = app.session.as_ref().map(|s| s.actor.role);
