@@ -28,16 +28,7 @@ pub(super) async fn rename(
     from: &str,
     to: &str,
 ) -> Result<Change, ActionError> {
-    not_system_tenant(tenant)?;
-    set_column(
-        tx,
-        Table::Tenants,
-        tenant,
-        "name",
-        Val::Text(Some(from.to_string())),
-        Val::Text(Some(to.to_string())),
-    )
-    .await
+    set_text(tx, tenant, "name", from, to).await
 }
 
 pub(super) async fn set_plan(
@@ -46,12 +37,23 @@ pub(super) async fn set_plan(
     from: &str,
     to: &str,
 ) -> Result<Change, ActionError> {
+    set_text(tx, tenant, "plan", from, to).await
+}
+
+/// A text column of a tenant other than the system tenant, from what the form showed.
+async fn set_text(
+    tx: &mut Tx,
+    tenant: Uuid,
+    column: &'static str,
+    from: &str,
+    to: &str,
+) -> Result<Change, ActionError> {
     not_system_tenant(tenant)?;
     set_column(
         tx,
         Table::Tenants,
         tenant,
-        "plan",
+        column,
         Val::Text(Some(from.to_string())),
         Val::Text(Some(to.to_string())),
     )
