@@ -289,35 +289,12 @@ async fn rules_the_database_cannot_express_are_enforced() {
     assert!(why.contains("system tenant"), "{why}");
 
     // Deductions stop at zero and show the balance; admins have a cap.
-    let e = apply(
-        p,
-        &ad,
-        &Request::AdjustCredits {
-            user: f.customer,
-            delta: -101,
-            reason: "x".into(),
-            key: Uuid::new_v4(),
-        },
-    )
-    .await
-    .unwrap_err();
+    let e = apply(p, &ad, &credits(f.customer, -101)).await.unwrap_err();
     assert_eq!(
         e.to_string(),
         "not enough credits: the balance is 100, the deduction 101"
     );
-    let why = refused(
-        apply(
-            p,
-            &ad,
-            &Request::AdjustCredits {
-                user: f.customer,
-                delta: 10_001,
-                reason: "x".into(),
-                key: Uuid::new_v4(),
-            },
-        )
-        .await,
-    );
+    let why = refused(apply(p, &ad, &credits(f.customer, 10_001)).await);
     assert!(why.contains("at most 10000"), "{why}");
     // The cap is the database's, set by a super_admin only, and audited.
     let why = refused(
@@ -355,49 +332,13 @@ async fn rules_the_database_cannot_express_are_enforced() {
     .await
     .unwrap_err();
     assert!(matches!(e, ActionError::Conflict { .. }), "{e}");
-    let why = refused(
-        apply(
-            p,
-            &ad,
-            &Request::AdjustCredits {
-                user: f.customer,
-                delta: 51,
-                reason: "x".into(),
-                key: Uuid::new_v4(),
-            },
-        )
-        .await,
-    );
+    let why = refused(apply(p, &ad, &credits(f.customer, 51)).await);
     assert!(why.contains("at most 50"), "{why}");
 
     // Nobody changes their own credits; admins do not change an admin's.
-    let why = refused(
-        apply(
-            p,
-            &s3,
-            &Request::AdjustCredits {
-                user: s3.actor.id,
-                delta: 5,
-                reason: "x".into(),
-                key: Uuid::new_v4(),
-            },
-        )
-        .await,
-    );
+    let why = refused(apply(p, &s3, &credits(s3.actor.id, 5)).await);
     assert!(why.contains("your own credits"), "{why}");
-    let why = refused(
-        apply(
-            p,
-            &ad,
-            &Request::AdjustCredits {
-                user: s3.actor.id,
-                delta: 5,
-                reason: "x".into(),
-                key: Uuid::new_v4(),
-            },
-        )
-        .await,
-    );
+    let why = refused(apply(p, &ad, &credits(s3.actor.id, 5)).await);
     assert!(why.contains("super_admin"), "{why}");
     apply(
         p,
@@ -414,15 +355,7 @@ async fn rules_the_database_cannot_express_are_enforced() {
 
     // Bad input is refused before any SQL, with words.
     for (req, text) in [
-        (
-            Request::AdjustCredits {
-                user: f.customer,
-                delta: 0,
-                reason: "x".into(),
-                key: Uuid::new_v4(),
-            },
-            "whole number",
-        ),
+        (credits(f.customer, 0), "whole number"),
         (
             Request::AdjustCredits {
                 user: f.customer,
@@ -469,4 +402,14 @@ async fn read_only_sessions_refuse_every_action_before_any_sql() {
         ));
     }
     assert_eq!(audit_count(&db.pool).await, before);
+}
+
+/// A credit change with a throwaway reason and a fresh key.
+fn credits(user: Uuid, delta: i64) -> Request {
+    Request::AdjustCredits {
+        user,
+        delta,
+        reason: "x".into(),
+        key: Uuid::new_v4(),
+    }
 }
