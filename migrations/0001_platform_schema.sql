@@ -1,5 +1,7 @@
--- The platform schema of shared/seeds/schema-analysis.md, column for column, plus the tenant
--- model of schema-mapping-guide.md (table `tenants`, `users.tenant_id`).
+-- The platform schema of shared/seeds/schema-analysis.md as the platform runs it today, column for
+-- column, with no tenants: tenancy is the next migration. On a database the platform built,
+-- `switchboard migrate` checks its tables against this file and records it as present instead of
+-- running it.
 
 CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
 
@@ -11,27 +13,6 @@ BEGIN
     RETURN NEW;
 END;
 $$;
-
--- Tenants (schema-mapping-guide.md, "Create Tenants from Organizations"). The guide's columns, with
--- TIMESTAMPTZ timestamps and NOT NULL where a NULL would only mean "unknown default".
-CREATE TABLE tenants (
-    id          UUID         NOT NULL DEFAULT uuid_generate_v4() PRIMARY KEY,
-    name        VARCHAR(255) NOT NULL,
-    plan        VARCHAR(50)  NOT NULL DEFAULT 'pro',
-    is_active   BOOLEAN      NOT NULL DEFAULT true,
-    metadata    JSONB        NOT NULL DEFAULT '{}',
-    created_at  TIMESTAMPTZ  NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    updated_at  TIMESTAMPTZ  NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    CONSTRAINT tenants_name_not_blank CHECK (btrim(name) <> ''),
-    CONSTRAINT tenants_plan_check CHECK (plan IN ('system', 'free', 'starter', 'pro', 'enterprise')),
-    -- Exactly the system tenant has the plan 'system'.
-    CONSTRAINT tenants_system_plan_check
-        CHECK ((id = '00000000-0000-0000-0000-000000000000') = (plan = 'system'))
-);
-
-INSERT INTO tenants (id, name, plan, is_active, metadata)
-VALUES ('00000000-0000-0000-0000-000000000000', 'System (Shared Resources)', 'system', true,
-        '{"type": "system", "purpose": "shared_voices_and_numbers"}');
 
 -- 1. users
 CREATE TABLE users (
@@ -54,13 +35,8 @@ CREATE TABLE users (
     bio                         TEXT,
     phone                       VARCHAR(50),
     created_at                  TIMESTAMPTZ  NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    updated_at                  TIMESTAMPTZ  NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    -- The tenant model: the platform's existing inserts omit tenant_id and land in the system tenant.
-    tenant_id                   UUID         NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000'
-        REFERENCES tenants (id) ON DELETE RESTRICT
+    updated_at                  TIMESTAMPTZ  NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
-
-CREATE INDEX idx_users_tenant_id ON users (tenant_id);
 
 -- 4. contacts (before calls: calls.contact_id references it; the reverse key is added below)
 CREATE TABLE contacts (
@@ -151,7 +127,7 @@ ALTER TABLE contacts
     ADD CONSTRAINT contacts_auto_created_from_call_id_fkey
     FOREIGN KEY (auto_created_from_call_id) REFERENCES calls (id);
 
--- 5. phone_numbers (a number's tenant is its assigned user's tenant)
+-- 5. phone_numbers
 CREATE TABLE phone_numbers (
     id                     UUID         NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
     name                   VARCHAR(255) NOT NULL,
@@ -302,8 +278,8 @@ DO $$
 DECLARE
     t TEXT;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['tenants', 'users', 'agents', 'calls', 'contacts', 'phone_numbers',
-                             'transcripts', 'lead_analytics', 'agent_analytics', 'user_analytics',
+    FOREACH t IN ARRAY ARRAY['users', 'agents', 'calls', 'contacts', 'phone_numbers', 'transcripts',
+                             'lead_analytics', 'agent_analytics', 'user_analytics',
                              'user_sessions']
     LOOP
         EXECUTE format('CREATE TRIGGER update_%1$s_updated_at BEFORE UPDATE ON %1$I '
@@ -353,7 +329,6 @@ WHERE a.is_active;
 -- Per-user figures.
 CREATE VIEW user_stats AS
 SELECT u.id AS user_id,
-       u.tenant_id,
        u.email,
        u.name,
        u.role,

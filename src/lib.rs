@@ -15,6 +15,3 @@ pub mod password;
 pub mod paths;
 pub mod seed;
 pub mod ui;
-
-/// The platform schema, embedded in the binary.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -414,7 +414,7 @@ async fn a_failed_audit_insert_leaves_the_row_unchanged_and_a_failed_change_leav
         .await
         .unwrap();
     assert_eq!(tenants, 0);
-    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM admin_idempotency_keys")
+    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM switchboard.idempotency_keys")
         .fetch_one(p)
         .await
         .unwrap();
@@ -598,7 +598,7 @@ async fn the_same_idempotency_key_applies_once_even_when_sent_at_once() {
             .unwrap();
     assert_eq!(rows, 2);
     let linked: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM admin_idempotency_keys WHERE audit_log_id IS NOT NULL",
+        "SELECT count(*) FROM switchboard.idempotency_keys WHERE audit_log_id IS NOT NULL",
     )
     .fetch_one(&db.pool)
     .await

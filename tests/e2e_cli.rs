@@ -103,7 +103,7 @@ async fn inspect(home: &Home) -> (i64, i64) {
     .await
     .unwrap();
     let counts: (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM _sqlx_migrations WHERE success)",
+        "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM switchboard.migrations)",
     )
     .fetch_one(&pool)
     .await
@@ -147,7 +147,10 @@ async fn first_start_creates_migrates_seeds_and_stops_the_private_cluster() {
 
     let (users, migrations) = inspect(&home).await;
     assert_eq!(users, 39);
-    assert_eq!(migrations, switchboard::MIGRATOR.iter().count() as i64);
+    assert_eq!(
+        migrations,
+        switchboard::db::migrate::MIGRATIONS.len() as i64
+    );
 
     // A warm start reuses the cluster and does not seed again.
     let out = home.run(&[]);
@@ -350,6 +353,77 @@ fn a_url_with_an_empty_host_reaches_a_socket_directory_and_a_missing_socket_is_n
     assert!(!answer.to_string().contains("s3cretpw"), "{answer}");
 }
 
+/// On a database the platform built: `--dry-run` prints the plan and the SQL and writes nothing;
+/// a database that differs is refused (exit 3) with every difference listed; a compatible one
+/// is adopted.
+#[tokio::test]
+async fn migrate_dry_run_prints_the_plan_and_a_differing_database_is_refused() {
+    let home = Home::new();
+    let db = TestDb::empty().await;
+    let platform = switchboard::db::migrate::MIGRATIONS[0].sql;
+    let broken = platform.replace("    company                     VARCHAR(255),\n", "");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(broken))
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let dump = || common::dump(&common::server().admin.clone().database(&db.name));
+    let before = dump();
+    let url = db.url();
+    let out = home.run(&["migrate", "--database-url", &url]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("✗ column users.company (character varying(255)) is missing"),
+        "{stdout}"
+    );
+    assert!(
+        text(&out.stderr).contains("nothing was changed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(dump() == before, "a refused migrate changed the database");
+    sqlx::raw_sql("ALTER TABLE users ADD COLUMN company VARCHAR(255), ADD COLUMN nickname TEXT")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+
+    let before = dump();
+    let out = home.run(&["migrate", "--dry-run", "--database-url", &url]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    for expected in [
+        "the platform's tables without a Switchboard history",
+        "· extra column users.nickname (kept as it is)",
+        "0001 platform schema: adopt: already there; recorded, not run",
+        "0002 tenancy: apply",
+        "ADD COLUMN tenant_id UUID NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000'",
+        "REFERENCES tenants (id) ON DELETE RESTRICT NOT VALID;",
+        "CREATE INDEX CONCURRENTLY idx_users_email_id ON users (email, id);",
+        "CREATE TABLE switchboard.settings (",
+    ] {
+        assert!(stdout.contains(expected), "{expected} not in:\n{stdout}");
+    }
+    assert!(dump() == before, "--dry-run changed the database");
+
+    let out = home.run(&["migrate", "--database-url", &url]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains("Adopted 1 migration to") && stdout.contains("Applied 4 migrations to"),
+        "{stdout}"
+    );
+    assert!(
+        text(&out.stderr).contains("idx_users_email_id: building on users"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[tokio::test]
 async fn migrate_and_seed_demo_against_a_database_url() {
     let home = Home::new();
@@ -358,7 +432,7 @@ async fn migrate_and_seed_demo_against_a_database_url() {
     let out = home.run(&["migrate", "--database-url", &url]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let all = switchboard::MIGRATOR.iter().count();
+    let all = switchboard::db::migrate::MIGRATIONS.len();
     assert!(
         stdout.contains(&format!("Applied {all} migrations")),
         "{stdout}"

@@ -35,7 +35,7 @@ pub(super) async fn adjust(
         )));
     }
     let fresh: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO admin_idempotency_keys (key, action, resource_id) VALUES ($1, $2, $3) \
+        "INSERT INTO switchboard.idempotency_keys (key, action, resource_id) VALUES ($1, $2, $3) \
          ON CONFLICT (key) DO NOTHING RETURNING key",
     )
     .bind(key)
@@ -51,7 +51,7 @@ pub(super) async fn adjust(
         let (used_for, resource, old, new): (String, Uuid, Option<Value>, Option<Value>) =
             sqlx::query_as(
                 "SELECT k.action, k.resource_id, a.old_values, a.new_values \
-                 FROM admin_idempotency_keys k LEFT JOIN audit_logs a ON a.id = k.audit_log_id \
+                 FROM switchboard.idempotency_keys k LEFT JOIN audit_logs a ON a.id = k.audit_log_id \
                  WHERE k.key = $1",
             )
             .bind(key)
@@ -120,7 +120,7 @@ pub(super) async fn adjust(
 
 /// After the audit row: the key points at it, so a retry can say which entry applied it.
 pub(super) async fn link_key(tx: &mut Tx, key: Uuid, audit_id: Uuid) -> Result<(), ActionError> {
-    sqlx::query("UPDATE admin_idempotency_keys SET audit_log_id = $2 WHERE key = $1")
+    sqlx::query("UPDATE switchboard.idempotency_keys SET audit_log_id = $2 WHERE key = $1")
         .bind(key)
         .bind(audit_id)
         .execute(&mut **tx)

@@ -13,7 +13,7 @@ where
     E: sqlx::PgExecutor<'e>,
 {
     let cap: Option<i64> = sqlx::query_scalar(
-        "SELECT (value #>> '{}')::bigint FROM console_settings WHERE key = 'admin_credit_cap'",
+        "SELECT (value #>> '{}')::bigint FROM switchboard.settings WHERE key = 'admin_credit_cap'",
     )
     .fetch_optional(executor)
     .await
@@ -27,7 +27,7 @@ pub(super) async fn set_credit_cap(tx: &mut Tx, from: i64, to: i64) -> Result<Ch
         return Ok(Change::unchanged());
     }
     let done = sqlx::query(
-        "UPDATE console_settings SET value = to_jsonb($2::bigint), updated_at = now() \
+        "UPDATE switchboard.settings SET value = to_jsonb($2::bigint), updated_at = now() \
          WHERE key = 'admin_credit_cap' AND value = to_jsonb($1::bigint)",
     )
     .bind(from)

@@ -38,6 +38,7 @@ impl CliError {
             | CliError::Db(DbError::BadUrl(..))
             | CliError::Db(DbError::Pg(PgError::BinariesNotFound { .. })) => 2,
             CliError::Interrupted(_) => 130,
+            CliError::Db(DbError::Incompatible(_)) => 3,
             CliError::Db(_) | CliError::Io(_) => 1,
             CliError::Action(ActionError::Db(_)) => 1,
             CliError::Action(ActionError::Conflict { .. }) => 4,
@@ -58,7 +59,8 @@ impl CliError {
     /// The `status` of a `--json` answer.
     pub fn json_status(&self) -> &'static str {
         match self {
-            CliError::Action(ActionError::Forbidden(_) | ActionError::ReadOnly) => "refused",
+            CliError::Action(ActionError::Forbidden(_) | ActionError::ReadOnly)
+            | CliError::Db(DbError::Incompatible(_)) => "refused",
             CliError::Action(ActionError::Conflict { .. }) => "conflict",
             CliError::Action(ActionError::Db(_)) | CliError::Db(_) | CliError::Io(_) => "error",
             _ => "invalid",

@@ -84,8 +84,14 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply pending schema migrations and list what was applied.
-    Migrate,
+    /// Bring the database's schema up to date and list what was done. On a database the
+    /// platform built (its tables, no Switchboard history), the tables are checked first: if they
+    /// match, what is there is recorded and the rest applied; if not, nothing is written.
+    Migrate {
+        /// Print the plan and the exact SQL, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Fill an empty database with the demo data set (refused if it has users).
     SeedDemo,
     /// Fill an empty database with a large data set for benchmarks (refused if it has users).
@@ -245,15 +251,30 @@ async fn with_connection<T>(
 }
 
 async fn require_migrated(conn: &Connection) -> Result<(), CliError> {
+    use crate::db::migrate::{Kind, Migration};
     let pending = crate::db::pending_migrations(&conn.pool).await?;
-    match pending.first() {
-        None => Ok(()),
+    // The console works without its indexes, only slower (`check` names the panes).
+    let (indexes, needed): (Vec<&&Migration>, Vec<&&Migration>) = pending
+        .iter()
+        .partition(|m| m.kind == Kind::ConcurrentIndexes);
+    match needed.first() {
+        None => {
+            if !indexes.is_empty() {
+                tracing::warn!("the console's indexes are not built yet; some panes are slow");
+                output::warning(
+                    "the console's indexes are not built yet, so some panes are slow \
+                     (`switchboard check` names them; `switchboard migrate` builds them)",
+                );
+            }
+            Ok(())
+        }
         Some(first) => Err(CliError::Usage(format!(
-            "{} lacks {} Switchboard migration(s) (first: {:04} {}); run `switchboard migrate` first",
+            "{} lacks {} Switchboard migration(s) (first: {:04} {}); run `switchboard migrate` \
+             first (`switchboard migrate --dry-run` shows what it would do)",
             conn.description,
             pending.len(),
             first.version,
-            first.description
+            first.name
         ))),
     }
 }
@@ -371,9 +392,9 @@ async fn dispatch(
             })
             .await
         }
-        Some(Command::Migrate) => {
+        Some(Command::Migrate { dry_run }) => {
             with_connection(run, paths, Writable, AsItIs, async |conn| {
-                setup::migrate(conn, url).await
+                setup::migrate(conn, url, dry_run).await
             })
             .await
         }

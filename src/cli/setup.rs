@@ -2,32 +2,173 @@
 //! the summary printed when standard output is not a terminal.
 
 use super::{CliError, output};
+use crate::db::DbError;
 use crate::db::connect::Connection;
-use crate::db::{self, DbError};
+use crate::db::migrate::{self, Action, How, IndexEvent, Layout, MigrationInfo, Plan};
 use crate::paths::AppPaths;
 use crate::seed::{bench, demo};
 
-/// `migrate`: what this run applied (the private cluster is migrated as it opens).
-pub(super) async fn migrate(conn: &Connection, url: bool) -> Result<(), CliError> {
-    let applied = if url {
-        db::migrate(&conn.pool).await?
+/// `migrate`: the plan (and with `--dry-run` only the plan and its SQL), then what this run
+/// did. The private cluster is migrated as it opens; this reports what that did.
+pub(super) async fn migrate(conn: &Connection, url: bool, dry_run: bool) -> Result<(), CliError> {
+    let plan = migrate::plan(&conn.pool).await?;
+    if dry_run || !plan.refusal.is_empty() {
+        print_plan(conn, &plan, dry_run)?;
+    }
+    if dry_run {
+        return Ok(());
+    }
+    let done = if url {
+        let bar = indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template("{msg:40} [{bar:24}] {percent:>3}% {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let mut show = |event: IndexEvent| show_index_event(&bar, event);
+        let done = migrate::run(&conn.pool, &mut show).await;
+        bar.finish_and_clear();
+        done?
     } else {
         conn.applied.clone()
     };
-    if applied.is_empty() {
-        output::line(format!("No pending migrations in {}.", conn.description))?;
-    } else {
+    if done.is_empty() {
+        return output::line(format!("No pending migrations in {}.", conn.description));
+    }
+    for (how, verb, why) in [
+        (
+            How::CarriedOver,
+            "Carried over",
+            " from the earlier layout (its tables moved into the switchboard schema)",
+        ),
+        (
+            How::Adopted,
+            "Adopted",
+            " (already there, built by the platform: recorded, not run)",
+        ),
+        (How::Applied, "Applied", ""),
+    ] {
+        let these: Vec<&MigrationInfo> = done.iter().filter(|m| m.how == how).collect();
+        if these.is_empty() {
+            continue;
+        }
         output::line(format!(
-            "Applied {} migration{} to {}:",
-            applied.len(),
-            if applied.len() == 1 { "" } else { "s" },
+            "{verb} {} migration{} to {}{why}:",
+            these.len(),
+            if these.len() == 1 { "" } else { "s" },
             conn.description
         ))?;
-        for m in &applied {
+        for m in these {
             output::line(format!("  {:04} {}", m.version, m.description))?;
         }
     }
     Ok(())
+}
+
+fn print_plan(conn: &Connection, plan: &Plan, dry_run: bool) -> Result<(), CliError> {
+    let layout = match plan.layout {
+        Layout::Empty => "an empty database: everything is applied",
+        Layout::Current => "a Switchboard database: what its history lacks is applied",
+        Layout::Earlier => {
+            "the earlier Switchboard layout: its tables move into the switchboard schema"
+        }
+        Layout::Platform => {
+            "the platform's tables without a Switchboard history: compared with the migrations"
+        }
+    };
+    output::line(format!("Plan for {}: {layout}.", conn.description))?;
+    if let Some(f) = &plan.findings {
+        if f.differences.is_empty() {
+            output::line("The platform's tables match what Switchboard expects.")?;
+        } else {
+            output::line(format!(
+                "Refused: {} difference{} from what Switchboard expects (nothing is written):",
+                f.differences.len(),
+                if f.differences.len() == 1 { "" } else { "s" }
+            ))?;
+        }
+        for d in &f.differences {
+            output::line(format!("  ✗ {d}"))?;
+        }
+        for n in &f.notes {
+            output::line(format!("  · {n}"))?;
+        }
+    } else {
+        for r in &plan.refusal {
+            output::line(format!("  ✗ {r}"))?;
+        }
+    }
+    if !plan.refusal.is_empty() {
+        return Ok(());
+    }
+    if !plan.pending() {
+        return output::line("Nothing to do.");
+    }
+    for s in &plan.steps {
+        let what = match s.action {
+            Action::Apply => "apply".to_string(),
+            Action::Record(How::Adopted) => "adopt: already there; recorded, not run".to_string(),
+            Action::Record(how) => format!("record as {}", how.as_str()),
+        };
+        output::line(format!(
+            "  {:04} {}: {what}",
+            s.migration.version, s.migration.name
+        ))?;
+    }
+    if dry_run {
+        output::line("")?;
+        output::line("-- The SQL, in order (--dry-run: nothing was written).")?;
+        for (heading, sql) in plan.sql() {
+            output::line(format!("\n-- {heading}"))?;
+            for l in sql.lines() {
+                output::line(l)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An index build as a progress bar (on a terminal) and a line per index on standard error.
+fn show_index_event(bar: &indicatif::ProgressBar, event: IndexEvent) {
+    let say = |text: String| bar.suspend(|| output::note(text));
+    match event {
+        IndexEvent::Kept { index } => say(format!("  {index}: there already, kept")),
+        IndexEvent::DroppedInvalid { index } => say(format!(
+            "  {index}: left INVALID by an interrupted build: dropped, building again"
+        )),
+        IndexEvent::Building {
+            index,
+            table,
+            number,
+            of,
+        } => {
+            bar.reset();
+            bar.set_length(0);
+            bar.set_message(format!("{index} ({number}/{of})"));
+            if bar.is_hidden() {
+                say(format!("  {index}: building on {table} ({number}/{of})"));
+            }
+        }
+        IndexEvent::Progress {
+            index,
+            phase,
+            done,
+            total,
+        } => {
+            bar.set_length(u64::try_from(total).unwrap_or(0));
+            bar.set_position(u64::try_from(done).unwrap_or(0));
+            bar.set_message(format!("{index}: {phase}"));
+        }
+        IndexEvent::Built { index, took } => {
+            say(format!("  {index}: built in {:.1} s", took.as_secs_f64()))
+        }
+        IndexEvent::Retrying {
+            index,
+            attempt,
+            wait,
+        } => say(format!(
+            "  {index}: its table's lock was busy (try {attempt}); trying again in {} s",
+            wait.as_secs()
+        )),
+    }
 }
 
 /// `paths`: where the private cluster, the config file and the log live.

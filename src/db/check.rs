@@ -7,6 +7,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::DbError;
+use super::connect::quote_ident;
 use super::lists::ListKind;
 
 const UUID: &str = "uuid";
@@ -85,101 +86,41 @@ const AUDIT_COLUMNS: &[Column] = &[
     ("audit_logs", "created_at", TIME),
 ];
 const CONSOLE_COLUMNS: &[Column] = &[
-    ("admin_idempotency_keys", "key", UUID),
-    ("admin_idempotency_keys", "audit_log_id", UUID),
-    ("console_settings", "key", VARCHAR),
-    ("console_settings", "value", JSON),
+    ("switchboard.idempotency_keys", "key", UUID),
+    ("switchboard.idempotency_keys", "audit_log_id", UUID),
+    ("switchboard.settings", "key", VARCHAR),
+    ("switchboard.settings", "value", JSON),
 ];
 
-/// An index the console wants, the pane that is slow without it, and how to build it on a live
-/// table.
-struct WantedIndex {
-    name: &'static str,
-    pane: ListKind,
-    create: &'static str,
-}
-
-const fn ix(name: &'static str, pane: ListKind, create: &'static str) -> WantedIndex {
-    WantedIndex { name, pane, create }
-}
-
-const INDEXES: &[WantedIndex] = &[
-    ix(
-        "idx_tenants_name_id",
-        ListKind::Tenants,
-        "CREATE INDEX CONCURRENTLY idx_tenants_name_id ON tenants (name, id)",
-    ),
-    ix(
-        "idx_users_email_id",
-        ListKind::Users,
-        "CREATE INDEX CONCURRENTLY idx_users_email_id ON users (email, id)",
-    ),
-    ix(
-        "idx_users_email_trgm",
-        ListKind::Users,
-        "CREATE INDEX CONCURRENTLY idx_users_email_trgm ON users USING gin (email gin_trgm_ops)",
-    ),
-    ix(
-        "idx_users_name_trgm",
-        ListKind::Users,
-        "CREATE INDEX CONCURRENTLY idx_users_name_trgm ON users USING gin (name gin_trgm_ops)",
-    ),
-    ix(
-        "idx_users_company_trgm",
-        ListKind::Users,
-        "CREATE INDEX CONCURRENTLY idx_users_company_trgm ON users USING gin (company gin_trgm_ops)",
-    ),
-    ix(
-        "idx_users_phone_trgm",
-        ListKind::Users,
-        "CREATE INDEX CONCURRENTLY idx_users_phone_trgm ON users USING gin (phone gin_trgm_ops)",
-    ),
-    ix(
-        "idx_users_credits_id",
-        ListKind::Credits,
-        "CREATE INDEX CONCURRENTLY idx_users_credits_id ON users (credits, id)",
-    ),
-    ix(
-        "idx_calls_user_created",
-        ListKind::Credits,
-        "CREATE INDEX CONCURRENTLY idx_calls_user_created ON calls (user_id, created_at)",
-    ),
-    ix(
-        "idx_agents_name_id",
-        ListKind::Agents,
-        "CREATE INDEX CONCURRENTLY idx_agents_name_id ON agents (name, id)",
-    ),
-    ix(
-        "idx_phone_numbers_number_id",
-        ListKind::PhoneNumbers,
-        "CREATE INDEX CONCURRENTLY idx_phone_numbers_number_id ON phone_numbers (phone_number, id)",
-    ),
-    ix(
-        "idx_audit_logs_created_id",
-        ListKind::AuditLog,
-        "CREATE INDEX CONCURRENTLY idx_audit_logs_created_id ON audit_logs (created_at DESC, id DESC)",
-    ),
-    ix(
-        "idx_audit_logs_user_created",
-        ListKind::AuditLog,
-        "CREATE INDEX CONCURRENTLY idx_audit_logs_user_created ON audit_logs (user_id, created_at DESC, id DESC)",
-    ),
-    ix(
-        "idx_audit_logs_action_created",
-        ListKind::AuditLog,
-        "CREATE INDEX CONCURRENTLY idx_audit_logs_action_created ON audit_logs (action, created_at DESC, id DESC)",
-    ),
-    ix(
-        "idx_audit_logs_resource_created",
-        ListKind::AuditLog,
-        "CREATE INDEX CONCURRENTLY idx_audit_logs_resource_created ON audit_logs (resource_type, resource_id, created_at DESC, id DESC)",
-    ),
-    ix(
-        "idx_audit_logs_resource_id",
-        ListKind::AuditLog,
-        "CREATE INDEX CONCURRENTLY idx_audit_logs_resource_id ON audit_logs (resource_id, created_at DESC, id DESC)",
-    ),
+/// The console's indexes (migration 0005) and the pane each one keeps fast; the statement that
+/// builds one is the migration's own.
+const INDEX_PANES: &[(&str, ListKind)] = &[
+    ("idx_tenants_name_id", ListKind::Tenants),
+    ("idx_users_email_id", ListKind::Users),
+    ("idx_users_email_trgm", ListKind::Users),
+    ("idx_users_name_trgm", ListKind::Users),
+    ("idx_users_company_trgm", ListKind::Users),
+    ("idx_users_phone_trgm", ListKind::Users),
+    ("idx_users_credits_id", ListKind::Credits),
+    ("idx_calls_user_created", ListKind::Credits),
+    ("idx_agents_name_id", ListKind::Agents),
+    ("idx_phone_numbers_number_id", ListKind::PhoneNumbers),
+    ("idx_audit_logs_created_id", ListKind::AuditLog),
+    ("idx_audit_logs_user_created", ListKind::AuditLog),
+    ("idx_audit_logs_action_created", ListKind::AuditLog),
+    ("idx_audit_logs_resource_created", ListKind::AuditLog),
+    ("idx_audit_logs_resource_id", ListKind::AuditLog),
+    ("idx_users_tenant_id", ListKind::Users),
+    ("idx_contacts_user_created", ListKind::Users),
 ];
+
+/// The pane an index of migration 0005 serves (the ones only actions use serve none).
+fn index_pane(name: &str) -> Option<ListKind> {
+    INDEX_PANES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, k)| *k)
+}
 
 /// The columns a pane reads. Exhaustive: a new pane says what it needs.
 fn pane_columns(kind: ListKind) -> Vec<&'static [Column]> {
@@ -226,9 +167,9 @@ pub(crate) const READS: &[&str] = &[
     "bolna_agents",
     "phone_numbers",
     "audit_logs",
-    "admin_idempotency_keys",
-    "console_settings",
-    "_sqlx_migrations",
+    "switchboard.idempotency_keys",
+    "switchboard.settings",
+    "switchboard.migrations",
 ];
 
 /// The kinds of action `check` reports, and exactly the columns each writes (besides its audit
@@ -239,11 +180,19 @@ pub(crate) const ACTIONS: &[(&str, &[Privilege])] = &[
         "credits",
         &[
             ("users", Some("credits"), "UPDATE"),
-            ("admin_idempotency_keys", Some("key"), "INSERT"),
-            ("admin_idempotency_keys", Some("action"), "INSERT"),
-            ("admin_idempotency_keys", Some("resource_id"), "INSERT"),
-            ("admin_idempotency_keys", Some("audit_log_id"), "UPDATE"),
-            ("console_settings", None, "SELECT"),
+            ("switchboard.idempotency_keys", Some("key"), "INSERT"),
+            ("switchboard.idempotency_keys", Some("action"), "INSERT"),
+            (
+                "switchboard.idempotency_keys",
+                Some("resource_id"),
+                "INSERT",
+            ),
+            (
+                "switchboard.idempotency_keys",
+                Some("audit_log_id"),
+                "UPDATE",
+            ),
+            ("switchboard.settings", None, "SELECT"),
         ],
     ),
     (
@@ -292,8 +241,8 @@ pub(crate) const ACTIONS: &[(&str, &[Privilege])] = &[
     (
         "settings",
         &[
-            ("console_settings", Some("value"), "UPDATE"),
-            ("console_settings", Some("updated_at"), "UPDATE"),
+            ("switchboard.settings", Some("value"), "UPDATE"),
+            ("switchboard.settings", Some("updated_at"), "UPDATE"),
         ],
     ),
     (
@@ -397,14 +346,17 @@ pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<
         )),
         _ => None,
     };
-    // Every column of the public schema's tables and views, with its type: from the catalog,
-    // which shows them whatever the role may do with them (information_schema hides columns
-    // the role holds no privilege on).
+    // Every column of the platform's tables and views (`public`) and of the console's own
+    // (`switchboard`, named with their schema), with its type: from the catalog, which shows
+    // them whatever the role may do with them (information_schema hides columns the role holds
+    // no privilege on).
     let columns: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT c.relname::text, a.attname::text, a.atttypid::regtype::text \
+        "SELECT CASE n.nspname WHEN 'public' THEN c.relname::text \
+                    ELSE n.nspname || '.' || c.relname END, \
+                a.attname::text, a.atttypid::regtype::text \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') \
+         WHERE n.nspname IN ('public', 'switchboard') AND c.relkind IN ('r', 'p', 'v', 'm') \
            AND a.attnum > 0 AND NOT a.attisdropped",
     )
     .fetch_all(pool)
@@ -469,16 +421,19 @@ pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<
     )
     .fetch_all(pool)
     .await?;
-    let indexes: Vec<IndexFinding> = INDEXES
+    let wanted = super::migrate::indexes::statements(super::migrate::MIGRATIONS[4].sql);
+    let indexes: Vec<IndexFinding> = wanted
         .iter()
         .map(|w| {
-            let found = present.iter().find(|(n, _)| n == w.name);
+            let found = present.iter().find(|(n, _)| *n == w.name);
             IndexFinding {
-                name: w.name.to_string(),
-                pane: w.pane.title().to_string(),
+                name: w.name.clone(),
+                pane: index_pane(&w.name)
+                    .map_or("actions", |k| k.title())
+                    .to_string(),
                 present: found.is_some(),
                 valid: found.is_some_and(|(_, v)| *v),
-                create: w.create.to_string(),
+                create: w.sql.clone(),
             }
         })
         .collect();
@@ -506,13 +461,12 @@ pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<
             }
         }
         missing.dedup();
-        let slow: Vec<String> = INDEXES
+        let slow: Vec<String> = indexes
             .iter()
-            .zip(&indexes)
-            .filter(|(w, f)| w.pane == kind && !(f.present && f.valid))
-            .map(|(w, f)| {
+            .filter(|f| index_pane(&f.name) == Some(kind) && !(f.present && f.valid))
+            .map(|f| {
                 let state = if f.present { "INVALID" } else { "missing" };
-                format!("slow without {} ({state}): {}", w.name, w.create)
+                format!("slow without {} ({state}): {}", f.name, f.create)
             })
             .collect();
         let readiness = if !missing.is_empty() {
@@ -534,7 +488,7 @@ pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<
     let mut always = Vec::new();
     for (table, column, privilege) in AUDIT_INSERT.iter().chain(&[
         ("audit_logs", Some("id"), "SELECT"),
-        ("_sqlx_migrations", None, "SELECT"),
+        ("switchboard.migrations", None, "SELECT"),
     ]) {
         if let Some(problem) = privilege_problem(pool, &columns, table, *column, privilege).await? {
             always.push(problem);
@@ -631,42 +585,53 @@ async fn privilege_problem(
     }))
 }
 
-async fn any_column_privilege(
+/// `has_*_privilege` for `table`, false where the role may not even use the table's schema
+/// (the functions raise an error there).
+async fn privilege(
     pool: &PgPool,
+    function: &str,
     table: &str,
+    column: Option<&str>,
     privilege: &str,
 ) -> Result<bool, DbError> {
-    Ok(
-        sqlx::query_scalar("SELECT has_any_column_privilege(format('public.%I', $1::text), $2)")
-            .bind(table)
-            .bind(privilege)
-            .fetch_one(pool)
-            .await?,
-    )
+    let schema = table.split_once('.').map_or("public", |(s, _)| s);
+    let call = match column {
+        Some(_) => format!("{function}($2::text, $3, $4)"),
+        None => format!("{function}($2::text, $4)"),
+    };
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT CASE WHEN has_schema_privilege($1, 'USAGE') THEN {call} ELSE false END"
+    )))
+    .bind(schema)
+    .bind(qualified(table))
+    .bind(column.unwrap_or_default())
+    .bind(privilege)
+    .fetch_one(pool)
+    .await?)
 }
 
-async fn table_privilege(pool: &PgPool, table: &str, privilege: &str) -> Result<bool, DbError> {
-    Ok(
-        sqlx::query_scalar("SELECT has_table_privilege(format('public.%I', $1::text), $2)")
-            .bind(table)
-            .bind(privilege)
-            .fetch_one(pool)
-            .await?,
-    )
+async fn any_column_privilege(pool: &PgPool, table: &str, p: &str) -> Result<bool, DbError> {
+    privilege(pool, "has_any_column_privilege", table, None, p).await
+}
+
+async fn table_privilege(pool: &PgPool, table: &str, p: &str) -> Result<bool, DbError> {
+    privilege(pool, "has_table_privilege", table, None, p).await
 }
 
 async fn column_privilege(
     pool: &PgPool,
     table: &str,
     column: &str,
-    privilege: &str,
+    p: &str,
 ) -> Result<bool, DbError> {
-    Ok(
-        sqlx::query_scalar("SELECT has_column_privilege(format('public.%I', $1::text), $2, $3)")
-            .bind(table)
-            .bind(column)
-            .bind(privilege)
-            .fetch_one(pool)
-            .await?,
-    )
+    privilege(pool, "has_column_privilege", table, Some(column), p).await
+}
+
+/// A table of the lists above as SQL: the platform's in `public`, the console's with their
+/// schema (`switchboard.settings`).
+pub(crate) fn qualified(table: &str) -> String {
+    match table.split_once('.') {
+        Some((schema, name)) => format!("{}.{}", quote_ident(schema), quote_ident(name)),
+        None => format!("public.{}", quote_ident(table)),
+    }
 }

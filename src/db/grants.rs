@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::check::{ACTIONS, AUDIT_INSERT, Privilege, READS};
+use super::check::{ACTIONS, AUDIT_INSERT, Privilege, READS, qualified};
 use super::connect::quote_ident;
 
 /// The statements for `role`, in order: table-level grants on the console's tables revoked
@@ -13,8 +13,11 @@ use super::connect::quote_ident;
 /// audit rows of its sign-ins, refusals and exports.
 pub fn statements(role: &str, read_only: bool) -> Vec<String> {
     let role = quote_ident(role);
-    let table = |t: &str| format!("public.{}", quote_ident(t));
-    let mut out = vec![format!("GRANT USAGE ON SCHEMA public TO {role}")];
+    let table = |t: &str| qualified(t);
+    let mut out = vec![
+        format!("GRANT USAGE ON SCHEMA public TO {role}"),
+        format!("GRANT USAGE ON SCHEMA switchboard TO {role}"),
+    ];
     for t in READS {
         out.push(format!("REVOKE ALL ON {} FROM {role}", table(t)));
     }

@@ -203,12 +203,12 @@ impl Drop for TestDb {
 
 /// The name of a database holding the current migrations, created once per server and schema.
 async fn migrated_template() -> String {
-    let bytes: Vec<u8> = switchboard::MIGRATOR
+    let bytes: Vec<u8> = switchboard::db::migrate::MIGRATIONS
         .iter()
-        .flat_map(|m| m.checksum.iter().copied())
+        .flat_map(|m| m.sql.bytes())
         .collect();
     let checksum = fnv1a(&bytes);
-    let name = format!("sb_template_{checksum:016x}");
+    let name = format!("sb_adopted_{checksum:016x}");
     let server = server();
     let mut admin = PgConnection::connect_with(&server.admin)
         .await
@@ -247,10 +247,17 @@ async fn migrated_template() -> String {
             .connect_with(server.admin.clone().database(&building))
             .await
             .expect("connecting to the template");
-        switchboard::MIGRATOR
-            .run(&pool)
+        // Built the way a real installation is: the platform's tables first, by plain SQL as
+        // the platform makes them, then `migrate` adopts them and adds the rest. Every test on
+        // a migrated database so runs on an adopted one.
+        sqlx::raw_sql(switchboard::db::migrate::MIGRATIONS[0].sql)
+            .execute(&pool)
+            .await
+            .expect("the platform's schema");
+        let done = switchboard::db::migrate(&pool)
             .await
             .expect("migrating the template");
+        assert_eq!(done[0].how, switchboard::db::migrate::How::Adopted);
         pool.close().await;
         admin
             .execute(sqlx::AssertSqlSafe(format!(
@@ -267,4 +274,35 @@ async fn migrated_template() -> String {
         .ok();
     admin.close().await.ok();
     name
+}
+
+/// `pg_dump` of the database `options` names (schema and data, plain text): two dumps are the
+/// same when nothing in the database changed.
+pub fn dump(options: &PgConnectOptions) -> String {
+    let beside = PgBinaries::locate(None)
+        .map(|b| b.bindir.join("pg_dump"))
+        .ok()
+        .filter(|p| p.is_file());
+    let program = beside.unwrap_or_else(|| PathBuf::from("pg_dump"));
+    let out = std::process::Command::new(&program)
+        .args(["--no-owner", "--no-privileges"])
+        .env("PGHOST", options.get_host())
+        .env("PGPORT", options.get_port().to_string())
+        .env("PGUSER", options.get_username())
+        .env("PGDATABASE", options.get_database().unwrap_or("postgres"))
+        .env_remove("PGPASSWORD")
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", program.display()));
+    assert!(
+        out.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Newer pg_dumps frame the script with a random `\restrict` key, different every run.
+    String::from_utf8(out.stdout)
+        .expect("pg_dump's output is UTF-8")
+        .lines()
+        .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

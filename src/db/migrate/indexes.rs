@@ -1,0 +1,272 @@
+//! The console's indexes on the platform's live tables: built `CONCURRENTLY` (writes go on),
+//! one statement at a time, outside any transaction, on a connection of their own with a lock
+//! timeout and retries. An index already there and valid is kept; one left INVALID by an
+//! interrupted build is dropped concurrently and built again. While an index builds, a second
+//! connection reads its progress from `pg_stat_progress_create_index`.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+use super::super::DbError;
+use super::{ATTEMPTS, Migration, lock_timed_out};
+
+/// How long a build waits for its table's lock before it gives up and tries again.
+pub const LOCK_TIMEOUT: &str = "10s";
+
+/// One `CREATE INDEX CONCURRENTLY` of the migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexStatement {
+    pub name: String,
+    pub table: String,
+    /// The statement on one line, without its semicolon.
+    pub sql: String,
+}
+
+/// The migration's statements, comments dropped.
+pub fn statements(sql: &str) -> Vec<IndexStatement> {
+    let text: String = sql
+        .lines()
+        .map(|l| l.split("--").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(" ");
+    text.split(';')
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|s| !s.is_empty())
+        .map(|sql| {
+            let words: Vec<&str> = sql.split(' ').collect();
+            let after = |w: &str| {
+                words
+                    .iter()
+                    .position(|x| x.eq_ignore_ascii_case(w))
+                    .and_then(|i| words.get(i + 1))
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            };
+            IndexStatement {
+                name: after("CONCURRENTLY"),
+                table: after("ON"),
+                sql,
+            }
+        })
+        .collect()
+}
+
+/// What the build is doing, for a progress display.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexEvent {
+    /// There already, and valid.
+    Kept {
+        index: String,
+    },
+    /// Left INVALID by an interrupted build: dropped, to be built again.
+    DroppedInvalid {
+        index: String,
+    },
+    Building {
+        index: String,
+        table: String,
+        number: usize,
+        of: usize,
+    },
+    /// `done` of `total` blocks (or tuples) in `phase`.
+    Progress {
+        index: String,
+        phase: String,
+        done: i64,
+        total: i64,
+    },
+    Built {
+        index: String,
+        took: Duration,
+    },
+    /// The table's lock was not to be had within [`LOCK_TIMEOUT`].
+    Retrying {
+        index: String,
+        attempt: u32,
+        wait: Duration,
+    },
+}
+
+async fn validity(conn: &mut PgConnection, index: &str) -> Result<Option<bool>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         WHERE c.relname = $1 AND c.relnamespace = 'public'::regnamespace",
+    )
+    .bind(index)
+    .fetch_optional(conn)
+    .await
+}
+
+async fn drop_index(conn: &mut PgConnection, index: &str) -> Result<(), sqlx::Error> {
+    let name = super::super::connect::quote_ident(index);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP INDEX CONCURRENTLY IF EXISTS public.{name}"
+    )))
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Builds the indexes of `m` that are not there (valid) yet.
+pub(super) async fn build(
+    pool: &PgPool,
+    m: &Migration,
+    progress: &mut (dyn FnMut(IndexEvent) + Send),
+) -> Result<(), DbError> {
+    let options = pool.connect_options();
+    let mut conn = options.connect().await?;
+    let mut watcher = options.connect().await?;
+    let result = build_on(&mut conn, &mut watcher, m, progress).await;
+    conn.close().await.ok();
+    watcher.close().await.ok();
+    result.map_err(|e| {
+        DbError::Refused(format!(
+            "migration {:04} ({}): {}",
+            m.version,
+            m.name,
+            super::super::sqlx_text(&e)
+        ))
+    })
+}
+
+async fn build_on(
+    conn: &mut PgConnection,
+    watcher: &mut PgConnection,
+    m: &Migration,
+    progress: &mut (dyn FnMut(IndexEvent) + Send),
+) -> Result<(), sqlx::Error> {
+    // Operator classes (pg_trgm's) are found wherever their extension lives.
+    sqlx::query(
+        "SELECT set_config('search_path', concat_ws(', ', 'public', \
+             (SELECT string_agg(DISTINCT quote_ident(n.nspname), ', ') FROM pg_extension e \
+              JOIN pg_namespace n ON n.oid = e.extnamespace \
+              WHERE n.nspname NOT IN ('public', 'pg_catalog'))), false)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SET lock_timeout = '{LOCK_TIMEOUT}'; SET statement_timeout = 0"
+    )))
+    .execute(&mut *conn)
+    .await?;
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *conn)
+        .await?;
+    let all = statements(m.sql);
+    for (i, ix) in all.iter().enumerate() {
+        match validity(&mut *conn, &ix.name).await? {
+            Some(true) => {
+                progress(IndexEvent::Kept {
+                    index: ix.name.clone(),
+                });
+                continue;
+            }
+            Some(false) => {
+                drop_index(&mut *conn, &ix.name).await?;
+                progress(IndexEvent::DroppedInvalid {
+                    index: ix.name.clone(),
+                });
+            }
+            None => {}
+        }
+        progress(IndexEvent::Building {
+            index: ix.name.clone(),
+            table: ix.table.clone(),
+            number: i + 1,
+            of: all.len(),
+        });
+        let mut attempt = 1;
+        loop {
+            let started = Instant::now();
+            let outcome = build_one(&mut *conn, &mut *watcher, pid, ix, progress).await;
+            match outcome {
+                Ok(()) => {
+                    progress(IndexEvent::Built {
+                        index: ix.name.clone(),
+                        took: started.elapsed(),
+                    });
+                    break;
+                }
+                Err(e) => {
+                    // A failed concurrent build leaves an INVALID index behind.
+                    drop_index(&mut *conn, &ix.name).await?;
+                    if !lock_timed_out(&e) || attempt >= ATTEMPTS {
+                        return Err(e);
+                    }
+                    let wait = Duration::from_secs(1 << attempt);
+                    progress(IndexEvent::Retrying {
+                        index: ix.name.clone(),
+                        attempt,
+                        wait,
+                    });
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One build, with its progress read every 250 ms on `watcher`.
+async fn build_one(
+    conn: &mut PgConnection,
+    watcher: &mut PgConnection,
+    pid: i32,
+    ix: &IndexStatement,
+    progress: &mut (dyn FnMut(IndexEvent) + Send),
+) -> Result<(), sqlx::Error> {
+    let sql = ix.sql.clone();
+    let build = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(conn);
+    tokio::pin!(build);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            done = &mut build => return done.map(|_| ()),
+            _ = tick.tick() => {
+                let row: Option<(String, i64, i64)> = sqlx::query_as(
+                    "SELECT phase, \
+                            CASE WHEN blocks_total > 0 THEN blocks_done ELSE tuples_done END, \
+                            CASE WHEN blocks_total > 0 THEN blocks_total ELSE tuples_total END \
+                     FROM pg_stat_progress_create_index WHERE pid = $1",
+                )
+                .bind(pid)
+                .fetch_optional(&mut *watcher)
+                .await
+                .unwrap_or(None);
+                if let Some((phase, done, total)) = row {
+                    progress(IndexEvent::Progress { index: ix.name.clone(), phase, done, total });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_statement_is_a_named_concurrent_index_on_a_table() {
+        let all = statements(super::super::MIGRATIONS[4].sql);
+        assert!(all.len() >= 15, "{all:?}");
+        for ix in &all {
+            assert!(
+                ix.sql.starts_with("CREATE INDEX CONCURRENTLY idx_"),
+                "{ix:?}"
+            );
+            assert!(ix.name.starts_with("idx_"), "{ix:?}");
+            assert!(!ix.table.is_empty() && !ix.sql.contains("--"), "{ix:?}");
+        }
+        let partial = all
+            .iter()
+            .find(|i| i.name == "idx_users_active_super_admins")
+            .unwrap();
+        assert_eq!(
+            partial.sql,
+            "CREATE INDEX CONCURRENTLY idx_users_active_super_admins ON users (id) \
+             WHERE role = 'super_admin' AND is_active"
+        );
+    }
+}
