@@ -16,6 +16,24 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub admin: Option<String>,
+    /// `session` or `transaction`: what sits between Switchboard and the server.
+    pub pooler: Option<Pooling>,
+}
+
+/// How the server is reached: a session of its own (directly, or through a pooler in session
+/// mode), or through a pooler that hands out a server per transaction (PgBouncer's
+/// `pool_mode = transaction`, Supabase's pooler on port 6543).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    #[default]
+    Session,
+    /// Each use of a pooled connection is one transaction, begun when it is taken from the pool
+    /// and committed when it goes back, with the session's settings `SET LOCAL` inside it and
+    /// every statement prepared in it closed before the commit: the pooler pins one server for
+    /// the whole use and nothing of this session is left on the server for another client
+    /// (PgBouncer before 1.21 keeps no prepared statements in transaction mode).
+    Transaction,
 }
 
 impl Config {
@@ -46,6 +64,7 @@ mod tests {
             Config::load(&path).unwrap(),
             Config {
                 admin: Some("a@b.test".into()),
+                pooler: None,
             }
         );
         std::fs::write(&path, "admn = 1\n").unwrap();

@@ -1,6 +1,7 @@
 //! The action layer's rules on real PostgreSQL: permissions for every action and every kind of
 //! actor, the rules the database cannot express, read-only sessions, sign-in and bootstrap.
 
+#[macro_use]
 mod common;
 
 use common::TestDb;
@@ -33,11 +34,10 @@ async fn permissions_every_action_for_every_kind_of_actor() {
                 (true, Ok(out)) => assert_eq!(out.status, Applied::Done, "{who} {req:?}"),
                 (false, Err(ActionError::Forbidden(_))) => {
                     // The refusal is on record, and nothing else is.
-                    let row: (Option<Uuid>, String, Value) = sqlx::query_as(
+                    let row: (Option<Uuid>, String, Value) = sql!(p, switchboard::db::query_as(
                         "SELECT user_id, action, new_values FROM audit_logs ORDER BY created_at DESC LIMIT 1",
                     )
-                    .fetch_one(p)
-                    .await
+                    , fetch_one)
                     .unwrap();
                     assert_eq!(audit_count(p).await, before + 1);
                     assert_eq!((row.0, row.1.as_str()), (Some(actor.id), "admin.refused"));

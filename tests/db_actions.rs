@@ -1,6 +1,7 @@
 //! The action layer on real PostgreSQL: every change with its one audit row, changes that change
 //! nothing, atomicity, concurrency, idempotency and optimistic concurrency.
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -73,12 +74,14 @@ async fn every_action_changes_its_row_and_writes_exactly_its_audit_row() {
     )
     .await;
 
-    let mut live: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM user_sessions WHERE user_id = $1 AND expires_at > now()",
+    let mut live: Vec<Uuid> = sql!(
+        p,
+        switchboard::db::query_scalar(
+            "SELECT id FROM user_sessions WHERE user_id = $1 AND expires_at > now()",
+        )
+        .bind(c),
+        fetch_all
     )
-    .bind(c)
-    .fetch_all(p)
-    .await
     .unwrap();
     live.sort();
     applies(
@@ -305,11 +308,10 @@ async fn every_action_changes_its_row_and_writes_exactly_its_audit_row() {
     .await;
 
     // Nothing in any audit row is a hash or a token.
-    let all: Vec<String> = sqlx::query_scalar(
+    let all: Vec<String> = sql!(p, switchboard::db::query_scalar(
         "SELECT coalesce(old_values::text, '') || coalesce(new_values::text, '') FROM audit_logs",
     )
-    .fetch_all(p)
-    .await
+    , fetch_all)
     .unwrap();
     for text in all {
         assert!(
@@ -409,22 +411,28 @@ async fn a_failed_audit_insert_leaves_the_row_unchanged_and_a_failed_change_leav
         .await,
         None
     );
-    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants WHERE name = 'Never'")
-        .fetch_one(p)
-        .await
-        .unwrap();
+    let tenants: i64 = sql!(
+        p,
+        switchboard::db::query_scalar("SELECT count(*) FROM tenants WHERE name = 'Never'"),
+        fetch_one
+    )
+    .unwrap();
     assert_eq!(tenants, 0);
-    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM switchboard.idempotency_keys")
-        .fetch_one(p)
-        .await
-        .unwrap();
+    let keys: i64 = sql!(
+        p,
+        switchboard::db::query_scalar("SELECT count(*) FROM switchboard.idempotency_keys"),
+        fetch_one
+    )
+    .unwrap();
     assert_eq!(keys, 0, "the idempotency key rolled back with the change");
 
     // The other way round: the change fails, so no audit row.
-    sqlx::query("DROP TRIGGER refuse_audit ON audit_logs")
-        .execute(p)
-        .await
-        .unwrap();
+    sql!(
+        p,
+        switchboard::db::query("DROP TRIGGER refuse_audit ON audit_logs"),
+        execute
+    )
+    .unwrap();
     sqlx::raw_sql(
         "CREATE TRIGGER refuse_agent BEFORE UPDATE ON agents FOR EACH ROW EXECUTE FUNCTION refuse();",
     )
@@ -471,11 +479,13 @@ async fn concurrent_top_ups_and_deductions_lose_nothing() {
     assert_eq!(audit_count(&pool).await, before + 2000);
 
     // 20 deductions of 10 from 100: exactly 10 succeed.
-    sqlx::query("UPDATE users SET credits = 100 WHERE id = $1")
-        .bind(f.plain_user.id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    sql!(
+        &pool,
+        switchboard::db::query("UPDATE users SET credits = 100 WHERE id = $1")
+            .bind(f.plain_user.id),
+        execute
+    )
+    .unwrap();
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (pool, s, user) = (pool.clone(), s.clone(), f.plain_user.id);
@@ -511,11 +521,14 @@ async fn concurrent_top_ups_and_deductions_lose_nothing() {
         .await,
         0
     );
-    let deducts: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM audit_logs WHERE action = 'credits.deduct'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let deducts: i64 = sql!(
+        &pool,
+        switchboard::db::query_scalar(
+            "SELECT count(*) FROM audit_logs WHERE action = 'credits.deduct'"
+        ),
+        fetch_one
+    )
+    .unwrap();
     assert_eq!(deducts, 10);
 }
 
@@ -591,17 +604,22 @@ async fn the_same_idempotency_key_applies_once_even_when_sent_at_once() {
         .await,
         147
     );
-    let rows: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM audit_logs WHERE action = 'credits.top_up'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    assert_eq!(rows, 2);
-    let linked: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM switchboard.idempotency_keys WHERE audit_log_id IS NOT NULL",
+    let rows: i64 = sql!(
+        &db.pool,
+        switchboard::db::query_scalar(
+            "SELECT count(*) FROM audit_logs WHERE action = 'credits.top_up'"
+        ),
+        fetch_one
     )
-    .fetch_one(&db.pool)
-    .await
+    .unwrap();
+    assert_eq!(rows, 2);
+    let linked: i64 = sql!(
+        &db.pool,
+        switchboard::db::query_scalar(
+            "SELECT count(*) FROM switchboard.idempotency_keys WHERE audit_log_id IS NOT NULL",
+        ),
+        fetch_one
+    )
     .unwrap();
     assert_eq!(linked, 2);
 }
@@ -612,11 +630,12 @@ async fn an_edit_of_a_row_that_changed_meanwhile_writes_nothing_and_says_what_it
     let f = fixture(&db.pool).await;
     let s = session(&f.super_admin);
     // Someone else renamed the agent after the admin opened the form.
-    sqlx::query("UPDATE agents SET name = 'Concierge' WHERE id = $1")
-        .bind(f.agent)
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    sql!(
+        &db.pool,
+        switchboard::db::query("UPDATE agents SET name = 'Concierge' WHERE id = $1").bind(f.agent),
+        execute
+    )
+    .unwrap();
     let before = audit_count(&db.pool).await;
     let e = apply(
         &db.pool,
@@ -667,12 +686,14 @@ async fn an_edit_of_a_row_that_changed_meanwhile_writes_nothing_and_says_what_it
     .unwrap();
     assert_eq!(out.status, Applied::Unchanged);
     // It went to someone else meanwhile: a conflict.
-    sqlx::query("UPDATE phone_numbers SET assigned_to_user_id = $2 WHERE id = $1")
-        .bind(f.number)
-        .bind(f.plain_user.id)
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    sql!(
+        &db.pool,
+        switchboard::db::query("UPDATE phone_numbers SET assigned_to_user_id = $2 WHERE id = $1")
+            .bind(f.number)
+            .bind(f.plain_user.id),
+        execute
+    )
+    .unwrap();
     let e = apply(
         &db.pool,
         &s,

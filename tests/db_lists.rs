@@ -643,7 +643,7 @@ async fn interactive_sessions_end_a_runaway_statement() {
     let settings = PoolSettings {
         read_only: false,
         statement_timeout: Some(std::time::Duration::from_millis(300)),
-        connect_timeout: None,
+        ..PoolSettings::default()
     };
     let pool = open_pool(db.options.clone(), settings).await.unwrap();
     let started = std::time::Instant::now();

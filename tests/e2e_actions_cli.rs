@@ -1,6 +1,7 @@
 //! The admin actions from the command line: the real binary against a seeded database, signed in
 //! with a password file, as a support macro or a script would run it.
 
+#[macro_use]
 mod common;
 
 use std::path::Path;
@@ -45,13 +46,15 @@ async fn support_tops_up_once_per_idempotency_key_and_the_audit_row_says_who_and
     assert_eq!(json(&again)["status"], "already_applied");
     assert_eq!(credits(&db, CUSTOMER).await, before + 500);
 
-    let (actor, ip, agent): (String, String, String) = sqlx::query_as(
-        "SELECT u.email, host(a.ip_address), a.user_agent FROM audit_logs a \
+    let (actor, ip, agent): (String, String, String) = sql!(
+        &db.pool,
+        switchboard::db::query_as(
+            "SELECT u.email, host(a.ip_address), a.user_agent FROM audit_logs a \
          JOIN users u ON u.id = a.user_id WHERE a.id = $1::uuid",
+        )
+        .bind(out["audit_id"].as_str().unwrap()),
+        fetch_one
     )
-    .bind(out["audit_id"].as_str().unwrap())
-    .fetch_one(&db.pool)
-    .await
     .unwrap();
     assert_eq!(actor, demo::DEMO_SUPPORT_ADMIN);
     assert_eq!(ip, "203.0.113.50");
@@ -83,11 +86,13 @@ async fn support_tops_up_once_per_idempotency_key_and_the_audit_row_says_who_and
 async fn refusals_exit_non_zero_with_a_clear_message() {
     let db = TestDb::migrated().await;
     let cli = Cli::seeded(&db).await;
-    let number: String = sqlx::query_scalar(
-        "SELECT phone_number FROM phone_numbers WHERE is_active ORDER BY phone_number LIMIT 1",
+    let number: String = sql!(
+        &db.pool,
+        switchboard::db::query_scalar(
+            "SELECT phone_number FROM phone_numbers WHERE is_active ORDER BY phone_number LIMIT 1",
+        ),
+        fetch_one
     )
-    .fetch_one(&db.pool)
-    .await
     .unwrap();
     let assign = ["numbers", "assign", "--number", &number, "--user", CUSTOMER];
     let o = cli.as_admin(demo::DEMO_SUPPORT_ADMIN, &assign);
@@ -165,11 +170,13 @@ async fn refusals_exit_non_zero_with_a_clear_message() {
     );
     assert_eq!(o.status.code(), Some(3));
     assert!(stderr(&o).contains("read-only"), "{}", stderr(&o));
-    let user_active: bool = sqlx::query_scalar("SELECT is_active FROM users WHERE email = $1")
-        .bind(CUSTOMER)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    let user_active: bool = sql!(
+        &db.pool,
+        switchboard::db::query_scalar("SELECT is_active FROM users WHERE email = $1")
+            .bind(CUSTOMER),
+        fetch_one
+    )
+    .unwrap();
     assert!(user_active);
 }
 
@@ -177,16 +184,19 @@ async fn refusals_exit_non_zero_with_a_clear_message() {
 async fn every_subcommand_reaches_the_action_layer() {
     let db = TestDb::migrated().await;
     let cli = Cli::seeded(&db).await;
-    let agent: String =
-        sqlx::query_scalar("SELECT bolna_agent_id FROM agents ORDER BY name LIMIT 1")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    sqlx::query("UPDATE users SET email_verified = false WHERE email = $1")
-        .bind(CUSTOMER)
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    let agent: String = sql!(
+        &db.pool,
+        switchboard::db::query_scalar("SELECT bolna_agent_id FROM agents ORDER BY name LIMIT 1"),
+        fetch_one
+    )
+    .unwrap();
+    sql!(
+        &db.pool,
+        switchboard::db::query("UPDATE users SET email_verified = false WHERE email = $1")
+            .bind(CUSTOMER),
+        execute
+    )
+    .unwrap();
     let steps: &[&[&str]] = &[
         &[
             "tenants", "create", "--name", "Initech", "--plan", "starter",
@@ -274,12 +284,14 @@ async fn every_subcommand_reaches_the_action_layer() {
             "{step:?}: {status}"
         );
     }
-    let actions: Vec<String> = sqlx::query_scalar(
-        "SELECT action FROM audit_logs WHERE user_agent LIKE 'switchboard/%' \
+    let actions: Vec<String> = sql!(
+        &db.pool,
+        switchboard::db::query_scalar(
+            "SELECT action FROM audit_logs WHERE user_agent LIKE 'switchboard/%' \
          AND action NOT LIKE 'admin.%' ORDER BY created_at",
+        ),
+        fetch_all
     )
-    .fetch_all(&db.pool)
-    .await
     .unwrap();
     for want in [
         "tenant.create",
@@ -396,22 +408,26 @@ async fn the_first_super_admin_is_bootstrapped_then_only_a_super_admin_adds_admi
         &root_pw,
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let rows: Vec<(Option<uuid::Uuid>, String)> = sqlx::query_as(
-        "SELECT user_id, new_values->>'email' FROM audit_logs WHERE action = 'admin.create' \
+    let rows: Vec<(Option<uuid::Uuid>, String)> = sql!(
+        &db.pool,
+        switchboard::db::query_as(
+            "SELECT user_id, new_values->>'email' FROM audit_logs WHERE action = 'admin.create' \
          ORDER BY created_at",
+        ),
+        fetch_all
     )
-    .fetch_all(&db.pool)
-    .await
     .unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].0, None, "the bootstrap has no actor");
     assert!(rows[1].0.is_some(), "the second was made by root");
     // Nothing in the audit log or the output is a hash.
-    let all: String = sqlx::query_scalar(
-        "SELECT string_agg(coalesce(new_values::text, ''), ' ') FROM audit_logs",
+    let all: String = sql!(
+        &db.pool,
+        switchboard::db::query_scalar(
+            "SELECT string_agg(coalesce(new_values::text, ''), ' ') FROM audit_logs",
+        ),
+        fetch_one
     )
-    .fetch_one(&db.pool)
-    .await
     .unwrap();
     assert!(!all.contains("$argon2"), "{all}");
     let short = cli.password_file("short", "short");
@@ -434,11 +450,14 @@ async fn audit_export_streams_to_stdout_or_a_file_and_is_itself_audited() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let want: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM audit_logs WHERE action LIKE 'credits.%'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+    let want: i64 = sql!(
+        &db.pool,
+        switchboard::db::query_scalar(
+            "SELECT count(*) FROM audit_logs WHERE action LIKE 'credits.%'"
+        ),
+        fetch_one
+    )
+    .unwrap();
     assert_eq!(lines.len() as i64, want);
     assert!(stderr(&o).starts_with(&format!("Exported {want} rows to standard output")));
 
@@ -458,15 +477,14 @@ async fn audit_export_streams_to_stdout_or_a_file_and_is_itself_audited() {
 
     // Each export is two entries: its start (the filter, before the first row) and its end (the
     // rows, completed), which points at the start.
-    let exports: Vec<(String, i64, bool)> = sqlx::query_as(
+    let exports: Vec<(String, i64, bool)> = sql!(&db.pool, switchboard::db::query_as(
         "SELECT s.new_values->>'filter', (e.new_values->>'rows')::bigint, \
                 (e.new_values->>'completed')::bool \
          FROM audit_logs s JOIN audit_logs e \
            ON e.action = 'audit.export_end' AND e.resource_id = s.id AND e.created_at >= s.created_at \
          WHERE s.action = 'audit.export' ORDER BY s.created_at",
     )
-    .fetch_all(&db.pool)
-    .await
+    , fetch_all)
     .unwrap();
     assert_eq!(exports.len(), 2, "{exports:?}");
     assert_eq!(exports[0], ("action:credits.".to_string(), want, true));

@@ -500,8 +500,7 @@ async fn read_only_sessions_are_enforced_by_postgresql() {
         &db.url(),
         PoolSettings {
             read_only: true,
-            statement_timeout: None,
-            connect_timeout: None,
+            ..PoolSettings::default()
         },
     )
     .await

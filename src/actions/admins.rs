@@ -48,7 +48,7 @@ async fn bootstrap_actor(
     what: &str,
 ) -> Result<Option<Uuid>, ActionError> {
     lock_super_admins(tx).await?;
-    let exists: bool = sqlx::query_scalar(
+    let exists: bool = crate::db::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'super_admin' AND is_active)",
     )
     .fetch_one(&mut **tx)
@@ -127,9 +127,9 @@ async fn create_admin_checked(
         ));
     }
     let hash = hash_new_password(password).await?;
-    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    let mut tx = crate::db::begin(pool).await?;
     let actor = bootstrap_actor(&mut tx, by, "creating an admin").await?;
-    let id: Uuid = sqlx::query_scalar(
+    let id: Uuid = crate::db::query_scalar(
         "INSERT INTO users (email, name, role, password_hash, email_verified, tenant_id) \
          VALUES ($1, $2, $3, $4, true, $5) RETURNING id",
     )
@@ -178,9 +178,9 @@ async fn set_password_checked(
     password: &Secret,
 ) -> Result<Uuid, ActionError> {
     let hash = hash_new_password(password).await?;
-    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    let mut tx = crate::db::begin(pool).await?;
     let actor = bootstrap_actor(&mut tx, by, "setting a password").await?;
-    let row: Option<(Uuid, String, bool)> = sqlx::query_as(
+    let row: Option<(Uuid, String, bool)> = crate::db::query_as(
         "SELECT id, role, password_hash IS NOT NULL FROM users WHERE email = $1 FOR UPDATE",
     )
     .bind(email.trim())
@@ -197,7 +197,7 @@ async fn set_password_checked(
             "{email} is not an admin; set-password is for admin accounts"
         )));
     }
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+    crate::db::query("UPDATE users SET password_hash = $2 WHERE id = $1")
         .bind(id)
         .bind(&hash)
         .execute(&mut *tx)
@@ -237,7 +237,7 @@ async fn unlock_checked(
 ) -> Result<bool, ActionError> {
     let email = validate_email(email)?;
     let (was_paused, account) = super::sign_in::paused(pool, &email).await?;
-    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    let mut tx = crate::db::begin(pool).await?;
     super::rules::current_role(&mut tx, by)
         .await?
         .require(Role::SuperAdmin, "lifting a sign-in pause")?;

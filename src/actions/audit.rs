@@ -26,7 +26,7 @@ pub async fn record(
     ctx: &AuditContext,
     entry: AuditEntry<'_>,
 ) -> Result<Uuid, DbError> {
-    Ok(sqlx::query_scalar(
+    Ok(crate::db::query_scalar(
         "INSERT INTO audit_logs \
            (user_id, action, resource_type, resource_id, old_values, new_values, ip_address, user_agent) \
          VALUES ($1, $2, $3, $4, $5, $6, $7::inet, $8) RETURNING id",
@@ -49,7 +49,7 @@ pub async fn record_alone(
     ctx: &AuditContext,
     entry: AuditEntry<'_>,
 ) -> Result<Uuid, DbError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     let id = record(&mut tx, ctx, entry).await?;
     tx.commit().await?;
     Ok(id)
@@ -63,8 +63,8 @@ pub async fn record_always(
     ctx: &AuditContext,
     entry: AuditEntry<'_>,
 ) -> Result<Uuid, DbError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION READ WRITE")
+    let mut tx = crate::db::begin(pool).await?;
+    crate::db::query("SET TRANSACTION READ WRITE")
         .execute(&mut *tx)
         .await?;
     let id = record(&mut tx, ctx, entry).await?;

@@ -47,7 +47,7 @@ pub async fn prepare(
     }
     let check = async {
         session.actor.role.require(verb.min_role(), verb.name())?;
-        let mut tx = pool.begin().await.map_err(DbError::from)?;
+        let mut tx = crate::db::begin(pool).await?;
         let role = current_role(&mut tx, &session.actor).await?;
         tx.rollback().await.map_err(DbError::from)?;
         role.require(verb.min_role(), verb.name())
@@ -80,7 +80,7 @@ async fn apply_checked(
         .actor
         .role
         .require(req.min_role(), req.audit_action())?;
-    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    let mut tx = crate::db::begin(pool).await?;
     let role = current_role(&mut tx, &session.actor).await?;
     role.require(req.min_role(), req.audit_action())?;
     let change = perform(&mut tx, session, role, req).await?;

@@ -34,7 +34,7 @@ pub(super) async fn adjust(
             delta.abs()
         )));
     }
-    let fresh: Option<Uuid> = sqlx::query_scalar(
+    let fresh: Option<Uuid> = crate::db::query_scalar(
         "INSERT INTO switchboard.idempotency_keys (key, action, resource_id) VALUES ($1, $2, $3) \
          ON CONFLICT (key) DO NOTHING RETURNING key",
     )
@@ -49,7 +49,7 @@ pub(super) async fn adjust(
         // change is compared (action, user, amount, reason), through the audit row the key
         // points at.
         let (used_for, resource, old, new): (String, Uuid, Option<Value>, Option<Value>) =
-            sqlx::query_as(
+            crate::db::query_as(
                 "SELECT k.action, k.resource_id, a.old_values, a.new_values \
                  FROM switchboard.idempotency_keys k LEFT JOIN audit_logs a ON a.id = k.audit_log_id \
                  WHERE k.key = $1",
@@ -84,7 +84,7 @@ pub(super) async fn adjust(
     }
     // One statement: concurrent changes queue on the row, none is lost, and a deduction
     // re-checks the balance it finds after waiting.
-    let balance: Option<i64> = sqlx::query_scalar(
+    let balance: Option<i64> = crate::db::query_scalar(
         "UPDATE users SET credits = credits + $2 WHERE id = $1 AND credits + $2 >= 0 \
          RETURNING credits::bigint",
     )
@@ -100,7 +100,7 @@ pub(super) async fn adjust(
         )),
         None => {
             let balance: Option<i64> =
-                sqlx::query_scalar("SELECT credits::bigint FROM users WHERE id = $1")
+                crate::db::query_scalar("SELECT credits::bigint FROM users WHERE id = $1")
                     .bind(user)
                     .fetch_optional(&mut **tx)
                     .await
@@ -120,7 +120,7 @@ pub(super) async fn adjust(
 
 /// After the audit row: the key points at it, so a retry can say which entry applied it.
 pub(super) async fn link_key(tx: &mut Tx, key: Uuid, audit_id: Uuid) -> Result<(), ActionError> {
-    sqlx::query("UPDATE switchboard.idempotency_keys SET audit_log_id = $2 WHERE key = $1")
+    crate::db::query("UPDATE switchboard.idempotency_keys SET audit_log_id = $2 WHERE key = $1")
         .bind(key)
         .bind(audit_id)
         .execute(&mut **tx)

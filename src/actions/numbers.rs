@@ -17,7 +17,7 @@ pub(super) async fn add(
 ) -> Result<Change, ActionError> {
     // Check the two unique keys first so that the message names the clash; the constraints
     // still decide under a race.
-    let active_clash: bool = sqlx::query_scalar(
+    let active_clash: bool = crate::db::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM phone_numbers WHERE phone_number = $1 AND is_active)",
     )
     .bind(number)
@@ -29,7 +29,7 @@ pub(super) async fn add(
             "{number} is already active in another phone number row"
         )));
     }
-    let id: Uuid = sqlx::query_scalar(
+    let id: Uuid = crate::db::query_scalar(
         "INSERT INTO phone_numbers (phone_number, name, bolna_phone_number_id, created_by_admin_id) \
          VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -75,7 +75,7 @@ pub(super) async fn assign(
         )));
     }
     let active: Option<bool> =
-        sqlx::query_scalar("SELECT is_active FROM phone_numbers WHERE id = $1 FOR UPDATE")
+        crate::db::query_scalar("SELECT is_active FROM phone_numbers WHERE id = $1 FOR UPDATE")
             .bind(number)
             .fetch_optional(&mut **tx)
             .await
@@ -122,7 +122,7 @@ pub(super) async fn set_active(
     active: bool,
 ) -> Result<Change, ActionError> {
     if active {
-        let clash: Option<String> = sqlx::query_scalar(
+        let clash: Option<String> = crate::db::query_scalar(
             "SELECT p.phone_number FROM phone_numbers p \
              WHERE p.id = $1 AND EXISTS (SELECT 1 FROM phone_numbers o \
                WHERE o.phone_number = p.phone_number AND o.is_active AND o.id <> p.id)",

@@ -14,7 +14,7 @@ use crate::db::DbError;
 pub(super) async fn current_role(tx: &mut Tx, actor: &Actor) -> Result<Role, ActionError> {
     // FOR SHARE: a concurrent demotion waits for this change (or this change sees it).
     let row: Option<(String, bool)> =
-        sqlx::query_as("SELECT role, is_active FROM users WHERE id = $1 FOR SHARE")
+        crate::db::query_as("SELECT role, is_active FROM users WHERE id = $1 FOR SHARE")
             .bind(actor.id)
             .fetch_optional(&mut **tx)
             .await
@@ -26,9 +26,9 @@ pub(super) async fn current_role(tx: &mut Tx, actor: &Actor) -> Result<Role, Act
 /// change (an export), which work in read-only sessions too.
 pub(super) async fn current_role_now(pool: &PgPool, actor: &Actor) -> Result<Role, ActionError> {
     let row: Option<(String, bool)> =
-        sqlx::query_as("SELECT role, is_active FROM users WHERE id = $1")
+        crate::db::query_as("SELECT role, is_active FROM users WHERE id = $1")
             .bind(actor.id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *crate::db::pinned(pool).await?)
             .await
             .map_err(DbError::from)?;
     admin_role(actor, row)
@@ -81,7 +81,7 @@ pub(super) fn explain_db_error(e: sqlx::Error, subject: &str) -> ActionError {
 /// Takes the lock that serialises changes to who is a super_admin, so two of them racing cannot
 /// both pass a check such as "another super_admin remains".
 pub(super) async fn lock_super_admins(tx: &mut Tx) -> Result<(), DbError> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('switchboard.super_admins'))")
+    crate::db::query("SELECT pg_advisory_xact_lock(hashtext('switchboard.super_admins'))")
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -191,7 +191,7 @@ pub(super) async fn set_column(
         "UPDATE {t} SET {column} = $2 WHERE id = $1 AND {column} IS NOT DISTINCT FROM $3 RETURNING id",
         t = table.name()
     );
-    let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id);
+    let q = crate::db::query(sqlx::AssertSqlSafe(sql)).bind(id);
     let q = from.bind(to.bind(q));
     let done = q
         .fetch_optional(&mut **tx)
@@ -207,7 +207,7 @@ pub(super) async fn set_column(
         "SELECT coalesce(to_jsonb({column}), 'null'::jsonb) FROM {t} WHERE id = $1",
         t = table.name()
     );
-    let current: Option<Value> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+    let current: Option<Value> = crate::db::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(&mut **tx)
         .await
@@ -228,7 +228,7 @@ pub(super) async fn set_column(
 /// A user's role, locked for the rest of the transaction.
 pub(super) async fn lock_user(tx: &mut Tx, user: Uuid) -> Result<Role, ActionError> {
     let role: Option<String> =
-        sqlx::query_scalar("SELECT role FROM users WHERE id = $1 FOR UPDATE")
+        crate::db::query_scalar("SELECT role FROM users WHERE id = $1 FOR UPDATE")
             .bind(user)
             .fetch_optional(&mut **tx)
             .await
@@ -260,7 +260,7 @@ pub(super) async fn require_other_super_admin(
     what: &str,
 ) -> Result<(), ActionError> {
     lock_super_admins(tx).await?;
-    let others: i64 = sqlx::query_scalar(
+    let others: i64 = crate::db::query_scalar(
         "SELECT count(*) FROM users WHERE role = 'super_admin' AND is_active AND id <> $1",
     )
     .bind(user)

@@ -12,7 +12,7 @@ pub async fn credit_cap<'e, E>(executor: E) -> Result<i64, ActionError>
 where
     E: sqlx::PgExecutor<'e>,
 {
-    let cap: Option<i64> = sqlx::query_scalar(
+    let cap: Option<i64> = crate::db::query_scalar(
         "SELECT (value #>> '{}')::bigint FROM switchboard.settings WHERE key = 'admin_credit_cap'",
     )
     .fetch_optional(executor)
@@ -26,7 +26,7 @@ pub(super) async fn set_credit_cap(tx: &mut Tx, from: i64, to: i64) -> Result<Ch
     if from == to {
         return Ok(Change::unchanged());
     }
-    let done = sqlx::query(
+    let done = crate::db::query(
         "UPDATE switchboard.settings SET value = to_jsonb($2::bigint), updated_at = now() \
          WHERE key = 'admin_credit_cap' AND value = to_jsonb($1::bigint)",
     )

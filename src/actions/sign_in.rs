@@ -101,7 +101,7 @@ async fn recent_failures(
     account: Option<Uuid>,
     email: &str,
 ) -> Result<i64, DbError> {
-    Ok(sqlx::query_scalar(
+    Ok(crate::db::query_scalar(
         "SELECT count(*) FROM audit_logs f \
          WHERE f.action = 'admin.sign_in_failed' \
            AND f.new_values->>'reason' <> 'paused_after_failures' \
@@ -114,7 +114,7 @@ async fn recent_failures(
     .bind(account)
     .bind(email)
     .bind(PAUSE_WINDOW_MINUTES as i32)
-    .fetch_one(pool)
+    .fetch_one(&mut *crate::db::pinned(pool).await?)
     .await?)
 }
 
@@ -148,11 +148,11 @@ struct Account {
 }
 
 async fn find_account(pool: &PgPool, email: &str) -> Result<Option<Account>, DbError> {
-    Ok(sqlx::query_as(
+    Ok(crate::db::query_as(
         "SELECT id, email, name, role, is_active, password_hash FROM users WHERE email = $1",
     )
     .bind(email)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *crate::db::pinned(pool).await?)
     .await?)
 }
 

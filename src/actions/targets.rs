@@ -114,7 +114,7 @@ async fn user_with<'e, E: sqlx::PgExecutor<'e>>(
     let which = which.trim();
     let row: Option<UserRow> = match Uuid::parse_str(which) {
         Ok(id) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            crate::db::query_as(sqlx::AssertSqlSafe(format!(
                 "{USER_SQL} WHERE u.id = $1{lock}"
             )))
             .bind(id)
@@ -122,7 +122,7 @@ async fn user_with<'e, E: sqlx::PgExecutor<'e>>(
             .await
         }
         Err(_) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            crate::db::query_as(sqlx::AssertSqlSafe(format!(
                 "{USER_SQL} WHERE u.email = $1{lock}"
             )))
             .bind(which)
@@ -157,13 +157,13 @@ async fn tenant_with<'e, E: sqlx::PgExecutor<'e>>(
     let which = which.trim();
     let rows: Vec<TenantState> = match Uuid::parse_str(which) {
         Ok(id) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{SQL} WHERE id = $1{lock}")))
+            crate::db::query_as(sqlx::AssertSqlSafe(format!("{SQL} WHERE id = $1{lock}")))
                 .bind(id)
                 .fetch_all(executor)
                 .await
         }
         Err(_) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            crate::db::query_as(sqlx::AssertSqlSafe(format!(
                 "{SQL} WHERE name = $1 LIMIT 2{lock}"
             )))
             .bind(which)
@@ -188,13 +188,13 @@ async fn tenant_with<'e, E: sqlx::PgExecutor<'e>>(
 pub async fn agent(pool: &PgPool, which: &str) -> Result<AgentState, ActionError> {
     let which = which.trim();
     // Bolna's agent ids are often UUIDs too: match either column.
-    let row: Option<AgentState> = sqlx::query_as(
+    let row: Option<AgentState> = crate::db::query_as(
         "SELECT id, name, description, is_active FROM agents \
          WHERE bolna_agent_id = $1 OR id = $2 ORDER BY (id = $2) DESC NULLS LAST LIMIT 1",
     )
     .bind(which)
     .bind(Uuid::parse_str(which).ok())
-    .fetch_optional(pool)
+    .fetch_optional(&mut *crate::db::pinned(pool).await?)
     .await
     .map_err(DbError::from)?;
     row.ok_or_else(|| ActionError::NotFound(format!("no agent has the id or Bolna id {which}")))
@@ -208,18 +208,18 @@ pub async fn number(pool: &PgPool, which: &str) -> Result<NumberState, ActionErr
          FROM phone_numbers p LEFT JOIN users u ON u.id = p.assigned_to_user_id";
     let rows: Vec<NumberState> = match Uuid::parse_str(which) {
         Ok(id) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{SQL} WHERE p.id = $1")))
+            crate::db::query_as(sqlx::AssertSqlSafe(format!("{SQL} WHERE p.id = $1")))
                 .bind(id)
-                .fetch_all(pool)
+                .fetch_all(&mut *crate::db::pinned(pool).await?)
                 .await
         }
         Err(_) => {
             let number = super::validate_e164(which)?;
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            crate::db::query_as(sqlx::AssertSqlSafe(format!(
                 "{SQL} WHERE p.phone_number = $1 ORDER BY p.is_active DESC, p.created_at DESC LIMIT 2"
             )))
             .bind(number)
-            .fetch_all(pool)
+            .fetch_all(&mut *crate::db::pinned(pool).await?)
             .await
         }
     }

@@ -8,7 +8,7 @@ use super::{ActionError, Applied, Tx};
 
 pub(super) async fn create(tx: &mut Tx, name: &str, plan: &str) -> Result<Change, ActionError> {
     let id: Uuid =
-        sqlx::query_scalar("INSERT INTO tenants (name, plan) VALUES ($1, $2) RETURNING id")
+        crate::db::query_scalar("INSERT INTO tenants (name, plan) VALUES ($1, $2) RETURNING id")
             .bind(name)
             .bind(plan)
             .fetch_one(&mut **tx)

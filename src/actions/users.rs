@@ -46,7 +46,7 @@ pub(super) async fn revoke_sessions(
 ) -> Result<Change, ActionError> {
     let target = lock_user(tx, user).await?;
     require_rank_over(role, target, "revoking the sessions")?;
-    let mut revoked: Vec<Uuid> = sqlx::query_scalar(
+    let mut revoked: Vec<Uuid> = crate::db::query_scalar(
         "DELETE FROM user_sessions WHERE user_id = $1 AND expires_at > now() RETURNING id",
     )
     .bind(user)

@@ -152,30 +152,30 @@ async fn console_page(pool: &PgPool, filter: &Filter, page: &Page) -> Result<usi
 /// What lazysql and gobang send for a table's page: `LIMIT … OFFSET …`, here with the order
 /// that gives the same rows as the console's newest-first page.
 async fn offset_page(pool: &PgPool, offset: i64) -> Result<usize, DbError> {
-    let rows = sqlx::query(
+    let rows = crate::db::query(
         "SELECT * FROM audit_logs ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2",
     )
     .bind(PAGE)
     .bind(offset)
-    .fetch_all(pool)
+    .fetch_all(&mut *crate::db::pinned(pool).await?)
     .await?;
     Ok(rows.len())
 }
 
 /// The keyset of the row at `offset` in the newest-first order (found once, untimed).
 async fn key_at(pool: &PgPool, offset: i64) -> Result<Vec<KeyValue>, DbError> {
-    let (t, id): (DateTime<Utc>, Uuid) = sqlx::query_as(
+    let (t, id): (DateTime<Utc>, Uuid) = crate::db::query_as(
         "SELECT created_at, id FROM audit_logs ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET $1",
     )
     .bind(offset)
-    .fetch_one(pool)
+    .fetch_one(&mut *crate::db::pinned(pool).await?)
     .await?;
     Ok(vec![KeyValue::Time(t), KeyValue::Id(id)])
 }
 
 pub async fn audit_pages(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, DbError> {
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_logs")
-        .fetch_one(pool)
+    let total: i64 = crate::db::query_scalar("SELECT count(*) FROM audit_logs")
+        .fetch_one(&mut *crate::db::pinned(pool).await?)
         .await?;
     let none = Filter::default();
     let middle = key_at(pool, total / 2 - 1).await?;
@@ -219,16 +219,16 @@ pub async fn audit_pages(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, D
 
 pub async fn filtered_pages(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, DbError> {
     // The busiest actor, a much-audited resource, and a month of one action.
-    let (actor,): (String,) = sqlx::query_as(
+    let (actor,): (String,) = crate::db::query_as(
         "SELECT u.email FROM users u WHERE u.role IN ('admin', 'super_admin') ORDER BY u.email LIMIT 1",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *crate::db::pinned(pool).await?)
     .await?;
-    let (resource_type, resource_id): (String, Uuid) = sqlx::query_as(
+    let (resource_type, resource_id): (String, Uuid) = crate::db::query_as(
         "SELECT resource_type, resource_id FROM audit_logs WHERE resource_id IS NOT NULL \
          AND created_at > now() - interval '30 days' ORDER BY created_at DESC LIMIT 1",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *crate::db::pinned(pool).await?)
     .await?;
     let since = (Utc::now() - chrono::Duration::days(60)).format("%Y-%m-%d");
     let until = (Utc::now() - chrono::Duration::days(30)).format("%Y-%m-%d");
@@ -265,8 +265,8 @@ pub async fn filtered_pages(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>
 }
 
 pub async fn user_search(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, DbError> {
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(pool)
+    let users: i64 = crate::db::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&mut *crate::db::pinned(pool).await?)
         .await?;
     let mut out = Vec::new();
     for term in ["kowalski42", "tariq.sato", "Brennan"] {
@@ -282,11 +282,11 @@ pub async fn user_search(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, D
         // The same question without the console's trigram indexes: a plain ILIKE scan.
         let pattern = lists::like_pattern(term);
         let plain = time_runs(effort.slow_runs, || async {
-            let mut tx = pool.begin().await?;
-            sqlx::query("SET LOCAL enable_bitmapscan = off")
+            let mut tx = crate::db::begin(pool).await?;
+            crate::db::query("SET LOCAL enable_bitmapscan = off")
                 .execute(&mut *tx)
                 .await?;
-            let n = sqlx::query(
+            let n = crate::db::query(
                 "SELECT id, email, name FROM users WHERE email ILIKE $1 OR name ILIKE $1 \
                  OR company ILIKE $1 OR phone ILIKE $1 ORDER BY email, id LIMIT $2",
             )
@@ -487,11 +487,11 @@ pub async fn bytes_on_the_wire(pool: &PgPool) -> Result<Vec<Figure>, DbError> {
 
 /// The bench's super_admin as an actor (the bench measures actions, not sign-in).
 async fn bench_actor(pool: &PgPool) -> Result<Actor, DbError> {
-    let (id, email, name): (Uuid, String, String) = sqlx::query_as(
+    let (id, email, name): (Uuid, String, String) = crate::db::query_as(
         "SELECT id, email, name FROM users WHERE email = $1 AND role = 'super_admin' AND is_active",
     )
     .bind(crate::seed::bench::BENCH_SUPER_ADMIN)
-    .fetch_one(pool)
+    .fetch_one(&mut *crate::db::pinned(pool).await?)
     .await?;
     Ok(Actor {
         id,
@@ -503,10 +503,11 @@ async fn bench_actor(pool: &PgPool) -> Result<Actor, DbError> {
 
 pub async fn credits(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, DbError> {
     // This section writes (top-ups and their audit rows): only on a database seed-bench filled.
-    let bench: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
-        .bind(crate::seed::bench::BENCH_SUPER_ADMIN)
-        .fetch_one(pool)
-        .await?;
+    let bench: bool =
+        crate::db::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
+            .bind(crate::seed::bench::BENCH_SUPER_ADMIN)
+            .fetch_one(&mut *crate::db::pinned(pool).await?)
+            .await?;
     if !bench {
         return Ok(vec![Figure {
             section: "8. credits top-ups",
@@ -525,10 +526,10 @@ pub async fn credits(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, DbErr
         },
         read_only: false,
     };
-    let targets: Vec<Uuid> = sqlx::query_scalar(
+    let targets: Vec<Uuid> = crate::db::query_scalar(
         "SELECT id FROM users WHERE role = 'user' AND is_active ORDER BY id LIMIT 8",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *crate::db::pinned(pool).await?)
     .await?;
     if targets.len() < 8 {
         return Err(DbError::Refused(
@@ -636,15 +637,15 @@ pub fn print_table(figures: &[Figure], out: &mut impl Write) -> std::io::Result<
 
 /// Whether the database looks like one `seed-bench` filled (the figures mean most there).
 pub async fn describe(pool: &PgPool) -> Result<String, DbError> {
-    let (audit, users, calls): (i64, i64, i64) = sqlx::query_as(
+    let (audit, users, calls): (i64, i64, i64) = crate::db::query_as(
         "SELECT (SELECT reltuples::bigint FROM pg_class WHERE oid = 'audit_logs'::regclass), \
                 (SELECT reltuples::bigint FROM pg_class WHERE oid = 'users'::regclass), \
                 (SELECT reltuples::bigint FROM pg_class WHERE oid = 'calls'::regclass)",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *crate::db::pinned(pool).await?)
     .await?;
-    let version: String = sqlx::query_scalar("SHOW server_version")
-        .fetch_one(pool)
+    let version: String = crate::db::query_scalar("SHOW server_version")
+        .fetch_one(&mut *crate::db::pinned(pool).await?)
         .await?;
     Ok(format!(
         "PostgreSQL {version}; about {audit} audit entries, {users} users, {calls} calls (planner estimates)"

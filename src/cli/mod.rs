@@ -68,6 +68,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub read_only: bool,
 
+    /// What sits between Switchboard and the server: `session` (directly, or a pooler in session
+    /// mode) or `transaction` (PgBouncer's pool_mode = transaction, Supabase's pooler on port
+    /// 6543): then each use of a connection is one transaction and no prepared statement outlives
+    /// it. Else `pooler` in the config file, else session.
+    #[arg(long, global = true, env = "SWITCHBOARD_POOLER", value_name = "MODE")]
+    pub pooler: Option<connect::Pooling>,
+
     /// Read the admin's password from the first line of FILE instead of asking on the terminal.
     #[arg(long, global = true, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
@@ -157,6 +164,8 @@ pub enum Command {
 pub struct RunContext {
     pub target: DbTarget,
     pub read_only: bool,
+    /// `--pooler` (or `SWITCHBOARD_POOLER`), else the config file's `pooler`.
+    pub pooling: connect::Pooling,
     /// The admin to act as: `--admin` (or `SWITCHBOARD_ADMIN`), else the config file's `admin`.
     pub admin: Option<String>,
     pub password_file: Option<PathBuf>,
@@ -206,6 +215,11 @@ async fn connect(
         read_only,
         statement_timeout: interactive.then_some(connect::INTERACTIVE_STATEMENT_TIMEOUT),
         connect_timeout: None,
+        // The private cluster is reached directly, whatever is said about poolers.
+        pooling: match run.target {
+            DbTarget::Url(_) => run.pooling,
+            DbTarget::Embedded => connect::Pooling::Session,
+        },
     };
     Ok(match &run.target {
         DbTarget::Url(url) => connect::open_url(url, settings).await?,
@@ -325,6 +339,7 @@ async fn run_command(cli: Cli, paths: &AppPaths, started: Instant) -> Result<(),
     let run = RunContext {
         target,
         read_only: cli.global.read_only,
+        pooling: cli.global.pooler.or(config.pooler).unwrap_or_default(),
         admin: cli.global.admin.or(config.admin),
         password_file: cli.global.password_file,
         admin_password_file: cli.global.admin_password_file,
@@ -393,6 +408,15 @@ async fn dispatch(
             .await
         }
         Some(Command::Migrate { dry_run }) => {
+            if run.pooling == connect::Pooling::Transaction {
+                return Err(CliError::Usage(
+                    "migrate needs a session of its own (a lock held across transactions, \
+                     CREATE INDEX CONCURRENTLY outside any transaction), which a transaction \
+                     pooler does not give: run it with a URL straight to the server (or to a \
+                     pooler in session mode), without --pooler transaction"
+                        .into(),
+                ));
+            }
             with_connection(run, paths, Writable, AsItIs, async |conn| {
                 setup::migrate(conn, url, dry_run).await
             })

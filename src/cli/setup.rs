@@ -261,8 +261,8 @@ pub(super) async fn overview(
     admin: Option<&str>,
     read_only: bool,
 ) -> Result<(), CliError> {
-    let version: String = sqlx::query_scalar("SHOW server_version")
-        .fetch_one(&conn.pool)
+    let version: String = crate::db::query_scalar("SHOW server_version")
+        .fetch_one(&mut *crate::db::pinned(&conn.pool).await?)
         .await
         .map_err(DbError::from)?;
     // Exact counts for small tables; the planner's estimate for large ones (a count(*) of ten
@@ -277,19 +277,20 @@ pub(super) async fn overview(
         ("audit_logs", "audit log entries"),
     ] {
         let estimate: f32 =
-            sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE oid = $1::regclass")
+            crate::db::query_scalar("SELECT reltuples FROM pg_class WHERE oid = $1::regclass")
                 .bind(table)
-                .fetch_one(&conn.pool)
+                .fetch_one(&mut *crate::db::pinned(&conn.pool).await?)
                 .await
                 .map_err(DbError::from)?;
         if estimate > 100_000.0 {
             parts.push(format!("about {} {noun}", estimate as i64));
         } else {
-            let n: i64 =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
-                    .fetch_one(&conn.pool)
-                    .await
-                    .map_err(DbError::from)?;
+            let n: i64 = crate::db::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT count(*) FROM {table}"
+            )))
+            .fetch_one(&mut *crate::db::pinned(&conn.pool).await?)
+            .await
+            .map_err(DbError::from)?;
             parts.push(format!("{n} {noun}"));
         }
     }

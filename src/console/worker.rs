@@ -112,14 +112,19 @@ async fn write(pool: &PgPool, job: WriteJob, progress: &UnboundedSender<Msg>) ->
 /// Cancels the running queries of `pane` in the sessions named `app_name` (this console's; no
 /// other console's, and none of this console's other panes').
 pub async fn cancel_pane_queries(pool: &PgPool, app_name: &str, pane: ListKind) {
-    let result = sqlx::query(
-        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
-         WHERE application_name = $1 AND state = 'active' AND pid <> pg_backend_pid() \
-           AND starts_with(query, $2)",
-    )
-    .bind(app_name)
-    .bind(query_tag(pane))
-    .execute(pool)
+    let result = async {
+        let mut conn = crate::db::pinned(pool).await?;
+        crate::db::query(
+            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1 AND state = 'active' AND pid <> pg_backend_pid() \
+               AND starts_with(query, $2)",
+        )
+        .bind(app_name)
+        .bind(query_tag(pane))
+        .execute(&mut *conn)
+        .await?;
+        Ok::<(), crate::db::DbError>(())
+    }
     .await;
     if let Err(e) = result {
         tracing::warn!("cancelling queries: {e}");

@@ -334,15 +334,15 @@ impl Report {
 /// to tell a pooler or proxy in between. A `read_only` session is held to what it can do: its
 /// panes, sign-in and exports, and the audit rows they write; the changes are not used.
 pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<Report, DbError> {
-    let (server_version, role, server_port): (String, String, Option<i32>) = sqlx::query_as(
+    let (server_version, role, server_port): (String, String, Option<i32>) = crate::db::query_as(
         "SELECT current_setting('server_version'), current_user::text, inet_server_port()",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *crate::db::pinned(pool).await?)
     .await?;
     let in_between = match (port, server_port) {
         (Some(p), Some(s)) if i32::from(p) != s => Some(format!(
             "connected on port {p}, the server listens on {s}: a pooler, a proxy or a forwarded \
-             port sits in between (session pooling works; transaction pooling does not yet)"
+             port sits in between (a pooler in transaction mode needs --pooler transaction)"
         )),
         _ => None,
     };
@@ -350,7 +350,7 @@ pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<
     // (`switchboard`, named with their schema), with its type: from the catalog, which shows
     // them whatever the role may do with them (information_schema hides columns the role holds
     // no privilege on).
-    let columns: Vec<(String, String, String)> = sqlx::query_as(
+    let columns: Vec<(String, String, String)> = crate::db::query_as(
         "SELECT CASE n.nspname WHEN 'public' THEN c.relname::text \
                     ELSE n.nspname || '.' || c.relname END, \
                 a.attname::text, a.atttypid::regtype::text \
@@ -359,7 +359,7 @@ pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<
          WHERE n.nspname IN ('public', 'switchboard') AND c.relkind IN ('r', 'p', 'v', 'm') \
            AND a.attnum > 0 AND NOT a.attisdropped",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *crate::db::pinned(pool).await?)
     .await?;
     let type_of = |table: &str, column: &str| {
         columns
@@ -412,14 +412,14 @@ pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<
     other_tables.sort();
     other_tables.dedup();
     let extensions: Vec<String> =
-        sqlx::query_scalar("SELECT extname::text FROM pg_extension ORDER BY 1")
-            .fetch_all(pool)
+        crate::db::query_scalar("SELECT extname::text FROM pg_extension ORDER BY 1")
+            .fetch_all(&mut *crate::db::pinned(pool).await?)
             .await?;
-    let present: Vec<(String, bool)> = sqlx::query_as(
+    let present: Vec<(String, bool)> = crate::db::query_as(
         "SELECT c.relname::text, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
          JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *crate::db::pinned(pool).await?)
     .await?;
     let wanted = super::migrate::indexes::statements(super::migrate::MIGRATIONS[4].sql);
     let indexes: Vec<IndexFinding> = wanted
@@ -599,14 +599,14 @@ async fn privilege(
         Some(_) => format!("{function}($2::text, $3, $4)"),
         None => format!("{function}($2::text, $4)"),
     };
-    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+    Ok(crate::db::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT CASE WHEN has_schema_privilege($1, 'USAGE') THEN {call} ELSE false END"
     )))
     .bind(schema)
     .bind(qualified(table))
     .bind(column.unwrap_or_default())
     .bind(privilege)
-    .fetch_one(pool)
+    .fetch_one(&mut *crate::db::pinned(pool).await?)
     .await?)
 }
 

@@ -382,7 +382,11 @@ pub struct PoolSettings {
     pub statement_timeout: Option<Duration>,
     /// How long connecting may take; none: [`CONNECT_TIMEOUT`].
     pub connect_timeout: Option<Duration>,
+    /// What sits between the console and the server.
+    pub pooling: Pooling,
 }
+
+pub use crate::config::Pooling;
 
 /// The statement timeout of the console's and the admin commands' sessions.
 pub const INTERACTIVE_STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -416,19 +420,7 @@ pub async fn open_pool(
     let options = options
         .application_name(application_name())
         .extra_float_digits(None);
-    let mut session = Vec::new();
-    // The console's queries are short and index-driven; JIT compiling them (PostgreSQL turns it
-    // on above a cost estimate, e.g. for a page with per-row subqueries) costs more than it saves.
-    session.push("SET jit = off".to_string());
-    if settings.read_only {
-        session.push("SET default_transaction_read_only = on".to_string());
-    }
-    if let Some(limit) = settings.statement_timeout {
-        session.push(format!(
-            "SET statement_timeout = {}",
-            limit.as_millis().max(1)
-        ));
-    }
+    let session = session_settings(&settings);
     // One connection first, outside the pool: a refused or failing connection is reported at
     // once with its cause (the pool retries a refused one until its timeout, then says only that
     // it timed out), the server's version is checked, and the session settings are tried.
@@ -446,10 +438,16 @@ pub async fn open_pool(
     let version = match probe.server_version_num() {
         Some(v) => v,
         // Not reported at start-up (some poolers): asked.
-        None => sqlx::query_scalar::<_, i32>("SELECT current_setting('server_version_num')::int")
+        None => sqlx::raw_sql("SELECT current_setting('server_version_num')")
             .fetch_one(&mut probe)
             .await
-            .map(|v| v.max(0) as u32)?,
+            .map(|row| {
+                use sqlx::Row;
+                row.try_get::<String, _>(0)
+                    .ok()
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .unwrap_or(0)
+            })?,
     };
     if version < MIN_SERVER_VERSION {
         let _ = probe.close().await;
@@ -460,30 +458,77 @@ pub async fn open_pool(
             version % 10000 / 100
         )));
     }
-    for statement in &session {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
-            .execute(&mut probe)
-            .await?;
+    match settings.pooling {
+        Pooling::Session => {
+            for statement in &session {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET {statement}")))
+                    .execute(&mut probe)
+                    .await?;
+            }
+        }
+        // Tried inside a transaction that is rolled back, in one message: nothing stays on
+        // the server.
+        Pooling::Transaction => {
+            let sql = std::iter::once("BEGIN".to_string())
+                .chain(session.iter().map(|s| format!("SET LOCAL {s}")))
+                .chain(std::iter::once("ROLLBACK".to_string()))
+                .collect::<Vec<_>>()
+                .join("; ");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut probe)
+                .await?;
+        }
     }
     let _ = probe.close().await;
-    let pool = PgPoolOptions::new()
+    let builder = PgPoolOptions::new()
         .max_connections(8)
-        .acquire_timeout(Duration::from_secs(10))
-        .after_connect(move |conn, _meta| {
-            let session = session.clone();
-            Box::pin(async move {
-                for statement in session {
-                    // Constants of this function, no input: nothing to bind.
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                Ok(())
-            })
-        })
-        .connect_with(options)
-        .await?;
+        .acquire_timeout(Duration::from_secs(10));
+    let pool = match settings.pooling {
+        Pooling::Session => {
+            builder
+                .after_connect(move |conn, _meta| {
+                    let session = session.clone();
+                    Box::pin(async move {
+                        for statement in session {
+                            // Constants of this module, no input: nothing to bind.
+                            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET {statement}")))
+                                .execute(&mut *conn)
+                                .await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .connect_with(options)
+                .await?
+        }
+        Pooling::Transaction => {
+            super::pooler::use_transaction_pooler();
+            let pool = builder.connect_with(options).await?;
+            super::pooler::set_local_settings(&pool, session);
+            pool
+        }
+    };
     Ok(pool)
+}
+
+/// The session's settings, as `name = value`: SET on every new connection, or SET LOCAL in each
+/// transaction behind a transaction pooler.
+fn session_settings(settings: &PoolSettings) -> Vec<String> {
+    let mut session = Vec::new();
+    if settings.read_only {
+        session.push(match settings.pooling {
+            Pooling::Session => "default_transaction_read_only = on".to_string(),
+            // First: it must come before any query of the transaction.
+            Pooling::Transaction => "transaction_read_only = on".to_string(),
+        });
+    }
+    // The console's queries are short and index-driven; JIT compiling them (PostgreSQL turns it
+    // on above a cost estimate, e.g. for a page with per-row subqueries) costs more than it saves.
+    session.push("jit = off".to_string());
+    if let Some(limit) = settings.statement_timeout {
+        session.push(format!("statement_timeout = {}", limit.as_millis().max(1)));
+    }
+    session
 }
 
 /// A connected database, with the private cluster that serves it when it is the embedded one.
@@ -504,8 +549,8 @@ pub struct Connection {
 /// Whether a new session of `pool` is read-only, whatever the reason.
 pub async fn session_is_read_only(pool: &PgPool) -> Result<bool, DbError> {
     Ok(
-        sqlx::query_scalar("SELECT current_setting('transaction_read_only') = 'on'")
-            .fetch_one(pool)
+        crate::db::query_scalar("SELECT current_setting('transaction_read_only') = 'on'")
+            .fetch_one(&mut *crate::db::pinned(pool).await?)
             .await?,
     )
 }
@@ -605,7 +650,7 @@ pub async fn open_url(url: &str, settings: PoolSettings) -> Result<Connection, D
 /// `CREATE DATABASE name` unless it exists (two processes may race here: both are fine).
 pub async fn ensure_database(admin: &PgPool, name: &str) -> Result<(), DbError> {
     let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        crate::db::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
             .bind(name)
             .fetch_one(admin)
             .await?;
@@ -614,7 +659,10 @@ pub async fn ensure_database(admin: &PgPool, name: &str) -> Result<(), DbError> 
     }
     // CREATE DATABASE takes no parameters; quote the identifier.
     let sql = format!("CREATE DATABASE {}", quote_ident(name));
-    match sqlx::query(sqlx::AssertSqlSafe(sql)).execute(admin).await {
+    match crate::db::query(sqlx::AssertSqlSafe(sql))
+        .execute(admin)
+        .await
+    {
         Ok(_) => Ok(()),
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => Ok(()),
         Err(e) => Err(e.into()),

@@ -74,7 +74,10 @@ async fn table(
     sql: &'static str,
     id: Uuid,
 ) -> Result<Section, DbError> {
-    let rows = tagged_query(kind, sql).bind(id).fetch_all(pool).await?;
+    let rows = tagged_query(kind, sql)
+        .bind(id)
+        .fetch_all(&mut *crate::db::pinned(pool).await?)
+        .await?;
     Ok(Section::Table {
         title: title.to_string(),
         rows: rows
@@ -96,9 +99,9 @@ async fn series(
     let today = Utc::now().date_naive();
     let first_day = today - chrono::Duration::days(29);
     let rows: Vec<(NaiveDate, i64)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{}{sql}", query_tag(kind))))
+        crate::db::query_as(sqlx::AssertSqlSafe(format!("{}{sql}", query_tag(kind))))
             .bind(id)
-            .fetch_all(pool)
+            .fetch_all(&mut *crate::db::pinned(pool).await?)
             .await?;
     let mut values = vec![0u64; 30];
     for (day, v) in rows {
@@ -147,7 +150,7 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                 "SELECT id, name, plan, is_active, created_at, updated_at, metadata FROM tenants WHERE id = $1",
             )
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *crate::db::pinned(pool).await?)
             .await?
             .ok_or_else(not_found)?;
             detail.title = format!("Tenant {}", row.try_get::<String, _>(1).unwrap_or_default());
@@ -191,7 +194,7 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                  FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1",
             )
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *crate::db::pinned(pool).await?)
             .await?
             .ok_or_else(not_found)?;
             detail.title = format!("User {}", row.try_get::<String, _>(1).unwrap_or_default());
@@ -299,7 +302,7 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                  LEFT JOIN bolna_agents b ON b.id = a.id WHERE a.id = $1",
             )
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *crate::db::pinned(pool).await?)
             .await?
             .ok_or_else(not_found)?;
             detail.title = format!("Agent {}", row.try_get::<String, _>(1).unwrap_or_default());
@@ -347,7 +350,7 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                  LEFT JOIN users cu ON cu.id = p.created_by_admin_id WHERE p.id = $1",
             )
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *crate::db::pinned(pool).await?)
             .await?
             .ok_or_else(not_found)?;
             detail.title = format!("Number {}", row.try_get::<String, _>(1).unwrap_or_default());
@@ -375,7 +378,7 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                  FROM audit_logs a LEFT JOIN users u ON u.id = a.user_id WHERE a.id = $1",
             )
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *crate::db::pinned(pool).await?)
             .await?
             .ok_or_else(not_found)?;
             let action: String = row.try_get(3).unwrap_or_default();

@@ -72,7 +72,13 @@ pub async fn estimate_rows(pool: &PgPool, filter: &Filter) -> Option<u64> {
     let mut explain: QueryBuilder<Postgres> =
         QueryBuilder::new("EXPLAIN (FORMAT JSON) SELECT a.id FROM audit_logs a WHERE true");
     push_filter(&mut explain, ListKind::AuditLog, filter);
-    let plan: Value = explain.build_query_scalar().fetch_one(pool).await.ok()?;
+    let mut conn = super::pinned(pool).await.ok()?;
+    let plan: Value = explain
+        .build_query_scalar()
+        .persistent(!super::pooler::transaction_pooler())
+        .fetch_one(&mut *conn)
+        .await
+        .ok()?;
     plan.get(0)?
         .get("Plan")?
         .get("Plan Rows")?
@@ -103,13 +109,13 @@ pub async fn export_audit(
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<u64, ExportError> {
     let filter = &resolve_actors(pool, ListKind::AuditLog, filter).await?;
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    let mut tx = crate::db::begin(pool).await?;
+    crate::db::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
     // An export of the whole log takes minutes: the session's statement timeout is for the
     // console's short queries, not for this one.
-    sqlx::query("SET LOCAL statement_timeout = 0")
+    crate::db::query("SET LOCAL statement_timeout = 0")
         .execute(&mut *tx)
         .await?;
     let mut sink = match format {
@@ -126,7 +132,10 @@ pub async fn export_audit(
     let mut rows = 0u64;
     {
         let mut qb = query(filter);
-        let mut stream = qb.build().fetch(&mut *tx);
+        let mut stream = qb
+            .build()
+            .persistent(super::pooler::prepared())
+            .fetch(&mut *tx);
         while let Some(r) = stream.try_next().await? {
             if STOP.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(ExportError::Interrupted);

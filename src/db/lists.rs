@@ -120,7 +120,7 @@ pub(crate) fn tagged_query(
     kind: ListKind,
     sql: &'static str,
 ) -> sqlx::query::Query<'static, Postgres, sqlx::postgres::PgArguments> {
-    sqlx::query(sqlx::AssertSqlSafe(format!("{}{sql}", query_tag(kind))))
+    crate::db::query(sqlx::AssertSqlSafe(format!("{}{sql}", query_tag(kind))))
 }
 
 /// A typed value of a list cell or a detail field.
@@ -324,7 +324,7 @@ pub async fn fetch_stats(
     }
     let rows = tagged_query(kind, late.sql)
         .bind(ids)
-        .fetch_all(pool)
+        .fetch_all(&mut *crate::db::pinned(pool).await?)
         .await?;
     Ok(rows
         .iter()
@@ -355,22 +355,22 @@ pub async fn resolve_actors(
         {
             continue;
         }
-        let exact: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        let exact: Option<Uuid> = crate::db::query_scalar(sqlx::AssertSqlSafe(format!(
             "{}SELECT id FROM users WHERE email = $1",
             query_tag(kind)
         )))
         .bind(v.as_str())
-        .fetch_optional(pool)
+        .fetch_optional(&mut *crate::db::pinned(pool).await?)
         .await?;
         let id = match exact {
             Some(id) => Some(id),
             None => {
-                let ids: Vec<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                let ids: Vec<Uuid> = crate::db::query_scalar(sqlx::AssertSqlSafe(format!(
                     "{}SELECT id FROM users WHERE email ILIKE $1 LIMIT 2",
                     query_tag(kind)
                 )))
                 .bind(like_pattern(v))
-                .fetch_all(pool)
+                .fetch_all(&mut *crate::db::pinned(pool).await?)
                 .await?;
                 (ids.len() == 1).then(|| ids[0])
             }
@@ -392,7 +392,11 @@ pub async fn fetch_page(
 ) -> Result<Vec<ListRow>, DbError> {
     let filter = &resolve_actors(pool, kind, filter).await?;
     let mut qb = build_page_query(kind, filter, page, limit);
-    let rows = qb.build().fetch_all(pool).await?;
+    let rows = qb
+        .build()
+        .persistent(crate::db::pooler::prepared())
+        .fetch_all(&mut *crate::db::pinned(pool).await?)
+        .await?;
     let mut out: Vec<ListRow> = rows.iter().map(|r| decode_row(kind, r)).collect();
     if let Some(range) = stats_cells(kind) {
         for row in &mut out {
@@ -517,7 +521,11 @@ pub async fn count_rows(
     qb.push(" LIMIT ")
         .push_bind(COUNT_BOUND + 1)
         .push(") bounded");
-    let n: i64 = qb.build_query_scalar().fetch_one(pool).await?;
+    let n: i64 = qb
+        .build_query_scalar()
+        .persistent(crate::db::pooler::prepared())
+        .fetch_one(&mut *crate::db::pinned(pool).await?)
+        .await?;
     Ok(if n > COUNT_BOUND {
         RowCount::AtLeast(COUNT_BOUND)
     } else {

@@ -10,8 +10,10 @@ pub mod lists;
 pub mod migrate;
 pub mod pg;
 pub mod pgpass;
+pub mod pooler;
 
 pub use migrate::{MigrationInfo, migrate, pending_migrations};
+pub use pooler::{begin, pinned, query, query_as, query_scalar};
 
 /// The system tenant of schema-mapping-guide.md: shared resources and platform staff.
 pub const SYSTEM_TENANT: uuid::Uuid = uuid::Uuid::nil();
@@ -67,6 +69,13 @@ pub(crate) fn sqlx_text(e: &sqlx::Error) -> String {
             // invalid_password
             Some("28P01") => format!(
                 "{}: check the password in the URL, PGPASSWORD or ~/.pgpass (PGPASSFILE)",
+                d.message()
+            ),
+            // duplicate_prepared_statement, invalid_sql_statement_name: prepared statements
+            // lost or shared between clients, as behind a transaction pooler.
+            Some("42P05" | "26000") => format!(
+                "{}: a pooler in transaction mode between Switchboard and the server? Then use \
+                 --pooler transaction (or pooler = \"transaction\" in the config file)",
                 d.message()
             ),
             _ => d.message().to_string(),

@@ -79,7 +79,7 @@ pub async fn seed_bench(
     let total = size.total_rows();
     let hash = crate::password::hash_password(BENCH_PASSWORD)
         .map_err(|e| DbError::Refused(e.to_string()))?;
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     super::require_empty(&mut tx, "the bench data").await?;
     // Bulk-load settings for this transaction only. Skipping the foreign-key triggers needs a
     // superuser; without one the keys are checked row by row, which is slower but the same.
@@ -88,15 +88,17 @@ pub async fn seed_bench(
         "SET LOCAL maintenance_work_mem = '512MB'",
         "SET LOCAL work_mem = '64MB'",
     ] {
-        sqlx::query(setting).execute(&mut *tx).await?;
+        crate::db::query(setting).execute(&mut *tx).await?;
     }
-    sqlx::query("SAVEPOINT replica").execute(&mut *tx).await?;
-    if sqlx::query("SET LOCAL session_replication_role = replica")
+    crate::db::query("SAVEPOINT replica")
+        .execute(&mut *tx)
+        .await?;
+    if crate::db::query("SET LOCAL session_replication_role = replica")
         .execute(&mut *tx)
         .await
         .is_err()
     {
-        sqlx::query("ROLLBACK TO SAVEPOINT replica")
+        crate::db::query("ROLLBACK TO SAVEPOINT replica")
             .execute(&mut *tx)
             .await?;
     }
@@ -118,7 +120,7 @@ pub async fn seed_bench(
     run(&mut tx, USERS_MAP, &[size.users, size.tenants]).await?;
     for start in (1..=size.users).step_by(STEP_ROWS as usize) {
         let end = (start + STEP_ROWS - 1).min(size.users);
-        sqlx::query(USERS)
+        crate::db::query(USERS)
             .bind(start)
             .bind(end)
             .bind(&hash)
@@ -154,17 +156,20 @@ pub async fn seed_bench(
             done,
             total,
         );
-        sqlx::query(sqlx::AssertSqlSafe(def.clone()))
+        crate::db::query(sqlx::AssertSqlSafe(def.clone()))
             .execute(&mut *tx)
             .await?;
     }
     progress("committing", done, total);
     tx.commit().await?;
     progress("analyzing", done, total);
-    sqlx::query("ANALYZE").execute(pool).await?;
-    let database_bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
-        .fetch_one(pool)
+    crate::db::query("ANALYZE")
+        .execute(&mut *crate::db::pinned(pool).await?)
         .await?;
+    let database_bytes: i64 =
+        crate::db::query_scalar("SELECT pg_database_size(current_database())")
+            .fetch_one(&mut *crate::db::pinned(pool).await?)
+            .await?;
     Ok(BenchSummary {
         size,
         elapsed: started.elapsed(),
@@ -178,7 +183,7 @@ async fn run(
     sql: &'static str,
     params: &[i64],
 ) -> Result<(), DbError> {
-    let mut q = sqlx::query(sql);
+    let mut q = crate::db::query(sql);
     for p in params {
         q = q.bind(*p);
     }
@@ -192,7 +197,7 @@ async fn drop_indexes(
     tables: &[&str],
 ) -> Result<Vec<(String, String)>, DbError> {
     let tables: Vec<String> = tables.iter().map(|t| t.to_string()).collect();
-    let defs: Vec<(String, String)> = sqlx::query_as(
+    let defs: Vec<(String, String)> = crate::db::query_as(
         "SELECT i.relname::text, pg_get_indexdef(x.indexrelid) \
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
          JOIN pg_class t ON t.oid = x.indrelid \
@@ -204,7 +209,7 @@ async fn drop_indexes(
     .fetch_all(&mut **tx)
     .await?;
     for (name, _) in &defs {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(sqlx::AssertSqlSafe(format!(
             "DROP INDEX {}",
             crate::db::connect::quote_ident(name)
         )))

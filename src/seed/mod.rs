@@ -13,10 +13,10 @@ pub(crate) async fn require_empty(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     what: &str,
 ) -> Result<(), DbError> {
-    sqlx::query("LOCK TABLE users, tenants IN SHARE ROW EXCLUSIVE MODE")
+    crate::db::query("LOCK TABLE users, tenants IN SHARE ROW EXCLUSIVE MODE")
         .execute(&mut **tx)
         .await?;
-    let (users, tenants): (i64, i64) = sqlx::query_as(
+    let (users, tenants): (i64, i64) = crate::db::query_as(
         "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tenants WHERE id <> $1)",
     )
     .bind(SYSTEM_TENANT)

@@ -34,7 +34,8 @@ pub async fn insert_user(
     tenant: Uuid,
 ) -> Actor {
     let hash = password::hash_password(PASSWORD).unwrap();
-    let id: Uuid = sqlx::query_scalar(
+    let id: Uuid =
+        sql!(pool, switchboard::db::query_scalar(
         "INSERT INTO users (email, name, role, is_active, password_hash, tenant_id, credits) \
          VALUES ($1, $2, $3, $4, $5, $6, 100) RETURNING id",
     )
@@ -44,9 +45,8 @@ pub async fn insert_user(
     .bind(active)
     .bind(hash)
     .bind(tenant)
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    , fetch_one)
+        .unwrap();
     Actor {
         id,
         email: email.into(),
@@ -56,16 +56,21 @@ pub async fn insert_user(
 }
 
 pub async fn fixture(pool: &PgPool) -> Fixture {
-    let tenant: Uuid =
-        sqlx::query_scalar("INSERT INTO tenants (name, plan) VALUES ('Acme', 'pro') RETURNING id")
-            .fetch_one(pool)
-            .await
-            .unwrap();
-    let other_tenant: Uuid = sqlx::query_scalar(
-        "INSERT INTO tenants (name, plan) VALUES ('Globex', 'starter') RETURNING id",
+    let tenant: Uuid = sql!(
+        pool,
+        switchboard::db::query_scalar(
+            "INSERT INTO tenants (name, plan) VALUES ('Acme', 'pro') RETURNING id"
+        ),
+        fetch_one
     )
-    .fetch_one(pool)
-    .await
+    .unwrap();
+    let other_tenant: Uuid = sql!(
+        pool,
+        switchboard::db::query_scalar(
+            "INSERT INTO tenants (name, plan) VALUES ('Globex', 'starter') RETURNING id",
+        ),
+        fetch_one
+    )
     .unwrap();
     let system = switchboard::db::SYSTEM_TENANT;
     let super_admin = insert_user(pool, "super@x.test", Role::SuperAdmin, true, system).await;
@@ -78,44 +83,46 @@ pub async fn fixture(pool: &PgPool) -> Fixture {
     let inactive_customer = insert_user(pool, "closed@acme.test", Role::User, false, tenant)
         .await
         .id;
-    let agent: Uuid = sqlx::query_scalar(
-        "INSERT INTO agents (user_id, bolna_agent_id, name, description) \
+    let agent: Uuid = sql!(
+        pool,
+        switchboard::db::query_scalar(
+            "INSERT INTO agents (user_id, bolna_agent_id, name, description) \
          VALUES ($1, 'bolna-1', 'Front desk', 'Answers calls') RETURNING id",
+        )
+        .bind(customer),
+        fetch_one
     )
-    .bind(customer)
-    .fetch_one(pool)
-    .await
     .unwrap();
-    let number: Uuid = sqlx::query_scalar(
+    let number: Uuid = sql!(pool, switchboard::db::query_scalar(
         "INSERT INTO phone_numbers (name, phone_number, bolna_phone_number_id, created_by_admin_id) \
          VALUES ('Main line', '+14155550100', 'pn-1', $1) RETURNING id",
     )
     .bind(super_admin.id)
-    .fetch_one(pool)
-    .await
+    , fetch_one)
     .unwrap();
-    let number_twin: Uuid = sqlx::query_scalar(
+    let number_twin: Uuid = sql!(pool, switchboard::db::query_scalar(
         "INSERT INTO phone_numbers (name, phone_number, bolna_phone_number_id, created_by_admin_id, is_active) \
          VALUES ('Old main line', '+14155550100', 'pn-0', $1, false) RETURNING id",
     )
     .bind(super_admin.id)
-    .fetch_one(pool)
-    .await
+    , fetch_one)
     .unwrap();
     for (token, expires) in [
         ("tok-a", "1 day"),
         ("tok-b", "2 days"),
         ("tok-old", "-1 day"),
     ] {
-        sqlx::query(
-            "INSERT INTO user_sessions (user_id, session_token, expires_at) \
+        sql!(
+            pool,
+            switchboard::db::query(
+                "INSERT INTO user_sessions (user_id, session_token, expires_at) \
              VALUES ($1, $2, now() + $3::interval)",
+            )
+            .bind(customer)
+            .bind(token)
+            .bind(expires),
+            execute
         )
-        .bind(customer)
-        .bind(token)
-        .bind(expires)
-        .execute(pool)
-        .await
         .unwrap();
     }
     Fixture {
@@ -161,20 +168,24 @@ pub struct AuditRow {
 }
 
 pub async fn audit_count(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM audit_logs")
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    sql!(
+        pool,
+        switchboard::db::query_scalar("SELECT count(*) FROM audit_logs"),
+        fetch_one
+    )
+    .unwrap()
 }
 
 pub async fn audit_row(pool: &PgPool, id: Uuid) -> AuditRow {
-    sqlx::query_as(
-        "SELECT user_id, action, resource_type, resource_id, old_values, new_values, \
+    sql!(
+        pool,
+        switchboard::db::query_as(
+            "SELECT user_id, action, resource_type, resource_id, old_values, new_values, \
                 host(ip_address) AS ip_address, user_agent FROM audit_logs WHERE id = $1",
+        )
+        .bind(id),
+        fetch_one
     )
-    .bind(id)
-    .fetch_one(pool)
-    .await
     .unwrap()
 }
 
@@ -215,11 +226,7 @@ pub async fn scalar<T>(pool: &PgPool, sql: &'static str, id: Uuid) -> T
 where
     T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
 {
-    sqlx::query_scalar(sql)
-        .bind(id)
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    sql!(pool, switchboard::db::query_scalar(sql).bind(id), fetch_one).unwrap()
 }
 
 /// One request of every kind that the fixture's super_admin may make, in an order that applies.

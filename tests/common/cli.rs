@@ -80,11 +80,12 @@ pub fn json(o: &Output) -> Value {
 }
 
 pub async fn credits(db: &TestDb, email: &str) -> i32 {
-    sqlx::query_scalar("SELECT credits FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap()
+    sql!(
+        &db.pool,
+        switchboard::db::query_scalar("SELECT credits FROM users WHERE email = $1").bind(email),
+        fetch_one
+    )
+    .unwrap()
 }
 
 pub const CUSTOMER: &str = "kenji.fernandes@acmerealty.example";

@@ -8,6 +8,23 @@
 //! Each test gets its own database, cloned from a migrated template, dropped when the test ends.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+/// Runs one statement of a test's own, `sql!(pool, query, fetch_one)`, and commits it. Behind a
+/// transaction pooler (`SWITCHBOARD_POOLER=transaction`) statements go as the console sends
+/// them: unnamed, inside a transaction of their own (`switchboard::db::pooler`).
+#[allow(unused_macros)]
+macro_rules! sql {
+    ($pool:expr, $query:expr, $method:ident) => {{
+        let mut tx = switchboard::db::begin($pool)
+            .await
+            .expect("beginning a test's transaction");
+        let out = $query.$method(&mut *tx).await;
+        if out.is_ok() {
+            tx.commit().await.expect("committing a test's transaction");
+        }
+        out
+    }};
+}
+
 pub mod actions;
 pub mod cli;
 pub mod seed;
@@ -128,7 +145,7 @@ impl TestDb {
             .expect("creating a test database");
         admin.close().await.ok();
         let options = server.client.clone().database(&name);
-        let pool = PgPoolOptions::new()
+        let pool = pool_options()
             .max_connections(12)
             .connect_with(options.clone())
             .await
@@ -305,4 +322,14 @@ pub fn dump(options: &PgConnectOptions) -> String {
         .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// How the tests' pools are made. With `SWITCHBOARD_POOLER=transaction` (CI runs the action
+/// tests so, through a PgBouncer in transaction mode) this process sends its statements as the
+/// console does behind a transaction pooler: unnamed, inside transactions.
+pub fn pool_options() -> PgPoolOptions {
+    if std::env::var("SWITCHBOARD_POOLER").as_deref() == Ok("transaction") {
+        switchboard::db::pooler::use_transaction_pooler();
+    }
+    PgPoolOptions::new()
 }

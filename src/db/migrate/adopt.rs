@@ -54,7 +54,7 @@ struct Catalog {
 }
 
 async fn catalog(conn: &mut PgConnection, schema: &str) -> Result<Catalog, DbError> {
-    let columns: Vec<(String, String, String, String, String, bool)> = sqlx::query_as(
+    let columns: Vec<(String, String, String, String, String, bool)> = crate::db::query_as(
         "SELECT c.relname::text, c.relkind::text, a.attname::text, \
                 format_type(a.atttypid, NULL), format_type(a.atttypid, a.atttypmod), a.attnotnull \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -76,7 +76,7 @@ async fn catalog(conn: &mut PgConnection, schema: &str) -> Result<Catalog, DbErr
             not_null,
         });
     }
-    let unique: Vec<(String, Vec<String>)> = sqlx::query_as(
+    let unique: Vec<(String, Vec<String>)> = crate::db::query_as(
         "SELECT c.relname::text, \
                 array(SELECT a.attname::text FROM unnest(i.indkey) k \
                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k ORDER BY 1) \
@@ -88,7 +88,7 @@ async fn catalog(conn: &mut PgConnection, schema: &str) -> Result<Catalog, DbErr
     .fetch_all(&mut *conn)
     .await?;
     out.unique = unique.into_iter().map(|(t, c)| (t, c, None)).collect();
-    let foreign: Vec<(String, Vec<String>, String, bool)> = sqlx::query_as(
+    let foreign: Vec<(String, Vec<String>, String, bool)> = crate::db::query_as(
         "SELECT c.relname::text, \
                 array(SELECT a.attname::text FROM unnest(con.conkey) k \
                       JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k ORDER BY 1), \
@@ -121,17 +121,17 @@ async fn expected(conn: &mut PgConnection) -> Result<Expected, DbError> {
     let mut tx = conn.begin().await?;
     // Names are resolved in the scratch schema first, then where the database keeps its
     // functions and extensions.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {scratch}")))
+    crate::db::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {scratch}")))
         .execute(&mut *tx)
         .await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    crate::db::query(sqlx::AssertSqlSafe(format!(
         "SET LOCAL search_path = {scratch}, public"
     )))
     .execute(&mut *tx)
     .await?;
     sqlx::raw_sql(MIGRATIONS[0].sql).execute(&mut *tx).await?;
     let platform = catalog(&mut tx, &scratch).await?;
-    let missing_extensions: Vec<String> = sqlx::query_scalar(
+    let missing_extensions: Vec<String> = crate::db::query_scalar(
         "SELECT e.extname::text FROM pg_extension e \
          JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1 ORDER BY 1",
     )
@@ -355,7 +355,7 @@ pub(super) async fn compare(conn: &mut PgConnection) -> Result<Option<Findings>,
             ));
         }
     }
-    let ours: i64 = sqlx::query_scalar(
+    let ours: i64 = crate::db::query_scalar(
         "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = 'switchboard'",
     )

@@ -89,7 +89,7 @@ pub enum IndexEvent {
 }
 
 async fn validity(conn: &mut PgConnection, index: &str) -> Result<Option<bool>, sqlx::Error> {
-    sqlx::query_scalar(
+    crate::db::query_scalar(
         "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
          WHERE c.relname = $1 AND c.relnamespace = 'public'::regnamespace",
     )
@@ -137,7 +137,7 @@ async fn build_on(
     progress: &mut (dyn FnMut(IndexEvent) + Send),
 ) -> Result<(), sqlx::Error> {
     // Operator classes (pg_trgm's) are found wherever their extension lives.
-    sqlx::query(
+    crate::db::query(
         "SELECT set_config('search_path', concat_ws(', ', 'public', \
              (SELECT string_agg(DISTINCT quote_ident(n.nspname), ', ') FROM pg_extension e \
               JOIN pg_namespace n ON n.oid = e.extnamespace \
@@ -150,7 +150,7 @@ async fn build_on(
     )))
     .execute(&mut *conn)
     .await?;
-    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+    let pid: i32 = crate::db::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut *conn)
         .await?;
     let all = statements(m.sql);
@@ -225,7 +225,7 @@ async fn build_one(
         tokio::select! {
             done = &mut build => return done.map(|_| ()),
             _ = tick.tick() => {
-                let row: Option<(String, i64, i64)> = sqlx::query_as(
+                let row: Option<(String, i64, i64)> = crate::db::query_as(
                     "SELECT phase, \
                             CASE WHEN blocks_total > 0 THEN blocks_done ELSE tuples_done END, \
                             CASE WHEN blocks_total > 0 THEN blocks_total ELSE tuples_total END \

@@ -269,7 +269,7 @@ impl Plan {
 /// Whether `schema.relation` exists, from the catalog (which any role may read, whatever it may
 /// do with the schema).
 async fn exists(conn: &mut PgConnection, schema: &str, relation: &str) -> Result<bool, DbError> {
-    Ok(sqlx::query_scalar(
+    Ok(crate::db::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = $1 AND c.relname = $2)",
     )
@@ -285,7 +285,7 @@ async fn history(conn: &mut PgConnection) -> Result<Option<HashMap<i32, String>>
         return Ok(None);
     }
     let rows: Vec<(i32, String)> =
-        sqlx::query_as("SELECT version, checksum FROM switchboard.migrations")
+        crate::db::query_as("SELECT version, checksum FROM switchboard.migrations")
             .fetch_all(conn)
             .await?;
     Ok(Some(rows.into_iter().collect()))
@@ -294,7 +294,7 @@ async fn history(conn: &mut PgConnection) -> Result<Option<HashMap<i32, String>>
 /// The migrations the database's history lacks, in order (all of them where there is no
 /// history, the earlier layout included: `migrate` carries it over).
 pub async fn pending_migrations(pool: &PgPool) -> Result<Vec<&'static Migration>, DbError> {
-    let mut conn = pool.acquire().await?;
+    let mut conn = super::pinned(pool).await?;
     let done = history(&mut conn).await?.unwrap_or_default();
     Ok(MIGRATIONS
         .iter()
@@ -355,7 +355,7 @@ async fn plan_on(conn: &mut PgConnection) -> Result<Plan, DbError> {
     }
     if exists(&mut *conn, "public", "_sqlx_migrations").await? {
         let versions: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM public._sqlx_migrations WHERE success")
+            crate::db::query_scalar("SELECT version FROM public._sqlx_migrations WHERE success")
                 .fetch_all(&mut *conn)
                 .await?;
         let mut refusal = Vec::new();
@@ -442,14 +442,14 @@ pub async fn run(
     // Tried again and again rather than waited for in one statement: a statement waiting holds
     // a snapshot, and a concurrent index build of the run holding the lock would wait for that
     // snapshot to end (a deadlock no lock manager sees).
-    while !sqlx::query_scalar::<_, bool>(LOCK)
+    while !crate::db::query_scalar::<bool>(LOCK)
         .fetch_one(&mut *turn)
         .await?
     {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let result = run_locked(pool, &mut turn, progress).await;
-    let unlocked = sqlx::query(UNLOCK).execute(&mut *turn).await;
+    let unlocked = crate::db::query(UNLOCK).execute(&mut *turn).await;
     // A failed migration's own error comes first.
     let done = result?;
     unlocked?;
@@ -509,7 +509,7 @@ async fn record(
     how: How,
     took: Duration,
 ) -> Result<(), DbError> {
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO switchboard.migrations (version, name, checksum, how, duration_ms) \
          VALUES ($1, $2, $3, $4, $5)",
     )
@@ -536,13 +536,13 @@ async fn apply_in_transaction(conn: &mut PgConnection, m: &Migration) -> Result<
         let started = Instant::now();
         let result: Result<(), sqlx::Error> = async {
             let mut tx = conn.begin().await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
+            crate::db::query(sqlx::AssertSqlSafe(format!(
                 "SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
             )))
             .execute(&mut *tx)
             .await?;
             sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
-            sqlx::query(
+            crate::db::query(
                 "INSERT INTO switchboard.migrations (version, name, checksum, how, duration_ms) \
                  VALUES ($1, $2, $3, 'applied', $4)",
             )

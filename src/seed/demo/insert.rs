@@ -20,7 +20,10 @@ pub(super) async fn insert_rows<T>(
     for chunk in rows.chunks(CHUNK) {
         let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(head);
         qb.push_values(chunk, &mut bind);
-        qb.build().execute(&mut **tx).await?;
+        qb.build()
+            .persistent(crate::db::pooler::prepared())
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }
@@ -122,7 +125,7 @@ pub(super) async fn insert(
         .filter_map(|c| Some((c.id, c.auto_created_from_call_id?)))
         .collect();
     let (contact_ids, call_ids): (Vec<Uuid>, Vec<Uuid>) = auto.into_iter().unzip();
-    sqlx::query(
+    crate::db::query(
         "UPDATE contacts c SET auto_created_from_call_id = v.call_id \
          FROM unnest($1::uuid[], $2::uuid[]) AS v(contact_id, call_id) WHERE c.id = v.contact_id",
     )
@@ -248,8 +251,12 @@ pub(super) async fn insert(
     )
     .await?;
     // The analytics tables are pre-aggregated from the calls, the way the platform's jobs do it.
-    sqlx::query(AGENT_ANALYTICS_SQL).execute(&mut **tx).await?;
-    sqlx::query(USER_ANALYTICS_SQL).execute(&mut **tx).await?;
+    crate::db::query(AGENT_ANALYTICS_SQL)
+        .execute(&mut **tx)
+        .await?;
+    crate::db::query(USER_ANALYTICS_SQL)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -90,7 +90,7 @@ pub fn seed_first_start(
 /// Loads the demo data in one transaction. Refuses a database that already has users or
 /// tenants of its own, so it can never mix demo rows into real data.
 pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> Result<DemoSummary, DbError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     crate::seed::require_empty(&mut tx, "the demo data").await?;
     let data = tokio::task::spawn_blocking(move || DemoData::generate(now))
         .await
