@@ -303,7 +303,13 @@ pub fn dump(options: &PgConnectOptions) -> String {
     let program = beside.unwrap_or_else(|| PathBuf::from("pg_dump"));
     let out = std::process::Command::new(&program)
         .args(["--no-owner", "--no-privileges"])
-        .env("PGHOST", options.get_host())
+        .env(
+            "PGHOST",
+            match options.get_socket() {
+                Some(dir) => dir.display().to_string(),
+                None => options.get_host().to_string(),
+            },
+        )
         .env("PGPORT", options.get_port().to_string())
         .env("PGUSER", options.get_username())
         .env("PGDATABASE", options.get_database().unwrap_or("postgres"))
