@@ -95,7 +95,7 @@ fn user_state(r: UserRow) -> UserState {
 
 /// A user by email or id.
 pub async fn user(pool: &PgPool, which: &str) -> Result<UserState, ActionError> {
-    user_with(pool, which, "").await
+    user_with(&mut *crate::db::pinned(pool).await?, which, "").await
 }
 
 /// A user by email or id, its row locked `FOR SHARE` for the rest of the transaction.
@@ -137,7 +137,7 @@ async fn user_with<'e, E: sqlx::PgExecutor<'e>>(
 
 /// A tenant by id or exact name.
 pub async fn tenant(pool: &PgPool, which: &str) -> Result<TenantState, ActionError> {
-    tenant_with(pool, which, "").await
+    tenant_with(&mut *crate::db::pinned(pool).await?, which, "").await
 }
 
 /// A tenant by id or exact name, its row locked `FOR SHARE` for the rest of the transaction.

@@ -192,7 +192,7 @@ async fn request(conn: &Connection, cmd: ActionCommand) -> Result<Request, Actio
     let pool = &conn.pool;
     Ok(match cmd {
         ActionCommand::Settings(SettingsCmd::SetCreditCap { cap }) => Request::SetCreditCap {
-            from: actions::credit_cap(pool).await?,
+            from: actions::credit_cap(&mut *crate::db::pinned(pool).await?).await?,
             to: cap,
         },
         ActionCommand::Credits(c) => {
