@@ -405,6 +405,7 @@ async fn migrate_dry_run_prints_the_plan_and_a_differing_database_is_refused() {
         "REFERENCES tenants (id) ON DELETE RESTRICT NOT VALID;",
         "CREATE INDEX CONCURRENTLY idx_users_email_id ON users (email, id);",
         "CREATE TABLE switchboard.settings (",
+        "\n\n-- 0002 tenancy (one transaction, SET LOCAL lock_timeout = '5s', up to 5 tries)\n",
     ] {
         assert!(stdout.contains(expected), "{expected} not in:\n{stdout}");
     }

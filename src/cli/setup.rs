@@ -117,7 +117,8 @@ fn print_plan(conn: &Connection, plan: &Plan, dry_run: bool) -> Result<(), CliEr
         output::line("")?;
         output::line("-- The SQL, in order (--dry-run: nothing was written).")?;
         for (heading, sql) in plan.sql() {
-            output::line(format!("\n-- {heading}"))?;
+            output::line("")?;
+            output::line(format!("-- {heading}"))?;
             for l in sql.lines() {
                 output::line(l)?;
             }
