@@ -387,6 +387,16 @@ async fn migrate_dry_run_prints_the_plan_and_a_differing_database_is_refused() {
         text(&out.stderr)
     );
     assert!(dump() == before, "a refused migrate changed the database");
+    // The same as one JSON object.
+    let out = home.run(&["migrate", "--json", "--database-url", &url]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["status"], "refused", "{answer}");
+    assert_eq!(answer["layout"], "platform", "{answer}");
+    assert_eq!(
+        answer["differences"][0], "column users.company (character varying(255)) is missing",
+        "{answer}"
+    );
     sqlx::raw_sql("ALTER TABLE users ADD COLUMN company VARCHAR(255), ADD COLUMN nickname TEXT")
         .execute(&db.pool)
         .await
@@ -410,6 +420,14 @@ async fn migrate_dry_run_prints_the_plan_and_a_differing_database_is_refused() {
         assert!(stdout.contains(expected), "{expected} not in:\n{stdout}");
     }
     assert!(dump() == before, "--dry-run changed the database");
+    let out = home.run(&["migrate", "--dry-run", "--json", "--database-url", &url]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["status"], "ok", "{answer}");
+    assert_eq!(answer["steps"][0]["action"], "adopt", "{answer}");
+    assert_eq!(answer["steps"][1]["action"], "apply", "{answer}");
+    assert!(answer["sql"].to_string().contains("NOT VALID"), "{answer}");
+    assert!(dump() == before, "--dry-run --json changed the database");
 
     let out = home.run(&["migrate", "--database-url", &url]);
     let stdout = text(&out.stdout);

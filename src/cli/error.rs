@@ -24,6 +24,10 @@ pub enum CliError {
     /// `check` found a pane or action degraded or unavailable (the report says which).
     #[error("the database is {0} for some of the console (see the report)")]
     Check(&'static str),
+    /// `migrate` refused a database whose tables differ; its report (text or JSON) is printed
+    /// already.
+    #[error("{0}")]
+    Incompatible(String),
     /// The reader of standard output went away (`| head`): end quietly.
     #[error("output closed")]
     Stopped,
@@ -38,7 +42,7 @@ impl CliError {
             | CliError::Db(DbError::BadUrl(..))
             | CliError::Db(DbError::Pg(PgError::BinariesNotFound { .. })) => 2,
             CliError::Interrupted(_) => 130,
-            CliError::Db(DbError::Incompatible(_)) => 3,
+            CliError::Db(DbError::Incompatible(_)) | CliError::Incompatible(_) => 3,
             CliError::Db(_) | CliError::Io(_) => 1,
             CliError::Action(ActionError::Db(_)) => 1,
             CliError::Action(ActionError::Conflict { .. }) => 4,
@@ -60,7 +64,8 @@ impl CliError {
     pub fn json_status(&self) -> &'static str {
         match self {
             CliError::Action(ActionError::Forbidden(_) | ActionError::ReadOnly)
-            | CliError::Db(DbError::Incompatible(_)) => "refused",
+            | CliError::Db(DbError::Incompatible(_))
+            | CliError::Incompatible(_) => "refused",
             CliError::Action(ActionError::Conflict { .. }) => "conflict",
             CliError::Action(ActionError::Db(_)) | CliError::Db(_) | CliError::Io(_) => "error",
             _ => "invalid",

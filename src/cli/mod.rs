@@ -324,7 +324,10 @@ pub async fn run(cli: Cli, paths: &AppPaths, started: Instant) -> Result<(), Cli
     // unreachable database, missing migrations, a bad config file. (`check` answers with its
     // report; a closed output takes nothing.)
     if let (Err(e), true) = (&result, json)
-        && !matches!(e, CliError::Stopped | CliError::Check(_))
+        && !matches!(
+            e,
+            CliError::Stopped | CliError::Check(_) | CliError::Incompatible(_)
+        )
     {
         let answer = serde_json::json!({"status": e.json_status(), "error": e.to_string()});
         let _ = output::json(&answer);
@@ -418,7 +421,7 @@ async fn dispatch(
                 ));
             }
             with_connection(run, paths, Writable, AsItIs, async |conn| {
-                setup::migrate(conn, url, dry_run).await
+                setup::migrate(conn, url, dry_run, run.json).await
             })
             .await
         }

@@ -9,19 +9,38 @@ use crate::paths::AppPaths;
 use crate::seed::{bench, demo};
 
 /// `migrate`: the plan (and with `--dry-run` only the plan and its SQL), then what this run
-/// did. The private cluster is migrated as it opens; this reports what that did.
-pub(super) async fn migrate(conn: &Connection, url: bool, dry_run: bool) -> Result<(), CliError> {
+/// did. The private cluster is migrated as it opens; this reports what that did. With `json`,
+/// one JSON object says all of it (refusals included).
+pub(super) async fn migrate(
+    conn: &Connection,
+    url: bool,
+    dry_run: bool,
+    json: bool,
+) -> Result<(), CliError> {
     let plan = migrate::plan(&conn.pool).await?;
-    if dry_run || !plan.refusal.is_empty() {
+    let refused = !plan.refusal.is_empty();
+    if json && (dry_run || refused) {
+        output::json(&plan_json(conn, &plan, dry_run))?;
+    } else if dry_run || refused {
         print_plan(conn, &plan, dry_run)?;
+    }
+    if refused {
+        return Err(CliError::Incompatible(format!(
+            "refused: {} difference{} from what Switchboard expects (the report lists them); \
+             nothing was changed",
+            plan.refusal.len(),
+            if plan.refusal.len() == 1 { "" } else { "s" }
+        )));
     }
     if dry_run {
         return Ok(());
     }
     let done = if url {
         let bar = indicatif::ProgressBar::new(0).with_style(
-            indicatif::ProgressStyle::with_template("{msg:40} [{bar:24}] {percent:>3}% {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{prefix:>5} [{bar:20}] {percent:>3}% {elapsed:>4} {wide_msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         let mut show = |event: IndexEvent| show_index_event(&bar, event);
         let done = migrate::run(&conn.pool, &mut show).await;
@@ -30,6 +49,22 @@ pub(super) async fn migrate(conn: &Connection, url: bool, dry_run: bool) -> Resu
     } else {
         conn.applied.clone()
     };
+    if json {
+        let done: Vec<serde_json::Value> = done
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "version": m.version, "name": m.description, "how": m.how.as_str()
+                })
+            })
+            .collect();
+        return output::json(&serde_json::json!({
+            "status": "ok",
+            "database": conn.description,
+            "layout": layout_name(&plan.layout),
+            "done": done,
+        }));
+    }
     if done.is_empty() {
         return output::line(format!("No pending migrations in {}.", conn.description));
     }
@@ -61,6 +96,54 @@ pub(super) async fn migrate(conn: &Connection, url: bool, dry_run: bool) -> Resu
         }
     }
     Ok(())
+}
+
+fn layout_name(layout: &Layout) -> &'static str {
+    match layout {
+        Layout::Empty => "empty",
+        Layout::Current => "current",
+        Layout::Earlier => "earlier",
+        Layout::Platform => "platform",
+    }
+}
+
+/// The plan as one JSON object: the comparison's findings, the steps and (dry run) the SQL.
+fn plan_json(conn: &Connection, plan: &Plan, dry_run: bool) -> serde_json::Value {
+    let steps: Vec<serde_json::Value> = plan
+        .steps
+        .iter()
+        .map(|s| {
+            let action = match s.action {
+                Action::Apply => "apply",
+                Action::Record(How::Adopted) => "adopt",
+                Action::Record(_) => "carry over",
+            };
+            serde_json::json!({
+                "version": s.migration.version, "name": s.migration.name, "action": action
+            })
+        })
+        .collect();
+    let (differences, notes) = match &plan.findings {
+        Some(f) => (f.differences.clone(), f.notes.clone()),
+        None => (plan.refusal.clone(), Vec::new()),
+    };
+    let mut out = serde_json::json!({
+        "status": if plan.refusal.is_empty() { "ok" } else { "refused" },
+        "dry_run": dry_run,
+        "database": conn.description,
+        "layout": layout_name(&plan.layout),
+        "differences": differences,
+        "notes": notes,
+        "steps": steps,
+    });
+    if dry_run && plan.refusal.is_empty() {
+        out["sql"] = plan
+            .sql()
+            .into_iter()
+            .map(|(step, sql)| serde_json::json!({"step": step, "sql": sql}))
+            .collect();
+    }
+    out
 }
 
 fn print_plan(conn: &Connection, plan: &Plan, dry_run: bool) -> Result<(), CliError> {
@@ -143,7 +226,8 @@ fn show_index_event(bar: &indicatif::ProgressBar, event: IndexEvent) {
         } => {
             bar.reset();
             bar.set_length(0);
-            bar.set_message(format!("{index} ({number}/{of})"));
+            bar.set_prefix(format!("{number}/{of}"));
+            bar.set_message(index.clone());
             if bar.is_hidden() {
                 say(format!("  {index}: building on {table} ({number}/{of})"));
             }
