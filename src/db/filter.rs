@@ -221,8 +221,16 @@ pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &F
                 }
             }
             for action in f.get("action") {
-                // `credits.` or `credits.*` match every credits action; otherwise exact.
-                let prefix = action.trim_end_matches('*');
+                // `credits`, `credits.` or `credits.*` match every credits action; otherwise
+                // exact (`credits.top_up`).
+                let dotted;
+                let prefix = match action.trim_end_matches('*') {
+                    p if !p.contains('.') && !p.is_empty() => {
+                        dotted = format!("{p}.");
+                        dotted.as_str()
+                    }
+                    p => p,
+                };
                 if prefix.ends_with('.') || action.ends_with('*') {
                     qb.push(" AND a.action LIKE ")
                         .push_bind(format!("{}%", like_pattern(prefix).trim_matches('%')));
