@@ -386,6 +386,48 @@ fn filtering_waits_for_a_pause_in_typing() {
     );
 }
 
+/// An invalid filter empties the list: no row or count of the previous filter passes for an
+/// answer, answers still on their way are dropped, and fixing the filter loads it again.
+#[test]
+fn an_invalid_filter_shows_no_stale_rows() {
+    let mut app = loaded(5, 30, 80, 24);
+    app.update(key(KeyCode::Char('/')));
+    typed(&mut app, "since:2026-11-01");
+    let cmds = app.update(key(KeyCode::Enter));
+    let req = page_req(&cmds);
+    app.update(key(KeyCode::Char('/')));
+    for _ in 0.."11-01".len() {
+        app.update(key(KeyCode::Backspace));
+    }
+    typed(&mut app, "13-01");
+    assert_eq!(app.pane().filter_input.value(), "since:2026-13-01");
+    // The typed day is no date: nothing is fetched, the list empties.
+    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    assert!(app.pane().rows.is_empty() && app.pane().count.is_none());
+    // The answer to the previous filter, arriving late, is dropped.
+    app.update(Msg::Page {
+        req,
+        result: Ok(rows(ListKind::AuditLog, 0..30)),
+    });
+    assert!(app.pane().rows.is_empty());
+    insta::assert_snapshot!("invalid_filter_80x24", draw(&app));
+    // Fixed, it loads again.
+    app.update(key(KeyCode::Char('/')));
+    for _ in 0.."13-01".len() {
+        app.update(key(KeyCode::Backspace));
+    }
+    let cmds = typed_then_enter(&mut app, "12-01");
+    assert!(
+        matches!(cmds.first(), Some(Job::Read(ReadJob::Page { .. }))),
+        "{cmds:?}"
+    );
+}
+
+fn typed_then_enter(app: &mut App, text: &str) -> Vec<Job> {
+    typed(app, text);
+    app.update(key(KeyCode::Enter))
+}
+
 #[test]
 fn esc_cancels_a_slow_query_and_keys_keep_working() {
     let mut app = app(80, 24);

@@ -555,10 +555,23 @@ impl App {
     /// Parses the filter input and reloads the list if the filter changed.
     fn apply_filter(&mut self) -> Vec<Job> {
         let tab = self.tab;
+        let stale = self.req();
         let pane = self.pane_mut();
         match Filter::parse(pane.kind, pane.filter_input.value()) {
             Err(e) => {
+                // No row, count or figure of the previous filter may pass for an answer to this
+                // one: the list empties (answers still on their way are dropped), and fixing the
+                // filter loads it again.
                 pane.filter_error = Some(e);
+                pane.rows.clear();
+                pane.count = None;
+                pane.loading = None;
+                pane.count_req = None;
+                pane.stats_gen = stale;
+                pane.pending_move = 0;
+                pane.selected = 0;
+                pane.offset = 0;
+                pane.loaded = false;
                 Vec::new()
             }
             Ok(filter) => {

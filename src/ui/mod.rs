@@ -379,7 +379,12 @@ fn render_list(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     let mut lines = vec![Line::from(header)];
     let visible = usize::from(table_area.height.saturating_sub(1));
     if pane.rows.is_empty() {
-        let msg = if let Some(e) = &pane.error {
+        let msg = if pane.filter_error.is_some() {
+            Line::from(Span::styled(
+                "No rows while the filter is not valid: fix it, or Esc clears it.",
+                theme.error(),
+            ))
+        } else if let Some(e) = &pane.error {
             Line::from(Span::styled(format!("Error: {}", clean(e)), theme.error()))
         } else if !pane.loaded {
             Line::from(Span::styled("Loading…", theme.dim()))
