@@ -522,7 +522,7 @@ async fn three_wrong_passwords_end_the_console_with_the_terminal_restored() {
 }
 
 /// A date filter past what dates can hold is refused in words on the filter line: no panic, no
-/// backtrace over the panes, and the console goes on.
+/// backtrace over the panes, no stale rows, and the console goes on.
 #[tokio::test]
 async fn an_out_of_range_date_filter_is_refused_in_words_and_the_console_goes_on() {
     let db = TestDb::migrated().await;
@@ -537,6 +537,10 @@ async fn an_out_of_range_date_filter_is_refused_in_words_and_the_console_goes_on
     let screen = c.wait_for("is not a date");
     assert!(!screen.contains("panicked"), "{screen}");
     assert!(c.screen.lock().unwrap().screen().alternate_screen());
+    // No row of the unfiltered list stays on screen as if it answered the invalid filter.
+    let screen = c.wait_for("No rows while the filter is not valid");
+    assert!(!screen.contains("user.sign_in"), "{screen}");
+    assert!(!screen.contains(" of "), "{screen}");
     c.keys(b"2");
     c.wait_for("1 of 39");
     c.keys(b"q");
