@@ -546,3 +546,36 @@ async fn an_out_of_range_date_filter_is_refused_in_words_and_the_console_goes_on
     c.keys(b"q");
     assert!(c.wait_exit().success());
 }
+
+/// A super_admin renames a tenant to a long name: the first key replaces the name the form
+/// opened with (nothing is appended), the confirm dialog shows the whole new name, wrapped, and
+/// `y` writes exactly it.
+#[tokio::test]
+async fn a_long_rename_is_shown_whole_before_it_is_applied() {
+    const NEW: &str = "Acme Realty Group of Northern California, Oregon, Washington & Nevada (Commercial Division)";
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
+    c.wait_for("Acme Realty Group");
+    c.keys(b"e");
+    c.wait_for("Rename");
+    c.keys(NEW.as_bytes());
+    c.keys(b"\r");
+    let screen = c.wait_for("Confirm tenant.rename");
+    for word in NEW.split(' ') {
+        assert!(
+            screen.contains(word),
+            "`{word}` is not on screen:\n{screen}"
+        );
+    }
+    c.keys(b"y");
+    c.wait_for("tenant.rename:");
+    let name: String =
+        sqlx::query_scalar("SELECT name FROM tenants WHERE name LIKE 'Acme Realty Group of %'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(name, NEW);
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+}

@@ -9,7 +9,7 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::json;
 use switchboard::actions::sign_in::{Credentials, SignInError};
-use switchboard::actions::targets::{Target, UserState};
+use switchboard::actions::targets::{Target, TenantState, UserState};
 use switchboard::actions::{ActionError, Actor, Request, Role};
 use switchboard::console::app::{App, Status};
 use switchboard::console::forms::Dialog;
@@ -659,6 +659,91 @@ fn snapshots_top_up_form_and_confirm() {
         app.update(key(KeyCode::Enter));
         insta::assert_snapshot!(format!("top_up_confirm_{w}x{h}"), draw(&app));
     }
+}
+
+/// A long rename: the first character typed replaces the name the form opened with, and the
+/// confirm dialog shows the old and the new name in full, wrapped, not cut.
+#[test]
+fn a_long_rename_is_confirmed_in_full() {
+    const OLD: &str =
+        "Quantum Telecommunication Infrastructure & Voice Automation Holdings International";
+    const NEW: &str = "Quantum Telecommunication Infrastructure & Voice Automation Holdings Intl (Europe, Middle East & Africa)";
+    let mut app = loaded(0, 10, 80, 24);
+    app.signed_in(actor(Role::SuperAdmin), false);
+    let cmds = app.update(key(KeyCode::Char('e')));
+    prepared(
+        &mut app,
+        &cmds,
+        Some(Target::Tenant(TenantState {
+            id: Uuid::from_u128(7),
+            name: OLD.into(),
+            plan: "pro".into(),
+            is_active: true,
+        })),
+    );
+    typed(&mut app, NEW);
+    let Some(Dialog::Form(f)) = &app.dialog else {
+        panic!("no form")
+    };
+    assert_eq!(
+        f.fields[0].input.value(),
+        NEW,
+        "typing appended to the old name"
+    );
+    app.update(key(KeyCode::Enter));
+    assert!(matches!(app.dialog, Some(Dialog::Confirm(_))));
+    let screen = draw(&app);
+    insta::assert_snapshot!("long_rename_confirm_80x24", screen);
+    let text: String = screen
+        .buffer()
+        .content()
+        .chunks(80)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let words = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
+    for w in words(NEW).iter().chain(words(OLD).iter()) {
+        assert!(text.contains(w.as_str()), "{w} not on screen:\n{text}");
+    }
+    // The new value's lines are whole: no cut inside the dialog below its title.
+    for line in text.lines().filter(|l| l.contains('│')) {
+        assert!(!line.contains('…'), "cut: {line}");
+    }
+}
+
+/// A prefilled field is edited, not replaced, when the first key is an arrow or Backspace, and
+/// Ctrl-U empties it.
+#[test]
+fn a_prefilled_field_is_replaced_by_typing_edited_after_a_move_and_cleared_by_ctrl_u() {
+    let mut app = loaded(0, 10, 80, 24);
+    app.signed_in(actor(Role::SuperAdmin), false);
+    let tenant = || {
+        Some(Target::Tenant(TenantState {
+            id: Uuid::from_u128(7),
+            name: "Acme".into(),
+            plan: "pro".into(),
+            is_active: true,
+        }))
+    };
+    let value = |app: &App| match &app.dialog {
+        Some(Dialog::Form(f)) => f.fields[0].input.value().to_string(),
+        _ => panic!("no form"),
+    };
+    let cmds = app.update(key(KeyCode::Char('e')));
+    prepared(&mut app, &cmds, tenant());
+    app.update(key(KeyCode::Backspace));
+    typed(&mut app, "e Inc");
+    assert_eq!(value(&app), "Acme Inc");
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(value(&app), "");
+    app.update(key(KeyCode::Esc));
+    let cmds = app.update(key(KeyCode::Char('e')));
+    prepared(&mut app, &cmds, tenant());
+    typed(&mut app, "Globex");
+    assert_eq!(value(&app), "Globex");
 }
 
 #[test]

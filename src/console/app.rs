@@ -392,7 +392,7 @@ impl App {
                 match &mut self.dialog {
                     Some(Dialog::Form(f)) => {
                         if let Some(field) = f.fields.get_mut(f.focus) {
-                            field.input.handle_event(&event);
+                            field.key(&event);
                             f.error = None;
                         }
                     }
@@ -493,6 +493,7 @@ impl App {
             Intent::Submit
             | Intent::NextField
             | Intent::PrevField
+            | Intent::ClearField
             | Intent::Confirm
             | Intent::Cancel => Vec::new(),
         }

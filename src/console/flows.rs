@@ -216,6 +216,8 @@ impl App {
                 if let (Dialog::Form(f), Some(values)) = (&mut dialog, retry) {
                     for (field, v) in f.fields.iter_mut().zip(values) {
                         field.input = Input::new(v);
+                        // What the admin typed: edited, not replaced, by the next key.
+                        field.prefilled = false;
                     }
                     f.error = self.status.error.clone();
                 }
@@ -252,6 +254,21 @@ impl App {
                     (f.focus + n - 1) % n
                 };
                 self.dialog = Some(Dialog::Form(f));
+                Vec::new()
+            }
+            (Intent::ClearField, Dialog::Form(mut f)) => {
+                if let Some(field) = f.fields.get_mut(f.focus) {
+                    field.input = tui_input::Input::default();
+                    field.prefilled = false;
+                }
+                f.error = None;
+                self.dialog = Some(Dialog::Form(f));
+                Vec::new()
+            }
+            (Intent::ClearField, Dialog::Export(mut e)) => {
+                e.path = tui_input::Input::default();
+                e.error = None;
+                self.dialog = Some(Dialog::Export(e));
                 Vec::new()
             }
             (Intent::Submit, Dialog::Form(f)) => {

@@ -68,6 +68,9 @@ pub struct Field {
     pub input: Input,
     pub kind: FieldKind,
     pub hint: &'static str,
+    /// Holds the value it was opened with, untouched: the first character typed replaces it
+    /// (any other key first, an arrow or Backspace, edits it instead).
+    pub prefilled: bool,
 }
 
 impl Field {
@@ -77,7 +80,25 @@ impl Field {
             input: Input::new(value.to_string()),
             kind,
             hint,
+            prefilled: !value.is_empty(),
         }
+    }
+
+    /// A key typed into the field.
+    pub fn key(&mut self, event: &ratatui::crossterm::event::Event) {
+        use ratatui::crossterm::event::{Event, KeyCode, KeyModifiers};
+        use tui_input::backend::crossterm::EventHandler;
+        if self.prefilled
+            && let Event::Key(k) = event
+            && let KeyCode::Char(_) = k.code
+            && !k
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        {
+            self.input = Input::default();
+        }
+        self.prefilled = false;
+        self.input.handle_event(event);
     }
 
     fn value(&self) -> &str {

@@ -35,6 +35,8 @@ pub enum Intent {
     Submit,
     NextField,
     PrevField,
+    /// Forms: empty the focused field (Ctrl-U).
+    ClearField,
     /// Confirm dialog: `y`.
     Confirm,
     /// Audit log: export the filtered entries to a file.
@@ -367,6 +369,16 @@ pub static BINDINGS: &[Binding] = &[
         footer: true,
         only: None,
         matches: |k| matches!(k.code, KeyCode::Tab | KeyCode::Down),
+    },
+    Binding {
+        keys: "Ctrl-U",
+        help: "empty the field (the first character typed replaces a value the form opened with)",
+        short: "clear",
+        intent: Intent::ClearField,
+        contexts: &[Context::Form],
+        footer: true,
+        only: None,
+        matches: |k| k.code == KeyCode::Char('u') && k.modifiers.contains(KeyModifiers::CONTROL),
     },
     Binding {
         keys: "S-Tab",

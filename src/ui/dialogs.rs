@@ -262,34 +262,76 @@ fn render_form(f: &Form, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<P
     cursor
 }
 
+/// The confirm dialog: every field old → new in full. A pair that fits goes on one line; a
+/// longer one wraps, the old value first and the new one after `→`, never cut. (Only when even
+/// that does not fit the screen are the old values cut to one line each.)
 fn render_confirm(c: &Confirm, theme: Theme, area: Rect, buf: &mut Buffer) {
     let field_w = c.lines.iter().map(|l| width(&l.field)).max().unwrap_or(0);
-    let h = (c.lines.len() + 6) as u16;
-    let inner = popup(area, 72, h, &format!("Confirm {}", c.title), buf);
-    for (i, line) in c.lines.iter().enumerate() {
-        let (field, old, new) = (&line.field, &line.old, &line.new);
-        let changed = old != new;
-        let old = if old.is_empty() {
-            "—".into()
-        } else {
-            clean(old)
-        };
-        let line = Line::from(vec![
-            Span::styled(format!("{field:>field_w$}  "), theme.accent()),
-            Span::raw(old),
-            Span::raw(" → "),
-            Span::styled(
-                clean(new),
-                if changed {
-                    theme.changed().add_modifier(Modifier::BOLD)
-                } else {
-                    Style::new()
-                },
-            ),
-        ]);
+    let outer_w = area.width.min(72);
+    let value_w = usize::from(outer_w.saturating_sub(2))
+        .saturating_sub(field_w + 2)
+        .max(8);
+    let rows_for = |cut_old: bool| -> Vec<Line<'static>> {
+        let mut rows = Vec::new();
+        for line in &c.lines {
+            let changed = line.old != line.new;
+            let old = if line.old.is_empty() {
+                "—".to_string()
+            } else {
+                clean(&line.old)
+            };
+            let new = clean(&line.new);
+            let new_style = if changed {
+                theme.changed().add_modifier(Modifier::BOLD)
+            } else {
+                Style::new()
+            };
+            let label = Span::styled(format!("{:>field_w$}  ", line.field), theme.accent());
+            let indent = || Span::raw(" ".repeat(field_w + 2));
+            if width(&old) + 3 + width(&new) <= value_w {
+                rows.push(Line::from(vec![
+                    label,
+                    Span::raw(old),
+                    Span::raw(" → "),
+                    Span::styled(new, new_style),
+                ]));
+                continue;
+            }
+            let old_lines = if cut_old {
+                vec![fit(&old, value_w)]
+            } else {
+                super::text::wrap(&old, value_w)
+            };
+            for (i, part) in old_lines.into_iter().enumerate() {
+                let head = if i == 0 { label.clone() } else { indent() };
+                rows.push(Line::from(vec![head, Span::raw(part)]));
+            }
+            for (i, part) in super::text::wrap(&new, value_w.saturating_sub(2))
+                .into_iter()
+                .enumerate()
+            {
+                let arrow = if i == 0 { "→ " } else { "  " };
+                rows.push(Line::from(vec![
+                    indent(),
+                    Span::raw(arrow),
+                    Span::styled(part, new_style),
+                ]));
+            }
+        }
+        rows
+    };
+    let room = usize::from(area.height.saturating_sub(2 + 4));
+    let mut rows = rows_for(false);
+    if rows.len() > room {
+        rows = rows_for(true);
+    }
+    let h = (rows.len() + 6) as u16;
+    let inner = popup(area, outer_w, h, &format!("Confirm {}", c.title), buf);
+    let n = rows.len() as u16;
+    for (i, line) in rows.into_iter().enumerate() {
         text_line(line, inner, i as u16, buf);
     }
-    let y = c.lines.len() as u16 + 1;
+    let y = n + 1;
     if c.pending.is_some() {
         text_line(Span::styled("applying…", theme.accent()), inner, y, buf);
     } else {

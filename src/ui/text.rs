@@ -31,9 +31,55 @@ pub fn fit(s: &str, max: usize) -> String {
     out
 }
 
+/// Clean text in lines of at most `max` columns: broken at spaces where it can be, inside a word
+/// longer than a line where it must. Nothing is dropped but the spaces a line ends at.
+pub fn wrap(s: &str, max: usize) -> Vec<String> {
+    let max = max.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in s.split(' ') {
+        let w = width(word);
+        if used > 0 && used + 1 + w <= max {
+            line.push(' ');
+            line.push_str(word);
+            used += 1 + w;
+            continue;
+        }
+        if used > 0 {
+            lines.push(std::mem::take(&mut line));
+            used = 0;
+        }
+        // A word longer than a line is split by columns.
+        for c in word.chars() {
+            let cw = UnicodeWidthChar::width(c).unwrap_or(0);
+            if used + cw > max && used > 0 {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+            }
+            line.push(c);
+            used += cw;
+        }
+    }
+    lines.push(line);
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wraps_at_spaces_and_splits_long_words_keeping_every_character() {
+        assert_eq!(wrap("one two three", 7), ["one two", "three"]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 5), [""]);
+        let long = "Quantum Telecommunication Infrastructure & Voice Automation Holdings";
+        let lines = wrap(long, 20);
+        assert!(lines.iter().all(|l| width(l) <= 20), "{lines:?}");
+        assert_eq!(lines.join(" "), long);
+        assert!(wrap("漢字漢字漢", 4).iter().all(|l| width(l) <= 4));
+    }
 
     #[test]
     fn fits_wide_and_combining_text() {
