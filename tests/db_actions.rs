@@ -706,3 +706,46 @@ async fn an_edit_of_a_row_that_changed_meanwhile_writes_nothing_and_says_what_it
     .unwrap_err();
     assert!(matches!(e, ActionError::Conflict { .. }), "{e}");
 }
+
+/// `check` says what `apply` would refuse, on the database, and writes nothing: not the change,
+/// not its audit row, not its idempotency key; a permission refusal is recorded as `apply`
+/// records it.
+#[tokio::test]
+async fn check_refuses_what_apply_would_and_writes_nothing() {
+    let db = TestDb::migrated().await;
+    let p = &db.pool;
+    let f = fixture(p).await;
+    let c = f.customer;
+    let deduct = |delta: i64| Request::AdjustCredits {
+        user: c,
+        delta,
+        reason: "chargeback".into(),
+        key: Uuid::new_v4(),
+    };
+    let before = audit_count(p).await;
+    let keys = "SELECT count(*) FROM switchboard.idempotency_keys WHERE resource_id = $1";
+
+    let e = switchboard::actions::check(p, &session(&f.admin), &deduct(-1000))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ActionError::Insufficient { balance: 100, .. }),
+        "{e}"
+    );
+    // Over the admins' cap: refused, and the refusal is on record.
+    let e = switchboard::actions::check(p, &session(&f.admin), &deduct(20_000))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ActionError::Forbidden(_)), "{e}");
+    assert_eq!(audit_count(p).await, before + 1);
+    // A change that would apply: Ok, and still nothing written.
+    switchboard::actions::check(p, &session(&f.admin), &deduct(-40))
+        .await
+        .unwrap();
+    assert_eq!(audit_count(p).await, before + 1);
+    assert_eq!(
+        scalar::<i32>(p, "SELECT credits FROM users WHERE id = $1", c).await,
+        100
+    );
+    assert_eq!(scalar::<i64>(p, keys, c).await, 0);
+}

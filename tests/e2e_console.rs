@@ -81,6 +81,16 @@ impl Console {
         c
     }
 
+    /// The Credits pane, filtered to `email`'s row.
+    fn credits_of(&mut self, email: &str) {
+        self.keys(b"3");
+        self.wait_for("Balance");
+        self.keys(b"/");
+        self.keys(email.as_bytes());
+        self.keys(b"\r");
+        self.wait_for("1 of 1");
+    }
+
     fn text(&self) -> String {
         self.screen.lock().unwrap().screen().contents()
     }
@@ -413,12 +423,7 @@ async fn support_signs_in_tops_up_credits_and_sees_the_balance_and_the_audit_ent
         .unwrap();
     let mut c = Console::signed_in(&db, demo::DEMO_SUPPORT_ADMIN);
     c.wait_for("support@demo.test (admin)");
-    c.keys(b"3");
-    c.wait_for("Balance");
-    c.keys(b"/");
-    c.keys(customer.as_bytes());
-    c.keys(b"\r");
-    c.wait_for("1 of 1");
+    c.credits_of(customer);
     c.keys(b"+");
     c.wait_for("Amount:");
     // A bad amount is refused in the form, with words.
@@ -578,4 +583,32 @@ async fn a_long_rename_is_shown_whole_before_it_is_applied() {
     assert_eq!(name, NEW);
     c.keys(b"q");
     assert!(c.wait_exit().success());
+}
+
+/// Deducting more than the balance is refused when the form is submitted, with the balance, and
+/// the form stays with what was typed: no confirm dialog for a change that cannot apply.
+#[tokio::test]
+async fn a_deduction_over_the_balance_is_refused_at_submit() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let customer = "kenji.fernandes@acmerealty.example";
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
+    c.credits_of(customer);
+    c.keys(b"-");
+    c.wait_for("Amount:");
+    c.keys(b"9999999\t");
+    c.keys(b"chargeback\r");
+    let screen = c.wait_for("not enough credits");
+    assert!(!screen.contains("Confirm credits"), "{screen}");
+    assert!(screen.contains("9999999"), "{screen}");
+    c.keys(b"\x1b");
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+    let deductions: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_logs WHERE action = 'credits.deduct' AND created_at > now() - interval '1 minute'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(deductions, 0);
 }

@@ -554,6 +554,18 @@ fn prepared(app: &mut App, cmds: &[Job], target: Option<Target>) {
     });
 }
 
+/// Answers the check a submitted form sent (the database's word on whether `y` would be refused).
+fn checked(app: &mut App, cmds: &[Job], result: Result<(), ActionError>) -> Vec<Job> {
+    let req = cmds
+        .iter()
+        .find_map(|c| match c {
+            Job::Write(WriteJob::Check { req, .. }) => Some(*req),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no Check in {cmds:?}"));
+    app.update(Msg::Checked { req, result })
+}
+
 fn typed(app: &mut App, text: &str) {
     for c in text.chars() {
         app.update(key(KeyCode::Char(c)));
@@ -656,7 +668,11 @@ fn snapshots_top_up_form_and_confirm() {
         typed(&mut app, "50");
         app.update(key(KeyCode::Tab));
         typed(&mut app, "refund for dropped calls");
-        app.update(key(KeyCode::Enter));
+        let cmds = app.update(key(KeyCode::Enter));
+        if (w, h) == (80, 24) {
+            insta::assert_snapshot!("top_up_checking_80x24", draw(&app));
+        }
+        checked(&mut app, &cmds, Ok(()));
         insta::assert_snapshot!(format!("top_up_confirm_{w}x{h}"), draw(&app));
     }
 }
@@ -690,7 +706,8 @@ fn a_long_rename_is_confirmed_in_full() {
         NEW,
         "typing appended to the old name"
     );
-    app.update(key(KeyCode::Enter));
+    let cmds = app.update(key(KeyCode::Enter));
+    checked(&mut app, &cmds, Ok(()));
     assert!(matches!(app.dialog, Some(Dialog::Confirm(_))));
     let screen = draw(&app);
     insta::assert_snapshot!("long_rename_confirm_80x24", screen);
@@ -746,6 +763,40 @@ fn a_prefilled_field_is_replaced_by_typing_edited_after_a_move_and_cleared_by_ct
     assert_eq!(value(&app), "Globex");
 }
 
+/// What the database would refuse is said when the form is submitted, before the confirm dialog
+/// asks: deducting more than the balance brings the form back with the reason, the cursor on the
+/// amount; `y` does nothing while the check is out.
+#[test]
+fn a_deduction_over_the_balance_is_refused_at_submit_not_after_y() {
+    let mut app = loaded(2, 30, 80, 24);
+    app.signed_in(actor(Role::Admin), false);
+    let cmds = app.update(key(KeyCode::Char('-')));
+    prepared(&mut app, &cmds, Some(user_target()));
+    typed(&mut app, "1000");
+    app.update(key(KeyCode::Tab));
+    typed(&mut app, "chargeback");
+    let cmds = app.update(key(KeyCode::Enter));
+    assert!(
+        app.update(key(KeyCode::Char('y'))).is_empty(),
+        "y applied before the check answered"
+    );
+    checked(
+        &mut app,
+        &cmds,
+        Err(ActionError::Insufficient {
+            balance: 125,
+            amount: 1000,
+        }),
+    );
+    let Some(Dialog::Form(f)) = &app.dialog else {
+        panic!("the form did not come back: {:?}", app.dialog)
+    };
+    assert_eq!(f.focus, 0);
+    assert!(f.error.as_deref().unwrap().contains("125"), "{:?}", f.error);
+    assert_eq!(f.fields[0].input.value(), "1000");
+    insta::assert_snapshot!("deduct_refused_at_submit_80x24", draw(&app));
+}
+
 #[test]
 fn the_confirm_dialog_defaults_to_cancel_and_y_applies_once() {
     let mut app = loaded(2, 30, 80, 24);
@@ -769,7 +820,8 @@ fn the_confirm_dialog_defaults_to_cancel_and_y_applies_once() {
     typed(&mut app, "25");
     app.update(key(KeyCode::Tab));
     typed(&mut app, "chargeback");
-    app.update(key(KeyCode::Enter));
+    let cmds = app.update(key(KeyCode::Enter));
+    checked(&mut app, &cmds, Ok(()));
     let cmds = app.update(key(KeyCode::Char('y')));
     let Some(Job::Write(WriteJob::Apply { req, request, .. })) = cmds.first() else {
         panic!("{cmds:?}")
@@ -829,7 +881,8 @@ fn a_conflict_reads_the_row_again_and_reopens_the_form_with_what_was_typed() {
         app.update(key(KeyCode::Backspace));
     }
     typed(&mut app, "admin");
-    app.update(key(KeyCode::Enter));
+    let cmds = app.update(key(KeyCode::Enter));
+    checked(&mut app, &cmds, Ok(()));
     let cmds = app.update(key(KeyCode::Char('y')));
     let Some(Job::Write(WriteJob::Apply { req, .. })) = cmds.first() else {
         panic!("{cmds:?}")

@@ -27,10 +27,57 @@ pub async fn apply(
     }
     let req = req.validated()?;
     let result = apply_checked(pool, session, &req).await;
+    record_if_forbidden(pool, session, &req, result).await
+}
+
+/// A permission refusal is itself recorded (`admin.refused`), in a transaction of its own.
+async fn record_if_forbidden<T>(
+    pool: &PgPool,
+    session: &Session,
+    req: &Request,
+    result: Result<T, ActionError>,
+) -> Result<T, ActionError> {
     if let Err(ActionError::Forbidden(why)) = &result {
         audit::record_refusal(pool, session, req.audit_action(), req.resource(), why).await;
     }
     result
+}
+
+/// Everything [`apply`] checks, run on the database and rolled back: the admin's role, the
+/// target as it is now (there, active, its role, the admin's own account), the balance and the
+/// cap. Used when a form is submitted, so that what would be refused is said before the confirm
+/// dialog asks. Nothing is written but a permission refusal, recorded as `apply` records it.
+pub async fn check(pool: &PgPool, session: &Session, req: &Request) -> Result<(), ActionError> {
+    if session.read_only {
+        return Err(ActionError::ReadOnly);
+    }
+    let req = req.validated()?;
+    let result = async {
+        let (tx, _) = checked_change(pool, session, &req).await?;
+        tx.rollback().await.map_err(DbError::from)?;
+        Ok::<(), ActionError>(())
+    }
+    .await;
+    record_if_forbidden(pool, session, &req, result).await
+}
+
+/// The admin's rights, as the session knows them and then as the database says now, and the
+/// change itself, in a transaction left open for the caller to commit or roll back.
+async fn checked_change(
+    pool: &PgPool,
+    session: &Session,
+    req: &Request,
+) -> Result<(Tx, Change), ActionError> {
+    // Refuse early on what the session knows; the transaction checks again on fresh data.
+    session
+        .actor
+        .role
+        .require(req.min_role(), req.audit_action())?;
+    let mut tx = crate::db::begin(pool).await?;
+    let role = current_role(&mut tx, &session.actor).await?;
+    role.require(req.min_role(), req.audit_action())?;
+    let change = perform(&mut tx, session, role, req).await?;
+    Ok((tx, change))
 }
 
 /// Before a form opens: refuses what the admin may not do (recorded like any refusal, before the
@@ -75,15 +122,7 @@ async fn apply_checked(
     session: &Session,
     req: &Request,
 ) -> Result<Outcome, ActionError> {
-    // Refuse early on what the session knows; the transaction checks again on fresh data.
-    session
-        .actor
-        .role
-        .require(req.min_role(), req.audit_action())?;
-    let mut tx = crate::db::begin(pool).await?;
-    let role = current_role(&mut tx, &session.actor).await?;
-    role.require(req.min_role(), req.audit_action())?;
-    let change = perform(&mut tx, session, role, req).await?;
+    let (mut tx, change) = checked_change(pool, session, req).await?;
     let (resource_type, resource_id) = req.resource();
     let Change {
         old,

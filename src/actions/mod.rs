@@ -37,7 +37,7 @@ pub use catalogue::{
     DEFAULT_ADMIN_CREDIT_CAP, MAX_CREDIT_CHANGE, PLANS, Request, Verb, validate_e164,
     validate_email, validate_text,
 };
-pub use change::{apply, ensure_admin, prepare};
+pub use change::{apply, check, ensure_admin, prepare};
 pub use error::ActionError;
 pub use outcome::{Applied, Outcome};
 pub use session::{Actor, AuditContext, Role, Session, client_ip, user_agent};

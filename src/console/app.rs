@@ -143,7 +143,7 @@ impl App {
         self.panes.iter().any(Pane::is_loading)
             || self.preparing.is_some()
             || self.sign_in.as_ref().is_some_and(|s| s.pending.is_some())
-            || matches!(&self.dialog, Some(Dialog::Confirm(c)) if c.pending.is_some())
+            || matches!(&self.dialog, Some(Dialog::Confirm(c)) if c.pending.is_some() || c.checking.is_some())
     }
 
     /// Rows of the list visible at the current size: the screen less the tab bar, the status
@@ -256,6 +256,7 @@ impl App {
             }
             Msg::SignedIn { req, demo, result } => self.on_signed_in(req, demo, result),
             Msg::Prepared { req, result } => self.on_prepared(req, result),
+            Msg::Checked { req, result } => self.on_checked(req, result),
             Msg::Applied { req, result } => self.on_applied(req, result),
             Msg::ExportProgress { req, rows } => {
                 if let Some(e) = &mut self.exporting

@@ -221,11 +221,71 @@ impl App {
                     }
                     f.error = self.status.error.clone();
                 }
-                self.dialog = Some(dialog);
+                return self.show(dialog);
             }
             Err(e) => self.status.error = Some(e),
         }
         Vec::new()
+    }
+
+    /// Shows `dialog`; a confirm dialog first asks the database whether the change would be
+    /// refused (`y` waits for the answer).
+    fn show(&mut self, dialog: Dialog) -> Vec<Job> {
+        let Dialog::Confirm(mut c) = dialog else {
+            self.dialog = Some(dialog);
+            return Vec::new();
+        };
+        let Some(session) = &self.session else {
+            self.dialog = Some(Dialog::Confirm(c));
+            return Vec::new();
+        };
+        let session = Box::new(session.clone());
+        let req = self.req();
+        c.checking = Some(req);
+        let request = c.request.clone();
+        self.dialog = Some(Dialog::Confirm(c));
+        vec![Job::Write(WriteJob::Check {
+            req,
+            session,
+            request,
+        })]
+    }
+
+    /// The database's answer to a submitted change: the confirm dialog may apply it now, or the
+    /// form comes back with the reason (what `y` would have run into).
+    pub(super) fn on_checked(&mut self, req: ReqId, result: Result<(), ActionError>) -> Vec<Job> {
+        let Some(Dialog::Confirm(c)) = &mut self.dialog else {
+            return Vec::new();
+        };
+        if c.checking != Some(req) {
+            return Vec::new();
+        }
+        c.checking = None;
+        match result {
+            Ok(()) => Vec::new(),
+            // Not known beforehand (the database did not answer): `y` applies, which checks again.
+            Err(e @ ActionError::Db(_)) => {
+                self.status.error =
+                    Some(format!("could not check beforehand ({e}); y still checks"));
+                Vec::new()
+            }
+            Err(e) => {
+                let Some(Dialog::Confirm(c)) = self.dialog.take() else {
+                    return Vec::new();
+                };
+                match c.form {
+                    Some(mut f) => {
+                        // The value the change turns on (an amount, a name, a role) is the
+                        // form's first field.
+                        f.error = Some(e.to_string());
+                        f.focus = 0;
+                        self.dialog = Some(Dialog::Form(f));
+                    }
+                    None => self.status.error = Some(e.to_string()),
+                }
+                Vec::new()
+            }
+        }
     }
 
     pub(super) fn on_dialog_intent(&mut self, intent: Intent) -> Vec<Job> {
@@ -271,11 +331,13 @@ impl App {
                 self.dialog = Some(Dialog::Export(e));
                 Vec::new()
             }
-            (Intent::Submit, Dialog::Form(f)) => {
-                self.dialog = Some(f.submit());
+            (Intent::Submit, Dialog::Form(f)) => self.show(f.submit()),
+            (Intent::Submit, Dialog::Export(e)) => self.start_export(e),
+            (Intent::Confirm, Dialog::Confirm(c)) if c.checking.is_some() => {
+                // The check is still out: `y` waits for its answer.
+                self.dialog = Some(Dialog::Confirm(c));
                 Vec::new()
             }
-            (Intent::Submit, Dialog::Export(e)) => self.start_export(e),
             (Intent::Confirm, Dialog::Confirm(mut c)) => {
                 let (Some(session), None) = (&self.session, c.pending) else {
                     self.dialog = Some(Dialog::Confirm(c));

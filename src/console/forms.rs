@@ -131,6 +131,9 @@ pub struct Confirm {
     pub form: Option<Form>,
     /// The apply request in flight.
     pub pending: Option<u64>,
+    /// The check in flight: the database is asked whether the change would be refused before
+    /// `y` may apply it.
+    pub checking: Option<u64>,
 }
 
 /// One line of a confirm dialog: a field, what it holds, what it will hold.
@@ -654,6 +657,7 @@ pub fn confirm(
         lines,
         form,
         pending: None,
+        checking: None,
     }))
 }
 

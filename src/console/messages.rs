@@ -85,6 +85,12 @@ pub enum WriteJob {
         prep: Preparing,
         session: Box<Session>,
     },
+    /// Check a submitted change on the database without applying it (the confirm dialog waits).
+    Check {
+        req: ReqId,
+        session: Box<Session>,
+        request: Request,
+    },
     /// Apply a confirmed change.
     Apply {
         req: ReqId,
@@ -152,6 +158,10 @@ pub enum Msg {
     Prepared {
         req: ReqId,
         result: Result<Option<Target>, String>,
+    },
+    Checked {
+        req: ReqId,
+        result: Result<(), ActionError>,
     },
     Applied {
         req: ReqId,

@@ -77,6 +77,14 @@ async fn write(pool: &PgPool, job: WriteJob, progress: &UnboundedSender<Msg>) ->
                 .await
                 .map_err(|e| e.to_string()),
         },
+        WriteJob::Check {
+            req,
+            session,
+            request,
+        } => Msg::Checked {
+            req,
+            result: actions::check(pool, &session, &request).await,
+        },
         WriteJob::Apply {
             req,
             session,
@@ -215,6 +223,10 @@ fn failed(job: &Job, why: &str) -> Option<Msg> {
         },
         // A change that panicked may or may not have committed: the confirm dialog stays for a
         // retry, which its idempotency key or old values make safe.
+        Job::Write(WriteJob::Check { req, .. }) => Msg::Checked {
+            req: *req,
+            result: Err(ActionError::Db(e.to_string())),
+        },
         Job::Write(WriteJob::Apply { req, .. }) => Msg::Applied {
             req: *req,
             result: Err(ActionError::Db(format!(

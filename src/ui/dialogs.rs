@@ -334,6 +334,13 @@ fn render_confirm(c: &Confirm, theme: Theme, area: Rect, buf: &mut Buffer) {
     let y = n + 1;
     if c.pending.is_some() {
         text_line(Span::styled("applying…", theme.accent()), inner, y, buf);
+    } else if c.checking.is_some() {
+        text_line(
+            Span::styled("checking with the database…", theme.accent()),
+            inner,
+            y,
+            buf,
+        );
     } else {
         text_line(
             Line::from(vec![
