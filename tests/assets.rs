@@ -711,7 +711,19 @@ fn confirm_top_up() {
     typed(&mut app, "2500");
     app.update(key(KeyCode::Tab));
     typed(&mut app, "November invoice INV-2026-1187 paid");
-    app.update(key(KeyCode::Enter));
+    let cmds = app.update(key(KeyCode::Enter));
+    // The database's check found nothing to refuse.
+    let check = cmds
+        .iter()
+        .find_map(|c| match c {
+            Job::Write(WriteJob::Check { req, .. }) => Some(*req),
+            _ => None,
+        })
+        .expect("a Check");
+    app.update(Msg::Checked {
+        req: check,
+        result: Ok(()),
+    });
     assert!(
         matches!(
             app.dialog,

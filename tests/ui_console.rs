@@ -428,6 +428,52 @@ fn typed_then_enter(app: &mut App, text: &str) -> Vec<Job> {
     app.update(key(KeyCode::Enter))
 }
 
+/// `G` on a long audit log, then `r`: the screen is full of rows from the end both times, never
+/// one row at the top of a screen of blanks; a shrinking result and a resize fill it too.
+#[test]
+fn the_end_of_the_list_fills_the_screen_after_g_r_and_a_resize() {
+    let mut app = loaded(5, PAGE_ROWS as usize, 80, 24);
+    let visible = app.list_rows();
+    let full = |app: &App| {
+        let p = app.pane();
+        assert_eq!(
+            p.offset + visible,
+            p.rows.len(),
+            "offset {} of {} rows",
+            p.offset,
+            p.rows.len()
+        );
+        assert_eq!(p.selected, p.rows.len() - 1);
+    };
+    let last_page = |app: &mut App, cmds: &[Job]| {
+        assert!(
+            cmds.iter().any(|c| matches!(
+                c,
+                Job::Read(ReadJob::Page {
+                    page: switchboard::db::lists::Page::Last,
+                    ..
+                })
+            )),
+            "{cmds:?}"
+        );
+        app.update(Msg::Page {
+            req: page_req(cmds),
+            result: Ok(rows(ListKind::AuditLog, 294..394)),
+        });
+    };
+    let cmds = app.update(key(KeyCode::Char('G')));
+    last_page(&mut app, &cmds);
+    full(&app);
+    let screen = draw(&app);
+    insta::assert_snapshot!("audit_log_after_g_80x24", screen);
+    let cmds = app.update(key(KeyCode::Char('r')));
+    last_page(&mut app, &cmds);
+    full(&app);
+    app.update(Msg::Resize(80, 40));
+    let p = app.pane();
+    assert_eq!(p.offset + app.list_rows(), p.rows.len());
+}
+
 #[test]
 fn esc_cancels_a_slow_query_and_keys_keep_working() {
     let mut app = app(80, 24);

@@ -486,7 +486,13 @@ impl App {
                     let (kind, id) = (view.kind, view.id);
                     return self.open_detail(tab, kind, id);
                 }
-                self.load(tab, Fetch::Replace)
+                // At the end of a long list (after `G`), the reload stays at the end.
+                let how = if pane.at_end && !pane.at_start {
+                    Fetch::Last
+                } else {
+                    Fetch::Replace
+                };
+                self.load(tab, how)
             }
             Intent::History => self.history(),
             Intent::Act(verb) => self.act(verb),

@@ -241,12 +241,15 @@ impl Pane {
         }
     }
 
-    /// Keeps the selected row among the `visible` rows on screen.
+    /// Keeps the selected row among the `visible` rows on screen, and the screen full: no blank
+    /// lines below the last row while rows above could fill them (after `G`, a reload, a resize
+    /// or a result that shrank).
     pub(super) fn keep_visible(&mut self, visible: usize) {
         if self.selected < self.offset {
             self.offset = self.selected;
         } else if self.selected >= self.offset + visible {
             self.offset = self.selected + 1 - visible;
         }
+        self.offset = self.offset.min(self.rows.len().saturating_sub(visible));
     }
 }
