@@ -612,3 +612,23 @@ async fn a_deduction_over_the_balance_is_refused_at_submit() {
     .unwrap();
     assert_eq!(deductions, 0);
 }
+
+/// `h` on a user shows their audit history; Esc comes back to the user, not to the whole audit
+/// log.
+#[tokio::test]
+async fn esc_after_h_returns_to_the_user() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let customer = "kenji.fernandes@acmerealty.example";
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
+    c.credits_of(customer);
+    c.keys(b"h");
+    c.wait_for("[6 Audit log]");
+    c.wait_for("id:");
+    c.keys(b"\x1b");
+    let screen = c.wait_for("[3 Credits]");
+    assert!(screen.contains(customer), "{screen}");
+    assert!(screen.contains("1 of 1"), "{screen}");
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+}

@@ -509,6 +509,93 @@ fn h_opens_the_audit_history_of_a_record() {
     }
 }
 
+fn detail_answer(app: &mut App, cmds: &[Job], kind: ListKind) {
+    let req = cmds
+        .iter()
+        .find_map(|c| match c {
+            Job::Read(ReadJob::Detail { req, .. }) => Some(*req),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no Detail in {cmds:?}"));
+    app.update(Msg::Detail {
+        req,
+        result: Ok(detail_of(kind)),
+    });
+}
+
+/// Esc goes back along jumps: `h` on a user, then Esc, is the Users pane with the same row
+/// selected; Enter on an audit entry goes to its record, and Esc comes back to the entry. The
+/// audit pane gets its own filter back. Switching panes by hand forgets the way back, and the
+/// footer offers Esc only where it does something.
+#[test]
+fn esc_returns_along_h_and_along_a_jump_from_an_audit_entry() {
+    let mut app = loaded(1, 30, 80, 24);
+    let footer = |app: &App| {
+        let text: String = draw(app)
+            .buffer()
+            .content()
+            .iter()
+            .rev()
+            .take(80)
+            .map(|c| c.symbol().to_string())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        text
+    };
+    assert!(!footer(&app).contains("Esc"), "{}", footer(&app));
+    app.update(key(KeyCode::Char('j')));
+    app.update(key(KeyCode::Char('j')));
+    let user = app.pane().selected_row().unwrap().id;
+    let cmds = app.update(key(KeyCode::Char('h')));
+    assert_eq!(app.tab, 5);
+    app.update(Msg::Page {
+        req: page_req(&cmds),
+        result: Ok(rows(ListKind::AuditLog, 0..3)),
+    });
+    assert!(footer(&app).contains("Esc back"), "{}", footer(&app));
+    let cmds = app.update(key(KeyCode::Esc));
+    assert_eq!(app.tab, 1, "Esc did not go back to Users");
+    assert_eq!(app.pane().selected_row().unwrap().id, user);
+    // The audit pane's filter is its own again (empty), reloaded.
+    assert_eq!(app.panes[5].filter_input.value(), "");
+    assert!(
+        cmds.iter().any(|c| matches!(
+            c,
+            Job::Read(ReadJob::Page {
+                kind: ListKind::AuditLog,
+                ..
+            })
+        )),
+        "{cmds:?}"
+    );
+
+    // From an audit entry to its record, and back to the entry.
+    app.update(key(KeyCode::Char('6')));
+    let cmds = app.update(key(KeyCode::Enter));
+    detail_answer(&mut app, &cmds, ListKind::AuditLog);
+    let cmds = app.update(key(KeyCode::Enter));
+    assert_eq!(app.tab, 1, "Enter did not go to the record");
+    detail_answer(&mut app, &cmds, ListKind::Users);
+    let cmds = app.update(key(KeyCode::Esc));
+    assert_eq!(app.tab, 5, "Esc did not come back to the audit log");
+    assert!(app.pane().detail.is_some(), "the entry is not open again");
+    detail_answer(&mut app, &cmds, ListKind::AuditLog);
+    // Nothing more to go back to: Esc closes the entry as in any pane.
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.tab, 5);
+    assert!(app.pane().detail.is_none());
+
+    // A hand-made pane switch forgets the way back.
+    app.update(key(KeyCode::Char('2')));
+    app.update(key(KeyCode::Char('h')));
+    app.update(key(KeyCode::Char('3')));
+    app.update(key(KeyCode::Char('6')));
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.tab, 5);
+}
+
 #[test]
 fn quit_keys() {
     let mut app = app(80, 24);

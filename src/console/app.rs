@@ -60,6 +60,8 @@ pub struct App {
     pub(super) retry_values: Option<Vec<String>>,
     /// The export in progress.
     pub exporting: Option<Exporting>,
+    /// Where each jump left from, the latest last (`nav`).
+    pub returns: Vec<super::nav::Return>,
     next_req: ReqId,
 }
 
@@ -95,6 +97,7 @@ impl App {
             },
             preparing: None,
             retry_values: None,
+            returns: Vec::new(),
             exporting: None,
             next_req: 1,
         }
@@ -429,10 +432,19 @@ impl App {
                 self.help = false;
                 Vec::new()
             }
-            Intent::GoTab(i) if i < self.panes.len() => self.go_tab(i),
+            Intent::GoTab(i) if i < self.panes.len() => {
+                self.forget_returns();
+                self.go_tab(i)
+            }
             Intent::GoTab(_) => Vec::new(),
-            Intent::NextTab => self.go_tab((self.tab + 1) % self.panes.len()),
-            Intent::PrevTab => self.go_tab((self.tab + self.panes.len() - 1) % self.panes.len()),
+            Intent::NextTab => {
+                self.forget_returns();
+                self.go_tab((self.tab + 1) % self.panes.len())
+            }
+            Intent::PrevTab => {
+                self.forget_returns();
+                self.go_tab((self.tab + self.panes.len() - 1) % self.panes.len())
+            }
             Intent::Down => self.step(1),
             Intent::Up => self.step(-1),
             Intent::PageDown => self.step(self.list_rows() as isize),
@@ -526,6 +538,16 @@ impl App {
             pane.filter_typed_at = None;
             return self.apply_filter();
         }
+        if self.can_return()
+            && self
+                .pane()
+                .detail
+                .as_ref()
+                .is_none_or(|v| v.loading.is_none())
+        {
+            return self.go_back();
+        }
+        let pane = self.pane_mut();
         if let Some(view) = &pane.detail {
             if view.loading.is_some() {
                 pane.detail = None;
@@ -561,7 +583,7 @@ impl App {
     }
 
     /// Parses the filter input and reloads the list if the filter changed.
-    fn apply_filter(&mut self) -> Vec<Job> {
+    pub(super) fn apply_filter(&mut self) -> Vec<Job> {
         let tab = self.tab;
         let stale = self.req();
         let pane = self.pane_mut();
@@ -619,6 +641,7 @@ impl App {
             // In an audit entry: go to the record it is about.
             if let Some((kind, id)) = view.detail.as_ref().and_then(|d| d.jump) {
                 let target = kind.index();
+                self.remember_return(target);
                 let mut jobs = self.set_filter(target, &id.to_string());
                 jobs.extend(self.open_detail(target, kind, id));
                 return jobs;
@@ -664,6 +687,7 @@ impl App {
             return Vec::new();
         };
         let audit = ListKind::AuditLog.index();
+        self.remember_return(audit);
         self.set_filter(audit, &format!("id:{id}"))
     }
 

@@ -247,7 +247,7 @@ pub static BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: "Esc",
-        help: "back / cancel a slow query / clear the filter",
+        help: "back to where h or Enter jumped from / close / cancel a slow query / clear the filter",
         short: "back",
         intent: Intent::Back,
         contexts: NAV,

@@ -528,7 +528,14 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     // ones the admin may use), then the rest of navigation, each shown if it still fits; on
     // screen: navigation, actions, help, quit.
     let mut items: Vec<(String, &str, u8)> = Vec::new();
-    let nav: Vec<_> = keymap::footer(context, app.pane().kind).collect();
+    // Esc is offered only where it does something (a way back, a detail, a query, a filter).
+    let nav: Vec<_> = keymap::footer(context, app.pane().kind)
+        .filter(|b| {
+            b.intent != Intent::Back
+                || !matches!(context, Context::List | Context::Detail)
+                || app.esc_does_something()
+        })
+        .collect();
     let essential = |a: Intent| {
         !matches!(context, Context::List | Context::Detail)
             || matches!(
