@@ -559,13 +559,7 @@ async fn an_out_of_range_date_filter_is_refused_in_words_and_the_console_goes_on
 async fn a_long_rename_is_shown_whole_before_it_is_applied() {
     const NEW: &str = "Acme Realty Group of Northern California, Oregon, Washington & Nevada (Commercial Division)";
     let db = TestDb::migrated().await;
-    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
-    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
-    c.wait_for("Acme Realty Group");
-    c.keys(b"e");
-    c.wait_for("Rename");
-    c.keys(NEW.as_bytes());
-    c.keys(b"\r");
+    let mut c = renaming_the_first_tenant(&db, NEW).await;
     let screen = c.wait_for("Confirm tenant.rename");
     for word in NEW.split(' ') {
         assert!(
@@ -631,4 +625,48 @@ async fn esc_after_h_returns_to_the_user() {
     assert!(screen.contains("1 of 1"), "{screen}");
     c.keys(b"q");
     assert!(c.wait_exit().success());
+}
+
+/// An outcome longer than the screen is wide (a rename to a 240-character name, about 300
+/// characters said): the status line shows what fits, `M` shows it whole.
+#[tokio::test]
+async fn a_long_outcome_can_be_read_in_full() {
+    let new: String = (1..=40)
+        .map(|i| format!("Part{i:02}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(240)
+        .collect();
+    let db = TestDb::migrated().await;
+    let mut c = renaming_the_first_tenant(&db, &new).await;
+    c.wait_for("[ Cancel ]");
+    c.keys(b"y");
+    c.wait_for("tenant.rename:");
+    c.keys(b"M");
+    let screen = c.wait_for("Messages of this session");
+    let last = new.split(' ').next_back().unwrap();
+    assert!(screen.contains("Acme Realty Group"), "{screen}");
+    for word in new.split(' ') {
+        assert!(
+            screen.contains(word),
+            "`{word}` (of `{last}`…) not shown:\n{screen}"
+        );
+    }
+    c.keys(b"\x1b");
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+}
+
+/// The demo data, a super_admin signed in, `e` on the first tenant (Acme Realty Group), `name`
+/// typed and Enter: the confirm dialog opens next.
+async fn renaming_the_first_tenant(db: &TestDb, name: &str) -> Console {
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let mut c = Console::signed_in(db, demo::DEMO_SUPER_ADMIN);
+    c.wait_for("Acme Realty Group");
+    c.keys(b"e");
+    c.wait_for("Rename");
+    c.keys(name.as_bytes());
+    c.keys(b"\r");
+    c
 }

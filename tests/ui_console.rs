@@ -596,6 +596,51 @@ fn esc_returns_along_h_and_along_a_jump_from_an_audit_entry() {
     assert_eq!(app.tab, 5);
 }
 
+/// A refusal longer than the screen is wide: the status line shows what fits, and `M` shows the
+/// session's messages whole, wrapped, newest first.
+#[test]
+fn a_long_refusal_can_be_read_in_full_with_m() {
+    let long = format!(
+        "refused: {} (this sentence is long on purpose, to be read whole at the end)",
+        (1..=30)
+            .map(|i| format!("reason{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    assert!(long.len() > 250);
+    let mut app = loaded(2, 30, 80, 24);
+    app.signed_in(actor(Role::Admin), false);
+    let cmds = app.update(key(KeyCode::Char('+')));
+    prepared(&mut app, &cmds, Some(user_target()));
+    typed(&mut app, "50");
+    app.update(key(KeyCode::Tab));
+    typed(&mut app, "goodwill");
+    let cmds = app.update(key(KeyCode::Enter));
+    checked(&mut app, &cmds, Ok(()));
+    let cmds = app.update(key(KeyCode::Char('y')));
+    let Some(Job::Write(WriteJob::Apply { req, .. })) = cmds.first() else {
+        panic!("{cmds:?}")
+    };
+    app.update(Msg::Applied {
+        req: *req,
+        result: Err(ActionError::Forbidden(long.clone())),
+    });
+    app.update(key(KeyCode::Char('M')));
+    let screen = draw(&app);
+    insta::assert_snapshot!("messages_80x24", screen);
+    let text: String = screen
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    for word in long.split(' ') {
+        assert!(text.contains(word), "`{word}` is not in the messages");
+    }
+    app.update(key(KeyCode::Esc));
+    assert!(!app.log_open);
+}
+
 #[test]
 fn quit_keys() {
     let mut app = app(80, 24);

@@ -62,6 +62,10 @@ pub struct App {
     pub exporting: Option<Exporting>,
     /// Where each jump left from, the latest last (`nav`).
     pub returns: Vec<super::nav::Return>,
+    /// The session's outcomes and refusals, whole (`log`), and whether they are open (`M`).
+    pub log: Vec<super::log::Note>,
+    pub log_open: bool,
+    pub log_scroll: usize,
     next_req: ReqId,
 }
 
@@ -98,6 +102,9 @@ impl App {
             preparing: None,
             retry_values: None,
             returns: Vec::new(),
+            log: Vec::new(),
+            log_open: false,
+            log_scroll: 0,
             exporting: None,
             next_req: 1,
         }
@@ -127,6 +134,8 @@ impl App {
             }
         } else if self.help {
             Context::Help
+        } else if self.log_open {
+            Context::Messages
         } else if pane.editing_filter {
             Context::Filter
         } else if pane.detail.is_some() {
@@ -187,6 +196,13 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Job> {
+        let before = (self.status.info.clone(), self.status.error.clone());
+        let jobs = self.dispatch(msg);
+        self.keep_status(before);
+        jobs
+    }
+
+    fn dispatch(&mut self, msg: Msg) -> Vec<Job> {
         match msg {
             Msg::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
             Msg::Key(_) => Vec::new(),
@@ -416,6 +432,7 @@ impl App {
         match context {
             Context::SignIn => return self.on_sign_in_intent(intent),
             Context::Form | Context::Confirm => return self.on_dialog_intent(intent),
+            Context::Messages => return self.on_log_intent(intent),
             _ => {}
         }
         self.status.info = None;
@@ -507,6 +524,11 @@ impl App {
                 self.load(tab, how)
             }
             Intent::History => self.history(),
+            Intent::Messages => {
+                self.log_open = true;
+                self.log_scroll = 0;
+                Vec::new()
+            }
             Intent::Act(verb) => self.act(verb),
             Intent::Export => self.open_export(),
             Intent::Submit

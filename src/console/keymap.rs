@@ -41,6 +41,8 @@ pub enum Intent {
     Confirm,
     /// Audit log: export the filtered entries to a file.
     Export,
+    /// The session's messages, whole.
+    Messages,
     /// Dialogs: close without doing anything.
     Cancel,
 }
@@ -57,6 +59,8 @@ pub enum Context {
     SignIn,
     /// An action's form: text goes to its fields.
     Form,
+    /// The session's messages (`M`): they scroll.
+    Messages,
     /// A confirm dialog: Cancel is the default.
     Confirm,
 }
@@ -305,6 +309,7 @@ pub static BINDINGS: &[Binding] = &[
             Context::Detail,
             Context::Filter,
             Context::Help,
+            Context::Messages,
         ],
         footer: false,
         only: None,
@@ -329,6 +334,66 @@ pub static BINDINGS: &[Binding] = &[
         footer: true,
         only: None,
         matches: |k| k.code == KeyCode::Esc,
+    },
+    Binding {
+        keys: "M",
+        help: "the session's outcomes and refusals in full, newest first",
+        short: "messages",
+        intent: Intent::Messages,
+        contexts: NAV,
+        footer: false,
+        only: None,
+        matches: |k| plain(k, 'M'),
+    },
+    Binding {
+        keys: "j/k",
+        help: "scroll",
+        short: "scroll",
+        intent: Intent::Down,
+        contexts: &[Context::Messages],
+        footer: true,
+        only: None,
+        matches: |k| plain(k, 'j') || k.code == KeyCode::Down,
+    },
+    Binding {
+        keys: "k",
+        help: "scroll up",
+        short: "up",
+        intent: Intent::Up,
+        contexts: &[Context::Messages],
+        footer: false,
+        only: None,
+        matches: |k| plain(k, 'k') || k.code == KeyCode::Up,
+    },
+    Binding {
+        keys: "PgDn/PgUp",
+        help: "scroll a page",
+        short: "page",
+        intent: Intent::PageDown,
+        contexts: &[Context::Messages],
+        footer: false,
+        only: None,
+        matches: |k| k.code == KeyCode::PageDown,
+    },
+    Binding {
+        keys: "PgUp",
+        help: "scroll a page up",
+        short: "page up",
+        intent: Intent::PageUp,
+        contexts: &[Context::Messages],
+        footer: false,
+        only: None,
+        matches: |k| k.code == KeyCode::PageUp,
+    },
+    Binding {
+        keys: "Esc/M/q",
+        help: "close the messages",
+        short: "close",
+        intent: Intent::Back,
+        contexts: &[Context::Messages],
+        footer: true,
+        only: None,
+        matches: |k| k.code == KeyCode::Esc || plain(k, 'q') || plain(k, 'M'),
     },
     Binding {
         keys: "Esc/?/q",
@@ -676,6 +741,7 @@ mod tests {
             Context::Detail,
             Context::Filter,
             Context::Help,
+            Context::Messages,
             Context::SignIn,
             Context::Form,
             Context::Confirm,

@@ -2,6 +2,7 @@
 
 pub mod detail;
 pub mod dialogs;
+pub mod log;
 pub mod svg;
 pub mod text;
 
@@ -299,6 +300,8 @@ pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
     }
     if app.help {
         render_help(app, body, buf);
+    } else if app.log_open {
+        log::render(app, body, buf);
     }
     app.dialog
         .as_ref()
@@ -492,7 +495,11 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(admin) = &app.status.signed_in_as {
         push(Span::raw(clean(admin)));
     }
-    push(Span::styled(clean(&app.status.database), theme.dim()));
+    // The database label only when nothing is said: a message gets the room (and `M` keeps it
+    // whole).
+    if app.status.info.is_none() && app.status.error.is_none() {
+        push(Span::styled(clean(&app.status.database), theme.dim()));
+    }
     let position = match (pane.position(), pane.count) {
         (Some(p), Some(RowCount::Exact(n))) => {
             format!("{} of {}", thousands(p as i64), thousands(n))
@@ -549,6 +556,9 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     {
         let priority = if essential(b.intent) { 0 } else { 2 };
         items.push((b.keys().to_string(), b.short, priority));
+    }
+    if !app.log.is_empty() && matches!(context, Context::List | Context::Detail) {
+        items.push(("M".to_string(), "messages", 2));
     }
     if let (Some(session), Context::List | Context::Detail) = (&app.session, context) {
         for a in keymap::allowed_verbs(app.pane().kind, session.actor.role) {
