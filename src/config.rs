@@ -26,13 +26,11 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Pooling {
+    /// A session of its own: directly, or a pooler in session mode (the default).
     #[default]
     Session,
-    /// Each use of a pooled connection is one transaction, begun when it is taken from the pool
-    /// and committed when it goes back, with the session's settings `SET LOCAL` inside it and
-    /// every statement prepared in it closed before the commit: the pooler pins one server for
-    /// the whole use and nothing of this session is left on the server for another client
-    /// (PgBouncer before 1.21 keeps no prepared statements in transaction mode).
+    /// A pooler that lends a server per transaction: every statement is sent unnamed and inside
+    /// a transaction, with the session's settings SET LOCAL in each (`db::pooler`).
     Transaction,
 }
 

@@ -66,7 +66,9 @@ pub struct UserArg {
 
 #[derive(Debug, Subcommand)]
 pub enum UsersCmd {
+    /// Let a deactivated user sign in and use the platform again.
     Activate(UserArg),
+    /// Stop a user from signing in (their data stays).
     Deactivate(UserArg),
     /// End every unexpired session of the user.
     RevokeSessions(UserArg),
@@ -76,6 +78,7 @@ pub enum UsersCmd {
     SetRole {
         #[command(flatten)]
         user: UserArg,
+        /// The new role.
         #[arg(long, value_parser = ["user", "admin", "super_admin"])]
         role: String,
     },
@@ -98,25 +101,34 @@ pub struct TenantArg {
 
 #[derive(Debug, Subcommand)]
 pub enum TenantsCmd {
+    /// Create a tenant (super_admin).
     Create {
+        /// Its name (not blank).
         #[arg(long)]
         name: String,
+        /// Its plan.
         #[arg(long, default_value = "pro", value_parser = actions::PLANS)]
         plan: String,
     },
+    /// Rename a tenant (super_admin; not the system tenant).
     Rename {
         #[command(flatten)]
         tenant: TenantArg,
+        /// The new name (not blank).
         #[arg(long)]
         name: String,
     },
+    /// Change a tenant's plan (super_admin; not the system tenant).
     SetPlan {
         #[command(flatten)]
         tenant: TenantArg,
+        /// The new plan.
         #[arg(long, value_parser = actions::PLANS)]
         plan: String,
     },
+    /// Reactivate a tenant (super_admin).
     Activate(TenantArg),
+    /// Deactivate a tenant (super_admin; not the system tenant).
     Deactivate(TenantArg),
 }
 
@@ -129,9 +141,11 @@ pub struct AgentArg {
 
 #[derive(Debug, Subcommand)]
 pub enum AgentsCmd {
+    /// Rename an agent.
     Rename {
         #[command(flatten)]
         agent: AgentArg,
+        /// The new name (not blank).
         #[arg(long)]
         name: String,
     },
@@ -139,10 +153,13 @@ pub enum AgentsCmd {
     Describe {
         #[command(flatten)]
         agent: AgentArg,
+        /// The new description.
         #[arg(long)]
         description: String,
     },
+    /// Activate an agent (it takes calls again).
     Activate(AgentArg),
+    /// Deactivate an agent (it takes no calls; its history stays).
     Deactivate(AgentArg),
 }
 
@@ -157,10 +174,13 @@ pub struct NumberArg {
 pub enum NumbersCmd {
     /// Add a phone number (super_admin).
     Add {
+        /// The number in E.164, e.g. +14155550100.
         #[arg(long)]
         number: String,
+        /// A name for it (shown in lists).
         #[arg(long)]
         name: String,
+        /// Bolna's id for the number.
         #[arg(long)]
         bolna_id: String,
     },
@@ -172,8 +192,11 @@ pub enum NumbersCmd {
         #[arg(long)]
         user: String,
     },
+    /// Take a number from the user it is assigned to (super_admin).
     Unassign(NumberArg),
+    /// Reactivate a number (super_admin; one active row per number).
     Activate(NumberArg),
+    /// Deactivate a number (super_admin).
     Deactivate(NumberArg),
 }
 
@@ -182,6 +205,7 @@ pub enum SettingsCmd {
     /// Set the most an admin (not a super_admin) may add or take in one credit change
     /// (super_admin; audited as settings.admin_credit_cap).
     SetCreditCap {
+        /// The new cap, in credits.
         #[arg(value_parser = clap::value_parser!(i64).range(1..=MAX_CREDIT_CHANGE))]
         cap: i64,
     },

@@ -10,10 +10,13 @@ use crate::db::connect::Connection;
 pub enum AdminCmd {
     /// Create an admin account (the first super_admin needs no sign-in; after that, a super_admin).
     Create {
+        /// The account's email (it signs in with it).
         #[arg(long)]
         email: String,
+        /// The account's name.
         #[arg(long)]
         name: String,
+        /// Its role.
         #[arg(long, value_parser = ["admin", "super_admin"])]
         role: String,
     },

@@ -60,7 +60,13 @@ pub struct GlobalArgs {
 
     /// The admin account to act as (else `admin` in the config file). On the embedded default
     /// the demo accounts need no password; without --admin it signs in as the demo super_admin.
-    #[arg(long, global = true, env = "SWITCHBOARD_ADMIN", value_name = "EMAIL")]
+    #[arg(
+        long,
+        global = true,
+        env = "SWITCHBOARD_ADMIN",
+        hide_env_values = true,
+        value_name = "EMAIL"
+    )]
     pub admin: Option<String>,
 
     /// Open every database session read-only (enforced by PostgreSQL itself); every action is
@@ -72,7 +78,13 @@ pub struct GlobalArgs {
     /// mode) or `transaction` (PgBouncer's pool_mode = transaction, Supabase's pooler on port
     /// 6543): then each use of a connection is one transaction and no prepared statement outlives
     /// it. Else `pooler` in the config file, else session.
-    #[arg(long, global = true, env = "SWITCHBOARD_POOLER", value_name = "MODE")]
+    #[arg(
+        long,
+        global = true,
+        env = "SWITCHBOARD_POOLER",
+        hide_env_values = true,
+        value_name = "MODE"
+    )]
     pub pooler: Option<connect::Pooling>,
 
     /// Read the admin's password from the first line of FILE instead of asking on the terminal.
@@ -474,5 +486,45 @@ async fn console(conn: &Connection, run: &RunContext) -> Result<(), CliError> {
         Ok(Exit::Quit) => Ok(()),
         Ok(Exit::SignInFailed) => Err(CliError::Action(ActionError::SignIn)),
         Err(e) => Err(CliError::Io(format!("terminal error: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every subcommand and every option says what it is for in `--help`, and no option shows
+    /// an environment variable's value (set or not).
+    #[test]
+    fn every_command_and_option_has_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_hide_set() || matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} --{id}"));
+                }
+                if arg.get_env().is_some() && !arg.is_hide_env_values_set() {
+                    missing.push(format!("{path} --{id}: shows its variable's value"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.is_hide_set() || sub.get_name() == "help" {
+                    continue;
+                }
+                let sub_path = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                    missing.push(sub_path.clone());
+                }
+                walk(sub, &sub_path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "switchboard", &mut missing);
+        assert!(missing.is_empty(), "no help text:\n{}", missing.join("\n"));
     }
 }
