@@ -670,3 +670,38 @@ async fn interactive_sessions_end_a_runaway_statement() {
     .unwrap();
     pool.close().await;
 }
+
+/// An inactive agent's calls count in the list as in its detail (the list once read the
+/// platform's `bolna_agents` view, which holds active agents only, and showed 0).
+#[tokio::test]
+async fn inactive_agents_count_their_calls_in_the_list_as_in_the_detail() {
+    let db = seeded().await;
+    let (id, calls): (uuid::Uuid, i64) = sqlx::query_as(
+        "UPDATE agents SET is_active = false WHERE id = \
+             (SELECT agent_id FROM calls GROUP BY agent_id ORDER BY count(*) DESC LIMIT 1) \
+         RETURNING id, (SELECT count(*) FROM calls WHERE agent_id = agents.id)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(calls > 0);
+    let rows = fetch_page(
+        &db.pool,
+        ListKind::Agents,
+        &filter(ListKind::Agents, &id.to_string()),
+        &Page::First,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1);
+    let listed = rows[0]
+        .cells
+        .iter()
+        .find_map(|c| match c {
+            switchboard::db::lists::Cell::Int(n) => Some(*n),
+            _ => None,
+        })
+        .expect("a calls cell");
+    assert_eq!(listed, calls);
+}

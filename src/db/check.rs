@@ -60,9 +60,9 @@ const AGENT_COLUMNS: &[Column] = &[
     ("agents", "agent_type", VARCHAR),
     ("agents", "is_active", BOOL),
     ("agents", "bolna_agent_id", VARCHAR),
-    ("bolna_agents", "id", UUID),
-    ("bolna_agents", "total_calls", "bigint"),
-    ("bolna_agents", "success_rate", "numeric"),
+    // Each agent's calls and their success rate, active agents or not.
+    ("calls", "agent_id", UUID),
+    ("calls", "status", VARCHAR),
 ];
 const NUMBER_COLUMNS: &[Column] = &[
     ("phone_numbers", "id", UUID),
@@ -164,7 +164,6 @@ pub(crate) const READS: &[&str] = &[
     "calls",
     "contacts",
     "agents",
-    "bolna_agents",
     "phone_numbers",
     "audit_logs",
     "switchboard.idempotency_keys",

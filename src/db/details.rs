@@ -295,11 +295,13 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
             let row = tagged_query(kind,
                 "SELECT a.id, a.name, u.email, t.name, a.bolna_agent_id, a.agent_type, a.is_active, \
                         a.bolna_webhook_url, a.description, a.created_at, a.updated_at, \
-                        (SELECT count(*) FROM calls c WHERE c.agent_id = a.id), \
-                        b.success_rate::float8, \
+                        s.calls, s.success_rate::float8, \
                         a.bolna_voice_config, a.bolna_llm_config, a.bolna_task_config \
                  FROM agents a JOIN users u ON u.id = a.user_id JOIN tenants t ON t.id = u.tenant_id \
-                 LEFT JOIN bolna_agents b ON b.id = a.id WHERE a.id = $1",
+                 CROSS JOIN LATERAL (SELECT count(*) AS calls, CASE WHEN count(*) = 0 THEN 0 \
+                    ELSE round(100.0 * count(*) FILTER (WHERE c.status = 'completed') / count(*), 2) \
+                    END AS success_rate FROM calls c WHERE c.agent_id = a.id) s \
+                 WHERE a.id = $1",
             )
             .bind(id)
             .fetch_optional(&mut *crate::db::pinned(pool).await?)

@@ -213,10 +213,12 @@ fn spec(kind: ListKind) -> Spec {
         ListKind::Agents => Spec {
             select: "SELECT a.id, a.name AS k0, a.id AS k1, \
                      a.name AS name, u.email AS owner, t.name AS tenant, a.agent_type AS agent_type, \
-                     a.is_active AS is_active, coalesce(b.total_calls, 0)::int8 AS calls, \
-                     b.success_rate::float8 AS success_rate \
+                     a.is_active AS is_active, s.calls::int8 AS calls, \
+                     s.success_rate::float8 AS success_rate \
                      FROM agents a JOIN users u ON u.id = a.user_id JOIN tenants t ON t.id = u.tenant_id \
-                     LEFT JOIN bolna_agents b ON b.id = a.id",
+                     CROSS JOIN LATERAL (SELECT count(*) AS calls, CASE WHEN count(*) = 0 THEN 0 \
+                        ELSE round(100.0 * count(*) FILTER (WHERE c.status = 'completed') / count(*), 2) \
+                        END AS success_rate FROM calls c WHERE c.agent_id = a.id) s",
             order: &["a.name", "a.id"],
             descending: false,
             cells: 7,
