@@ -3,7 +3,7 @@
 //! Layers, each importing only those below it: `cli` (the command line and the terminal's event
 //! loop) → `ui` (drawing, reading the console's state) → `console` (state, keys, worker) →
 //! `actions` (audited admin changes) → `seed` (demo and bench data) → `db` (PostgreSQL), with
-//! the leaves `escape`, `password`, `paths` and `config` below all.
+//! the leaves `escape`, `numbers`, `password`, `paths` and `config` below all.
 
 pub mod actions;
 pub mod cli;
@@ -11,6 +11,7 @@ pub mod config;
 pub mod console;
 pub mod db;
 pub mod escape;
+pub mod numbers;
 pub mod password;
 pub mod paths;
 pub mod seed;

@@ -341,7 +341,7 @@ async fn the_config_file_names_the_admin_and_only_a_super_admin_sets_the_credit_
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("admin_credit_cap 10000 → 100"),
+        stdout(&o).contains("admin_credit_cap 10,000 → 100"),
         "{}",
         stdout(&o)
     );

@@ -77,6 +77,7 @@ fn show(v: &Value) -> String {
     match v {
         Value::Null => "none".into(),
         Value::String(s) if !s.is_empty() => s.clone(),
+        Value::Number(n) if n.is_i64() => crate::numbers::thousands(n.as_i64().unwrap_or_default()),
         other => other.to_string(),
     }
 }

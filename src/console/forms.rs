@@ -247,7 +247,11 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
                 "Deduct from"
             };
             form(
-                format!("{what} {} (balance {})", u.email, u.credits),
+                format!(
+                    "{what} {} (balance {})",
+                    u.email,
+                    crate::numbers::thousands(i64::from(u.credits))
+                ),
                 vec![
                     Field::new("Amount", "", Amount, "a whole number of credits"),
                     Field::new("Reason", "", Text, "kept in the audit log"),
@@ -557,8 +561,8 @@ pub fn confirm(
             vec![
                 line(
                     "credits",
-                    u.credits.to_string(),
-                    (u.credits + *delta).to_string(),
+                    crate::numbers::thousands(i64::from(u.credits)),
+                    crate::numbers::thousands(i64::from(u.credits) + *delta),
                 ),
                 line("reason", String::new(), reason.clone()),
             ]
@@ -639,7 +643,11 @@ pub fn confirm(
             )]
         }
         Request::SetCreditCap { from, to } => {
-            vec![line("admins' credit cap", from.to_string(), to.to_string())]
+            vec![line(
+                "admins' credit cap",
+                crate::numbers::thousands(*from),
+                crate::numbers::thousands(*to),
+            )]
         }
     };
     if lines.iter().all(|l| l.old == l.new) {
@@ -717,7 +725,7 @@ mod tests {
         assert_eq!(
             c.lines,
             vec![
-                ChangeLine::new("credits", "100".into(), "1600".into()),
+                ChangeLine::new("credits", "100".into(), "1,600".into()),
                 ChangeLine::new("reason", "".into(), "refund #123".into())
             ]
         );

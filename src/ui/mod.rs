@@ -18,6 +18,7 @@ use crate::console::app::App;
 use crate::console::keymap::{self, BINDINGS, Context, Intent};
 use crate::console::pane::Pane;
 use crate::db::lists::{Cell, ListKind, RowCount};
+use crate::numbers::thousands;
 use text::{clean, fit, width};
 
 /// Colours are a help, never the only signal: selection is reversed, states are words.
@@ -178,18 +179,6 @@ pub fn columns(kind: ListKind) -> &'static [Column] {
         ListKind::PhoneNumbers => PHONENUMBERS_COLUMNS,
         ListKind::AuditLog => AUDITLOG_COLUMNS,
     }
-}
-
-fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// A cell as text (clean: safe to draw).
