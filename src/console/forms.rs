@@ -250,7 +250,7 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
                 format!(
                     "{what} {} (balance {})",
                     u.email,
-                    crate::numbers::thousands(i64::from(u.credits))
+                    crate::numbers::thousands(u.credits)
                 ),
                 vec![
                     Field::new("Amount", "", Amount, "a whole number of credits"),
@@ -561,8 +561,8 @@ pub fn confirm(
             vec![
                 line(
                     "credits",
-                    crate::numbers::thousands(i64::from(u.credits)),
-                    crate::numbers::thousands(i64::from(u.credits) + *delta),
+                    crate::numbers::thousands(u.credits),
+                    crate::numbers::thousands(u.credits + *delta),
                 ),
                 line("reason", String::new(), reason.clone()),
             ]
