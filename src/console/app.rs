@@ -414,6 +414,9 @@ impl App {
                         if let Some(field) = f.fields.get_mut(f.focus) {
                             field.key(&event);
                             f.error = None;
+                            // This field's error goes as it is edited; the others' stay.
+                            let focus = f.focus;
+                            f.field_errors.retain(|(i, _)| *i != focus);
                         }
                     }
                     Some(Dialog::Export(e)) => {

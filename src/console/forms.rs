@@ -117,8 +117,11 @@ pub struct Form {
     pub target: Option<Target>,
     pub fields: Vec<Field>,
     pub focus: usize,
-    /// Why the last Enter did not go on (validation, or a refusal from the database).
+    /// Why the last Enter did not go on (a refusal from the database, or what no one field
+    /// holds).
     pub error: Option<String>,
+    /// What is wrong with each field, in field order, shown beside it (every one at once).
+    pub field_errors: Vec<(usize, String)>,
 }
 
 /// A confirm dialog: each field old → new, Cancel the default.
@@ -234,6 +237,7 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
             fields,
             focus: 0,
             error: None,
+            field_errors: Vec::new(),
         }))
     };
     // Verbs with nothing to type go straight to the confirm dialog.
@@ -393,8 +397,9 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
 impl Form {
     /// The request the form describes, or why it cannot be sent yet (and which field is at
     /// fault, when one is).
-    pub fn request(&self) -> Result<Request, (Option<usize>, String)> {
-        let v = |i: usize| self.fields.get(i).map(Field::value).unwrap_or_default();
+    /// Every field's error, in field order.
+    pub fn field_errors(&self) -> Vec<(usize, String)> {
+        let mut errors = Vec::new();
         for (i, f) in self.fields.iter().enumerate() {
             let bad = match f.kind {
                 FieldKind::Choice(options) if !options.contains(&f.value()) => {
@@ -411,7 +416,10 @@ impl Form {
                         .parse::<i64>()
                         .is_ok_and(|n| (1..=MAX_CREDIT_CHANGE).contains(&n)) =>
                 {
-                    format!("the amount must be a whole number from 1 to {MAX_CREDIT_CHANGE}")
+                    format!(
+                        "the amount must be a whole number from 1 to {}",
+                        crate::numbers::thousands(MAX_CREDIT_CHANGE)
+                    )
                 }
                 FieldKind::Text if f.value().is_empty() => {
                     format!("{} is empty", f.label.to_lowercase())
@@ -421,6 +429,14 @@ impl Form {
                 | FieldKind::Amount
                 | FieldKind::Choice(_) => continue,
             };
+            errors.push((i, bad));
+        }
+        errors
+    }
+
+    pub fn request(&self) -> Result<Request, (Option<usize>, String)> {
+        let v = |i: usize| self.fields.get(i).map(Field::value).unwrap_or_default();
+        if let Some((i, bad)) = self.field_errors().into_iter().next() {
             return Err((Some(i), bad));
         }
         let verb = self.verb;
@@ -521,6 +537,13 @@ impl Form {
     pub fn submit(mut self) -> Dialog {
         if self.focus + 1 < self.fields.len() {
             self.focus += 1;
+            return Dialog::Form(self);
+        }
+        // Every field's error at once, the cursor on the first.
+        self.field_errors = self.field_errors();
+        if let Some((first, _)) = self.field_errors.first() {
+            self.focus = *first;
+            self.error = None;
             return Dialog::Form(self);
         }
         let error = match self.request() {
@@ -708,15 +731,18 @@ mod tests {
         let mut f = form(f.submit()); // Enter on the first field moves on
         assert_eq!(f.focus, 1);
         f = form(f.submit());
+        // Both faults at once, in field order, the focus on the first.
+        let errors: Vec<&str> = f.field_errors.iter().map(|(_, e)| e.as_str()).collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(
-            f.error.as_deref().unwrap().contains("whole number"),
-            "{:?}",
-            f.error
+            errors[0].contains("whole number from 1 to 1,000,000"),
+            "{errors:?}"
         );
+        assert_eq!(errors[1], "reason is empty");
         assert_eq!(f.focus, 0, "the focus goes back to the amount");
         type_into(&mut f, 0, "1,500");
         f = form(form(f.submit()).submit());
-        assert!(f.error.as_deref().unwrap().contains("reason is empty"));
+        assert_eq!(f.field_errors, [(1, "reason is empty".to_string())]);
         assert_eq!(f.focus, 1);
         type_into(&mut f, 1, "refund #123");
         let Dialog::Confirm(c) = f.submit() else {
@@ -763,7 +789,10 @@ mod tests {
             panic!()
         };
         type_into(&mut f, 0, "");
-        assert_eq!(form(f.submit()).error.as_deref(), Some("name is empty"));
+        assert_eq!(
+            form(f.submit()).field_errors,
+            [(0, "name is empty".to_string())]
+        );
     }
 
     #[test]

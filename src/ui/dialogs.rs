@@ -232,7 +232,18 @@ fn render_form(f: &Form, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<P
             label_w,
         };
         cursor = cursor.or(input_line(shown, row(inner, y), theme, buf));
-        if !field.hint.is_empty() {
+        // A field's error takes its hint's place, beside it.
+        if let Some((_, e)) = f.field_errors.iter().find(|(n, _)| *n == i) {
+            text_line(
+                Span::styled(
+                    format!("{}  ✗ {}", " ".repeat(label_w), clean(e)),
+                    theme.error(),
+                ),
+                inner,
+                y + 1,
+                buf,
+            );
+        } else if !field.hint.is_empty() {
             text_line(
                 Span::styled(
                     format!("{}  {}", " ".repeat(label_w), field.hint),
