@@ -641,6 +641,44 @@ fn a_long_refusal_can_be_read_in_full_with_m() {
     assert!(!app.log_open);
 }
 
+/// The help scrolls (the list underneath stays put), wraps at 80 columns, and reaches the keys
+/// of forms (Ctrl-U) and confirm dialogs.
+#[test]
+fn the_help_scrolls_to_every_key_and_leaves_the_list_alone() {
+    let mut app = loaded(1, 30, 80, 24);
+    app.update(key(KeyCode::Char('?')));
+    let selected = app.pane().selected;
+    let help_rows = |app: &App| -> Vec<String> {
+        draw(app)
+            .buffer()
+            .content()
+            .chunks(80)
+            .map(|r| r.iter().map(|c| c.symbol()).collect::<String>())
+            .filter(|r| r.starts_with('│'))
+            .collect()
+    };
+    let mut seen = help_rows(&app);
+    for _ in 0..3 {
+        app.update(key(KeyCode::PageDown));
+        seen.extend(help_rows(&app));
+    }
+    app.update(key(KeyCode::Char('j')));
+    assert_eq!(
+        app.pane().selected,
+        selected,
+        "the list moved under the help"
+    );
+    assert!(seen.iter().any(|r| r.contains("Ctrl-U")), "{seen:#?}");
+    assert!(seen.iter().any(|r| r.contains("n/Esc/Enter")), "{seen:#?}");
+    assert!(
+        seen.iter().all(|r| !r.contains('…')),
+        "a help line was cut: {seen:#?}"
+    );
+    insta::assert_snapshot!("help_scrolled_80x24", draw(&app));
+    app.update(key(KeyCode::Esc));
+    assert!(!app.help);
+}
+
 #[test]
 fn quit_keys() {
     let mut app = app(80, 24);

@@ -66,6 +66,8 @@ pub struct App {
     pub log: Vec<super::log::Note>,
     pub log_open: bool,
     pub log_scroll: usize,
+    /// How far the help is scrolled.
+    pub help_scroll: usize,
     next_req: ReqId,
 }
 
@@ -105,6 +107,7 @@ impl App {
             log: Vec::new(),
             log_open: false,
             log_scroll: 0,
+            help_scroll: 0,
             exporting: None,
             next_req: 1,
         }
@@ -436,6 +439,7 @@ impl App {
             Context::SignIn => return self.on_sign_in_intent(intent),
             Context::Form | Context::Confirm => return self.on_dialog_intent(intent),
             Context::Messages => return self.on_log_intent(intent),
+            Context::Help => return self.on_help_intent(intent),
             _ => {}
         }
         self.status.info = None;

@@ -1,4 +1,4 @@
-//! The session's outcomes and refusals, kept whole. The status line shows the latest as far as
+//! The two overlays that scroll: the help, and the session's outcomes and refusals, kept whole. The status line shows the latest as far as
 //! it fits; `M` opens them all, wrapped, newest first, so that a long one is never lost to the
 //! width of the screen.
 
@@ -41,6 +41,19 @@ impl App {
         self.log.drain(..excess);
     }
 
+    /// Keys while the help is open: scroll, close, quit.
+    pub(super) fn on_help_intent(&mut self, intent: Intent) -> Vec<Job> {
+        match intent {
+            Intent::Back | Intent::Help => {
+                self.help = false;
+                self.help_scroll = 0;
+            }
+            Intent::Quit => self.quit = true,
+            other => self.help_scroll = scrolled(self.help_scroll, other, self.list_rows()),
+        }
+        Vec::new()
+    }
+
     /// Keys while the messages are open: scroll, close, quit.
     pub(super) fn on_log_intent(&mut self, intent: Intent) -> Vec<Job> {
         match intent {
@@ -48,13 +61,21 @@ impl App {
                 self.log_open = false;
                 self.log_scroll = 0;
             }
-            Intent::Down => self.log_scroll = self.log_scroll.saturating_add(1),
-            Intent::Up => self.log_scroll = self.log_scroll.saturating_sub(1),
-            Intent::PageDown => self.log_scroll = self.log_scroll.saturating_add(self.list_rows()),
-            Intent::PageUp => self.log_scroll = self.log_scroll.saturating_sub(self.list_rows()),
             Intent::Quit => self.quit = true,
-            _ => {}
+            other => self.log_scroll = scrolled(self.log_scroll, other, self.list_rows()),
         }
         Vec::new()
+    }
+}
+
+/// Where an overlay scrolled to `at` goes on `intent` (a line or a `page` of lines); the drawing
+/// stops it at the end.
+fn scrolled(at: usize, intent: Intent, page: usize) -> usize {
+    match intent {
+        Intent::Down => at.saturating_add(1),
+        Intent::Up => at.saturating_sub(1),
+        Intent::PageDown => at.saturating_add(page),
+        Intent::PageUp => at.saturating_sub(page),
+        _ => at,
     }
 }

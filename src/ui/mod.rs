@@ -581,34 +581,83 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(fit_line(Line::from(spans), usize::from(area.width))).render(area, buf);
 }
 
+/// The help: every key once per section, only the ones that apply in this pane, wrapped to the
+/// width, scrolled with j/k.
 fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = Theme { color: app.color };
     let kind = app.pane().kind;
-    let contexts = [
-        (&[Context::List, Context::Detail][..], "Moving around"),
-        (&[Context::Filter][..], "Typing a filter"),
-    ];
-    let mut lines: Vec<Line> = Vec::new();
-    let key_line = |keys: String, help: String| {
-        Line::from(vec![
-            Span::styled(
-                format!("  {keys:<8}"),
-                Style::new().add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(help),
-        ])
+    let w = area.width.min(100);
+    let popup = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y,
+        width: w,
+        height: area.height,
     };
-    for (ctxs, title) in contexts {
+    const KEYS_W: usize = 13;
+    let text_w = usize::from(w.saturating_sub(2))
+        .saturating_sub(KEYS_W)
+        .max(10);
+    let mut lines: Vec<Line> = Vec::new();
+    let entry = |lines: &mut Vec<Line>, keys: &str, help: &str| {
+        for (i, part) in text::wrap(help, text_w).into_iter().enumerate() {
+            let head = if i == 0 {
+                format!(" {keys:<width$}", width = KEYS_W - 1)
+            } else {
+                " ".repeat(KEYS_W)
+            };
+            lines.push(Line::from(vec![
+                Span::styled(head, Style::new().add_modifier(Modifier::BOLD)),
+                Span::raw(part),
+            ]));
+        }
+    };
+    let sections: [(&[Context], &str); 5] = [
+        (&[Context::List, Context::Detail], "Moving around"),
+        (&[Context::Filter], "Typing a filter"),
+        (&[Context::Form], "In a form"),
+        (&[Context::Confirm], "In a confirm dialog"),
+        (
+            &[Context::Help, Context::Messages],
+            "In the help and the messages",
+        ),
+    ];
+    for (ctxs, title) in sections {
         lines.push(Line::from(Span::styled(title, theme.accent())));
-        let mut seen = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
         for b in BINDINGS.iter().filter(|b| {
             ctxs.iter().any(|c| b.contexts.contains(c)) && b.only.is_none_or(|p| p == kind)
         }) {
-            if seen.contains(&(b.keys(), b.help)) {
+            // Each key once: a key that means two things in the section says both.
+            let keys = b.keys().to_string();
+            // `k` is said by `j/k`, `G` by `g/G`: a key another entry names is not repeated.
+            let named_elsewhere = BINDINGS.iter().any(|o| {
+                o.keys() != keys.as_str()
+                    && ctxs.iter().any(|c| o.contexts.contains(c))
+                    && o.only.is_none_or(|p| p == kind)
+                    && o.keys().split('/').any(|part| part == keys)
+            });
+            // Quitting is said once, in the first section.
+            let said = b.intent == Intent::Quit && title != "Moving around";
+            if seen.contains(&keys) || named_elsewhere || said {
                 continue;
             }
-            seen.push((b.keys(), b.help));
-            lines.push(key_line(b.keys().to_string(), b.help.to_string()));
+            seen.push(keys.clone());
+            let helps: Vec<&str> = BINDINGS
+                .iter()
+                .filter(|o| {
+                    o.keys() == keys.as_str()
+                        && ctxs.iter().any(|c| o.contexts.contains(c))
+                        && o.only.is_none_or(|p| p == kind)
+                })
+                .map(|o| o.help)
+                .collect();
+            let mut unique: Vec<&str> = Vec::new();
+            for h in helps {
+                if !unique.contains(&h) {
+                    unique.push(h);
+                }
+            }
+            entry(&mut lines, &keys, &unique.join("; "));
         }
     }
     if keymap::pane_verbs(kind).next().is_some() {
@@ -623,46 +672,37 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
                 Some(r) if r >= needs => String::new(),
                 _ => format!(" ({})", needs.as_str()),
             };
-            lines.push(key_line(a.key.to_string(), format!("{}{note}", a.help)));
+            entry(&mut lines, &a.key.to_string(), &format!("{}{note}", a.help));
         }
     }
     lines.push(Line::from(Span::styled(
-        "Filters: free text, plus key:value words shown on the filter line.",
+        "Filters: free text, plus the key:value words shown on the filter line.",
         theme.dim(),
     )));
-    let inner_h = usize::from(area.height.saturating_sub(2));
-    let columns = if lines.len() > inner_h { 2 } else { 1 };
-    let col_w = if columns == 2 { 40 } else { 58 };
-    let w = (col_w * columns + 2).min(usize::from(area.width)) as u16;
-    let h = (lines.len().div_ceil(columns) + 2).min(usize::from(area.height)) as u16;
-    let popup = Rect {
-        x: area.x + (area.width.saturating_sub(w)) / 2,
-        y: area.y + (area.height.saturating_sub(h)) / 2,
-        width: w,
-        height: h,
-    };
     Clear.render(popup, buf);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(" Keys (Esc closes) ");
+    let visible = usize::from(popup.height.saturating_sub(2));
+    let more = lines.len() > visible;
+    let scroll = app.help_scroll.min(lines.len().saturating_sub(visible));
+    let title = if more {
+        format!(
+            " Keys {}-{} of {} (j/k scroll, Esc closes) ",
+            scroll + 1,
+            (scroll + visible).min(lines.len()),
+            lines.len()
+        )
+    } else {
+        " Keys (Esc closes) ".to_string()
+    };
+    let block = Block::default().borders(Borders::ALL).title(title);
     let inner = block.inner(popup);
     block.render(popup, buf);
-    let per_col = lines.len().div_ceil(columns);
-    let col_width = inner.width / columns as u16;
-    for (c, chunk) in lines.chunks(per_col).enumerate() {
-        let rect = Rect {
-            x: inner.x + col_width * c as u16,
-            y: inner.y,
-            width: col_width,
-            height: inner.height,
-        };
-        let fitted: Vec<Line> = chunk
-            .iter()
-            .cloned()
-            .map(|l| fit_line(l, usize::from(rect.width.saturating_sub(1))))
-            .collect();
-        Paragraph::new(fitted).render(rect, buf);
-    }
+    let shown: Vec<Line> = lines
+        .into_iter()
+        .skip(scroll)
+        .take(visible)
+        .map(|l| fit_line(l, usize::from(inner.width)))
+        .collect();
+    Paragraph::new(shown).render(inner, buf);
 }
 
 #[cfg(test)]
