@@ -1011,6 +1011,30 @@ fn a_deduction_over_the_balance_is_refused_at_submit_not_after_y() {
     assert!(f.error.as_deref().unwrap().contains("125"), "{:?}", f.error);
     assert_eq!(f.fields[0].input.value(), "1000");
     insta::assert_snapshot!("deduct_refused_at_submit_80x24", draw(&app));
+    // A long refusal wraps in the form, whole.
+    let cmds = app.update(key(KeyCode::Enter));
+    let cmds = if cmds.is_empty() {
+        app.update(key(KeyCode::Enter))
+    } else {
+        cmds
+    };
+    let long = "changing the credits of a super_admin account needs super_admin, and this \
+                sentence goes on well past the width of the form so that it must wrap";
+    checked(&mut app, &cmds, Err(ActionError::Forbidden(long.into())));
+    let rows: Vec<String> = draw(&app)
+        .buffer()
+        .content()
+        .chunks(80)
+        .map(|r| r.iter().map(|c| c.symbol()).collect::<String>())
+        .collect();
+    let shown = rows.join(" ");
+    for word in long.split(' ') {
+        assert!(
+            shown.contains(word),
+            "`{word}` missing:\n{}",
+            rows.join("\n")
+        );
+    }
 }
 
 #[test]

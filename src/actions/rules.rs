@@ -245,9 +245,12 @@ pub(super) fn require_rank_over(
     what: &str,
 ) -> Result<(), ActionError> {
     if target_role.is_admin() && actor_role < Role::SuperAdmin {
+        let account = match target_role {
+            Role::Admin => "an admin",
+            _ => "a super_admin",
+        };
         return Err(ActionError::Forbidden(format!(
-            "{what} of an {} account needs super_admin",
-            target_role.as_str()
+            "{what} of {account} account needs super_admin"
         )));
     }
     Ok(())

@@ -216,7 +216,13 @@ fn render_export(e: &ExportForm, theme: Theme, area: Rect, buf: &mut Buffer) -> 
 
 fn render_form(f: &Form, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<Position> {
     let label_w = f.fields.iter().map(|x| width(x.label)).max().unwrap_or(0);
-    let h = (f.fields.len() * 2 + 5) as u16;
+    // A refusal wraps below the fields, whole (the box grows for it).
+    let error_lines = f
+        .error
+        .as_deref()
+        .map(|e| super::text::wrap(&format!("✗ {}", clean(e)), 66))
+        .unwrap_or_default();
+    let h = (f.fields.len() * 2 + 4 + error_lines.len().max(1)) as u16;
     let inner = popup(area, 70, h, &f.title, buf);
     let mut cursor = None;
     for (i, field) in f.fields.iter().enumerate() {
@@ -257,12 +263,11 @@ fn render_form(f: &Form, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<P
     }
     let y = (f.fields.len() * 2) as u16;
     match &f.error {
-        Some(e) => text_line(
-            Span::styled(format!("✗ {}", clean(e)), theme.error()),
-            inner,
-            y,
-            buf,
-        ),
+        Some(_) => {
+            for (i, part) in error_lines.into_iter().enumerate() {
+                text_line(Span::styled(part, theme.error()), inner, y + i as u16, buf);
+            }
+        }
         None => text_line(
             Span::styled("Enter on the last field goes on to confirm", theme.dim()),
             inner,
