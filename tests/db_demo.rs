@@ -206,3 +206,65 @@ async fn database_errors_say_the_servers_message_without_driver_noise() {
     assert!(e.contains(r#"relation "tenants" already exists"#), "{e}");
     assert!(!e.contains("at line"), "{e}");
 }
+
+/// The demo data adds up: each customer's top-ups chain (every old balance is the one the
+/// top-up before left) and end at the balance the customer has; nobody acts before signing up
+/// or after being deactivated, and every inactive user's deactivation is on record.
+#[tokio::test]
+async fn the_demo_data_adds_up() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let count = |sql: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(count("SELECT count(*) FROM audit_logs WHERE action = 'credits.top_up'").await >= 20);
+    let broken = count(
+        "SELECT count(*) FROM (SELECT (old_values->>'credits')::bigint AS old, \
+                lag((new_values->>'credits')::bigint) OVER w AS before \
+             FROM audit_logs WHERE action = 'credits.top_up' \
+             WINDOW w AS (PARTITION BY resource_id ORDER BY created_at, id)) t \
+         WHERE before IS NOT NULL AND before <> old",
+    )
+    .await;
+    assert_eq!(
+        broken, 0,
+        "a top-up starts from another balance than the last left"
+    );
+    let wrong_end = count(
+        "SELECT count(*) FROM users u CROSS JOIN LATERAL ( \
+             SELECT (new_values->>'credits')::bigint AS last FROM audit_logs a \
+             WHERE a.action = 'credits.top_up' AND a.resource_id = u.id \
+             ORDER BY a.created_at DESC, a.id DESC LIMIT 1) l \
+         WHERE l.last <> u.credits",
+    )
+    .await;
+    assert_eq!(wrong_end, 0, "a chain of top-ups ends at another balance");
+    let after = count(
+        "SELECT count(*) FROM audit_logs a JOIN audit_logs d \
+             ON d.action = 'user.deactivate' AND d.resource_id = a.user_id \
+         WHERE a.created_at >= d.created_at",
+    )
+    .await;
+    assert_eq!(after, 0, "a deactivated user acted afterwards");
+    let before = count(
+        "SELECT count(*) FROM audit_logs a JOIN users u ON u.id = a.user_id \
+         WHERE a.action <> 'user.sign_up' AND a.created_at < u.created_at",
+    )
+    .await;
+    assert_eq!(before, 0, "a user acted before signing up");
+    let unrecorded = count(
+        "SELECT count(*) FROM users u WHERE NOT u.is_active AND NOT EXISTS ( \
+             SELECT 1 FROM audit_logs d WHERE d.action = 'user.deactivate' AND d.resource_id = u.id)",
+    )
+    .await;
+    assert_eq!(
+        unrecorded, 0,
+        "an inactive user's deactivation is not on record"
+    );
+}

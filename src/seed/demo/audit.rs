@@ -167,10 +167,16 @@ pub(super) fn audit_logs(
             );
         }
     }
-    let customers: Vec<&User> = users.iter().filter(|u| u.role == "user").collect();
+    // Top-ups of active customers. Each customer's chain adds up: every top-up starts from the
+    // balance the one before left, and the last leaves the balance the customer has now
+    // (worked backwards from it; a customer with nothing left gets no more top-ups).
+    let customers: Vec<&User> = users
+        .iter()
+        .filter(|u| u.role == "user" && u.is_active)
+        .collect();
+    let mut top_ups: Vec<(&User, DateTime<Utc>, i64, &'static str, bool)> = Vec::new();
     for i in 0..60 {
         let u = customers[g.rng.random_range(0..customers.len())];
-        let old: i64 = g.rng.random_range(0..400);
         let amount: i64 = g.pick(&[100, 250, 500, 1000, 2500]);
         let reason = g.pick(&[
             "monthly plan renewal",
@@ -179,12 +185,38 @@ pub(super) fn audit_logs(
             "invoice paid by bank transfer",
             "trial extension",
         ]);
-        let (actor, agent) = if i % 4 == 0 {
+        let by_super = i % 4 == 0;
+        let actor = if by_super { super_admin } else { support };
+        // After both have signed up; a minute apart, so that each chain has one order.
+        let at = g
+            .past(1, 75)
+            .max(u.created_at + Duration::hours(1))
+            .max(actor.created_at + Duration::hours(1))
+            + Duration::minutes(i64::from(i));
+        top_ups.push((u, at, amount, reason, by_super));
+    }
+    top_ups.sort_by_key(|(u, at, ..)| (u.id, std::cmp::Reverse(*at)));
+    let mut balance: Option<(Uuid, i64)> = None;
+    let mut chained = Vec::new();
+    for (u, at, amount, reason, by_super) in top_ups {
+        let left = match balance {
+            Some((id, b)) if id == u.id => b,
+            _ => i64::from(u.credits),
+        };
+        let amount = amount.min(left);
+        if amount == 0 {
+            continue;
+        }
+        balance = Some((u.id, left - amount));
+        chained.push((u, at, left - amount, left, reason, by_super));
+    }
+    chained.sort_by_key(|(_, at, ..)| *at);
+    for (u, at, old, new, reason, by_super) in chained {
+        let (actor, agent) = if by_super {
             (super_admin, console_agent.clone())
         } else {
             (support, support_agent.clone())
         };
-        let at = g.past(1, 75);
         push(
             g,
             Some(actor),
@@ -192,7 +224,7 @@ pub(super) fn audit_logs(
             "user",
             Some(u.id),
             Some(json!({"credits": old})),
-            Some(json!({"credits": old + amount, "reason": reason})),
+            Some(json!({"credits": new, "reason": reason})),
             Some(agent),
             at,
         );
@@ -231,6 +263,31 @@ pub(super) fn audit_logs(
             at,
         );
     }
+    keep_within_lifetimes(&mut log, users);
     log.sort_by_key(|e| e.created_at);
     log
+}
+
+/// Nobody acts before signing up or after being deactivated: an entry of a user's own outside
+/// that span is moved into it (an hour after the sign-up, or an hour before the deactivation).
+fn keep_within_lifetimes(log: &mut [AuditEntry], users: &[User]) {
+    let deactivated: Vec<(Uuid, DateTime<Utc>)> = log
+        .iter()
+        .filter(|e| e.action == "user.deactivate")
+        .filter_map(|e| e.resource_id.map(|id| (id, e.created_at)))
+        .collect();
+    for e in log.iter_mut() {
+        let Some(actor) = e.user_id else { continue };
+        let Some(u) = users.iter().find(|u| u.id == actor) else {
+            continue;
+        };
+        if e.action != "user.sign_up" && e.created_at <= u.created_at {
+            e.created_at = u.created_at + Duration::hours(1);
+        }
+        if let Some((_, end)) = deactivated.iter().find(|(id, _)| *id == actor)
+            && e.created_at >= *end
+        {
+            e.created_at = (*end - Duration::hours(1)).max(u.created_at + Duration::minutes(1));
+        }
+    }
 }
