@@ -679,6 +679,30 @@ fn the_help_scrolls_to_every_key_and_leaves_the_list_alone() {
     assert!(!app.help);
 }
 
+/// A read-only session's footer offers no action (each would be refused), and the help says why.
+#[test]
+fn a_read_only_session_offers_no_actions() {
+    let mut app = loaded(2, 30, 80, 24);
+    app.status.read_only = true;
+    app.signed_in(actor(Role::SuperAdmin), false);
+    let rows = |app: &App| -> Vec<String> {
+        draw(app)
+            .buffer()
+            .content()
+            .chunks(80)
+            .map(|r| r.iter().map(|c| c.symbol()).collect::<String>())
+            .collect()
+    };
+    let footer = rows(&app).last().cloned().unwrap();
+    assert!(!footer.contains("top up"), "{footer}");
+    app.update(key(KeyCode::Char('?')));
+    for _ in 0..3 {
+        app.update(key(KeyCode::PageDown));
+    }
+    let help = rows(&app).join("\n");
+    assert!(help.contains("(not in a read-only session)"), "{help}");
+}
+
 #[test]
 fn quit_keys() {
     let mut app = app(80, 24);

@@ -119,7 +119,8 @@ const fn col(
 }
 
 const TENANTS_COLUMNS: &[Column] = &[
-    col("name", "Name", 10, 30, 0, Fmt::Text),
+    col("name", "Name", 10, 29, 0, Fmt::Text),
+    // "enterprise", the longest plan, whole.
     col("plan", "Plan", 4, 10, 1, Fmt::Text),
     col("is_active", "Active", 6, 6, 1, Fmt::YesNo),
     col("users", "Users", 5, 7, 0, Fmt::Number),
@@ -549,7 +550,10 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     if !app.log.is_empty() && matches!(context, Context::List | Context::Detail) {
         items.push(("M".to_string(), "messages", 2));
     }
-    if let (Some(session), Context::List | Context::Detail) = (&app.session, context) {
+    // A read-only session offers no action (each would be refused).
+    if let (Some(session), Context::List | Context::Detail, false) =
+        (&app.session, context, app.status.read_only)
+    {
         for a in keymap::allowed_verbs(app.pane().kind, session.actor.role) {
             items.push((a.key.to_string(), a.short, 1));
         }
@@ -669,6 +673,7 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
         for a in keymap::pane_verbs(kind) {
             let needs = a.verb.min_role();
             let note = match role {
+                _ if app.status.read_only => " (not in a read-only session)".to_string(),
                 Some(r) if r >= needs => String::new(),
                 _ => format!(" ({})", needs.as_str()),
             };
