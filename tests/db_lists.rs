@@ -705,3 +705,42 @@ async fn inactive_agents_count_their_calls_in_the_list_as_in_the_detail() {
         .expect("a calls cell");
     assert_eq!(listed, calls);
 }
+
+/// An audit entry reads with names: its resource by name, and each id in its values with what it
+/// names now (a number assignment names the number and the user's email).
+#[tokio::test]
+async fn an_audit_entry_names_its_resource_and_the_ids_in_its_values() {
+    let db = seeded().await;
+    let (entry, number, email): (uuid::Uuid, String, String) = sqlx::query_as(
+        "SELECT a.id, p.phone_number, u.email FROM audit_logs a \
+         JOIN phone_numbers p ON p.id = a.resource_id \
+         JOIN users u ON u.id = (a.new_values->>'assigned_to_user_id')::uuid \
+         WHERE a.action = 'phone_number.assign' LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let detail = load_detail(&db.pool, ListKind::AuditLog, entry)
+        .await
+        .unwrap();
+    let resource = detail
+        .fields
+        .iter()
+        .find(|(name, _)| *name == "resource")
+        .map(|(_, c)| c.clone());
+    assert_eq!(resource, Some(switchboard::db::lists::Cell::Text(number)));
+    let names = detail
+        .sections
+        .iter()
+        .find_map(|s| match s {
+            Section::Table { title, rows, .. } if title.contains("by name") => Some(rows),
+            _ => None,
+        })
+        .expect("no names section");
+    assert!(
+        names
+            .iter()
+            .any(|r| r.contains(&switchboard::db::lists::Cell::Text(email.clone()))),
+        "{names:?}"
+    );
+}

@@ -376,7 +376,14 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
         ListKind::AuditLog => {
             let row = tagged_query(kind,
                 "SELECT a.id, a.created_at, coalesce(u.email, '(system)'), a.action, a.resource_type, \
-                        a.resource_id, host(a.ip_address), a.user_agent, a.old_values, a.new_values \
+                        a.resource_id, host(a.ip_address), a.user_agent, a.old_values, a.new_values, \
+                        CASE a.resource_type \
+                            WHEN 'user' THEN (SELECT email FROM users WHERE id = a.resource_id) \
+                            WHEN 'tenant' THEN (SELECT name FROM tenants WHERE id = a.resource_id) \
+                            WHEN 'phone_number' THEN \
+                                (SELECT phone_number FROM phone_numbers WHERE id = a.resource_id) \
+                            WHEN 'agent' THEN (SELECT name FROM agents WHERE id = a.resource_id) \
+                        END \
                  FROM audit_logs a LEFT JOIN users u ON u.id = a.user_id WHERE a.id = $1",
             )
             .bind(id)
@@ -399,14 +406,52 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                     "user agent",
                 ],
             );
-            detail.sections.push(Section::Diff {
-                old: row.try_get(8).unwrap_or(None),
-                new: row.try_get(9).unwrap_or(None),
-            });
+            // What the resource is now, by name (the stored row is unchanged).
+            detail.fields.push(("resource", cell(&row, 10)));
+            let old: Option<Value> = row.try_get(8).unwrap_or(None);
+            let new: Option<Value> = row.try_get(9).unwrap_or(None);
+            let ids: Vec<Uuid> = [&old, &new]
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object)
+                .flat_map(|o| o.values())
+                .filter_map(Value::as_str)
+                .filter_map(|s| Uuid::parse_str(s).ok())
+                .collect();
+            detail.sections.push(Section::Diff { old, new });
+            if !ids.is_empty() {
+                detail.sections.push(names_of(pool, kind, &ids).await?);
+            }
             let resource_type: String = row.try_get(4).unwrap_or_default();
             let resource_id: Option<Uuid> = row.try_get(5).unwrap_or(None);
             detail.jump = pane_of_resource(&resource_type).zip(resource_id);
         }
     }
     Ok(detail)
+}
+
+/// The ids an audit entry's values hold, each with what it names now (a user's email, a
+/// tenant's name, a number, an agent's name): people read names, the entry keeps ids.
+async fn names_of(pool: &PgPool, kind: ListKind, ids: &[Uuid]) -> Result<Section, DbError> {
+    let rows: Vec<PgRow> = tagged_query(
+        kind,
+        "SELECT n.id, n.what, n.label FROM ( \
+             SELECT id, 'user' AS what, email::text AS label FROM users WHERE id = ANY($1) \
+             UNION ALL SELECT id, 'tenant', name::text FROM tenants WHERE id = ANY($1) \
+             UNION ALL SELECT id, 'phone number', phone_number::text FROM phone_numbers \
+                 WHERE id = ANY($1) \
+             UNION ALL SELECT id, 'agent', name::text FROM agents WHERE id = ANY($1)) n \
+         ORDER BY array_position($1, n.id)",
+    )
+    .bind(ids)
+    .fetch_all(&mut *crate::db::pinned(pool).await?)
+    .await?;
+    Ok(Section::Table {
+        title: "The ids above, by name".to_string(),
+        header: vec!["id", "is", "name"],
+        rows: rows
+            .iter()
+            .map(|r| (0..3).map(|i| cell(r, i)).collect())
+            .collect(),
+    })
 }
