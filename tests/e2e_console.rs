@@ -670,3 +670,36 @@ async fn renaming_the_first_tenant(db: &TestDb, name: &str) -> Console {
     c.keys(b"\r");
     c
 }
+
+/// `G` on the audit log (more rows than a page) and then `r`: the screen is full of rows from the
+/// end both times, never one row at the top of a screen of blanks.
+#[tokio::test]
+async fn g_then_r_on_the_audit_log_keeps_the_screen_full() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
+    // Counted after the sign-in, which is on record too.
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_logs")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(total > 100, "{total}");
+    c.keys(b"6");
+    c.wait_for("Time (UTC)");
+    let full = |screen: &str| {
+        // Tabs, filter line, header; then the rows down to the status line.
+        let rows: Vec<&str> = screen.lines().skip(3).take(19).collect();
+        assert_eq!(rows.len(), 19, "{screen}");
+        assert!(
+            rows.iter().all(|r| r.trim_start().starts_with("20")),
+            "blank lines under the rows:\n{screen}"
+        );
+    };
+    c.keys(b"G");
+    full(&c.wait_for(&format!("{total} of {total}")));
+    c.keys(b"r");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    full(&c.wait_for(&format!("{total} of {total}")));
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+}

@@ -185,7 +185,8 @@ impl App {
             page,
             limit: PAGE_ROWS,
         })];
-        if how == Fetch::Replace && pane.count.is_none() {
+        // A new list, from the top or (a reload at the end) from the end: count it again.
+        if matches!(how, Fetch::Replace | Fetch::Last) && pane.count.is_none() {
             let req = self.req();
             let pane = &mut self.panes[tab];
             pane.count_req = Some(req);
