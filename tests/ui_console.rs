@@ -469,6 +469,13 @@ fn the_end_of_the_list_fills_the_screen_after_g_r_and_a_resize() {
     let cmds = app.update(key(KeyCode::Char('r')));
     last_page(&mut app, &cmds);
     full(&app);
+    // The reload at the end counts again; the count, coming after the page, places its rows.
+    let count = count_req(&cmds).expect("r at the end counts the rows again");
+    app.update(Msg::Count {
+        req: count,
+        result: Ok(RowCount::Exact(394)),
+    });
+    assert_eq!(app.pane().position(), Some(394));
     app.update(Msg::Resize(80, 40));
     let p = app.pane();
     assert_eq!(p.offset + app.list_rows(), p.rows.len());

@@ -18,7 +18,7 @@ use super::pane::{
     DetailView, FILTER_DEBOUNCE, Fetch, PAGE_ROWS, PageLoad, Pane, RETRY_AFTER, STATS_CHUNK,
 };
 use crate::actions::{AuditContext, Session};
-use crate::db::lists::{self, Filter, ListKind, ListRow};
+use crate::db::lists::{self, Filter, ListKind, ListRow, RowCount};
 
 #[derive(Debug, Clone, Default)]
 pub struct Status {
@@ -239,7 +239,17 @@ impl App {
                     if pane.count_req == Some(req) {
                         pane.count_req = None;
                         match result {
-                            Ok(c) => pane.count = Some(c),
+                            Ok(c) => {
+                                pane.count = Some(c);
+                                // The last page came before its count: now the position of
+                                // its rows is known.
+                                if let (RowCount::Exact(n), None, true) =
+                                    (c, pane.skipped, pane.at_end)
+                                {
+                                    pane.skipped =
+                                        Some((n as usize).saturating_sub(pane.rows.len()));
+                                }
+                            }
                             Err(e) => self.status.error = Some(e),
                         }
                         break;
