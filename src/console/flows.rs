@@ -251,6 +251,14 @@ impl App {
         })]
     }
 
+    /// The form again, with why the database refused what it asked, the cursor on its first
+    /// field (the value the change turns on: an amount, a name, a role).
+    fn back_to_form(&mut self, mut form: forms::Form, why: ActionError) {
+        form.error = Some(why.to_string());
+        form.focus = 0;
+        self.dialog = Some(Dialog::Form(form));
+    }
+
     /// The database's answer to a submitted change: the confirm dialog may apply it now, or the
     /// form comes back with the reason (what `y` would have run into).
     pub(super) fn on_checked(&mut self, req: ReqId, result: Result<(), ActionError>) -> Vec<Job> {
@@ -274,13 +282,7 @@ impl App {
                     return Vec::new();
                 };
                 match c.form {
-                    Some(mut f) => {
-                        // The value the change turns on (an amount, a name, a role) is the
-                        // form's first field.
-                        f.error = Some(e.to_string());
-                        f.focus = 0;
-                        self.dialog = Some(Dialog::Form(f));
-                    }
+                    Some(f) => self.back_to_form(f, e),
                     None => self.status.error = Some(e.to_string()),
                 }
                 Vec::new()
@@ -406,9 +408,7 @@ impl App {
                 | ActionError::NotFound(_)
                 | ActionError::Insufficient { .. }),
             ) if c.form.is_some() => {
-                let mut f = c.form.expect("checked");
-                f.error = Some(e.to_string());
-                self.dialog = Some(Dialog::Form(f));
+                self.back_to_form(c.form.expect("checked"), e);
                 Vec::new()
             }
             Err(e @ ActionError::Db(_)) => {

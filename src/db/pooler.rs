@@ -16,8 +16,8 @@
 //! plain connection, and the settings are SET once per connection.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgRow};
@@ -28,9 +28,11 @@ use super::DbError;
 
 static TRANSACTION_POOLER: AtomicBool = AtomicBool::new(false);
 
-/// The session settings of each pool opened for a transaction pooler, by pool (the address of
-/// its connect options, which a pool keeps for its life): `SET LOCAL` in each transaction.
-static LOCAL_SETTINGS: Mutex<Vec<(usize, Vec<String>)>> = Mutex::new(Vec::new());
+/// The session settings of each pool opened for a transaction pooler, by pool: its connect
+/// options, which a pool keeps for its life. Held weakly: a dropped pool's entry is dead, and
+/// its address cannot be taken by a new pool while the entry holds the allocation.
+type Options = sqlx::postgres::PgConnectOptions;
+static LOCAL_SETTINGS: Mutex<Vec<(Weak<Options>, Vec<String>)>> = Mutex::new(Vec::new());
 
 /// Whether this process talks to its database through a transaction pooler.
 pub fn transaction_pooler() -> bool {
@@ -43,23 +45,23 @@ pub fn use_transaction_pooler() {
     TRANSACTION_POOLER.store(true, Ordering::Relaxed);
 }
 
-fn key(pool: &PgPool) -> usize {
-    std::sync::Arc::as_ptr(&pool.connect_options()) as usize
+fn same_pool(entry: &Weak<Options>, options: &Arc<Options>) -> bool {
+    entry.strong_count() > 0 && std::ptr::eq(entry.as_ptr(), Arc::as_ptr(options))
 }
 
 /// Records the settings (`name = value`) each transaction of `pool` starts with.
 pub(crate) fn set_local_settings(pool: &PgPool, settings: Vec<String>) {
+    let options = pool.connect_options();
     let mut all = LOCAL_SETTINGS.lock().unwrap_or_else(|e| e.into_inner());
-    let k = key(pool);
-    all.retain(|(p, _)| *p != k);
-    all.push((k, settings));
+    all.retain(|(p, _)| p.strong_count() > 0 && !same_pool(p, &options));
+    all.push((Arc::downgrade(&options), settings));
 }
 
 fn local_settings(pool: &PgPool) -> Vec<String> {
+    let options = pool.connect_options();
     let all = LOCAL_SETTINGS.lock().unwrap_or_else(|e| e.into_inner());
-    let k = key(pool);
     all.iter()
-        .find(|(p, _)| *p == k)
+        .find(|(p, _)| same_pool(p, &options))
         .map(|(_, s)| s.clone())
         .unwrap_or_default()
 }

@@ -508,7 +508,7 @@ async fn record(
     m: &Migration,
     how: How,
     took: Duration,
-) -> Result<(), DbError> {
+) -> Result<(), sqlx::Error> {
     crate::db::query(
         "INSERT INTO switchboard.migrations (version, name, checksum, how, duration_ms) \
          VALUES ($1, $2, $3, $4, $5)",
@@ -542,16 +542,7 @@ async fn apply_in_transaction(conn: &mut PgConnection, m: &Migration) -> Result<
             .execute(&mut *tx)
             .await?;
             sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
-            crate::db::query(
-                "INSERT INTO switchboard.migrations (version, name, checksum, how, duration_ms) \
-                 VALUES ($1, $2, $3, 'applied', $4)",
-            )
-            .bind(m.version)
-            .bind(m.name)
-            .bind(m.checksum())
-            .bind(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await?;
+            record(&mut tx, m, How::Applied, started.elapsed()).await?;
             tx.commit().await
         }
         .await;
