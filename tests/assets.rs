@@ -17,14 +17,16 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use switchboard::actions::targets::{Target, UserState};
+use switchboard::actions::targets::{NumberState, Target, TenantState, UserState};
 use switchboard::actions::{Actor, Role};
 use switchboard::config::Config;
 use switchboard::console::app::{App, Status};
+use switchboard::console::forms::Search;
 use switchboard::console::messages::{Job, Msg, ReadJob, WriteJob};
 use switchboard::db::lists::{
     Cell, KeyValue, ListKind, ListRow, RowCount, RowFigures, stats_cells,
 };
+use switchboard::db::lookup::{Found, FoundPage, Lookup};
 use switchboard::ui::{self, Fmt, columns, svg::buffer_to_svg};
 use uuid::Uuid;
 
@@ -33,7 +35,7 @@ const WIDTH: u16 = 80;
 const HEIGHT: u16 = 24;
 
 /// Every picture in `assets/screens/`, and the test that draws it.
-const SCREENS: [&str; 7] = [
+const SCREENS: [&str; 10] = [
     "tenants.svg",
     "users.svg",
     "credits.svg",
@@ -41,6 +43,9 @@ const SCREENS: [&str; 7] = [
     "phone_numbers.svg",
     "audit_log.svg",
     "confirm_top_up.svg",
+    "assign_picker.svg",
+    "confirm_long_rename.svg",
+    "messages.svg",
 ];
 
 fn assets_dir() -> PathBuf {
@@ -300,31 +305,31 @@ enum About {
     Setting,
 }
 
-/// Minutes ago, actor, action, what it is about.
+/// Minutes ago, actor, action, what it is about, the entry as the console says it.
 #[rustfmt::skip]
-const AUDIT: &[(i64, &str, &str, About)] = &[
-    (2, SUPER, "admin.sign_in", About::User(SUPER)),
-    (9, SUPPORT, "credits.top_up", About::User("diego.reyes@harborauto.example")),
-    (17, SUPPORT, "phone_number.assign", About::Number("+13055550180")),
-    (26, SUPER, "user.role_change", About::User("leila.yilmaz@tidewater.example")),
-    (38, SUPPORT, "admin.sign_in", About::User(SUPPORT)),
-    (54, SUPER, "tenant.plan_change", About::Tenant("Fairway Mortgage Partners")),
-    (71, SUPPORT, "credits.deduct", About::User("chloe.kowalski@acmerealty.example")),
-    (93, SUPPORT, "agent.rename", About::Agent("Claims Intake (Spanish)")),
-    (127, SUPER, "phone_number.create", About::Number("+18005550199")),
-    (160, SUPER, "settings.admin_credit_cap", About::Setting),
-    (204, SUPPORT, "credits.top_up", About::User("kenji.fernandes@acmerealty.example")),
-    (262, SUPPORT, "user.verify_email", About::User("maya.adeyemi@lakesidepeds.example")),
-    (318, SUPER, "tenant.deactivate", About::Tenant("Granite Peak Roofing")),
-    (335, SUPER, "agent.deactivate", About::Agent("Roof Survey Booker")),
-    (401, SUPPORT, "phone_number.unassign", About::Number("+16175550177")),
-    (467, SUPPORT, "user.revoke_sessions", About::User("marcus.bianchi@granitepeak.example")),
-    (529, SUPER, "admin.sign_in", About::User(SUPER)),
-    (612, SUPPORT, "credits.top_up", About::User("imani.abara@evergreen.example")),
-    (688, SUPER, "tenant.create", About::Tenant("Tidewater Logistics")),
-    (745, SUPPORT, "phone_number.assign", About::Number("+17735550125")),
-    (803, SUPPORT, "admin.sign_in", About::User(SUPPORT)),
-    (1_090, SUPER, "audit.export", About::Setting),
+const AUDIT: &[(i64, &str, &str, About, &str)] = &[
+    (2, SUPER, "admin.sign_in", About::User(SUPER), "email super@demo.test, method password"),
+    (9, SUPPORT, "credits.top_up", About::User("diego.reyes@harborauto.example"), "diego.reyes@harborauto.example: credits 120 → 620, reason goodwill after outage"),
+    (17, SUPPORT, "phone_number.assign", About::Number("+13055550180"), "+13055550180: assigned to none → diego.reyes@harborauto.example"),
+    (26, SUPER, "user.role_change", About::User("leila.yilmaz@tidewater.example"), "leila.yilmaz@tidewater.example: role user → admin"),
+    (38, SUPPORT, "admin.sign_in", About::User(SUPPORT), "email support@demo.test, method password"),
+    (54, SUPER, "tenant.plan_change", About::Tenant("Fairway Mortgage Partners"), "Fairway Mortgage Partners: plan pro → enterprise"),
+    (71, SUPPORT, "credits.deduct", About::User("chloe.kowalski@acmerealty.example"), "chloe.kowalski@acmerealty.example: credits 9,750 → 9,250, reason duplicate top-up"),
+    (93, SUPPORT, "agent.rename", About::Agent("Claims Intake (Spanish)"), "Claims Intake (Spanish): name Claims Intake ES → Claims Intake (Spanish)"),
+    (127, SUPER, "phone_number.create", About::Number("+18005550199"), "+18005550199: phone number +18005550199, name Toll-free Support, bolna phone number id PN-8842"),
+    (160, SUPER, "settings.admin_credit_cap", About::Setting, "console setting: admin credit cap 10,000 → 25,000"),
+    (204, SUPPORT, "credits.top_up", About::User("kenji.fernandes@acmerealty.example"), "kenji.fernandes@acmerealty.example: credits 140 → 640, reason renewal"),
+    (262, SUPPORT, "user.verify_email", About::User("maya.adeyemi@lakesidepeds.example"), "maya.adeyemi@lakesidepeds.example: email verified no → yes"),
+    (318, SUPER, "tenant.deactivate", About::Tenant("Granite Peak Roofing"), "Granite Peak Roofing: active yes → no"),
+    (335, SUPER, "agent.deactivate", About::Agent("Roof Survey Booker"), "Roof Survey Booker: active yes → no"),
+    (401, SUPPORT, "phone_number.unassign", About::Number("+16175550177"), "+16175550177: assigned to marcus.bianchi@granitepeak.example → none"),
+    (467, SUPPORT, "user.revoke_sessions", About::User("marcus.bianchi@granitepeak.example"), "marcus.bianchi@granitepeak.example: active sessions 2 → 0"),
+    (529, SUPER, "admin.sign_in", About::User(SUPER), "email super@demo.test, method password"),
+    (612, SUPPORT, "credits.top_up", About::User("imani.abara@evergreen.example"), "imani.abara@evergreen.example: credits 29,600 → 31,600, reason annual plan"),
+    (688, SUPER, "tenant.create", About::Tenant("Tidewater Logistics"), "Tidewater Logistics: name Tidewater Logistics, plan starter"),
+    (745, SUPPORT, "phone_number.assign", About::Number("+17735550125"), "+17735550125: assigned to none → olivia.okafor@acmerealty.example"),
+    (803, SUPPORT, "admin.sign_in", About::User(SUPPORT), "email support@demo.test, method password"),
+    (1_090, SUPER, "audit.export", About::Setting, "audit log: filter action:credits, format csv, output credits-2026-11.csv"),
 ];
 
 const TENANT_IDS: u128 = 1;
@@ -460,7 +465,7 @@ fn fixture_rows(kind: ListKind) -> Vec<ListRow> {
         ListKind::AuditLog => AUDIT
             .iter()
             .enumerate()
-            .map(|(n, (minutes, actor, action, about))| {
+            .map(|(n, (minutes, actor, action, about, change))| {
                 let id = fixed_id(AUDIT_IDS, n);
                 let (resource, resource_id) = match *about {
                     About::User(email) => ("user", Cell::Id(user_id(email))),
@@ -485,6 +490,7 @@ fn fixture_rows(kind: ListKind) -> Vec<ListRow> {
                         text(action),
                         text(resource),
                         resource_id,
+                        text(change),
                     ],
                 }
             })
@@ -579,11 +585,49 @@ fn answer(app: &mut App, jobs: Vec<Job>) {
                         result: Ok(stats),
                     }
                 }
+                Job::Read(ReadJob::Lookup { req, search }) => Msg::Found {
+                    req,
+                    result: Ok(found(&search)),
+                },
                 other => panic!("the screenshots expect no {other:?}"),
             };
             next.extend(app.update(msg));
         }
         queue = next;
+    }
+}
+
+/// A picker's search answered from the fixtures: active users whose email or name holds the
+/// text, or tenants whose name does, a page of five.
+fn found(search: &Search) -> FoundPage {
+    let text = search.text.to_lowercase();
+    let rows: Vec<Found> = match search.lookup {
+        Lookup::ActiveUsers => USERS
+            .iter()
+            .filter(|u| u.active)
+            .filter(|u| {
+                u.email.contains(text.as_str()) || u.name.to_lowercase().contains(text.as_str())
+            })
+            .map(|u| Found {
+                id: user_id(u.email),
+                value: u.email.into(),
+                detail: format!("{} · {} · {}", u.name, u.tenant, u.role),
+            })
+            .collect(),
+        Lookup::ActiveTenants => TENANTS
+            .iter()
+            .filter(|t| t.0.to_lowercase().contains(text.as_str()))
+            .map(|t| Found {
+                id: tenant_id(t.0),
+                value: t.0.into(),
+                detail: t.1.into(),
+            })
+            .collect(),
+    };
+    let more = rows.len() > 5;
+    FoundPage {
+        next: more.then(|| vec![KeyValue::Text(rows[4].value.clone())]),
+        rows: rows.into_iter().take(5).collect(),
     }
 }
 
@@ -682,17 +726,28 @@ fn audit_log() {
 fn confirm_top_up() {
     let mut app = console(ListKind::Credits);
     let email = "diego.reyes@harborauto.example";
-    select(&mut app, email);
-    let jobs = app.update(key(KeyCode::Char('+')));
-    let req = jobs
-        .iter()
-        .find_map(|j| match j {
-            Job::Write(WriteJob::Prepare { prep, .. }) => Some(prep.req),
-            _ => None,
-        })
-        .expect("a Prepare job");
+    open_on_user(&mut app, email, '+');
+    typed(&mut app, "2500");
+    app.update(key(KeyCode::Tab));
+    typed(&mut app, "November invoice INV-2026-1187 paid");
+    let cmds = app.update(key(KeyCode::Enter));
+    // The database's check found nothing to refuse.
+    answer_check(&mut app, &cmds);
+    assert!(
+        matches!(
+            app.dialog,
+            Some(switchboard::console::forms::Dialog::Confirm(_))
+        ),
+        "{:?}",
+        app.dialog
+    );
+    check_screen("confirm_top_up.svg", &svg(&app));
+}
+
+/// What an action on the fixture user `email` starts from.
+fn user_target(email: &str) -> Target {
     let u = user_of(email);
-    let target = Target::User(UserState {
+    Target::User(UserState {
         id: user_id(email),
         email: email.into(),
         name: u.name.into(),
@@ -703,16 +758,102 @@ fn confirm_top_up() {
         tenant_id: tenant_id(u.tenant),
         tenant_name: u.tenant.into(),
         active_sessions: 1,
-    });
+    })
+}
+
+/// Selects the fixture user `email` and presses the action key `c`: its form opens.
+fn open_on_user(app: &mut App, email: &str, c: char) {
+    select(app, email);
+    let jobs = app.update(key(KeyCode::Char(c)));
     app.update(Msg::Prepared {
-        req,
+        req: prepare_req(&jobs),
+        result: Ok(Some(user_target(email))),
+    });
+}
+
+/// The request id of the `Prepare` job among `jobs`.
+fn prepare_req(jobs: &[Job]) -> u64 {
+    jobs.iter()
+        .find_map(|j| match j {
+            Job::Write(WriteJob::Prepare { prep, .. }) => Some(prep.req),
+            _ => None,
+        })
+        .expect("a Prepare job")
+}
+
+/// On Phone numbers, `s` on an assigned number, `acme` typed: the users the search finds, one
+/// selected with ↓.
+#[test]
+fn assign_picker() {
+    let mut app = console(ListKind::PhoneNumbers);
+    let number = "+13055550180";
+    select(&mut app, number);
+    let jobs = app.update(key(KeyCode::Char('s')));
+    let (_, name, assigned, active, _) = NUMBERS.iter().find(|n| n.0 == number).unwrap();
+    let email = assigned.unwrap();
+    let target = Target::Number(NumberState {
+        id: fixed_id(
+            NUMBER_IDS,
+            NUMBERS.iter().position(|n| n.0 == number).unwrap(),
+        ),
+        phone_number: number.into(),
+        name: (*name).into(),
+        assigned_to: Some(user_id(email)),
+        assigned_email: Some(email.into()),
+        is_active: *active,
+    });
+    let jobs = app.update(Msg::Prepared {
+        req: prepare_req(&jobs),
         result: Ok(Some(target)),
     });
-    typed(&mut app, "2500");
-    app.update(key(KeyCode::Tab));
-    typed(&mut app, "November invoice INV-2026-1187 paid");
+    answer(&mut app, jobs);
+    let mut jobs = Vec::new();
+    for c in "acme".chars() {
+        jobs.extend(app.update(key(KeyCode::Char(c))));
+    }
+    // Only the last search is still wanted; the earlier answers are dropped as stale.
+    answer(&mut app, jobs);
+    app.update(key(KeyCode::Down));
+    check_screen("assign_picker.svg", &svg(&app));
+}
+
+/// On Tenants, `e` on a tenant and a long new name: the confirm dialog wraps both names whole.
+#[test]
+fn confirm_long_rename() {
+    let mut app = console(ListKind::Tenants);
+    let tenant = "Fairway Mortgage Partners";
+    select(&mut app, tenant);
+    let jobs = app.update(key(KeyCode::Char('e')));
+    let t = TENANTS.iter().find(|t| t.0 == tenant).unwrap();
+    app.update(Msg::Prepared {
+        req: prepare_req(&jobs),
+        result: Ok(Some(Target::Tenant(TenantState {
+            id: tenant_id(tenant),
+            name: tenant.into(),
+            plan: t.1.into(),
+            is_active: t.2,
+        }))),
+    });
+    typed(
+        &mut app,
+        "Fairway Mortgage Partners of Northern California, Oregon & Washington (Commercial Lending)",
+    );
     let cmds = app.update(key(KeyCode::Enter));
-    // The database's check found nothing to refuse.
+    answer_check(&mut app, &cmds);
+    check_screen("confirm_long_rename.svg", &svg(&app));
+}
+
+/// The database's check of a submitted change: nothing to refuse.
+fn answer_check(app: &mut App, cmds: &[Job]) {
+    answer_check_with(app, cmds, Ok(()));
+}
+
+/// The database's word on a submitted change.
+fn answer_check_with(
+    app: &mut App,
+    cmds: &[Job],
+    result: Result<(), switchboard::actions::ActionError>,
+) {
     let check = cmds
         .iter()
         .find_map(|c| match c {
@@ -720,19 +861,62 @@ fn confirm_top_up() {
             _ => None,
         })
         .expect("a Check");
-    app.update(Msg::Checked {
-        req: check,
-        result: Ok(()),
+    app.update(Msg::Checked { req: check, result });
+}
+
+/// `M` after an outcome and a refusal: the session's messages, newest first, wrapped whole.
+#[test]
+fn messages() {
+    use switchboard::actions::{ActionError, Applied, Outcome};
+    let mut app = console(ListKind::Users);
+    let email = "kenji.fernandes@acmerealty.example";
+    // A role change, applied.
+    open_on_user(&mut app, email, 'R');
+    typed(&mut app, "adm");
+    let cmds = app.update(key(KeyCode::Enter));
+    answer_check(&mut app, &cmds);
+    let cmds = app.update(key(KeyCode::Char('y')));
+    let apply = cmds
+        .iter()
+        .find_map(|c| match c {
+            Job::Write(WriteJob::Apply { req, .. }) => Some(*req),
+            _ => None,
+        })
+        .expect("an Apply");
+    let jobs = app.update(Msg::Applied {
+        req: apply,
+        result: Ok(Outcome {
+            action: "user.role_change",
+            resource_type: "user",
+            resource_id: Some(user_id(email)),
+            old: Some(serde_json::json!({"role": "user"})),
+            new: Some(serde_json::json!({"role": "admin"})),
+            audit_id: Some(fixed_id(AUDIT_IDS, 99)),
+            status: Applied::Done,
+            labels: [(user_id(email), email.to_string())].into(),
+        }),
     });
-    assert!(
-        matches!(
-            app.dialog,
-            Some(switchboard::console::forms::Dialog::Confirm(_))
-        ),
-        "{:?}",
-        app.dialog
+    answer(&mut app, jobs);
+    // A top-up over the cap, refused when the form is submitted, then given up.
+    let customer = "olivia.okafor@acmerealty.example";
+    open_on_user(&mut app, customer, '+');
+    typed(&mut app, "25000");
+    app.update(key(KeyCode::Tab));
+    typed(&mut app, "annual plan prepaid by bank transfer");
+    let cmds = app.update(key(KeyCode::Enter));
+    answer_check_with(
+        &mut app,
+        &cmds,
+        Err(ActionError::Forbidden(
+            "an admin may add or take at most 10,000 credits in one change (a super_admin \
+             sets this cap with `switchboard settings set-credit-cap`); this top-up is 25,000"
+                .into(),
+        )),
     );
-    check_screen("confirm_top_up.svg", &svg(&app));
+    app.update(key(KeyCode::Esc));
+    let jobs = app.update(key(KeyCode::Char('M')));
+    answer(&mut app, jobs);
+    check_screen("messages.svg", &svg(&app));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -223,3 +223,35 @@ async fn a_stale_partial_is_taken_over_and_a_live_one_is_named() {
     assert!(!other.exists());
     drop(held);
 }
+
+/// The `change` column says each entry as a sentence, ids by name; the stored columns before it
+/// are unchanged (still ids).
+#[tokio::test]
+async fn the_change_column_names_what_the_ids_stand_for() {
+    let db = seeded().await;
+    let (number, email): (String, String) = sqlx::query_as(
+        "SELECT p.phone_number, u.email FROM audit_logs a \
+         JOIN phone_numbers p ON p.id = a.resource_id \
+         JOIN users u ON u.id = (a.new_values->>'assigned_to_user_id')::uuid \
+         WHERE a.action = 'phone_number.assign' ORDER BY a.created_at, a.id LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let (_, bytes) = export(&db, "action:phone_number.assign", Format::Csv).await;
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let change = COLUMNS.iter().position(|c| *c == "change").unwrap();
+    let new = COLUMNS.iter().position(|c| *c == "new_values").unwrap();
+    let first = reader.records().next().unwrap().unwrap();
+    assert_eq!(
+        &first[change],
+        format!("'{number}: assigned to none → {email}")
+    );
+    assert!(first[new].contains("assigned_to_user_id"), "{first:?}");
+    let (_, bytes) = export(&db, "action:phone_number.assign", Format::Jsonl).await;
+    let line: Value = serde_json::from_slice(bytes.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(
+        line["change"],
+        format!("{number}: assigned to none → {email}")
+    );
+}

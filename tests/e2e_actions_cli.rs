@@ -73,7 +73,7 @@ async fn support_tops_up_once_per_idempotency_key_and_the_audit_row_says_who_and
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stdout(&o).starts_with(&format!(
-            "credits.deduct: credits {} → {}, reason fix (audit entry ",
+            "credits.deduct {CUSTOMER}: credits {} → {}, reason fix (audit entry ",
             before + 500,
             before + 480
         )),
@@ -107,7 +107,14 @@ async fn refusals_exit_non_zero_with_a_clear_message() {
     // The super_admin may.
     let o = cli.as_admin(demo::DEMO_SUPER_ADMIN, &assign);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("assigned_to_user_id"), "{}", stdout(&o));
+    // Said with the number and the email, not their ids.
+    assert!(
+        stdout(&o).contains(&format!("{number}: assigned to "))
+            && stdout(&o).contains(&format!("→ {CUSTOMER}"))
+            && !stdout(&o).contains("assigned_to_user_id"),
+        "{}",
+        stdout(&o)
+    );
 
     // A deduction below zero says the balance.
     let balance = credits(&db, CUSTOMER).await;
@@ -341,7 +348,7 @@ async fn the_config_file_names_the_admin_and_only_a_super_admin_sets_the_credit_
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("admin_credit_cap 10,000 → 100"),
+        stdout(&o).contains("admin credit cap 10,000 → 100"),
         "{}",
         stdout(&o)
     );

@@ -442,7 +442,7 @@ async fn support_signs_in_tops_up_credits_and_sees_the_balance_and_the_audit_ent
     assert!(screen.contains("[ Cancel ]"), "{screen}");
     c.keys(b"y");
     c.wait_for(&format!(
-        "credits.top_up: credits {before} → {}",
+        "credits.top_up {customer}: credits {before} → {}",
         before + 250
     ));
     c.wait_for(&format!("{}", before + 250));
@@ -568,7 +568,7 @@ async fn a_long_rename_is_shown_whole_before_it_is_applied() {
         );
     }
     c.keys(b"y");
-    c.wait_for("tenant.rename:");
+    c.wait_for("tenant.rename Acme Realty Group");
     let name: String =
         sqlx::query_scalar("SELECT name FROM tenants WHERE name LIKE 'Acme Realty Group of %'")
             .fetch_one(&db.pool)
@@ -642,7 +642,7 @@ async fn a_long_outcome_can_be_read_in_full() {
     let mut c = renaming_the_first_tenant(&db, &new).await;
     c.wait_for("[ Cancel ]");
     c.keys(b"y");
-    c.wait_for("tenant.rename:");
+    c.wait_for("tenant.rename Part01");
     c.keys(b"M");
     let screen = c.wait_for("Messages of this session");
     let last = new.split(' ').next_back().unwrap();
@@ -700,6 +700,55 @@ async fn g_then_r_on_the_audit_log_keeps_the_screen_full() {
     c.keys(b"r");
     std::thread::sleep(std::time::Duration::from_millis(500));
     full(&c.wait_for(&format!("{total} of {total}")));
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+}
+
+/// Reassigning a number: the field opens with the current user's email, typing replaces it and
+/// searches, Enter takes the match, and the confirm dialog shows the new email whole.
+#[tokio::test]
+async fn a_number_is_reassigned_by_picking_the_user_and_the_confirm_shows_the_whole_email() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let (number, was, to): (String, String, String) = sqlx::query_as(
+        "SELECT p.phone_number, u.email, \
+                (SELECT email FROM users WHERE is_active AND role = 'user' AND id <> u.id \
+                 ORDER BY length(email) DESC, email LIMIT 1) \
+         FROM phone_numbers p JOIN users u ON u.id = p.assigned_to_user_id \
+         ORDER BY p.phone_number LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
+    c.keys(b"5");
+    c.wait_for(&number);
+    c.keys(b"/");
+    c.keys(number.as_bytes());
+    c.keys(b"\r");
+    c.wait_for("1 of 1");
+    c.keys(b"s");
+    c.wait_for(&format!("User: {was}"));
+    // The local part narrows the search to the one user; the first key replaces the old email.
+    let part = to.split('@').next().unwrap();
+    c.keys(part.as_bytes());
+    c.wait_for("1 found");
+    c.keys(b"\r");
+    let screen = c.wait_for("Confirm phone_number.reassign");
+    assert!(screen.contains(&format!("→ {to}")), "{screen}");
+    assert!(screen.contains(&was), "{screen}");
+    c.wait_for("[ Cancel ]");
+    c.keys(b"y");
+    c.wait_for(&format!("phone_number.reassign {number}"));
+    let now: String = sqlx::query_scalar(
+        "SELECT u.email FROM phone_numbers p JOIN users u ON u.id = p.assigned_to_user_id \
+         WHERE p.phone_number = $1",
+    )
+    .bind(&number)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(now, to);
     c.keys(b"q");
     assert!(c.wait_exit().success());
 }

@@ -682,6 +682,20 @@ fn the_help_scrolls_to_every_key_and_leaves_the_list_alone() {
         "a help line was cut: {seen:#?}"
     );
     insta::assert_snapshot!("help_scrolled_80x24", draw(&app));
+    // Scrolling stops at the end: many keys past it, one `k` moves the view at once (the
+    // front end tells the state where the end is after drawing).
+    app.scroll_limits = ui::scroll_limits(&app);
+    for _ in 0..50 {
+        app.update(key(KeyCode::Char('j')));
+    }
+    let at_end = app.help_scroll;
+    assert!(at_end > 0);
+    app.update(key(KeyCode::Char('k')));
+    assert_eq!(app.help_scroll, at_end - 1);
+    let last_rows = help_rows(&app);
+    app.update(key(KeyCode::Char('j')));
+    app.update(key(KeyCode::Char('j')));
+    assert_ne!(help_rows(&app), last_rows, "the last line comes into view");
     app.update(key(KeyCode::Esc));
     assert!(!app.help);
 }
@@ -787,7 +801,8 @@ fn user_target() -> Target {
     })
 }
 
-fn prepared(app: &mut App, cmds: &[Job], target: Option<Target>) {
+/// Answers the `Prepare` among `cmds` with `target`; returns the jobs the form's opening sends.
+fn prepared(app: &mut App, cmds: &[Job], target: Option<Target>) -> Vec<Job> {
     let req = cmds
         .iter()
         .find_map(|c| match c {
@@ -798,7 +813,7 @@ fn prepared(app: &mut App, cmds: &[Job], target: Option<Target>) {
     app.update(Msg::Prepared {
         req,
         result: Ok(target),
-    });
+    })
 }
 
 /// Answers the check a submitted form sent (the database's word on whether `y` would be refused).
@@ -1290,4 +1305,94 @@ fn tenant_figures_are_asked_for_after_the_rows_and_filled_in_when_they_come() {
     });
     assert_eq!(app.panes[0].rows[0].cells[3], Cell::Int(14));
     assert_eq!(app.panes[0].rows[1].cells[3], Cell::Pending);
+}
+
+/// The search a job list holds for a picker.
+fn lookup_of(cmds: &[Job]) -> (u64, switchboard::console::forms::Search) {
+    cmds.iter()
+        .find_map(|c| match c {
+            Job::Read(ReadJob::Lookup { req, search }) => Some((*req, search.clone())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no Lookup in {cmds:?}"))
+}
+
+#[test]
+fn moving_a_user_picks_the_tenant_from_a_search_that_narrows_as_the_admin_types() {
+    use switchboard::db::lookup::{Found, FoundPage, Lookup};
+    let mut app = loaded(1, 30, 80, 24);
+    app.signed_in(actor(Role::SuperAdmin), false);
+    let cmds = app.update(key(KeyCode::Char('m')));
+    // The form opens on the user's tenant and asks for the first page of tenants at once.
+    let opened = prepared(&mut app, &cmds, Some(user_target()));
+    let (_, first) = lookup_of(&opened);
+    assert_eq!(first.lookup, Lookup::ActiveTenants);
+    assert_eq!(first.text, "");
+    // Typing replaces the prefilled name and searches what is typed (one search per change;
+    // the answer to an earlier one is dropped).
+    let cmds = app.update(key(KeyCode::Char('b')));
+    let (req_b, search) = lookup_of(&cmds);
+    assert_eq!(search.text, "b");
+    let cmds = app.update(key(KeyCode::Char('r')));
+    let (req_br, search) = lookup_of(&cmds);
+    assert_eq!(search.text, "br");
+    let tenant = |n: u128, name: &str, plan: &str| Found {
+        id: Uuid::from_u128(n),
+        value: name.to_string(),
+        detail: plan.to_string(),
+    };
+    app.update(Msg::Found {
+        req: req_b,
+        result: Ok(FoundPage {
+            rows: vec![tenant(9, "Bayview Property Management", "pro")],
+            next: None,
+        }),
+    });
+    let answer = FoundPage {
+        rows: vec![
+            tenant(20, "Brightline Insurance", "pro"),
+            tenant(21, "Brightline Insurance (EU)", "enterprise"),
+            tenant(22, "Brightwater Dental", "starter"),
+            tenant(23, "Brookside Pediatrics", "free"),
+            tenant(24, "Brown & Ortiz LLP", "starter"),
+        ],
+        next: Some(vec![
+            KeyValue::Text("Brown & Ortiz LLP".into()),
+            KeyValue::Id(Uuid::from_u128(24)),
+        ]),
+    };
+    app.update(Msg::Found {
+        req: req_br,
+        result: Ok(answer),
+    });
+    app.update(key(KeyCode::Down));
+    insta::assert_snapshot!("move_user_picker_80x24", draw(&app));
+    // Down past the last loaded asks for the next page from where this one ended.
+    for _ in 0..3 {
+        assert!(
+            app.update(key(KeyCode::Down))
+                .iter()
+                .all(|c| !matches!(c, Job::Read(_)))
+        );
+    }
+    let cmds = app.update(key(KeyCode::Down));
+    let (_, more) = lookup_of(&cmds);
+    assert_eq!(more.text, "br");
+    assert!(more.after.is_some());
+    // Enter takes the selected one (the second: two tenants share a prefix) and confirms it by
+    // name with its id, the change sent by id.
+    app.update(key(KeyCode::Up));
+    app.update(key(KeyCode::Up));
+    app.update(key(KeyCode::Up));
+    let cmds = app.update(key(KeyCode::Enter));
+    let Some(Dialog::Confirm(c)) = &app.dialog else {
+        panic!("{:?}", app.dialog)
+    };
+    let Request::MoveUser { to, .. } = &c.request else {
+        panic!("{:?}", c.request)
+    };
+    assert_eq!(*to, Uuid::from_u128(21).to_string());
+    checked(&mut app, &cmds, Ok(()));
+    let screen = draw(&app).to_string();
+    assert!(screen.contains("Brightline Insurance (EU)"), "{screen}");
 }

@@ -131,6 +131,9 @@ async fn apply_checked(
         status,
     } = change;
     let resource_id = resource_id.or(created);
+    // Names for the ids of the change, as its transaction sees them.
+    let wanted = crate::db::labels::ids_in(resource_id, old.as_ref(), new.as_ref());
+    let labels = crate::db::labels::labels(&mut *tx, &wanted).await?;
     let audit_id = match status {
         Applied::Done => {
             let entry = AuditEntry {
@@ -161,6 +164,7 @@ async fn apply_checked(
         new,
         audit_id,
         status,
+        labels,
     })
 }
 

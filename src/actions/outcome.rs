@@ -3,6 +3,8 @@
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::db::labels::{self, Labels};
+
 /// What an applied (or skipped) request did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
@@ -14,6 +16,8 @@ pub struct Outcome {
     /// The audit row written; none when nothing changed.
     pub audit_id: Option<Uuid>,
     pub status: Applied,
+    /// What the ids of the change name, read in its transaction (the summary shows names).
+    pub labels: Labels,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,29 +30,21 @@ pub enum Applied {
 }
 
 impl Outcome {
-    /// One line for the status bar or the command line: each changed column old → new.
+    /// One line for the status bar or the command line: the action, what it was done to, and
+    /// each changed value old → new, ids by name.
     pub fn summary(&self) -> String {
-        let empty = serde_json::Map::new();
-        let old = self
-            .old
-            .as_ref()
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let new = self
-            .new
-            .as_ref()
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let changes: Vec<String> = new
-            .iter()
-            .filter(|(k, _)| k.as_str() != "session_ids")
-            .map(|(k, v)| match old.get(k) {
-                Some(was) => format!("{k} {} → {}", show(was), show(v)),
-                None => format!("{k} {}", show(v)),
-            })
-            .collect();
         match self.status {
-            Applied::Done => format!("{}: {}", self.action, changes.join(", ")),
+            Applied::Done => format!(
+                "{} {}",
+                self.action,
+                labels::sentence(
+                    self.resource_type,
+                    self.resource_id,
+                    self.old.as_ref(),
+                    self.new.as_ref(),
+                    &self.labels,
+                )
+            ),
             Applied::Unchanged => format!("{}: nothing to change", self.action),
             Applied::AlreadyApplied => format!("{}: already applied, not repeated", self.action),
         }
@@ -69,15 +65,5 @@ impl Outcome {
             "new": self.new,
             "audit_id": self.audit_id,
         })
-    }
-}
-
-/// A JSON value for a person: strings without quotes unless empty, null as "none".
-fn show(v: &Value) -> String {
-    match v {
-        Value::Null => "none".into(),
-        Value::String(s) if !s.is_empty() => s.clone(),
-        Value::Number(n) if n.is_i64() => crate::numbers::thousands(n.as_i64().unwrap_or_default()),
-        other => other.to_string(),
     }
 }

@@ -103,6 +103,8 @@ async fn event_loop(
     loop {
         if dirty {
             terminal.draw(|f| ui::render(&app, f))?;
+            // The overlays' ends at this size: the state stops scrolling there.
+            app.scroll_limits = ui::scroll_limits(&app);
         }
         let msg = tokio::select! {
             Some(msg) = rx.recv() => msg,

@@ -68,6 +68,8 @@ pub struct App {
     pub log_scroll: usize,
     /// How far the help is scrolled.
     pub help_scroll: usize,
+    /// Where the overlays' scrolling stops (set by the front end after drawing).
+    pub scroll_limits: super::log::ScrollLimits,
     next_req: ReqId,
 }
 
@@ -108,6 +110,7 @@ impl App {
             log_open: false,
             log_scroll: 0,
             help_scroll: 0,
+            scroll_limits: Default::default(),
             exporting: None,
             next_req: 1,
         }
@@ -290,6 +293,7 @@ impl App {
             Msg::SignedIn { req, demo, result } => self.on_signed_in(req, demo, result),
             Msg::Prepared { req, result } => self.on_prepared(req, result),
             Msg::Checked { req, result } => self.on_checked(req, result),
+            Msg::Found { req, result } => self.on_found(req, result),
             Msg::Applied { req, result } => self.on_applied(req, result),
             Msg::ExportProgress { req, rows } => {
                 if let Some(e) = &mut self.exporting
@@ -432,6 +436,7 @@ impl App {
                             let focus = f.focus;
                             f.field_errors.retain(|(i, _)| *i != focus);
                         }
+                        return self.picker_jobs();
                     }
                     Some(Dialog::Export(e)) => {
                         e.path.handle_event(&event);

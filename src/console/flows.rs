@@ -6,7 +6,7 @@ use tui_input::Input;
 use super::app::{App, Exporting};
 use super::forms::{self, Dialog, SignIn};
 use super::keymap::Intent;
-use super::messages::{Job, Preparing, ReqId, SignInStart, WriteJob};
+use super::messages::{Job, Preparing, ReadJob, ReqId, SignInStart, WriteJob};
 use super::pane::Fetch;
 use crate::actions::export::ExportRequest;
 use crate::actions::sign_in::{Credentials, SignInError};
@@ -215,9 +215,7 @@ impl App {
             Ok(mut dialog) => {
                 if let (Dialog::Form(f), Some(values)) = (&mut dialog, retry) {
                     for (field, v) in f.fields.iter_mut().zip(values) {
-                        field.input = Input::new(v);
-                        // What the admin typed: edited, not replaced, by the next key.
-                        field.prefilled = false;
+                        field.set_typed(v);
                     }
                     f.error = self.status.error.clone();
                 }
@@ -233,7 +231,7 @@ impl App {
     fn show(&mut self, dialog: Dialog) -> Vec<Job> {
         let Dialog::Confirm(mut c) = dialog else {
             self.dialog = Some(dialog);
-            return Vec::new();
+            return self.picker_jobs();
         };
         let Some(session) = &self.session else {
             self.dialog = Some(Dialog::Confirm(c));
@@ -254,6 +252,8 @@ impl App {
     /// The form again, with why the database refused what it asked, the cursor on its first
     /// field (the value the change turns on: an amount, a name, a role).
     fn back_to_form(&mut self, mut form: forms::Form, why: ActionError) {
+        // Kept with the session's messages too (`M`), as the status line's are.
+        self.note(format!("{}: {why}", form.verb.name()), true);
         form.error = Some(why.to_string());
         form.focus = 0;
         self.dialog = Some(Dialog::Form(form));
@@ -285,12 +285,51 @@ impl App {
                     Some(f) => self.back_to_form(f, e),
                     None => self.status.error = Some(e.to_string()),
                 }
-                Vec::new()
+                self.picker_jobs()
             }
         }
     }
 
+    /// A key in a dialog, then the search its form's picker needs (if the key changed what it
+    /// searches for).
     pub(super) fn on_dialog_intent(&mut self, intent: Intent) -> Vec<Job> {
+        let mut jobs = self.dialog_intent(intent);
+        jobs.extend(self.picker_jobs());
+        jobs
+    }
+
+    /// The search the open form's picker needs and has not asked for, as a job.
+    pub(super) fn picker_jobs(&mut self) -> Vec<Job> {
+        let Some(Dialog::Form(f)) = &self.dialog else {
+            return Vec::new();
+        };
+        match f.wanted_search() {
+            Some(search) => self.search_job(search),
+            None => Vec::new(),
+        }
+    }
+
+    fn search_job(&mut self, search: forms::Search) -> Vec<Job> {
+        let req = self.req();
+        if let Some(Dialog::Form(f)) = &mut self.dialog {
+            f.asked(req, search.clone());
+        }
+        vec![Job::Read(ReadJob::Lookup { req, search })]
+    }
+
+    /// A picker's search answered (dropped if its form is gone or searches for something else).
+    pub(super) fn on_found(
+        &mut self,
+        req: ReqId,
+        result: Result<crate::db::lookup::FoundPage, String>,
+    ) -> Vec<Job> {
+        if let Some(Dialog::Form(f)) = &mut self.dialog {
+            f.found(req, result);
+        }
+        self.picker_jobs()
+    }
+
+    fn dialog_intent(&mut self, intent: Intent) -> Vec<Job> {
         let Some(dialog) = self.dialog.take() else {
             return Vec::new();
         };
@@ -318,10 +357,30 @@ impl App {
                 self.dialog = Some(Dialog::Form(f));
                 Vec::new()
             }
+            (Intent::Down | Intent::Up, Dialog::Form(mut f)) => {
+                let down = intent == Intent::Down;
+                match f.move_choice(down) {
+                    forms::Moved::Within => self.dialog = Some(Dialog::Form(f)),
+                    forms::Moved::Wants(search) => {
+                        self.dialog = Some(Dialog::Form(f));
+                        return self.search_job(search);
+                    }
+                    // No choices here: the arrow moves between fields.
+                    forms::Moved::NoChoices => {
+                        let next = if down {
+                            Intent::NextField
+                        } else {
+                            Intent::PrevField
+                        };
+                        self.dialog = Some(Dialog::Form(f));
+                        return self.dialog_intent(next);
+                    }
+                }
+                Vec::new()
+            }
             (Intent::ClearField, Dialog::Form(mut f)) => {
                 if let Some(field) = f.fields.get_mut(f.focus) {
-                    field.input = tui_input::Input::default();
-                    field.prefilled = false;
+                    field.clear();
                 }
                 f.error = None;
                 self.dialog = Some(Dialog::Form(f));
@@ -409,7 +468,7 @@ impl App {
                 | ActionError::Insufficient { .. }),
             ) if c.form.is_some() => {
                 self.back_to_form(c.form.expect("checked"), e);
-                Vec::new()
+                self.picker_jobs()
             }
             Err(e @ ActionError::Db(_)) => {
                 // The change may or may not have been committed (a connection lost at COMMIT):

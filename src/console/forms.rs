@@ -6,6 +6,8 @@ use uuid::Uuid;
 
 use crate::actions::targets::{AgentState, NumberState, Target, TenantState, UserState};
 use crate::actions::{MAX_CREDIT_CHANGE, PLANS, Request, Role, Verb};
+use crate::db::lists::KeyValue;
+use crate::db::lookup::{Found, FoundPage, Lookup};
 
 /// The sign-in screen.
 #[derive(Clone, Default)]
@@ -58,8 +60,52 @@ pub enum FieldKind {
     OptionalText,
     /// A positive whole number of credits.
     Amount,
-    /// One of a fixed list (typed; the hint lists them).
+    /// One of a fixed list (typed, or chosen from the list under the field).
     Choice(&'static [&'static str]),
+    /// A row found in the database (typed, or chosen from the search under the field).
+    Lookup(Lookup),
+}
+
+/// How many choices a picker shows at once (and fetches per page).
+pub const PICKER_ROWS: usize = 5;
+
+/// The list under a field that names something: what the typed text matches, one of them
+/// selected. A fixed list narrows as the admin types; a lookup asks the database, a page at a
+/// time.
+#[derive(Debug, Clone, Default)]
+pub struct Picker {
+    pub items: Vec<Found>,
+    pub selected: usize,
+    /// Whether the admin moved the selection (a field still holding the value it opened with
+    /// keeps that value on Enter unless a choice was moved to).
+    pub moved: bool,
+    /// The search text `items` answer (a lookup; none before the first answer).
+    pub answered: Option<String>,
+    /// The search in flight: its request and text.
+    pub asked: Option<(u64, Search)>,
+    /// Where the next page starts, when there may be one.
+    pub next: Option<Vec<KeyValue>>,
+    /// Why the last search failed.
+    pub error: Option<String>,
+}
+
+/// What ↓ or ↑ did in a picker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Moved {
+    /// The selection moved (or stayed at an end).
+    Within,
+    /// ↓ passed the last loaded choice: the next page is wanted.
+    Wants(Search),
+    /// The field has no choices to move through (the arrow moves between fields instead).
+    NoChoices,
+}
+
+/// A search a picker wants the worker to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    pub lookup: Lookup,
+    pub text: String,
+    pub after: Option<Vec<KeyValue>>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +117,10 @@ pub struct Field {
     /// Holds the value it was opened with, untouched: the first character typed replaces it
     /// (any other key first, an arrow or Backspace, edits it instead).
     pub prefilled: bool,
+    /// Its choices (a `Choice` or `Lookup` field).
+    pub picker: Picker,
+    /// The row chosen from a lookup, while the field still holds its value.
+    pub picked: Option<Found>,
 }
 
 impl Field {
@@ -81,7 +131,95 @@ impl Field {
             kind,
             hint,
             prefilled: !value.is_empty(),
+            picker: Picker::default(),
+            picked: None,
         }
+        .with_choices()
+    }
+
+    /// A fixed list's choices, narrowed to what is typed (all of them while the field holds
+    /// the value it opened with), the one the field holds selected.
+    fn with_choices(mut self) -> Field {
+        self.refresh_choices();
+        self
+    }
+
+    fn refresh_choices(&mut self) {
+        let FieldKind::Choice(options) = self.kind else {
+            return;
+        };
+        let typed = self.search_text().to_lowercase();
+        self.picker.items = options
+            .iter()
+            .filter(|o| o.contains(typed.as_str()))
+            .map(|o| Found {
+                id: Uuid::nil(),
+                value: o.to_string(),
+                detail: String::new(),
+            })
+            .collect();
+        let held = self.value().to_lowercase();
+        self.picker.selected = self
+            .picker
+            .items
+            .iter()
+            .position(|f| f.value == held)
+            .unwrap_or(0);
+        self.picker.moved = false;
+    }
+
+    /// What the picker searches for: nothing while the field holds the value it opened with
+    /// (every choice is offered), else what is typed.
+    pub fn search_text(&self) -> String {
+        if self.prefilled {
+            String::new()
+        } else {
+            self.value().to_string()
+        }
+    }
+
+    /// Whether the field has a picker.
+    pub fn has_picker(&self) -> bool {
+        matches!(self.kind, FieldKind::Choice(_) | FieldKind::Lookup(_))
+    }
+
+    /// Whether the picker's choices answer what the field holds now.
+    pub fn choices_current(&self) -> bool {
+        match self.kind {
+            FieldKind::Choice(_) => true,
+            FieldKind::Lookup(_) => {
+                self.picker.answered.as_deref() == Some(self.search_text().as_str())
+            }
+            _ => false,
+        }
+    }
+
+    /// The choice Enter takes, if any: the selected one of current choices, once the admin
+    /// has typed or moved the selection.
+    fn choice_to_take(&self) -> Option<&Found> {
+        if !self.has_picker() || !self.choices_current() {
+            return None;
+        }
+        if self.prefilled && !self.picker.moved {
+            return None;
+        }
+        self.picker.items.get(self.picker.selected)
+    }
+
+    /// Puts the chosen row into the field.
+    fn take(&mut self, choice: Found) {
+        self.input = Input::new(choice.value.clone());
+        self.prefilled = false;
+        if matches!(self.kind, FieldKind::Lookup(_)) {
+            self.picker.answered = None;
+            self.picked = Some(choice);
+        }
+        self.refresh_choices();
+    }
+
+    /// The lookup's row chosen for the text the field holds now, if one was.
+    fn picked_now(&self) -> Option<&Found> {
+        self.picked.as_ref().filter(|f| f.value == self.value())
     }
 
     /// A key typed into the field.
@@ -99,6 +237,21 @@ impl Field {
         }
         self.prefilled = false;
         self.input.handle_event(event);
+        self.refresh_choices();
+    }
+
+    /// Puts back what the admin typed before (edited, not replaced, by the next key).
+    pub fn set_typed(&mut self, value: String) {
+        self.input = Input::new(value);
+        self.prefilled = false;
+        self.refresh_choices();
+    }
+
+    /// Empties the field (Ctrl-U).
+    pub fn clear(&mut self) {
+        self.input = Input::default();
+        self.prefilled = false;
+        self.refresh_choices();
     }
 
     fn value(&self) -> &str {
@@ -222,7 +375,12 @@ fn number_of(verb: Verb, target: Option<&Target>) -> Result<&NumberState, String
     }
 }
 
-const PLAN_HINT: &str = "free, starter, pro or enterprise";
+const PLAN_HINT: &str = CHOOSE_HINT;
+/// The hint of a field with a fixed list of choices.
+const CHOOSE_HINT: &str = "type to narrow, ↓↑ to choose";
+/// The hints of fields that search the database.
+const USER_HINT: &str = "type to search email or name, ↓↑ to choose";
+const TENANT_HINT: &str = "type to search the names, ↓↑ to choose";
 
 /// The dialog a verb opens on `target`: a form when there is something to type, else straight
 /// to the confirm dialog. `Err` says why the verb cannot start (e.g. nothing to unassign).
@@ -283,7 +441,7 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
                     "Role",
                     u.role.as_str(),
                     Choice(ROLES),
-                    "user, admin or super_admin",
+                    CHOOSE_HINT,
                 )],
             )
         }
@@ -294,8 +452,8 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
                 vec![Field::new(
                     "Tenant",
                     &u.tenant_name,
-                    Text,
-                    "the tenant's exact name or id",
+                    Lookup(crate::db::lookup::Lookup::ActiveTenants),
+                    TENANT_HINT,
                 )],
             )
         }
@@ -368,8 +526,8 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
                 vec![Field::new(
                     "User",
                     n.assigned_email.as_deref().unwrap_or_default(),
-                    Text,
-                    "an active user's email",
+                    Lookup(crate::db::lookup::Lookup::ActiveUsers),
+                    USER_HINT,
                 )],
             )
         }
@@ -395,6 +553,103 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
 }
 
 impl Form {
+    /// The focused field.
+    pub fn focused(&self) -> Option<&Field> {
+        self.fields.get(self.focus)
+    }
+
+    /// The search the focused field's picker needs and has not asked for yet.
+    pub fn wanted_search(&self) -> Option<Search> {
+        let field = self.focused()?;
+        let FieldKind::Lookup(lookup) = field.kind else {
+            return None;
+        };
+        let text = field.search_text();
+        let asked = field.picker.asked.as_ref().map(|(_, s)| s);
+        if field.picker.answered.as_deref() == Some(text.as_str())
+            || asked.is_some_and(|s| s.text == text && s.after.is_none())
+        {
+            return None;
+        }
+        Some(Search {
+            lookup,
+            text,
+            after: None,
+        })
+    }
+
+    /// Records that request `req` runs `search` for the focused field.
+    pub fn asked(&mut self, req: u64, search: Search) {
+        let focus = self.focus;
+        if let Some(field) = self.fields.get_mut(focus) {
+            field.picker.asked = Some((req, search));
+        }
+    }
+
+    /// The answer to a picker's search: its choices (a further page is added to them). An
+    /// answer to a search since replaced is dropped. Returns whether it was this form's.
+    pub fn found(&mut self, req: u64, result: Result<FoundPage, String>) -> bool {
+        let Some(field) = self
+            .fields
+            .iter_mut()
+            .find(|f| f.picker.asked.as_ref().is_some_and(|(r, _)| *r == req))
+        else {
+            return false;
+        };
+        let Some((_, search)) = field.picker.asked.take() else {
+            return false;
+        };
+        let picker = &mut field.picker;
+        match result {
+            Err(e) => picker.error = Some(e),
+            Ok(page) => {
+                picker.error = None;
+                if search.after.is_some() {
+                    picker.items.extend(page.rows);
+                } else {
+                    let held = field.input.value().trim().to_string();
+                    picker.selected = page.rows.iter().position(|f| f.value == held).unwrap_or(0);
+                    picker.moved = false;
+                    picker.items = page.rows;
+                }
+                picker.next = page.next;
+                picker.answered = Some(search.text);
+            }
+        }
+        true
+    }
+
+    /// ↓ or ↑ in the focused field's picker.
+    pub fn move_choice(&mut self, down: bool) -> Moved {
+        let Some(field) = self.fields.get_mut(self.focus) else {
+            return Moved::NoChoices;
+        };
+        if !field.has_picker() || field.picker.items.is_empty() || !field.choices_current() {
+            return Moved::NoChoices;
+        }
+        let picker = &mut field.picker;
+        picker.moved = true;
+        let last = picker.items.len() - 1;
+        if !down {
+            picker.selected = picker.selected.saturating_sub(1);
+            return Moved::Within;
+        }
+        if picker.selected < last {
+            picker.selected += 1;
+            return Moved::Within;
+        }
+        let (FieldKind::Lookup(lookup), Some(next), None) =
+            (field.kind, picker.next.clone(), &picker.asked)
+        else {
+            return Moved::Within;
+        };
+        Moved::Wants(Search {
+            lookup,
+            text: field.search_text(),
+            after: Some(next),
+        })
+    }
+
     /// The request the form describes, or why it cannot be sent yet (and which field is at
     /// fault, when one is).
     /// Every field's error, in field order.
@@ -402,7 +657,9 @@ impl Form {
         let mut errors = Vec::new();
         for (i, f) in self.fields.iter().enumerate() {
             let bad = match f.kind {
-                FieldKind::Choice(options) if !options.contains(&f.value()) => {
+                FieldKind::Choice(options)
+                    if !options.contains(&f.value().to_lowercase().as_str()) =>
+                {
                     format!(
                         "{} must be one of {}",
                         f.label.to_lowercase(),
@@ -421,10 +678,11 @@ impl Form {
                         crate::numbers::thousands(MAX_CREDIT_CHANGE)
                     )
                 }
-                FieldKind::Text if f.value().is_empty() => {
+                FieldKind::Text | FieldKind::Lookup(_) if f.value().is_empty() => {
                     format!("{} is empty", f.label.to_lowercase())
                 }
                 FieldKind::Text
+                | FieldKind::Lookup(_)
                 | FieldKind::OptionalText
                 | FieldKind::Amount
                 | FieldKind::Choice(_) => continue,
@@ -459,20 +717,25 @@ impl Form {
                 Request::SetRole {
                     user: u.id,
                     from: u.role,
-                    to: Role::parse(v(0)).unwrap_or(u.role),
+                    to: Role::parse(&v(0).to_lowercase()).unwrap_or(u.role),
                 }
             }
             Verb::MoveUser => {
                 let u = user_of(verb, t).map_err(no_field)?;
+                // A tenant chosen from the picker goes by id (names need not be unique).
+                let to = match self.fields[0].picked_now() {
+                    Some(found) => found.id.to_string(),
+                    None => v(0).to_string(),
+                };
                 Request::MoveUser {
                     user: u.id,
                     from: u.tenant_id,
-                    to: v(0).to_string(),
+                    to,
                 }
             }
             Verb::CreateTenant => Request::CreateTenant {
                 name: v(0).to_string(),
-                plan: v(1).to_string(),
+                plan: v(1).to_lowercase(),
             },
             Verb::RenameTenant => {
                 let tenant = tenant_of(verb, t).map_err(no_field)?;
@@ -487,7 +750,7 @@ impl Form {
                 Request::SetPlan {
                     tenant: tenant.id,
                     from: tenant.plan.clone(),
-                    to: v(0).to_string(),
+                    to: v(0).to_lowercase(),
                 }
             }
             Verb::RenameAgent => {
@@ -535,6 +798,13 @@ impl Form {
     /// Enter: on to the next field, or from the last one to the confirm dialog (or back to
     /// this form, with the reason it cannot go on).
     pub fn submit(mut self) -> Dialog {
+        // Enter on a picker takes its selected choice first.
+        if let Some(field) = self.fields.get_mut(self.focus)
+            && let Some(choice) = field.choice_to_take().cloned()
+        {
+            field.take(choice);
+            self.field_errors.retain(|(i, _)| *i != self.focus);
+        }
         if self.focus + 1 < self.fields.len() {
             self.focus += 1;
             return Dialog::Form(self);
@@ -622,7 +892,17 @@ pub fn confirm(
             if *to == u.tenant_name || *to == u.tenant_id.to_string() {
                 return Err("nothing to change".into());
             }
-            vec![line("tenant", u.tenant_name.clone(), to.clone())]
+            // A tenant chosen by id reads as its name, the id beside it.
+            let chosen = form
+                .as_ref()
+                .and_then(|f| f.fields.first())
+                .and_then(Field::picked_now)
+                .filter(|f| f.id.to_string() == *to);
+            let new = match chosen {
+                Some(f) => format!("{} ({})", f.value, f.id),
+                None => to.clone(),
+            };
+            vec![line("tenant", u.tenant_name.clone(), new)]
         }
         Request::CreateTenant { name, plan } => vec![
             line("name", String::new(), name.clone()),
@@ -819,5 +1099,112 @@ mod tests {
         };
         assert_eq!(form(f.submit()).error.as_deref(), Some("nothing to change"));
         assert!(dialog_for(Verb::RenameAgent, Some(user())).is_err());
+    }
+
+    fn key(f: &mut Form, code: ratatui::crossterm::event::KeyCode) {
+        use ratatui::crossterm::event::{Event, KeyEvent, KeyModifiers};
+        let focus = f.focus;
+        f.fields[focus].key(&Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    #[test]
+    fn a_role_is_chosen_from_a_list_that_narrows_as_the_admin_types() {
+        use ratatui::crossterm::event::KeyCode::Char;
+        let Ok(Dialog::Form(mut f)) = dialog_for(Verb::SetRole, Some(user())) else {
+            panic!()
+        };
+        // Prefilled: every role offered, the one held selected; Enter keeps it.
+        let values = |f: &Form| -> Vec<String> {
+            f.fields[0]
+                .picker
+                .items
+                .iter()
+                .map(|i| i.value.clone())
+                .collect()
+        };
+        assert_eq!(values(&f), ["user", "admin", "super_admin"]);
+        assert_eq!(f.fields[0].picker.selected, 0);
+        // `A` replaces the value and narrows to the roles holding an a.
+        key(&mut f, Char('A'));
+        assert_eq!(f.fields[0].input.value(), "A");
+        assert_eq!(values(&f), ["admin", "super_admin"]);
+        assert_eq!(f.move_choice(true), Moved::Within);
+        assert_eq!(f.fields[0].picker.selected, 1);
+        assert_eq!(f.move_choice(true), Moved::Within, "stays on the last");
+        assert_eq!(f.move_choice(false), Moved::Within);
+        // Enter takes `admin` (typed `A`: no case error) and goes on to confirm.
+        let Dialog::Confirm(c) = f.submit() else {
+            panic!()
+        };
+        assert_eq!(
+            c.lines,
+            vec![ChangeLine::new("role", "user".into(), "admin".into())]
+        );
+    }
+
+    #[test]
+    fn a_tenant_is_looked_up_a_page_at_a_time_and_goes_by_id() {
+        use ratatui::crossterm::event::KeyCode::{Backspace, Char};
+        let Ok(Dialog::Form(mut f)) = dialog_for(Verb::MoveUser, Some(user())) else {
+            panic!()
+        };
+        // Prefilled with the user's tenant: the picker asks for the first page of all.
+        let search = f.wanted_search().expect("a search");
+        assert_eq!(search.text, "");
+        f.asked(7, search.clone());
+        assert_eq!(f.wanted_search(), None, "asked once");
+        key(&mut f, Char('g'));
+        let search = f.wanted_search().expect("the typed text is searched");
+        assert_eq!(search.text, "g");
+        f.asked(8, search);
+        // The answer to the replaced search is dropped; the current one fills the list.
+        let page = |names: &[(&str, u128)], more: bool| FoundPage {
+            rows: names
+                .iter()
+                .map(|(n, id)| Found {
+                    id: Uuid::from_u128(*id),
+                    value: n.to_string(),
+                    detail: "pro".into(),
+                })
+                .collect(),
+            next: more.then(|| vec![KeyValue::Text("x".into())]),
+        };
+        assert!(!f.found(7, Ok(page(&[("Acme", 2)], false))));
+        assert!(f.found(8, Ok(page(&[("Globex", 10), ("Gamma", 11)], true))));
+        assert!(f.fields[0].choices_current());
+        assert_eq!(f.move_choice(true), Moved::Within);
+        // Past the last loaded choice: the next page is wanted, from where this one ended.
+        let Moved::Wants(more) = f.move_choice(true) else {
+            panic!("the next page is wanted")
+        };
+        assert_eq!(more.after, Some(vec![KeyValue::Text("x".into())]));
+        f.asked(9, more);
+        assert!(f.found(9, Ok(page(&[("Globex East", 12)], false))));
+        assert_eq!(f.fields[0].picker.items.len(), 3, "the page is added");
+        assert_eq!(f.move_choice(true), Moved::Within);
+        let Dialog::Confirm(c) = f.submit() else {
+            panic!()
+        };
+        // Chosen by id (names need not be unique), shown by name with the id beside it.
+        let Request::MoveUser { to, .. } = &c.request else {
+            panic!()
+        };
+        assert_eq!(*to, Uuid::from_u128(12).to_string());
+        assert_eq!(
+            c.lines[0].new,
+            format!("Globex East ({})", Uuid::from_u128(12))
+        );
+        // Typed text that was never chosen goes as typed.
+        let Ok(Dialog::Form(mut f)) = dialog_for(Verb::MoveUser, Some(user())) else {
+            panic!()
+        };
+        key(&mut f, Char('Z'));
+        key(&mut f, Backspace);
+        key(&mut f, Char('Q'));
+        assert_eq!(f.fields[0].input.value(), "Q");
+        let Dialog::Confirm(c) = f.submit() else {
+            panic!()
+        };
+        assert_eq!(c.lines[0].new, "Q");
     }
 }

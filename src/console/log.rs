@@ -8,6 +8,24 @@ use super::app::App;
 use super::keymap::Intent;
 use super::messages::Job;
 
+/// How far the help and the messages scroll (their last line at the bottom), as the front end
+/// last drew them: it sets these after each drawing, the state stops scrolling there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScrollLimits {
+    pub help: usize,
+    pub messages: usize,
+}
+
+impl Default for ScrollLimits {
+    /// Not drawn yet: no limit.
+    fn default() -> ScrollLimits {
+        ScrollLimits {
+            help: usize::MAX,
+            messages: usize::MAX,
+        }
+    }
+}
+
 /// How many messages a session keeps.
 pub const KEPT: usize = 200;
 
@@ -41,6 +59,17 @@ impl App {
         self.log.drain(..excess);
     }
 
+    /// Keeps a message the status line does not show (a refusal shown in a form).
+    pub(super) fn note(&mut self, text: String, error: bool) {
+        self.log.push(Note {
+            at: self.now,
+            text,
+            error,
+        });
+        let excess = self.log.len().saturating_sub(KEPT);
+        self.log.drain(..excess);
+    }
+
     /// Keys while the help is open: scroll, close, quit.
     pub(super) fn on_help_intent(&mut self, intent: Intent) -> Vec<Job> {
         match intent {
@@ -49,7 +78,10 @@ impl App {
                 self.help_scroll = 0;
             }
             Intent::Quit => self.quit = true,
-            other => self.help_scroll = scrolled(self.help_scroll, other, self.list_rows()),
+            other => {
+                let at = scrolled(self.help_scroll, other, self.list_rows());
+                self.help_scroll = at.min(self.scroll_limits.help);
+            }
         }
         Vec::new()
     }
@@ -62,14 +94,17 @@ impl App {
                 self.log_scroll = 0;
             }
             Intent::Quit => self.quit = true,
-            other => self.log_scroll = scrolled(self.log_scroll, other, self.list_rows()),
+            other => {
+                let at = scrolled(self.log_scroll, other, self.list_rows());
+                self.log_scroll = at.min(self.scroll_limits.messages);
+            }
         }
         Vec::new()
     }
 }
 
-/// Where an overlay scrolled to `at` goes on `intent` (a line or a `page` of lines); the drawing
-/// stops it at the end.
+/// Where an overlay scrolled to `at` goes on `intent` (a line or a `page` of lines); the caller
+/// stops it at the end (where the overlay's last line is at the bottom).
 fn scrolled(at: usize, intent: Intent, page: usize) -> usize {
     match intent {
         Intent::Down => at.saturating_add(1),

@@ -13,8 +13,10 @@ use crate::actions::export::ExportRequest;
 use crate::actions::sign_in::{Credentials, SignInError};
 use crate::actions::targets::Target;
 use crate::actions::{ActionError, Actor, AuditContext, Outcome, Request, Session, Verb};
+use crate::console::forms::Search;
 use crate::db::details::Detail;
 use crate::db::lists::{Filter, ListKind, ListRow, Page, RowCount, RowFigures};
+use crate::db::lookup::FoundPage;
 
 pub type ReqId = u64;
 
@@ -49,6 +51,8 @@ pub enum ReadJob {
         kind: ListKind,
         id: Uuid,
     },
+    /// A form's picker searching for what its field may name.
+    Lookup { req: ReqId, search: Search },
     /// The figures that come after the rows (see `lists::fetch_stats`).
     Stats {
         kind: ListKind,
@@ -66,6 +70,7 @@ impl ReadJob {
             | ReadJob::Count { kind, .. }
             | ReadJob::Detail { kind, .. }
             | ReadJob::Stats { kind, .. } => *kind,
+            ReadJob::Lookup { search, .. } => search.lookup.pane(),
         }
     }
 }
@@ -148,6 +153,10 @@ pub enum Msg {
         kind: ListKind,
         generation: ReqId,
         result: Result<Vec<RowFigures>, String>,
+    },
+    Found {
+        req: ReqId,
+        result: Result<FoundPage, String>,
     },
     SignedIn {
         req: ReqId,

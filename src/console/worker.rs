@@ -5,13 +5,14 @@
 use sqlx::PgPool;
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::forms::PICKER_ROWS;
 use super::messages::{Job, Msg, ReadJob, WriteJob};
 use crate::actions::export::{self, Destination};
 use crate::actions::sign_in::{self, Credentials, SignInError};
 use crate::actions::{self, ActionError};
 use crate::db::export::PROGRESS_EVERY;
 use crate::db::lists::{ListKind, query_tag};
-use crate::db::{DbError, details, lists};
+use crate::db::{DbError, details, lists, lookup};
 
 #[derive(Clone)]
 pub struct Worker {
@@ -53,6 +54,18 @@ pub async fn read(pool: &PgPool, job: ReadJob) -> Msg {
             kind,
             generation,
             result: lists::fetch_stats(pool, kind, &ids).await.map_err(text),
+        },
+        ReadJob::Lookup { req, search } => Msg::Found {
+            req,
+            result: lookup::search(
+                pool,
+                search.lookup,
+                &search.text,
+                search.after,
+                PICKER_ROWS as i64,
+            )
+            .await
+            .map_err(text),
         },
     }
 }
@@ -208,6 +221,10 @@ fn failed(job: &Job, why: &str) -> Option<Msg> {
         }) => Msg::Stats {
             kind: *kind,
             generation: *generation,
+            result: Err(e),
+        },
+        Job::Read(ReadJob::Lookup { req, .. }) => Msg::Found {
+            req: *req,
             result: Err(e),
         },
         Job::Write(WriteJob::SignIn {

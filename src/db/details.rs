@@ -7,8 +7,8 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
-use super::DbError;
 use super::lists::{Cell, ListKind, cell, query_tag, tagged_query};
+use super::{DbError, labels};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Section {
@@ -418,12 +418,25 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                 .filter_map(Value::as_str)
                 .filter_map(|s| Uuid::parse_str(s).ok())
                 .collect();
+            // The entry as a sentence, its ids by name.
+            let resource_type: String = row.try_get(4).unwrap_or_default();
+            let resource_id: Option<Uuid> = row.try_get(5).unwrap_or(None);
+            let wanted = labels::ids_in(resource_id, old.as_ref(), new.as_ref());
+            let names = labels::labels(&mut *crate::db::pinned(pool).await?, &wanted).await?;
+            detail.fields.push((
+                "change",
+                Cell::Text(labels::sentence(
+                    &resource_type,
+                    resource_id,
+                    old.as_ref(),
+                    new.as_ref(),
+                    &names,
+                )),
+            ));
             detail.sections.push(Section::Diff { old, new });
             if !ids.is_empty() {
                 detail.sections.push(names_of(pool, kind, &ids).await?);
             }
-            let resource_type: String = row.try_get(4).unwrap_or_default();
-            let resource_id: Option<Uuid> = row.try_get(5).unwrap_or(None);
             detail.jump = pane_of_resource(&resource_type).zip(resource_id);
         }
     }

@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 use nix::fcntl::{Flock, FlockArg};
 
-use super::DbError;
 use super::filter::push_filter;
 use super::lists::{Filter, ListKind, resolve_actors};
+use super::{DbError, labels};
 use crate::escape;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl Format {
 }
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 11] = [
+pub const COLUMNS: [&str; 12] = [
     "created_at",
     "actor_email",
     "actor_id",
@@ -47,7 +47,15 @@ pub const COLUMNS: [&str; 11] = [
     "ip_address",
     "user_agent",
     "id",
+    // The entry as a sentence, its ids by name as they are when exported (the columns before
+    // it are the stored row, unchanged).
+    "change",
 ];
+
+/// How many rows are read before their ids are named (one query per batch).
+const LABEL_BATCH: usize = 1_000;
+/// How many names an export remembers between batches before it forgets them all.
+const LABEL_CACHE: usize = 100_000;
 
 /// How often a progress display needs to hear about rows written (the callback hears every row:
 /// the count must be exact where an export stops).
@@ -136,74 +144,37 @@ pub async fn export_audit(
             .build()
             .persistent(super::pooler::prepared())
             .fetch(&mut *tx);
+        let mut batch: Vec<JsonLine> = Vec::with_capacity(LABEL_BATCH);
+        let mut names = labels::Labels::new();
         while let Some(r) = stream.try_next().await? {
             if STOP.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(ExportError::Interrupted);
             }
-            let created: DateTime<Utc> = r.try_get(0)?;
-            let email: Option<String> = r.try_get(1)?;
-            let actor: Option<Uuid> = r.try_get(2)?;
-            let action: String = r.try_get(3)?;
-            let resource_type: String = r.try_get(4)?;
-            let resource_id: Option<Uuid> = r.try_get(5)?;
-            let old: Option<Value> = r.try_get(6)?;
-            let new: Option<Value> = r.try_get(7)?;
-            let ip: Option<String> = r.try_get(8)?;
-            let agent: Option<String> = r.try_get(9)?;
-            let id: Uuid = r.try_get(10)?;
-            match &mut sink {
-                Sink::Csv(w) => {
-                    // Every text from the database escaped (a file is printed too, by `cat`).
-                    let text = |v: Option<String>| v.map(|t| escape::clean(&t));
-                    let json_text = |v: &Option<Value>| v.as_ref().map(escape::json);
-                    let cells = [
-                        Some(time(created)),
-                        text(email),
-                        actor.map(|u| u.to_string()),
-                        text(Some(action)),
-                        text(Some(resource_type)),
-                        resource_id.map(|u| u.to_string()),
-                        json_text(&old),
-                        json_text(&new),
-                        text(ip),
-                        text(agent),
-                        Some(id.to_string()),
-                    ];
-                    let record: Vec<std::borrow::Cow<'_, str>> = cells
-                        .iter()
-                        .map(|c| defuse(c.as_deref().unwrap_or_default()))
-                        .collect();
-                    w.write_record(record.iter().map(|c| c.as_bytes()))
-                        .map_err(csv_error)?;
-                }
-                Sink::Json(out) => {
-                    line.clear();
-                    let entry = JsonLine {
-                        created_at: time(created),
-                        actor_email: email,
-                        actor_id: actor,
-                        action,
-                        resource_type,
-                        resource_id,
-                        old_values: old,
-                        new_values: new,
-                        ip_address: ip,
-                        user_agent: agent,
-                        id,
-                    };
-                    serde_json::to_writer(&mut line, &entry)
-                        .map_err(|e| ExportError::Write(e.into()))?;
-                    // serde_json writes UTF-8; what it leaves unescaped that a terminal would
-                    // act on is escaped here.
-                    let text = String::from_utf8_lossy(&line);
-                    out.write_all(escape::json_text(&text).as_bytes())
-                        .and_then(|()| out.write_all(b"\n"))
-                        .map_err(ExportError::Write)?;
-                }
+            batch.push(JsonLine {
+                created_at: time(r.try_get(0)?),
+                actor_email: r.try_get(1)?,
+                actor_id: r.try_get(2)?,
+                action: r.try_get(3)?,
+                resource_type: r.try_get(4)?,
+                resource_id: r.try_get(5)?,
+                old_values: r.try_get(6)?,
+                new_values: r.try_get(7)?,
+                ip_address: r.try_get(8)?,
+                user_agent: r.try_get(9)?,
+                id: r.try_get(10)?,
+                change: String::new(),
+            });
+            if batch.len() == LABEL_BATCH {
+                name_batch(pool, &batch, &mut names).await?;
+                write_rows(
+                    &mut batch, &names, &mut sink, &mut line, &mut rows, progress,
+                )?;
             }
-            rows += 1;
-            progress(rows);
         }
+        name_batch(pool, &batch, &mut names).await?;
+        write_rows(
+            &mut batch, &names, &mut sink, &mut line, &mut rows, progress,
+        )?;
     }
     match &mut sink {
         Sink::Csv(w) => w.flush().map_err(io_error)?,
@@ -212,6 +183,92 @@ pub async fn export_audit(
     tx.rollback().await?;
     progress(rows);
     Ok(rows)
+}
+
+/// Learns the names of the ids `batch` holds that `names` does not know yet (on a connection of
+/// its own: the export's holds the stream). Names are read as they are now.
+async fn name_batch(
+    pool: &PgPool,
+    batch: &[JsonLine],
+    names: &mut labels::Labels,
+) -> Result<(), ExportError> {
+    let mut wanted: Vec<Uuid> = batch
+        .iter()
+        .flat_map(|e| labels::ids_in(e.resource_id, e.old_values.as_ref(), e.new_values.as_ref()))
+        .filter(|id| !names.contains_key(id))
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    if names.len() > LABEL_CACHE {
+        names.clear();
+    }
+    let mut conn = super::pinned(pool).await?;
+    names.extend(labels::labels(&mut *conn, &wanted).await?);
+    Ok(())
+}
+
+/// Writes the rows of `batch` (emptying it), each with its sentence, counting them in `rows`.
+fn write_rows(
+    batch: &mut Vec<JsonLine>,
+    names: &labels::Labels,
+    sink: &mut Sink<'_>,
+    line: &mut Vec<u8>,
+    rows: &mut u64,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<(), ExportError> {
+    for mut entry in batch.drain(..) {
+        entry.change = labels::sentence(
+            &entry.resource_type,
+            entry.resource_id,
+            entry.old_values.as_ref(),
+            entry.new_values.as_ref(),
+            names,
+        );
+        match sink {
+            Sink::Csv(w) => {
+                // Every text from the database escaped (a file is printed too, by `cat`).
+                let text = |v: &Option<String>| v.as_deref().map(escape::clean);
+                let json_text = |v: &Option<Value>| v.as_ref().map(escape::json);
+                let cells = [
+                    Some(entry.created_at.clone()),
+                    text(&entry.actor_email),
+                    entry.actor_id.map(|u| u.to_string()),
+                    Some(escape::clean(&entry.action)),
+                    Some(escape::clean(&entry.resource_type)),
+                    entry.resource_id.map(|u| u.to_string()),
+                    json_text(&entry.old_values),
+                    json_text(&entry.new_values),
+                    text(&entry.ip_address),
+                    text(&entry.user_agent),
+                    Some(entry.id.to_string()),
+                    Some(escape::clean(&entry.change)),
+                ];
+                let record: Vec<std::borrow::Cow<'_, str>> = cells
+                    .iter()
+                    .map(|c| defuse(c.as_deref().unwrap_or_default()))
+                    .collect();
+                w.write_record(record.iter().map(|c| c.as_bytes()))
+                    .map_err(csv_error)?;
+            }
+            Sink::Json(out) => {
+                line.clear();
+                serde_json::to_writer(&mut *line, &entry)
+                    .map_err(|e| ExportError::Write(e.into()))?;
+                // serde_json writes UTF-8; what it leaves unescaped that a terminal would act
+                // on is escaped here.
+                let text = String::from_utf8_lossy(line);
+                out.write_all(escape::json_text(&text).as_bytes())
+                    .and_then(|()| out.write_all(b"\n"))
+                    .map_err(ExportError::Write)?;
+            }
+        }
+        *rows += 1;
+        progress(*rows);
+    }
+    Ok(())
 }
 
 /// One JSON line, its keys in the CSV's column order.
@@ -228,6 +285,7 @@ struct JsonLine {
     ip_address: Option<String>,
     user_agent: Option<String>,
     id: Uuid,
+    change: String,
 }
 
 /// Why an export stopped.

@@ -9,9 +9,9 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::DbError;
 use super::filter::push_filter;
 pub use super::filter::{Filter, MAX_FILTER_WORDS, like_pattern};
+use super::{DbError, labels};
 
 /// The panes' lists, in tab order. A new pane starts here; the compiler then lists every
 /// exhaustive match (queries, filters, columns, titles, query tags) that must handle it.
@@ -238,11 +238,12 @@ fn spec(kind: ListKind) -> Spec {
         ListKind::AuditLog => Spec {
             select: "SELECT a.id, a.created_at AS k0, a.id AS k1, \
                      a.created_at AS created_at, coalesce(u.email, '(system)') AS actor, a.action AS action, \
-                     a.resource_type AS resource_type, a.resource_id AS resource_id \
+                     a.resource_type AS resource_type, a.resource_id AS resource_id, \
+                     NULL::text AS change \
                      FROM audit_logs a LEFT JOIN users u ON u.id = a.user_id",
             order: &["a.created_at", "a.id"],
             descending: true,
-            cells: 5,
+            cells: 6,
         },
     }
 }
@@ -270,7 +271,8 @@ fn push_key(qb: &mut QueryBuilder<Postgres>, key: &[KeyValue]) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LateFigures {
     pub cells: std::ops::Range<usize>,
-    pub sql: &'static str,
+    /// None where the cells are made here from what a query reads (the audit log's sentences).
+    pub sql: Option<&'static str>,
 }
 
 /// The late figures of `kind`'s rows, if it has any.
@@ -278,14 +280,76 @@ pub fn late_figures(kind: ListKind) -> Option<LateFigures> {
     match kind {
         ListKind::Tenants => Some(LateFigures {
             cells: 3..8,
-            sql: TENANT_STATS_SQL,
+            sql: Some(TENANT_STATS_SQL),
         }),
-        ListKind::Users
-        | ListKind::Credits
-        | ListKind::Agents
-        | ListKind::PhoneNumbers
-        | ListKind::AuditLog => None,
+        // Each entry as a sentence, its ids by name (see `labels`).
+        ListKind::AuditLog => Some(LateFigures {
+            cells: 5..6,
+            sql: None,
+        }),
+        ListKind::Users | ListKind::Credits | ListKind::Agents | ListKind::PhoneNumbers => None,
     }
+}
+
+/// What the audit log's sentences are made of (the `change` cell is made from these rows and
+/// the labels of the ids they hold, see [`labels::sentence`]).
+const AUDIT_VALUES_SQL: &str = "SELECT a.id, a.resource_type, a.resource_id, a.old_values, \
+     a.new_values, a.user_id FROM audit_logs a WHERE a.id = ANY($1)";
+
+/// The audit entries `ids` as sentences (an entry about its own actor, a sign-in, says only
+/// what changed: the Actor column names the account).
+async fn audit_changes(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<RowFigures>, DbError> {
+    type Entry = (
+        Uuid,
+        String,
+        Option<Uuid>,
+        Option<Value>,
+        Option<Value>,
+        Option<Uuid>,
+    );
+    let mut conn = crate::db::pinned(pool).await?;
+    let rows = tagged_query(ListKind::AuditLog, AUDIT_VALUES_SQL)
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    let entries: Vec<Entry> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get(0).unwrap_or_default(),
+                r.try_get(1).unwrap_or_default(),
+                r.try_get(2).unwrap_or_default(),
+                r.try_get(3).unwrap_or_default(),
+                r.try_get(4).unwrap_or_default(),
+                r.try_get(5).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let mut wanted: Vec<Uuid> = entries
+        .iter()
+        .flat_map(|(_, _, id, old, new, _)| labels::ids_in(*id, old.as_ref(), new.as_ref()))
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let names = labels::labels(&mut *conn, &wanted).await?;
+    Ok(entries
+        .iter()
+        .map(|(id, kind, resource, old, new, actor)| {
+            let own = resource.is_some() && resource == actor;
+            let text = match own {
+                true => labels::changes(old.as_ref(), new.as_ref(), &names),
+                false => String::new(),
+            };
+            let text = match text.is_empty() {
+                true => labels::sentence(kind, *resource, old.as_ref(), new.as_ref(), &names),
+                false => text,
+            };
+            RowFigures {
+                id: *id,
+                cells: vec![Cell::Text(text)],
+            }
+        })
+        .collect())
 }
 
 /// Which cells of a pane's rows come from [`fetch_stats`], if any.
@@ -324,7 +388,10 @@ pub async fn fetch_stats(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = tagged_query(kind, late.sql)
+    let Some(sql) = late.sql else {
+        return audit_changes(pool, ids).await;
+    };
+    let rows = tagged_query(kind, sql)
         .bind(ids)
         .fetch_all(&mut *crate::db::pinned(pool).await?)
         .await?;

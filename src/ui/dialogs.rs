@@ -10,7 +10,7 @@ use tui_input::Input;
 
 use super::text::{clean, fit, width};
 use super::{Theme, fit_line};
-use crate::console::forms::{Confirm, Dialog, ExportForm, Form, SignIn};
+use crate::console::forms::{Confirm, Dialog, ExportForm, FieldKind, Form, PICKER_ROWS, SignIn};
 
 /// A box of `w`×`h` centred in `area` (clipped to it), cleared, with a border and `title`.
 fn popup(area: Rect, w: u16, h: u16, title: &str, buf: &mut Buffer) -> Rect {
@@ -214,6 +214,84 @@ fn render_export(e: &ExportForm, theme: Theme, area: Rect, buf: &mut Buffer) -> 
     cursor
 }
 
+/// The lines a field's picker takes under it when focused: a fixed list's every option, a
+/// lookup's page and a line that says what is going on.
+fn picker_height(field: &crate::console::forms::Field) -> usize {
+    match field.kind {
+        FieldKind::Choice(options) => options.len(),
+        FieldKind::Lookup(_) => PICKER_ROWS + 1,
+        FieldKind::Text | FieldKind::OptionalText | FieldKind::Amount => 0,
+    }
+}
+
+/// The picker under the focused field: the choices, the selected one marked, scrolled so that
+/// it shows; under a lookup, whether it is searching, found nothing, or has more.
+fn picker_lines(
+    field: &crate::console::forms::Field,
+    indent: usize,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    let p = &field.picker;
+    let rows = match field.kind {
+        FieldKind::Lookup(_) => PICKER_ROWS,
+        _ => picker_height(field),
+    };
+    let current = field.choices_current();
+    let pad = " ".repeat(indent);
+    let first = p.selected.saturating_sub(rows.saturating_sub(1));
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for (i, f) in p.items.iter().enumerate().skip(first).take(rows) {
+        let selected = i == p.selected && current;
+        let (mark, style) = if selected {
+            ("› ", theme.accent().add_modifier(Modifier::REVERSED))
+        } else if current {
+            ("  ", Style::new())
+        } else {
+            ("  ", theme.dim())
+        };
+        let mut spans = vec![
+            Span::raw(pad.clone()),
+            Span::raw(mark),
+            Span::styled(clean(&f.value), style),
+        ];
+        if !f.detail.is_empty() {
+            spans.push(Span::styled(format!("  {}", clean(&f.detail)), theme.dim()));
+        }
+        lines.push(Line::from(spans));
+    }
+    if matches!(field.kind, FieldKind::Lookup(_)) {
+        lines.resize(rows, Line::default());
+        let state = if let Some(e) = &p.error {
+            Span::styled(format!("✗ search failed: {}", clean(e)), theme.error())
+        } else if p.asked.is_some() {
+            Span::styled("searching…", theme.dim())
+        } else if p.items.is_empty() && p.answered.is_some() {
+            Span::styled(
+                "no active match; Enter sends the text as typed",
+                theme.dim(),
+            )
+        } else if p.next.is_some() {
+            Span::styled(
+                format!("{} shown; ↓ past the last for more", p.items.len()),
+                theme.dim(),
+            )
+        } else {
+            Span::styled(format!("{} found", p.items.len()), theme.dim())
+        };
+        lines.push(Line::from(vec![
+            Span::raw(pad.clone()),
+            Span::raw("  "),
+            state,
+        ]));
+    } else if p.items.is_empty() && matches!(field.kind, FieldKind::Choice(_)) {
+        lines.push(Line::from(vec![
+            Span::raw(pad.clone()),
+            Span::styled("  no choice matches", theme.dim()),
+        ]));
+    }
+    lines
+}
+
 fn render_form(f: &Form, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<Position> {
     let label_w = f.fields.iter().map(|x| width(x.label)).max().unwrap_or(0);
     // A refusal wraps below the fields, whole (the box grows for it).
@@ -222,11 +300,12 @@ fn render_form(f: &Form, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<P
         .as_deref()
         .map(|e| super::text::wrap(&format!("✗ {}", clean(e)), 66))
         .unwrap_or_default();
-    let h = (f.fields.len() * 2 + 4 + error_lines.len().max(1)) as u16;
+    let picker_h = f.focused().map(picker_height).unwrap_or(0);
+    let h = (f.fields.len() * 2 + picker_h + 3 + error_lines.len().max(1)) as u16;
     let inner = popup(area, 70, h, &f.title, buf);
     let mut cursor = None;
+    let mut y: u16 = 0;
     for (i, field) in f.fields.iter().enumerate() {
-        let y = (i * 2) as u16;
         if y + 1 >= inner.height {
             break;
         }
@@ -260,8 +339,16 @@ fn render_form(f: &Form, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<P
                 buf,
             );
         }
+        y += 2;
+        if i == f.focus {
+            let lines = picker_lines(field, label_w, theme);
+            for line in lines {
+                text_line(line, inner, y, buf);
+                y += 1;
+            }
+            y = y.max((2 * (i + 1) + picker_h) as u16);
+        }
     }
-    let y = (f.fields.len() * 2) as u16;
     match &f.error {
         Some(_) => {
             for (i, part) in error_lines.into_iter().enumerate() {

@@ -11,16 +11,32 @@ use super::text::{clean, wrap};
 use crate::console::app::App;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = Theme { color: app.color };
     Clear.render(area, buf);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" Messages of this session, newest first (Esc closes) ");
     let inner = block.inner(area);
     block.render(area, buf);
-    // "HH:MM:SS " then the text, wrapped under itself.
+    let lines = lines(app, inner.width);
+    let visible = usize::from(inner.height);
+    let scroll = app.log_scroll.min(lines.len().saturating_sub(visible));
+    let shown: Vec<Line> = lines.into_iter().skip(scroll).take(visible).collect();
+    Paragraph::new(shown).render(inner, buf);
+}
+
+/// How far the messages scroll in `area`: the last line at the bottom.
+pub fn scroll_max(app: &App, area: Rect) -> usize {
+    let inner = Block::default().borders(Borders::ALL).inner(area);
+    lines(app, inner.width)
+        .len()
+        .saturating_sub(usize::from(inner.height))
+}
+
+/// The messages, newest first, each "HH:MM:SS " then its text wrapped under itself.
+fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    let theme = Theme { color: app.color };
     const STAMP: usize = 9;
-    let text_w = usize::from(inner.width).saturating_sub(STAMP).max(10);
+    let text_w = usize::from(width).saturating_sub(STAMP).max(10);
     let mut lines: Vec<Line> = Vec::new();
     if app.log.is_empty() {
         lines.push(Line::from(Span::styled(
@@ -46,8 +62,5 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ]));
         }
     }
-    let visible = usize::from(inner.height);
-    let scroll = app.log_scroll.min(lines.len().saturating_sub(visible));
-    let shown: Vec<Line> = lines.into_iter().skip(scroll).take(visible).collect();
-    Paragraph::new(shown).render(inner, buf);
+    lines
 }

@@ -16,6 +16,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use crate::console::app::App;
 use crate::console::keymap::{self, BINDINGS, Context, Intent};
+use crate::console::log::ScrollLimits;
 use crate::console::pane::Pane;
 use crate::db::lists::{Cell, ListKind, RowCount};
 use crate::numbers::thousands;
@@ -98,6 +99,8 @@ pub struct Column {
     /// 0 is always shown; higher numbers drop first on narrow screens.
     pub priority: u8,
     pub fmt: Fmt,
+    /// Takes the width no column wants (else the first column does).
+    pub fill: bool,
 }
 
 const fn col(
@@ -115,6 +118,15 @@ const fn col(
         pref,
         priority,
         fmt,
+        fill: false,
+    }
+}
+
+/// A column that takes the width no other column wants.
+const fn fill_col(field: &'static str, title: &'static str, min: usize, pref: usize) -> Column {
+    Column {
+        fill: true,
+        ..col(field, title, min, pref, 0, Fmt::Text)
     }
 }
 
@@ -165,10 +177,12 @@ const PHONENUMBERS_COLUMNS: &[Column] = &[
 ];
 const AUDITLOG_COLUMNS: &[Column] = &[
     col("created_at", "Time (UTC)", 19, 19, 0, Fmt::Second),
-    col("actor", "Actor", 10, 26, 0, Fmt::Text),
-    col("action", "Action", 10, 22, 0, Fmt::Text),
-    col("resource_type", "Resource", 6, 12, 1, Fmt::Text),
-    col("resource_id", "Resource id", 9, 36, 2, Fmt::ShortId),
+    col("actor", "Actor", 10, 20, 0, Fmt::Text),
+    col("action", "Action", 10, 18, 0, Fmt::Text),
+    col("resource_type", "Resource", 6, 12, 3, Fmt::Text),
+    col("resource_id", "Resource id", 9, 36, 3, Fmt::ShortId),
+    // The entry as a sentence, its ids by name (it comes after the row).
+    fill_col("change", "Change", 16, 16),
 ];
 
 pub fn columns(kind: ListKind) -> &'static [Column] {
@@ -239,8 +253,9 @@ pub fn layout_columns(cols: &[Column], width: usize) -> Vec<(usize, usize)> {
         *w += grow;
         spare -= grow;
     }
-    if let Some(first) = widths.first_mut() {
-        first.1 += spare;
+    let filler = widths.iter().position(|(i, _)| cols[*i].fill).unwrap_or(0);
+    if let Some(w) = widths.get_mut(filler) {
+        w.1 += spare;
     }
     widths
 }
@@ -587,16 +602,67 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
 
 /// The help: every key once per section, only the ones that apply in this pane, wrapped to the
 /// width, scrolled with j/k.
-fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = Theme { color: app.color };
-    let kind = app.pane().kind;
+/// The screen's body (between the tabs and the status line), where the overlays go.
+fn body_of(app: &App) -> Rect {
+    Rect::new(0, 0, app.width, app.height.saturating_sub(3))
+}
+
+/// The help's box in `area`: at most 100 wide, centred, full height.
+fn help_popup(area: Rect) -> Rect {
     let w = area.width.min(100);
-    let popup = Rect {
+    Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y,
         width: w,
         height: area.height,
+    }
+}
+
+/// How far the help and the messages scroll at the console's size, as drawn: their last line
+/// at the bottom. The front end hands these to the state after drawing, so `k` after the end
+/// moves at once.
+pub fn scroll_limits(app: &App) -> ScrollLimits {
+    let popup = help_popup(body_of(app));
+    let visible = usize::from(popup.height.saturating_sub(2));
+    ScrollLimits {
+        help: help_lines(app, popup.width).len().saturating_sub(visible),
+        messages: log::scroll_max(app, body_of(app)),
+    }
+}
+
+fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
+    let popup = help_popup(area);
+    let lines = help_lines(app, popup.width);
+    Clear.render(popup, buf);
+    let visible = usize::from(popup.height.saturating_sub(2));
+    let more = lines.len() > visible;
+    let scroll = app.help_scroll.min(lines.len().saturating_sub(visible));
+    let title = if more {
+        format!(
+            " Keys {}-{} of {} (j/k scroll, Esc closes) ",
+            scroll + 1,
+            (scroll + visible).min(lines.len()),
+            lines.len()
+        )
+    } else {
+        " Keys (Esc closes) ".to_string()
     };
+    let block = Block::default().borders(Borders::ALL).title(title);
+    let inner = block.inner(popup);
+    block.render(popup, buf);
+    let shown: Vec<Line> = lines
+        .into_iter()
+        .skip(scroll)
+        .take(visible)
+        .map(|l| fit_line(l, usize::from(inner.width)))
+        .collect();
+    Paragraph::new(shown).render(inner, buf);
+}
+
+/// The help's lines for a box `w` wide: each section's keys once, wrapped.
+fn help_lines(app: &App, w: u16) -> Vec<Line<'static>> {
+    let theme = Theme { color: app.color };
+    let kind = app.pane().kind;
     const KEYS_W: usize = 13;
     let text_w = usize::from(w.saturating_sub(2))
         .saturating_sub(KEYS_W)
@@ -684,30 +750,7 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
         "Filters: free text, plus the key:value words shown on the filter line.",
         theme.dim(),
     )));
-    Clear.render(popup, buf);
-    let visible = usize::from(popup.height.saturating_sub(2));
-    let more = lines.len() > visible;
-    let scroll = app.help_scroll.min(lines.len().saturating_sub(visible));
-    let title = if more {
-        format!(
-            " Keys {}-{} of {} (j/k scroll, Esc closes) ",
-            scroll + 1,
-            (scroll + visible).min(lines.len()),
-            lines.len()
-        )
-    } else {
-        " Keys (Esc closes) ".to_string()
-    };
-    let block = Block::default().borders(Borders::ALL).title(title);
-    let inner = block.inner(popup);
-    block.render(popup, buf);
-    let shown: Vec<Line> = lines
-        .into_iter()
-        .skip(scroll)
-        .take(visible)
-        .map(|l| fit_line(l, usize::from(inner.width)))
-        .collect();
-    Paragraph::new(shown).render(inner, buf);
+    lines
 }
 
 #[cfg(test)]
