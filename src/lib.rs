@@ -6,6 +6,7 @@
 //! the leaves `escape`, `numbers`, `password`, `paths` and `config` below all.
 
 pub mod actions;
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod console;

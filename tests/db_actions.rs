@@ -453,25 +453,7 @@ async fn concurrent_top_ups_and_deductions_lose_nothing() {
     let pool = db.pool.clone();
     let s = Arc::new(session(&f.admin));
     let before = audit_count(&pool).await;
-    let tasks: Vec<_> = (0..8)
-        .map(|_| {
-            let (pool, s, user) = (pool.clone(), s.clone(), f.customer);
-            tokio::spawn(async move {
-                for _ in 0..250 {
-                    let req = Request::AdjustCredits {
-                        user,
-                        delta: 3,
-                        reason: "load".into(),
-                        key: Uuid::new_v4(),
-                    };
-                    apply(&pool, &s, &req).await.unwrap();
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
+    concurrent_top_ups(&pool, &f.admin, f.customer, 8, 250, 3).await;
     assert_eq!(
         scalar::<i32>(&pool, "SELECT credits FROM users WHERE id = $1", f.customer).await,
         100 + 2000 * 3

@@ -75,7 +75,8 @@ async fn a_platform_database_with_rows_is_adopted_and_actions_work_on_it() {
             (2, Action::Apply),
             (3, Action::Apply),
             (4, Action::Apply),
-            (5, Action::Apply)
+            (5, Action::Apply),
+            (6, Action::Apply)
         ]
     );
 
@@ -89,7 +90,8 @@ async fn a_platform_database_with_rows_is_adopted_and_actions_work_on_it() {
             (2, How::Applied),
             (3, How::Applied),
             (4, How::Applied),
-            (5, How::Applied)
+            (5, How::Applied),
+            (6, How::Applied)
         ]
     );
     let built = events
@@ -140,7 +142,16 @@ async fn a_platform_database_with_rows_is_adopted_and_actions_work_on_it() {
     .fetch_all(p)
     .await
     .unwrap();
-    assert_eq!(ours, ["idempotency_keys", "migrations", "settings"]);
+    assert_eq!(
+        ours,
+        [
+            "audit_archives",
+            "audit_chain",
+            "idempotency_keys",
+            "migrations",
+            "settings"
+        ]
+    );
 
     // A second run has nothing to do; actions work on the adopted rows.
     assert!(db::migrate(p).await.unwrap().is_empty());
@@ -292,7 +303,8 @@ async fn the_earlier_layout_is_carried_over_with_its_rows() {
             (2, How::CarriedOver),
             (3, How::CarriedOver),
             (4, How::CarriedOver),
-            (5, How::Applied)
+            (5, How::Applied),
+            (6, How::Applied)
         ]
     );
     assert_eq!(

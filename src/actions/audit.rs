@@ -1,5 +1,6 @@
 //! The one audit writer: every change, refusal, sign-in and export becomes exactly one
-//! `audit_logs` row through `record`, inside the caller's transaction.
+//! `audit_logs` row through `record`, inside the caller's transaction, with its link in the
+//! audit chain (`db::chain`).
 
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -26,7 +27,7 @@ pub async fn record(
     ctx: &AuditContext,
     entry: AuditEntry<'_>,
 ) -> Result<Uuid, DbError> {
-    Ok(crate::db::query_scalar(
+    let id: Uuid = crate::db::query_scalar(
         "INSERT INTO audit_logs \
            (user_id, action, resource_type, resource_id, old_values, new_values, ip_address, user_agent) \
          VALUES ($1, $2, $3, $4, $5, $6, $7::inet, $8) RETURNING id",
@@ -40,7 +41,11 @@ pub async fn record(
     .bind(ctx.ip.map(|ip| ip.to_string()))
     .bind(&ctx.user_agent)
     .fetch_one(&mut **tx)
-    .await?)
+    .await?;
+    // Its link in the chain, in the same transaction (which holds the chain's lock from here
+    // to its commit).
+    crate::db::chain::append(tx, id).await?;
+    Ok(id)
 }
 
 /// Records `entry` in a transaction of its own.

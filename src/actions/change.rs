@@ -74,6 +74,11 @@ async fn checked_change(
         .role
         .require(req.min_role(), req.audit_action())?;
     let mut tx = crate::db::begin(pool).await?;
+    // The backstop triggers leave this transaction's changes alone: its own audit row says them.
+    crate::db::query("SELECT set_config('switchboard.console', 'on', true)")
+        .execute(&mut *tx)
+        .await
+        .map_err(DbError::from)?;
     let role = current_role(&mut tx, &session.actor).await?;
     role.require(req.min_role(), req.audit_action())?;
     let change = perform(&mut tx, session, role, req).await?;

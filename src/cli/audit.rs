@@ -17,6 +17,13 @@ pub enum AuditCmd {
     /// Stream audit entries, oldest first, as CSV or JSON lines, in constant memory. The
     /// filters are the Audit log pane's.
     Export(ExportArgs),
+    /// Walk the audit chain and name every edited, moved, deleted or forged entry and every
+    /// missing or altered link; with --checkpoint, prove the newest entries were not cut off.
+    /// Exit 0 when it verifies, 7 when it does not.
+    Verify(super::proof::VerifyArgs),
+    /// Sign the chain's head (link, hash, time) with an ed25519 key kept outside the database
+    /// and write it to a file, for `verify --checkpoint` (run it from cron).
+    Checkpoint(super::proof::CheckpointArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -34,6 +34,26 @@ fn print(conn: &Connection, r: &Report, read_only: bool) -> Result<(), CliError>
         output::line(format!("Between: {between}"))?;
     }
     output::line(format!("Extensions: {}", r.extensions.join(", ")))?;
+    let t = &r.audit_trail;
+    output::line(format!(
+        "Audit log: {}; {} links in its hash chain (`switchboard audit verify`); {}.",
+        if t.append_only {
+            "append-only (UPDATE, DELETE and TRUNCATE refused)"
+        } else {
+            "NOT append-only (run `switchboard migrate`)"
+        },
+        crate::numbers::thousands(t.links),
+        if t.backstop.is_empty() {
+            "no backstop (`switchboard migrate --backstop` records changes made outside the \
+             console)"
+                .to_string()
+        } else {
+            format!(
+                "the backstop records changes made outside the console to {}",
+                t.backstop.join(", ")
+            )
+        }
+    ))?;
     if r.schema_problems.is_empty() {
         output::line(
             "Schema: every table and column the console relies on is there, of its type.",

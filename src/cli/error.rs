@@ -28,6 +28,10 @@ pub enum CliError {
     /// already.
     #[error("{0}")]
     Incompatible(String),
+    /// `audit verify` found the log or a checkpoint not as they were signed (the report names
+    /// what).
+    #[error("{0}")]
+    Verify(String),
     /// The reader of standard output went away (`| head`): end quietly.
     #[error("output closed")]
     Stopped,
@@ -35,7 +39,7 @@ pub enum CliError {
 
 impl CliError {
     /// 0 done, 1 failed while running, 2 cannot start as given, 3 refused or invalid, 4 conflict,
-    /// 130 interrupted.
+    /// 5/6 `check` degraded/unavailable, 7 `audit verify` found tampering, 130 interrupted.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_)
@@ -56,6 +60,7 @@ impl CliError {
             ) => 3,
             CliError::Check("degraded") => 5,
             CliError::Check(_) => 6,
+            CliError::Verify(_) => 7,
             CliError::Stopped => 0,
         }
     }

@@ -11,6 +11,7 @@ mod error;
 mod grants;
 pub mod measure;
 pub mod output;
+mod proof;
 mod setup;
 mod sign_in;
 pub mod terminal;
@@ -110,6 +111,12 @@ pub enum Command {
         /// Print the plan and the exact SQL, and write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Also install the backstop: triggers that write an audit row for every change made
+        /// outside the console (psql, the platform's code) to users' role, tenant, active,
+        /// email verified and credits, numbers' assignment and active, tenants, and agents'
+        /// active and name (roles in the setting backstop_ignore_roles are left out).
+        #[arg(long)]
+        backstop: bool,
     },
     /// Fill an empty database with the demo data set (refused if it has users).
     SeedDemo,
@@ -396,6 +403,18 @@ async fn dispatch(
             })
             .await
         }
+        Some(Command::Audit(audit::AuditCmd::Verify(args))) => {
+            with_connection(run, paths, ReadOnly, MustBeCurrent, async |conn| {
+                proof::verify(conn, Some(&paths.config_dir), args).await
+            })
+            .await
+        }
+        Some(Command::Audit(audit::AuditCmd::Checkpoint(args))) => {
+            with_connection(run, paths, ReadOnly, MustBeCurrent, async |conn| {
+                proof::checkpoint(conn, Some(&paths.config_dir), args).await
+            })
+            .await
+        }
         Some(Command::Admin(cmd)) => {
             let done = with_connection(run, paths, AsFlagged, MustBeCurrent, async |conn| {
                 admin::execute(conn, run, cmd).await
@@ -422,7 +441,7 @@ async fn dispatch(
             })
             .await
         }
-        Some(Command::Migrate { dry_run }) => {
+        Some(Command::Migrate { dry_run, backstop }) => {
             if run.pooling == connect::Pooling::Transaction {
                 return Err(CliError::Usage(
                     "migrate needs a session of its own (a lock held across transactions, \
@@ -433,7 +452,15 @@ async fn dispatch(
                 ));
             }
             with_connection(run, paths, Writable, AsItIs, async |conn| {
-                setup::migrate(conn, url, dry_run, run.json).await
+                setup::migrate(conn, url, dry_run, run.json).await?;
+                if backstop && !dry_run {
+                    crate::db::migrate::install_backstop(&conn.pool).await?;
+                    output::note(
+                        "Backstop installed: changes made outside the console to users, \
+                         phone_numbers, tenants and agents are recorded in the audit log.",
+                    );
+                }
+                Ok(())
             })
             .await
         }

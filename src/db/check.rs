@@ -154,6 +154,8 @@ pub(crate) const AUDIT_INSERT: &[Privilege] = &[
     ("audit_logs", Some("new_values"), "INSERT"),
     ("audit_logs", Some("ip_address"), "INSERT"),
     ("audit_logs", Some("user_agent"), "INSERT"),
+    // Its link in the chain (read at the head, under the chain's advisory lock).
+    ("switchboard.audit_chain", None, "INSERT"),
 ];
 
 /// The tables the console reads (its panes, details, lookups and its own bookkeeping).
@@ -169,6 +171,8 @@ pub(crate) const READS: &[&str] = &[
     "switchboard.idempotency_keys",
     "switchboard.settings",
     "switchboard.migrations",
+    "switchboard.audit_chain",
+    "switchboard.audit_archives",
 ];
 
 /// The kinds of action `check` reports, and exactly the columns each writes (besides its audit
@@ -293,6 +297,49 @@ pub struct IndexFinding {
     pub create: String,
 }
 
+/// What protects the audit log in this database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditTrail {
+    /// UPDATE, DELETE and TRUNCATE of `audit_logs` are refused (migration 0006's triggers).
+    pub append_only: bool,
+    /// Links in the hash chain.
+    pub links: i64,
+    /// The tables whose changes outside the console the backstop records.
+    pub backstop: Vec<String>,
+}
+
+/// Reads what protects the audit log.
+pub async fn audit_trail(pool: &PgPool) -> Result<AuditTrail, DbError> {
+    let mut conn = crate::db::pinned(pool).await?;
+    let triggers: Vec<(String, String)> = crate::db::query_as(
+        "SELECT c.relname::text, t.tgname::text FROM pg_trigger t \
+         JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND t.tgname IN ('switchboard_append_only', \
+               'switchboard_no_truncate', 'switchboard_backstop') AND t.tgenabled <> 'D' \
+         ORDER BY 1, 2",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let has = |table: &str, name: &str| triggers.iter().any(|(t, n)| t == table && n == name);
+    let links: Option<i64> = crate::db::query_scalar(
+        "SELECT CASE WHEN to_regclass('switchboard.audit_chain') IS NULL THEN NULL \
+                ELSE (SELECT count(*) FROM switchboard.audit_chain) END",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap_or(None);
+    Ok(AuditTrail {
+        append_only: has("audit_logs", "switchboard_append_only")
+            && has("audit_logs", "switchboard_no_truncate"),
+        links: links.unwrap_or(0),
+        backstop: triggers
+            .iter()
+            .filter(|(_, n)| n == "switchboard_backstop")
+            .map(|(t, _)| t.clone())
+            .collect(),
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub server_version: String,
@@ -304,6 +351,8 @@ pub struct Report {
     /// Tables of the platform the console does not use (fine; reported as such).
     pub other_tables: Vec<String>,
     pub extensions: Vec<String>,
+    /// The audit log's protections: append-only triggers, the chain's links, the backstop.
+    pub audit_trail: AuditTrail,
     pub indexes: Vec<IndexFinding>,
     pub panes: Vec<Line>,
     pub actions: Vec<Line>,
@@ -530,6 +579,7 @@ pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<
         });
     }
 
+    let audit_trail = audit_trail(pool).await?;
     Ok(Report {
         server_version,
         role,
@@ -537,6 +587,7 @@ pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<
         schema_problems,
         other_tables,
         extensions,
+        audit_trail,
         indexes,
         panes,
         actions,

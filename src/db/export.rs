@@ -117,15 +117,7 @@ pub async fn export_audit(
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<u64, ExportError> {
     let filter = &resolve_actors(pool, ListKind::AuditLog, filter).await?;
-    let mut tx = crate::db::begin(pool).await?;
-    crate::db::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await?;
-    // An export of the whole log takes minutes: the session's statement timeout is for the
-    // console's short queries, not for this one.
-    crate::db::query("SET LOCAL statement_timeout = 0")
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = crate::db::long_snapshot(pool).await?;
     let mut sink = match format {
         Format::Csv => {
             let mut w = csv::WriterBuilder::new()

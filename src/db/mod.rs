@@ -1,5 +1,6 @@
 //! Everything that talks to PostgreSQL. Nothing here knows about the terminal.
 
+pub mod chain;
 pub mod check;
 pub mod connect;
 pub mod details;
@@ -13,9 +14,10 @@ pub mod migrate;
 pub mod pg;
 pub mod pgpass;
 pub mod pooler;
+pub mod verify;
 
 pub use migrate::{MigrationInfo, migrate, pending_migrations};
-pub use pooler::{begin, pinned, query, query_as, query_scalar};
+pub use pooler::{begin, long_snapshot, pinned, query, query_as, query_scalar};
 
 /// The system tenant of schema-mapping-guide.md: shared resources and platform staff.
 pub const SYSTEM_TENANT: uuid::Uuid = uuid::Uuid::nil();

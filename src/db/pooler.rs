@@ -147,3 +147,17 @@ pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, DbEr
     }
     Ok(tx)
 }
+
+/// A read-only, repeatable-read transaction with no statement time limit: one consistent
+/// snapshot for a walk over the whole audit log (an export, `verify`), however long it runs.
+pub async fn long_snapshot(pool: &PgPool) -> Result<Transaction<'static, Postgres>, DbError> {
+    let mut tx = begin(pool).await?;
+    query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    // The session's statement timeout is for the console's short queries, not for these.
+    query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}

@@ -308,3 +308,34 @@ pub fn all_requests(f: &Fixture) -> Vec<Request> {
         },
     ]
 }
+
+/// `writers` tasks, each applying `each` top-ups of `delta` to `user` as `by`, all at once.
+pub async fn concurrent_top_ups(
+    pool: &PgPool,
+    by: &Actor,
+    user: Uuid,
+    writers: usize,
+    each: usize,
+    delta: i64,
+) {
+    let s = std::sync::Arc::new(session(by));
+    let tasks: Vec<_> = (0..writers)
+        .map(|_| {
+            let (pool, s) = (pool.clone(), s.clone());
+            tokio::spawn(async move {
+                for _ in 0..each {
+                    let req = Request::AdjustCredits {
+                        user,
+                        delta,
+                        reason: "load".into(),
+                        key: Uuid::new_v4(),
+                    };
+                    apply(&pool, &s, &req).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+}

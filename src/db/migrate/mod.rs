@@ -76,7 +76,25 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/0005_console_indexes.sql"),
         kind: Kind::ConcurrentIndexes,
     },
+    Migration {
+        version: 6,
+        name: "audit chain",
+        sql: include_str!("../../../migrations/0006_audit_chain.sql"),
+        kind: Kind::Transaction,
+    },
 ];
+
+/// The optional backstop triggers (`migrate --backstop`): changes made outside the console to
+/// the columns admins care about are written to the audit log. Safe to run again.
+pub const BACKSTOP_SQL: &str = include_str!("../../../migrations/backstop.sql");
+
+/// Installs (or reinstalls) the backstop triggers, in one transaction.
+pub async fn install_backstop(pool: &PgPool) -> Result<(), DbError> {
+    let mut tx = crate::db::begin(pool).await?;
+    sqlx::raw_sql(BACKSTOP_SQL).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
 
 impl Migration {
     /// SHA-256 of the SQL as shipped, recorded in the history.

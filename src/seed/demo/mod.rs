@@ -96,6 +96,14 @@ pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> Result<DemoSummary,
         .await
         .map_err(|e| DbError::Refused(format!("generating the demo data failed: {e}")))?;
     insert::insert(&mut tx, &data).await?;
+    // The rows the console wrote in the story get their links, oldest first (the others are the
+    // platform's own: outside the chain).
+    crate::db::chain::link_existing(
+        &mut tx,
+        crate::db::chain::Existing::ConsoleRows,
+        &mut |_| {},
+    )
+    .await?;
     tx.commit().await?;
     Ok(data.summary())
 }

@@ -1,0 +1,367 @@
+//! The audit log's hash chain: each row the console writes gets a link in
+//! `switchboard.audit_chain`, made in the row's own transaction, one at a time (a
+//! transaction-level advisory lock held from reading the head to the commit), so concurrent
+//! writers never fork it.
+//!
+//! A link's hash is SHA-256 over the previous link's hash (32 bytes; 32 zero bytes before the
+//! first link, or the last archived link's hash after an archive) followed by the row's
+//! canonical encoding ([`canonical`]). `verify` (see `db::verify`) walks the links in order and
+//! recomputes every hash from the rows as they are now.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use super::DbError;
+
+/// The advisory lock that serialises appends (a transaction-level lock: released at commit or
+/// rollback). The number spells "sb-chain".
+pub const CHAIN_LOCK: i64 = 0x7362_2d63_6861_696e;
+
+/// The hash before the first link.
+pub const GENESIS: [u8; 32] = [0; 32];
+
+/// An audit row as the chain reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub user_id: Option<Uuid>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<Uuid>,
+    pub old_values: Option<Value>,
+    pub new_values: Option<Value>,
+    /// `ip_address::text`.
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The columns of [`AuditRow`], in order, as a select list over `audit_logs a`.
+pub const ROW_COLUMNS: &str = "a.id, a.created_at, a.user_id, a.action, a.resource_type, \
+     a.resource_id, a.old_values, a.new_values, a.ip_address::text, a.user_agent";
+
+impl AuditRow {
+    /// Reads the row from columns `first..first + 10` of `r` (laid out as [`ROW_COLUMNS`]).
+    pub fn from_row(r: &sqlx::postgres::PgRow, first: usize) -> Result<AuditRow, sqlx::Error> {
+        Ok(AuditRow {
+            id: r.try_get(first)?,
+            created_at: r.try_get(first + 1)?,
+            user_id: r.try_get(first + 2)?,
+            action: r.try_get(first + 3)?,
+            resource_type: r.try_get(first + 4)?,
+            resource_id: r.try_get(first + 5)?,
+            old_values: r.try_get(first + 6)?,
+            new_values: r.try_get(first + 7)?,
+            ip_address: r.try_get(first + 8)?,
+            user_agent: r.try_get(first + 9)?,
+        })
+    }
+}
+
+/// The row's canonical encoding: a compact JSON array, in this order,
+/// `[id, created_at, user_id, action, resource_type, resource_id, old_values, new_values,
+/// ip_address, user_agent]`: ids as lower-case hyphenated strings, `created_at` as whole
+/// microseconds since 1970-01-01 UTC (the time as stored), `ip_address` as PostgreSQL's
+/// `inet` text, absent values as `null`, and the two JSON values with every object's keys in
+/// byte order and no whitespace (numbers as read from `jsonb`).
+pub fn canonical(row: &AuditRow) -> Vec<u8> {
+    let id = |u: Option<Uuid>| {
+        u.map(|u| Value::String(u.to_string()))
+            .unwrap_or(Value::Null)
+    };
+    let text = |s: &Option<String>| s.clone().map(Value::String).unwrap_or(Value::Null);
+    let array = Value::Array(vec![
+        Value::String(row.id.to_string()),
+        Value::from(row.created_at.timestamp_micros()),
+        id(row.user_id),
+        Value::String(row.action.clone()),
+        Value::String(row.resource_type.clone()),
+        id(row.resource_id),
+        row.old_values.as_ref().map(sorted).unwrap_or(Value::Null),
+        row.new_values.as_ref().map(sorted).unwrap_or(Value::Null),
+        text(&row.ip_address),
+        text(&row.user_agent),
+    ]);
+    serde_json::to_vec(&array).unwrap_or_default()
+}
+
+/// `v` with every object's keys in byte order (serde_json's map keeps them so unless a
+/// dependency turns on `preserve_order`; this does not depend on it).
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            let mut out = serde_json::Map::new();
+            for k in keys {
+                out.insert(k.clone(), sorted(&o[k]));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The hash of a link: SHA-256(prev || canonical(row)).
+pub fn link_hash(prev: &[u8], row: &AuditRow) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(canonical(row));
+    h.finalize().into()
+}
+
+/// The chain's head: the last link, or where an archive left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// 0 before the first link.
+    pub seq: i64,
+    pub hash: [u8; 32],
+}
+
+fn hash32(v: Vec<u8>) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    if v.len() == 32 {
+        out.copy_from_slice(&v);
+    }
+    out
+}
+
+/// The head as `conn` sees it: the last link, else the last archive's cut, else genesis.
+pub async fn head(conn: &mut PgConnection) -> Result<Head, DbError> {
+    let last: Option<(i64, Vec<u8>)> = crate::db::query_as(
+        "SELECT seq, hash FROM switchboard.audit_chain ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((seq, hash)) = last {
+        return Ok(Head {
+            seq,
+            hash: hash32(hash),
+        });
+    }
+    let cut: Option<(Option<i64>, Vec<u8>)> = crate::db::query_as(
+        "SELECT through_seq, head_hash FROM switchboard.audit_archives \
+         ORDER BY archived_at DESC, through_seq DESC NULLS LAST LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match cut {
+        Some((seq, hash)) => Head {
+            seq: seq.unwrap_or(0),
+            hash: hash32(hash),
+        },
+        None => Head {
+            seq: 0,
+            hash: GENESIS,
+        },
+    })
+}
+
+/// Links audit row `id` (written in this transaction) to the chain, and tells listeners of the
+/// audit log that it exists (delivered at commit). Takes the chain's lock until the transaction
+/// ends: links are made one at a time, in the order their transactions reach this point.
+pub async fn append(conn: &mut PgConnection, id: Uuid) -> Result<Head, DbError> {
+    crate::db::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(CHAIN_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let head = head(conn).await?;
+    let r = crate::db::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ROW_COLUMNS} FROM audit_logs a WHERE a.id = $1"
+    )))
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let row = AuditRow::from_row(&r, 0)?;
+    let link = Head {
+        seq: head.seq + 1,
+        hash: link_hash(&head.hash, &row),
+    };
+    crate::db::query(
+        "INSERT INTO switchboard.audit_chain (seq, audit_id, row_time, actor, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(link.seq)
+    .bind(row.id)
+    .bind(row.created_at)
+    .bind(row.user_id)
+    .bind(head.hash.as_slice())
+    .bind(link.hash.as_slice())
+    .execute(&mut *conn)
+    .await?;
+    notify(conn, id).await?;
+    Ok(link)
+}
+
+/// The channel the audit log's listeners hear new entries on (the payload: the entry's id).
+pub const CHANNEL: &str = "switchboard_audit";
+
+/// Tells the audit log's listeners about entry `id` (delivered when the transaction commits).
+pub async fn notify(conn: &mut PgConnection, id: Uuid) -> Result<(), DbError> {
+    crate::db::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Which existing rows [`link_existing`] links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Rows whose user agent says the console wrote them (the demo data).
+    ConsoleRows,
+    /// Every row (the benchmark's data set, a log written by the console alone).
+    AllRows,
+}
+
+/// Rows linked per statement by [`link_existing`].
+const LINK_BATCH: i64 = 10_000;
+
+/// Links rows that were loaded without the writer (the demo and benchmark data sets, which
+/// insert in bulk), oldest first, under the chain's lock, in the caller's transaction. Never
+/// for a real log: a chain that takes in rows after the fact proves nothing about them.
+pub async fn link_existing(
+    conn: &mut PgConnection,
+    which: Existing,
+    progress: &mut (dyn FnMut(i64) + Send),
+) -> Result<i64, DbError> {
+    crate::db::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(CHAIN_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let mut head = head(conn).await?;
+    let only_console = which == Existing::ConsoleRows;
+    let mut after: Option<(DateTime<Utc>, Uuid)> = None;
+    let mut linked = 0i64;
+    loop {
+        let rows = crate::db::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ROW_COLUMNS} FROM audit_logs a \
+             WHERE NOT EXISTS (SELECT 1 FROM switchboard.audit_chain c WHERE c.audit_id = a.id) \
+               AND (NOT $1 OR a.user_agent LIKE 'switchboard/%') \
+               AND ($2::timestamptz IS NULL OR (a.created_at, a.id) > ($2, $3)) \
+             ORDER BY a.created_at, a.id LIMIT $4"
+        )))
+        .bind(only_console)
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1))
+        .bind(LINK_BATCH)
+        .fetch_all(&mut *conn)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut seqs = Vec::with_capacity(rows.len());
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut times = Vec::with_capacity(rows.len());
+        let mut actors: Vec<Option<Uuid>> = Vec::with_capacity(rows.len());
+        let mut prevs: Vec<Vec<u8>> = Vec::with_capacity(rows.len());
+        let mut hashes: Vec<Vec<u8>> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let row = AuditRow::from_row(r, 0)?;
+            let hash = link_hash(&head.hash, &row);
+            seqs.push(head.seq + 1);
+            ids.push(row.id);
+            times.push(row.created_at);
+            actors.push(row.user_id);
+            prevs.push(head.hash.to_vec());
+            hashes.push(hash.to_vec());
+            head = Head {
+                seq: head.seq + 1,
+                hash,
+            };
+            after = Some((row.created_at, row.id));
+        }
+        crate::db::query(
+            "INSERT INTO switchboard.audit_chain (seq, audit_id, row_time, actor, prev_hash, hash) \
+             SELECT * FROM unnest($1::int8[], $2::uuid[], $3::timestamptz[], $4::uuid[], \
+                                  $5::bytea[], $6::bytea[])",
+        )
+        .bind(&seqs)
+        .bind(&ids)
+        .bind(&times)
+        .bind(&actors)
+        .bind(&prevs)
+        .bind(&hashes)
+        .execute(&mut *conn)
+        .await?;
+        linked += rows.len() as i64;
+        progress(linked);
+    }
+    Ok(linked)
+}
+
+/// Lower-case hex of a hash.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A hash from its hex, if it is 64 hex digits.
+pub fn from_hex(s: &str) -> Option<[u8; 32]> {
+    let s = s.trim();
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
+        let pair = std::str::from_utf8(chunk).ok()?;
+        out[i] = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row() -> AuditRow {
+        AuditRow {
+            id: Uuid::from_u128(1),
+            created_at: DateTime::from_timestamp_micros(1_764_000_000_123_456).unwrap(),
+            user_id: Some(Uuid::from_u128(2)),
+            action: "credits.top_up".into(),
+            resource_type: "user".into(),
+            resource_id: Some(Uuid::from_u128(3)),
+            old_values: Some(json!({"credits": 5})),
+            new_values: Some(
+                json!({"reason": "r", "credits": 10, "a": {"z": 1, "b": [1.5, null]}}),
+            ),
+            ip_address: Some("10.0.0.1".into()),
+            user_agent: None,
+        }
+    }
+
+    #[test]
+    fn the_canonical_encoding_is_as_documented() {
+        let text = String::from_utf8(canonical(&row())).unwrap();
+        assert_eq!(
+            text,
+            "[\"00000000-0000-0000-0000-000000000001\",1764000000123456,\
+             \"00000000-0000-0000-0000-000000000002\",\"credits.top_up\",\"user\",\
+             \"00000000-0000-0000-0000-000000000003\",{\"credits\":5},\
+             {\"a\":{\"b\":[1.5,null],\"z\":1},\"credits\":10,\"reason\":\"r\"},\"10.0.0.1\",null]"
+        );
+    }
+
+    #[test]
+    fn every_field_and_the_previous_hash_change_the_hash() {
+        let base = link_hash(&GENESIS, &row());
+        assert_ne!(link_hash(&[1; 32], &row()), base);
+        let mut r = row();
+        r.created_at += chrono::Duration::microseconds(1);
+        assert_ne!(link_hash(&GENESIS, &r), base);
+        let mut r = row();
+        r.user_id = None;
+        assert_ne!(link_hash(&GENESIS, &r), base);
+        let mut r = row();
+        r.new_values = Some(json!({"credits": 11, "reason": "r"}));
+        assert_ne!(link_hash(&GENESIS, &r), base);
+        assert_eq!(from_hex(&hex(&base)), Some(base));
+        assert_eq!(from_hex("zz"), None);
+    }
+}

@@ -1,0 +1,398 @@
+//! `switchboard audit verify`: walks the audit chain in order, recomputes every link's hash from
+//! the row as it is now, and names what does not hold: an edited row, a row whose time was
+//! moved, a deleted row, missing or altered links, rows that claim to be the console's without a
+//! link, and a tail cut off behind a checkpoint. Rows the console did not write (the platform's
+//! own, the backstop triggers') are counted apart: they are not part of the chain.
+//!
+//! One streamed query over the links (joined to their rows) and one over the rows without a
+//! link: memory stays bounded whatever the size (problems beyond [`LISTED`] are counted, not
+//! kept).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+use super::DbError;
+use super::chain::{AuditRow, GENESIS, Head, ROW_COLUMNS, hex, link_hash};
+
+/// How many problems (and rows outside the chain) a report lists; the rest are counted.
+pub const LISTED: usize = 200;
+
+/// What went wrong with a link or a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// The row's values differ from what was chained.
+    Edited,
+    /// The row's time differs from the time chained (rows reordered by their times).
+    Reordered,
+    /// A link whose row is gone.
+    Deleted,
+    /// Links missing from the sequence (deleted links, and their rows with them).
+    MissingLinks,
+    /// A link whose previous hash is not the hash of the link before it (links removed, added or
+    /// rewritten).
+    BrokenLink,
+    /// A row that says the console wrote it (its user agent) made since the chain began, with no
+    /// link.
+    Forged,
+    /// The chain does not contain the head a checkpoint signed (cut off or rewritten).
+    Checkpoint,
+}
+
+impl ProblemKind {
+    pub fn word(self) -> &'static str {
+        match self {
+            ProblemKind::Edited => "edited",
+            ProblemKind::Reordered => "reordered",
+            ProblemKind::Deleted => "deleted",
+            ProblemKind::MissingLinks => "missing links",
+            ProblemKind::BrokenLink => "broken link",
+            ProblemKind::Forged => "forged",
+            ProblemKind::Checkpoint => "checkpoint",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub seq: Option<i64>,
+    pub audit_id: Option<Uuid>,
+    pub detail: String,
+}
+
+/// A head a checkpoint signed, as `verify` is asked to prove it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointHead {
+    pub seq: i64,
+    pub hash: [u8; 32],
+    pub at: DateTime<Utc>,
+}
+
+/// A row outside the chain, as listed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Outside {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub action: String,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Report {
+    /// Links walked.
+    pub links: u64,
+    /// Where the chain starts: after the last archive's cut, or at the beginning.
+    pub start_seq: i64,
+    pub start_hash: String,
+    /// The last link.
+    pub head_seq: i64,
+    pub head_hash: String,
+    pub head_time: Option<DateTime<Utc>>,
+    /// Rows whose actor's account was deleted since (the platform's foreign key set `user_id`
+    /// to NULL): the link keeps the actor and the row verifies with it. Not a problem.
+    pub actor_deleted: u64,
+    /// Problems by kind (all of them), and the first [`LISTED`] in chain order.
+    pub counts: BTreeMap<ProblemKind, u64>,
+    pub problems: Vec<Problem>,
+    /// Rows the console did not write: counted by action, the first [`LISTED`] listed.
+    pub outside: u64,
+    pub outside_by_action: BTreeMap<String, u64>,
+    pub outside_listed: Vec<Outside>,
+    /// Whether a checkpoint was given and found in the chain.
+    pub checkpoint: Option<String>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.counts.values().all(|n| *n == 0)
+    }
+
+    fn add(&mut self, p: Problem) {
+        *self.counts.entry(p.kind).or_default() += 1;
+        if self.problems.len() < LISTED {
+            self.problems.push(p);
+        }
+    }
+}
+
+/// When the chain began: rows the console wrote before (with no link) are history, not forgery.
+async fn chain_began(pool: &PgPool) -> Result<Option<DateTime<Utc>>, DbError> {
+    Ok(
+        crate::db::query_scalar("SELECT applied_at FROM switchboard.migrations WHERE version = 6")
+            .fetch_optional(&mut *crate::db::pinned(pool).await?)
+            .await?,
+    )
+}
+
+/// Where the chain starts: after the newest archive's cut, else at the beginning.
+async fn start(pool: &PgPool) -> Result<Head, DbError> {
+    let cut: Option<(Option<i64>, Vec<u8>)> = crate::db::query_as(
+        "SELECT through_seq, head_hash FROM switchboard.audit_archives \
+         WHERE through_seq IS NOT NULL ORDER BY through_seq DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *crate::db::pinned(pool).await?)
+    .await?;
+    Ok(match cut {
+        Some((Some(seq), hash)) if hash.len() == 32 => {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(&hash);
+            Head { seq, hash: h }
+        }
+        _ => Head {
+            seq: 0,
+            hash: GENESIS,
+        },
+    })
+}
+
+/// Walks the chain and the rows outside it. `progress` hears the links walked so far, every
+/// 100,000.
+pub async fn verify(
+    pool: &PgPool,
+    checkpoint: Option<&CheckpointHead>,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<Report, DbError> {
+    let start = start(pool).await?;
+    let began = chain_began(pool).await?;
+    let mut report = Report {
+        links: 0,
+        start_seq: start.seq,
+        start_hash: hex(&start.hash),
+        head_seq: start.seq,
+        head_hash: hex(&start.hash),
+        head_time: None,
+        actor_deleted: 0,
+        counts: BTreeMap::new(),
+        problems: Vec::new(),
+        outside: 0,
+        outside_by_action: BTreeMap::new(),
+        outside_listed: Vec::new(),
+        checkpoint: None,
+    };
+    // One snapshot for both walks, with no time limit.
+    let mut tx = crate::db::long_snapshot(pool).await?;
+    let mut expected_seq = start.seq + 1;
+    let mut expected_prev = start.hash;
+    let mut checkpoint_seen = false;
+    {
+        let sql = format!(
+            "SELECT c.seq, c.audit_id, c.row_time, c.actor, c.prev_hash, c.hash, {ROW_COLUMNS} \
+             FROM switchboard.audit_chain c LEFT JOIN audit_logs a ON a.id = c.audit_id \
+             WHERE c.seq > $1 ORDER BY c.seq"
+        );
+        let mut stream = crate::db::query(sqlx::AssertSqlSafe(sql))
+            .bind(start.seq)
+            .fetch(&mut *tx);
+        while let Some(r) = stream.try_next().await? {
+            let seq: i64 = r.try_get(0)?;
+            let audit_id: Uuid = r.try_get(1)?;
+            let row_time: DateTime<Utc> = r.try_get(2)?;
+            let actor: Option<Uuid> = r.try_get(3)?;
+            let prev: Vec<u8> = r.try_get(4)?;
+            let hash: Vec<u8> = r.try_get(5)?;
+            let row_id: Option<Uuid> = r.try_get(6)?;
+            let problem = |kind, detail: String| Problem {
+                kind,
+                seq: Some(seq),
+                audit_id: Some(audit_id),
+                detail,
+            };
+            let gap = seq != expected_seq;
+            if gap {
+                report.add(problem(
+                    ProblemKind::MissingLinks,
+                    if seq > expected_seq {
+                        format!(
+                            "links {expected_seq} to {} are missing (deleted, with their rows)",
+                            seq - 1
+                        )
+                    } else {
+                        format!("link {seq} is out of sequence (after {})", expected_seq - 1)
+                    },
+                ));
+            }
+            if prev.as_slice() != expected_prev.as_slice() && !gap {
+                report.add(problem(
+                    ProblemKind::BrokenLink,
+                    format!(
+                        "link {seq} does not continue link {}: links were removed, added or \
+                         rewritten",
+                        seq - 1
+                    ),
+                ));
+            }
+            match row_id {
+                None => report.add(problem(
+                    ProblemKind::Deleted,
+                    format!("row {audit_id}, chained at {row_time}, is gone"),
+                )),
+                Some(_) => {
+                    let row = AuditRow::from_row(&r, 6)?;
+                    check_row(&mut report, &row, &prev, &hash, row_time, actor, seq);
+                }
+            }
+            if let Some(cp) = checkpoint
+                && cp.seq == seq
+            {
+                checkpoint_seen = true;
+                if hash.as_slice() != cp.hash.as_slice() {
+                    report.add(problem(
+                        ProblemKind::Checkpoint,
+                        format!(
+                            "link {seq} is not the one the checkpoint of {} signed: the chain \
+                             was rewritten from there",
+                            cp.at
+                        ),
+                    ));
+                } else {
+                    report.checkpoint = Some(format!(
+                        "the chain holds the head signed at {} (link {seq})",
+                        cp.at
+                    ));
+                }
+            }
+            expected_seq = seq + 1;
+            expected_prev = hash32(&hash);
+            report.links += 1;
+            report.head_seq = seq;
+            report.head_hash = hex(&hash);
+            report.head_time = Some(row_time);
+            if report.links.is_multiple_of(100_000) {
+                progress(report.links);
+            }
+        }
+    }
+    if let Some(cp) = checkpoint
+        && !checkpoint_seen
+    {
+        let detail = if cp.seq <= start.seq {
+            format!(
+                "the checkpoint's link {} was archived; verify the archive file that holds it",
+                cp.seq
+            )
+        } else {
+            format!(
+                "the chain ends at link {}, before link {} that the checkpoint of {} signed: \
+                 its newest entries were cut off",
+                report.head_seq, cp.seq, cp.at
+            )
+        };
+        if cp.seq <= start.seq {
+            report.checkpoint = Some(detail);
+        } else {
+            report.add(Problem {
+                kind: ProblemKind::Checkpoint,
+                seq: Some(cp.seq),
+                audit_id: None,
+                detail,
+            });
+        }
+    }
+    {
+        let mut stream = crate::db::query(
+            "SELECT a.id, a.created_at, a.action, a.user_agent FROM audit_logs a \
+             WHERE NOT EXISTS (SELECT 1 FROM switchboard.audit_chain c WHERE c.audit_id = a.id) \
+             ORDER BY a.created_at, a.id",
+        )
+        .fetch(&mut *tx);
+        while let Some(r) = stream.try_next().await? {
+            let row = Outside {
+                id: r.try_get(0)?,
+                created_at: r.try_get(1)?,
+                action: r.try_get(2)?,
+                user_agent: r.try_get(3)?,
+            };
+            let claims_console = row
+                .user_agent
+                .as_deref()
+                .is_some_and(|ua| ua.starts_with("switchboard/"));
+            let since_chain = began.is_some_and(|b| row.created_at >= b);
+            if claims_console && since_chain {
+                report.add(Problem {
+                    kind: ProblemKind::Forged,
+                    seq: None,
+                    audit_id: Some(row.id),
+                    detail: format!(
+                        "row {} ({} at {}) says the console wrote it but has no link",
+                        row.id, row.action, row.created_at
+                    ),
+                });
+                continue;
+            }
+            report.outside += 1;
+            *report
+                .outside_by_action
+                .entry(row.action.clone())
+                .or_default() += 1;
+            if report.outside_listed.len() < LISTED {
+                report.outside_listed.push(row);
+            }
+        }
+    }
+    tx.rollback().await?;
+    Ok(report)
+}
+
+fn hash32(v: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    if v.len() == 32 {
+        out.copy_from_slice(v);
+    }
+    out
+}
+
+/// Recomputes a link's hash from its row; names what changed when it does not match.
+fn check_row(
+    report: &mut Report,
+    row: &AuditRow,
+    prev: &[u8],
+    hash: &[u8],
+    row_time: DateTime<Utc>,
+    actor: Option<Uuid>,
+    seq: i64,
+) {
+    if link_hash(prev, row).as_slice() == hash {
+        return;
+    }
+    // The actor's account deleted since: the platform's key set user_id to NULL.
+    if row.user_id.is_none() && actor.is_some() {
+        let mut was = row.clone();
+        was.user_id = actor;
+        if link_hash(prev, &was).as_slice() == hash {
+            report.actor_deleted += 1;
+            return;
+        }
+    }
+    let problem = |kind, detail: String| Problem {
+        kind,
+        seq: Some(seq),
+        audit_id: Some(row.id),
+        detail,
+    };
+    if row.created_at != row_time {
+        let mut was = row.clone();
+        was.created_at = row_time;
+        if link_hash(prev, &was).as_slice() == hash {
+            report.add(problem(
+                ProblemKind::Reordered,
+                format!(
+                    "row {} ({}) was moved in time: chained at {row_time}, now {}",
+                    row.id, row.action, row.created_at
+                ),
+            ));
+            return;
+        }
+    }
+    report.add(problem(
+        ProblemKind::Edited,
+        format!(
+            "row {} ({} at {}) differs from what was chained",
+            row.id, row.action, row.created_at
+        ),
+    ));
+}

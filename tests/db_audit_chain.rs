@@ -1,0 +1,442 @@
+//! The audit trail you can prove, on real PostgreSQL: `audit_logs` refuses UPDATE, DELETE and
+//! TRUNCATE; every row the console writes is linked in the hash chain; `verify` finds and names
+//! each kind of tampering (done here as an attacker with superuser rights would, with triggers
+//! off); concurrent writers leave one unbroken chain.
+
+mod common;
+
+use chrono::Utc;
+use common::TestDb;
+use common::actions::{fixture, session};
+use switchboard::actions::{Request, apply};
+use switchboard::db::chain;
+use switchboard::db::verify::{CheckpointHead, ProblemKind, Report, verify};
+use uuid::Uuid;
+
+async fn walk(db: &TestDb, checkpoint: Option<&CheckpointHead>) -> Report {
+    verify(&db.pool, checkpoint, &mut |_| {}).await.unwrap()
+}
+
+fn kinds(r: &Report) -> Vec<(ProblemKind, Option<Uuid>)> {
+    r.problems.iter().map(|p| (p.kind, p.audit_id)).collect()
+}
+
+/// Runs `sql` as an attacker who can switch triggers off (superuser), in one transaction.
+async fn tamper(db: &TestDb, sql: &[&str]) {
+    let mut tx = db.pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    for s in sql {
+        sqlx::query(sqlx::AssertSqlSafe(s.to_string()))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// Five top-ups by the fixture's admin: five rows, five links. Returns their ids, oldest first.
+async fn five_top_ups(db: &TestDb) -> Vec<Uuid> {
+    let f = fixture(&db.pool).await;
+    let s = session(&f.admin);
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let out = apply(
+            &db.pool,
+            &s,
+            &Request::AdjustCredits {
+                user: f.customer,
+                delta: 10 + i,
+                reason: format!("top-up {i}"),
+                key: Uuid::new_v4(),
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(out.audit_id.unwrap());
+    }
+    ids
+}
+
+#[tokio::test]
+async fn update_delete_and_truncate_of_the_audit_log_are_refused_even_to_its_owner() {
+    let db = TestDb::migrated().await;
+    let ids = five_top_ups(&db).await;
+    for sql in [
+        "UPDATE audit_logs SET action = 'x'",
+        "DELETE FROM audit_logs",
+        "TRUNCATE audit_logs CASCADE",
+        "UPDATE switchboard.audit_chain SET seq = seq + 100",
+        "DELETE FROM switchboard.audit_chain",
+    ] {
+        let e = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&db.pool)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{sql}: {e}");
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_logs WHERE id = ANY($1)")
+        .bind(&ids)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 5);
+    let r = walk(&db, None).await;
+    assert!(r.ok(), "{r:#?}");
+}
+
+#[tokio::test]
+async fn each_kind_of_tampering_is_found_and_named() {
+    let db = TestDb::migrated().await;
+    let ids = five_top_ups(&db).await;
+    let clean = walk(&db, None).await;
+    assert!(clean.ok(), "{clean:#?}");
+    // Fixture sign-ins are not chained (the fixture inserts users directly): 5 links.
+    assert_eq!(clean.links, 5);
+
+    // An edited value.
+    tamper(
+        &db,
+        &[&format!(
+            "UPDATE audit_logs SET new_values = jsonb_set(new_values, '{{credits}}', '999999') \
+             WHERE id = '{}'",
+            ids[1]
+        )],
+    )
+    .await;
+    let r = walk(&db, None).await;
+    assert_eq!(kinds(&r), [(ProblemKind::Edited, Some(ids[1]))], "{r:#?}");
+
+    // Two rows' times swapped: both moved, and said so.
+    tamper(
+        &db,
+        &[&format!(
+            "UPDATE audit_logs a SET created_at = b.created_at FROM audit_logs b \
+             WHERE (a.id, b.id) IN (('{0}', '{1}'), ('{1}', '{0}'))",
+            ids[2], ids[3]
+        )],
+    )
+    .await;
+    let r = walk(&db, None).await;
+    assert_eq!(
+        kinds(&r),
+        [
+            (ProblemKind::Edited, Some(ids[1])),
+            (ProblemKind::Reordered, Some(ids[2])),
+            (ProblemKind::Reordered, Some(ids[3])),
+        ],
+        "{r:#?}"
+    );
+    assert!(r.problems[1].detail.contains("moved in time"), "{r:#?}");
+
+    // A deleted row (its link stays).
+    tamper(
+        &db,
+        &[&format!("DELETE FROM audit_logs WHERE id = '{}'", ids[0])],
+    )
+    .await;
+    let r = walk(&db, None).await;
+    assert!(
+        kinds(&r).contains(&(ProblemKind::Deleted, Some(ids[0]))),
+        "{r:#?}"
+    );
+
+    // A forged row: says the console wrote it, has no link.
+    let forged = Uuid::new_v4();
+    tamper(
+        &db,
+        &[&format!(
+            "INSERT INTO audit_logs (id, action, resource_type, new_values, user_agent) VALUES \
+             ('{forged}', 'credits.top_up', 'user', '{{\"credits\": 1000000}}', \
+              'switchboard/0.1.0 (mallory@bastion)')"
+        )],
+    )
+    .await;
+    // A row the platform wrote (not the console's): outside the chain, no problem.
+    sqlx::query(
+        "INSERT INTO audit_logs (action, resource_type, user_agent) \
+         VALUES ('user.sign_in', 'user', 'Mozilla/5.0')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let r = walk(&db, None).await;
+    assert!(
+        kinds(&r).contains(&(ProblemKind::Forged, Some(forged))),
+        "{r:#?}"
+    );
+    assert_eq!(r.outside_by_action.get("user.sign_in"), Some(&1), "{r:#?}");
+    assert_eq!(r.counts.values().sum::<u64>(), 5, "{r:#?}");
+}
+
+#[tokio::test]
+async fn a_cut_tail_shows_only_against_a_checkpoint() {
+    let db = TestDb::migrated().await;
+    let ids = five_top_ups(&db).await;
+    let head = {
+        let mut conn = db.pool.acquire().await.unwrap();
+        chain::head(&mut conn).await.unwrap()
+    };
+    let checkpoint = CheckpointHead {
+        seq: head.seq,
+        hash: head.hash,
+        at: Utc::now(),
+    };
+    let r = walk(&db, Some(&checkpoint)).await;
+    assert!(r.ok(), "{r:#?}");
+    assert!(r.checkpoint.as_deref().unwrap().contains("holds the head"));
+    // The newest two entries and their links cut off.
+    tamper(
+        &db,
+        &[
+            &format!(
+                "DELETE FROM audit_logs WHERE id IN ('{}', '{}')",
+                ids[3], ids[4]
+            ),
+            "DELETE FROM switchboard.audit_chain WHERE seq > 3",
+        ],
+    )
+    .await;
+    // Without a checkpoint the shorter chain verifies: nothing says what came after it.
+    let r = walk(&db, None).await;
+    assert!(r.ok(), "{r:#?}");
+    assert_eq!(r.head_seq, 3);
+    // The checkpoint proves the cut.
+    let r = walk(&db, Some(&checkpoint)).await;
+    assert_eq!(kinds(&r), [(ProblemKind::Checkpoint, None)], "{r:#?}");
+    assert!(r.problems[0].detail.contains("cut off"), "{r:#?}");
+    // Links rewritten to hide an edit: the checkpoint's link no longer matches.
+    let db = TestDb::migrated().await;
+    let ids = five_top_ups(&db).await;
+    let mut conn = db.pool.acquire().await.unwrap();
+    let head = chain::head(&mut conn).await.unwrap();
+    drop(conn);
+    tamper(
+        &db,
+        &[
+            &format!(
+                "UPDATE audit_logs SET new_values = '{{\"credits\": 1}}' WHERE id = '{}'",
+                ids[4]
+            ),
+            // The attacker recomputes nothing: the link's hash is simply replaced.
+            "UPDATE switchboard.audit_chain SET hash = sha256(hash) WHERE seq = 5",
+        ],
+    )
+    .await;
+    let cp = CheckpointHead {
+        seq: head.seq,
+        hash: head.hash,
+        at: Utc::now(),
+    };
+    let r = walk(&db, Some(&cp)).await;
+    let found: Vec<ProblemKind> = r.problems.iter().map(|p| p.kind).collect();
+    assert!(found.contains(&ProblemKind::Checkpoint), "{r:#?}");
+    assert!(found.contains(&ProblemKind::Edited), "{r:#?}");
+}
+
+#[tokio::test]
+async fn eight_writers_of_250_top_ups_each_leave_one_unbroken_chain() {
+    let db = TestDb::migrated().await;
+    let f = fixture(&db.pool).await;
+    common::actions::concurrent_top_ups(&db.pool, &f.admin, f.customer, 8, 250, 1).await;
+    let r = walk(&db, None).await;
+    assert!(r.ok(), "{r:#?}");
+    assert_eq!(r.links, 2000);
+    assert_eq!(r.head_seq, 2000);
+}
+
+/// Deleting a user empties `user_id` of their rows (the platform's key): let through, and the
+/// rows still verify with the actor their link keeps.
+#[tokio::test]
+async fn a_deleted_actor_leaves_rows_that_still_verify() {
+    let db = TestDb::migrated().await;
+    let f = fixture(&db.pool).await;
+    let leaving = common::actions::insert_user(
+        &db.pool,
+        "leaving-admin@example.test",
+        switchboard::actions::Role::Admin,
+        true,
+        f.tenant,
+    )
+    .await;
+    let out = apply(
+        &db.pool,
+        &session(&leaving),
+        &Request::AdjustCredits {
+            user: f.customer,
+            delta: 1,
+            reason: "before leaving".into(),
+            key: Uuid::new_v4(),
+        },
+    )
+    .await
+    .unwrap();
+    // The idempotency key's row points at the audit row, not at the user.
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(leaving.id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let actor: Option<Uuid> = sqlx::query_scalar("SELECT user_id FROM audit_logs WHERE id = $1")
+        .bind(out.audit_id.unwrap())
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(actor, None);
+    let r = walk(&db, None).await;
+    assert!(r.ok(), "{r:#?}");
+    assert_eq!(r.actor_deleted, 1);
+    // But no one else may empty it, of a user who still exists.
+    let other = apply(
+        &db.pool,
+        &session(&f.admin),
+        &Request::AdjustCredits {
+            user: f.customer,
+            delta: 1,
+            reason: "staying".into(),
+            key: Uuid::new_v4(),
+        },
+    )
+    .await
+    .unwrap();
+    let e = sqlx::query("UPDATE audit_logs SET user_id = NULL WHERE id = $1")
+        .bind(other.audit_id.unwrap())
+        .execute(&db.pool)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+}
+
+/// The backstop records a change made outside the console once, with who made it; the console's
+/// own change is not recorded twice; a role listed in `backstop_ignore_roles` is left out.
+#[tokio::test]
+async fn the_backstop_records_changes_made_outside_the_console_once() {
+    let db = TestDb::migrated().await;
+    let f = fixture(&db.pool).await;
+    switchboard::db::migrate::install_backstop(&db.pool)
+        .await
+        .unwrap();
+    // Twice is the same as once.
+    switchboard::db::migrate::install_backstop(&db.pool)
+        .await
+        .unwrap();
+    let backstop_rows = |action: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_as::<
+                _,
+                (
+                    Option<serde_json::Value>,
+                    Option<serde_json::Value>,
+                    Option<String>,
+                ),
+            >(
+                "SELECT old_values, new_values, user_agent FROM audit_logs WHERE action = $1 \
+                 ORDER BY created_at, id",
+            )
+            .bind(action)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    // psql: one UPDATE of a user's role (and a column nobody watches).
+    let mut conn = db.pool.acquire().await.unwrap();
+    sqlx::query("SET application_name = 'psql'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE users SET role = 'admin', name = 'Renamed' WHERE id = $1")
+        .bind(f.customer)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let rows = backstop_rows("db.users.update").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].0, Some(serde_json::json!({"role": "user"})));
+    assert_eq!(rows[0].1, Some(serde_json::json!({"role": "admin"})));
+    assert_eq!(
+        rows[0].2.as_deref(),
+        Some("database: role postgres, application psql")
+    );
+    // The console's change: its own audit row, no backstop row.
+    let out = apply(
+        &db.pool,
+        &session(&f.super_admin),
+        &Request::SetRole {
+            user: f.customer,
+            from: switchboard::actions::Role::Admin,
+            to: switchboard::actions::Role::User,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(out.audit_id.is_some());
+    assert_eq!(backstop_rows("db.users.update").await.len(), 1);
+    // The billing role deducting credits for calls is left out once listed.
+    let billing = format!("sb_billing_{}", Uuid::new_v4().simple());
+    for sql in [
+        format!("CREATE ROLE {billing} LOGIN"),
+        format!("GRANT SELECT, UPDATE ON users TO {billing}"),
+        format!(
+            "UPDATE switchboard.settings SET value = '[\"{billing}\"]' \
+             WHERE key = 'backstop_ignore_roles'"
+        ),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+    // The platform's billing service, logged in as its own role: no rights on the audit log or
+    // the console's schema, and its UPDATE goes through.
+    let mut as_billing = db.options.clone().username(&billing);
+    as_billing = as_billing.application_name("billing");
+    let billing_deducts = |amount: i32| {
+        let (options, user) = (as_billing.clone(), f.customer);
+        async move {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE users SET credits = credits - $1 WHERE id = $2")
+                .bind(amount)
+                .bind(user)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            <sqlx::PgConnection as sqlx::Connection>::close(conn)
+                .await
+                .unwrap();
+        }
+    };
+    billing_deducts(7).await;
+    assert_eq!(backstop_rows("db.users.update").await.len(), 1);
+    // The backstop's rows are outside the chain, not problems.
+    let r = walk(&db, None).await;
+    assert!(r.ok(), "{r:#?}");
+    assert_eq!(r.outside_by_action.get("db.users.update"), Some(&1));
+    // Unlisted, the same role's change is recorded, with its name.
+    sqlx::query("UPDATE switchboard.settings SET value = '[]' WHERE key = 'backstop_ignore_roles'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    billing_deducts(1).await;
+    let rows = backstop_rows("db.users.update").await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        rows[1].2.as_deref(),
+        Some(format!("database: role {billing}, application billing").as_str())
+    );
+    for sql in [
+        format!("DROP OWNED BY {billing}"),
+        format!("DROP ROLE {billing}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+}

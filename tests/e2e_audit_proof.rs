@@ -1,0 +1,115 @@
+//! `switchboard audit verify` and `audit checkpoint` as an auditor runs them: the demo data
+//! verifies, a checkpoint proves its head, a cut tail and a tampered checkpoint file exit 7 with
+//! the reason, and the key is made with mode 0600.
+
+mod common;
+
+use common::TestDb;
+use common::cli::*;
+use serde_json::Value;
+use switchboard::seed::demo;
+
+#[tokio::test]
+async fn verify_checkpoint_and_what_they_catch() {
+    let db = TestDb::migrated().await;
+    let cli = Cli::seeded(&db).await;
+    // The demo's console rows are chained; the platform's own are outside the chain.
+    let o = cli.run(&["audit", "verify"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("No problem found."), "{text}");
+    assert!(text.contains("Outside the chain"), "{text}");
+    let o = cli.run(&["audit", "verify", "--json"]);
+    let report = json(&o);
+    assert_eq!(report["ok"], true);
+    let links = report["links"].as_u64().unwrap();
+    assert!(links > 0, "{report}");
+
+    // A checkpoint: the key is made (0600) beside its public half.
+    let key = cli.home.path().join("keys").join("cp.key");
+    let cp = cli.home.path().join("cp-1.json");
+    let o = cli.run(&[
+        "audit",
+        "checkpoint",
+        "--key",
+        key.to_str().unwrap(),
+        "--output",
+        cp.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("0600"), "{}", stderr(&o));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let public = cli.home.path().join("keys").join("cp.key.pub");
+    assert!(public.exists());
+    let checkpoint: Value = serde_json::from_str(&std::fs::read_to_string(&cp).unwrap()).unwrap();
+    assert_eq!(checkpoint["seq"].as_u64(), Some(links));
+
+    // More activity, then verify against the checkpoint with the public key only.
+    let o = cli.as_admin(
+        demo::DEMO_SUPPORT_ADMIN,
+        &[
+            "credits",
+            "top-up",
+            "--user",
+            "kenji.fernandes@acmerealty.example",
+            "--amount",
+            "5",
+            "--reason",
+            "after the checkpoint",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let verify_cp = |file: &std::path::Path, key: &std::path::Path| {
+        cli.run(&[
+            "audit",
+            "verify",
+            "--checkpoint",
+            file.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ])
+    };
+    let o = verify_cp(&cp, &public);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("holds the head"), "{}", stdout(&o));
+
+    // A checkpoint file changed by hand (its link moved back) is refused: exit 7.
+    let mut changed = checkpoint.clone();
+    changed["seq"] = Value::from(links - 1);
+    let forged = cli.home.path().join("cp-forged.json");
+    std::fs::write(&forged, changed.to_string()).unwrap();
+    let o = verify_cp(&forged, &public);
+    assert_eq!(o.status.code(), Some(7), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("the file was changed"),
+        "{}",
+        stderr(&o)
+    );
+
+    // The tail cut off (as a superuser with triggers off would): caught by the checkpoint only.
+    let mut tx = db.pool.begin().await.unwrap();
+    for sql in [
+        "SET LOCAL session_replication_role = replica",
+        "DELETE FROM audit_logs WHERE id IN (SELECT audit_id FROM switchboard.audit_chain \
+         WHERE seq >= (SELECT max(seq) - 3 FROM switchboard.audit_chain))",
+        "DELETE FROM switchboard.audit_chain \
+         WHERE seq >= (SELECT max(seq) - 3 FROM switchboard.audit_chain)",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let o = cli.run(&["audit", "verify"]);
+    assert!(
+        o.status.success(),
+        "without a checkpoint the cut does not show"
+    );
+    let o = verify_cp(&cp, &public);
+    assert_eq!(o.status.code(), Some(7), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("cut off"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("does not verify"), "{}", stderr(&o));
+}
