@@ -752,3 +752,56 @@ async fn a_number_is_reassigned_by_picking_the_user_and_the_confirm_shows_the_wh
     c.keys(b"q");
     assert!(c.wait_exit().success());
 }
+
+/// A change committed by another process shows in an open Audit log pane without a key.
+#[tokio::test]
+async fn a_change_committed_elsewhere_appears_in_the_open_audit_log() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
+    c.keys(b"6");
+    c.wait_for("[6 Audit log]");
+    c.wait_for("Change");
+    // Another process (here, the test's own connection) renames a tenant through the action
+    // layer: its audit row notifies at commit.
+    let (tenant, name): (uuid::Uuid, String) =
+        sqlx::query_as("SELECT id, name FROM tenants WHERE name = 'Lumen Legal LLP'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    let admin: (uuid::Uuid, String, String) =
+        sqlx::query_as("SELECT id, email, name FROM users WHERE email = $1")
+            .bind(demo::DEMO_SUPER_ADMIN)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    let actor = switchboard::actions::Actor {
+        id: admin.0,
+        email: admin.1,
+        name: admin.2,
+        role: switchboard::actions::Role::SuperAdmin,
+    };
+    let session = switchboard::actions::Session {
+        actor,
+        ctx: switchboard::actions::AuditContext {
+            ip: None,
+            user_agent: switchboard::actions::user_agent("elsewhere", "test"),
+        },
+        read_only: false,
+    };
+    switchboard::actions::apply(
+        &db.pool,
+        &session,
+        &switchboard::actions::Request::RenameTenant {
+            tenant,
+            from: name,
+            to: "Zz Live Rename".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let screen = c.wait_for("Zz Live Rename");
+    assert!(screen.contains("tenant.rename"), "{screen}");
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+}

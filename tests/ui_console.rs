@@ -1396,3 +1396,53 @@ fn moving_a_user_picks_the_tenant_from_a_search_that_narrows_as_the_admin_types(
     let screen = draw(&app).to_string();
     assert!(screen.contains("Brightline Insurance (EU)"), "{screen}");
 }
+
+/// New audit entries: at the top the first page is read again at once; scrolled down the
+/// selection stays and the status line counts them; `g` reads them.
+#[test]
+fn the_audit_log_follows_new_entries() {
+    let mut app = loaded(5, 30, 80, 24);
+    let jobs = app.update(Msg::AuditNew);
+    assert!(
+        matches!(
+            jobs.first(),
+            Some(Job::Read(ReadJob::Page {
+                kind: ListKind::AuditLog,
+                ..
+            }))
+        ),
+        "{jobs:?}"
+    );
+    // A second entry while that page loads is not lost: read again once it is in.
+    assert!(app.update(Msg::AuditNew).is_empty());
+    let req = page_req(&jobs);
+    let jobs = app.update(Msg::Page {
+        req,
+        result: Ok(rows(ListKind::AuditLog, 0..30)),
+    });
+    assert!(
+        jobs.iter()
+            .any(|j| matches!(j, Job::Read(ReadJob::Page { .. }))),
+        "{jobs:?}"
+    );
+    let req = page_req(&jobs);
+    app.update(Msg::Page {
+        req,
+        result: Ok(rows(ListKind::AuditLog, 0..30)),
+    });
+    // Scrolled down: no query, the selection stays, a count.
+    app.update(key(KeyCode::Char('j')));
+    app.update(key(KeyCode::Char('j')));
+    for _ in 0..3 {
+        assert!(app.update(Msg::AuditNew).is_empty());
+    }
+    assert_eq!(app.pane().selected, 2);
+    app.live = switchboard::console::live::Live::Polling;
+    insta::assert_snapshot!("audit_log_new_entries_80x24", draw(&app));
+    let jobs = app.update(key(KeyCode::Char('g')));
+    assert!(
+        matches!(jobs.first(), Some(Job::Read(ReadJob::Page { .. }))),
+        "g reads the new entries: {jobs:?}"
+    );
+    assert_eq!(app.pane().fresh, 0);
+}

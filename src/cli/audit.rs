@@ -24,6 +24,9 @@ pub enum AuditCmd {
     /// Sign the chain's head (link, hash, time) with an ed25519 key kept outside the database
     /// and write it to a file, for `verify --checkpoint` (run it from cron).
     Checkpoint(super::proof::CheckpointArgs),
+    /// Print the newest entries, then each new one as it is committed, like `tail -f`. The
+    /// filters are the Audit log pane's.
+    Tail(TailArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -171,5 +174,136 @@ pub(super) async fn execute(
         "Exported {rows} rows to {output} in {seconds:.1} s ({:.0} rows/s).",
         rows as f64 / seconds.max(1e-9)
     ));
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// The pane's filter, e.g. "action:credits. actor:ops@example.com".
+    #[arg(long, value_name = "FILTER")]
+    filter: Option<String>,
+    /// How many of the newest entries to print before following.
+    #[arg(long, short = 'n', default_value_t = 10, value_name = "N")]
+    lines: i64,
+    /// One JSON object per entry instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Rows read per query while catching up.
+const TAIL_PAGE: i64 = 500;
+
+/// `audit tail`: the newest entries the filter selects, oldest first, then each new one as it is
+/// committed (LISTEN; every 2 s behind a transaction pooler), like `tail -f`. Ctrl-C ends it.
+pub(super) async fn tail(conn: &Connection, args: TailArgs) -> Result<(), CliError> {
+    use crate::db::lists::{Page, fetch_page};
+    let text = args.filter.clone().unwrap_or_default();
+    let filter = Filter::parse(ListKind::AuditLog, &text)
+        .map_err(|e| CliError::Usage(format!("filter: {e}")))?;
+    let pool = &conn.pool;
+    let mut newest = fetch_page(
+        pool,
+        ListKind::AuditLog,
+        &filter,
+        &Page::First,
+        args.lines.max(0),
+    )
+    .await?;
+    newest.reverse();
+    print_entries(pool, &newest, args.json).await?;
+    let mut last = newest.last().map(|r| r.key.clone());
+    if last.is_none() {
+        // Nothing printed (-n 0): follow from the newest entry there is now.
+        last = fetch_page(pool, ListKind::AuditLog, &filter, &Page::First, 1)
+            .await?
+            .first()
+            .map(|r| r.key.clone());
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let follower = pool.clone();
+    let polling = crate::db::pooler::transaction_pooler();
+    tokio::spawn(async move {
+        let mut heard = |()| tx.send(()).is_ok();
+        if polling {
+            crate::console::live::poll(&follower, &mut heard).await;
+        } else {
+            crate::console::live::listen(&follower, &mut heard).await;
+        }
+    });
+    if polling {
+        output::note("Following every 2 s (no LISTEN behind a transaction pooler); Ctrl-C ends.");
+    } else {
+        output::note("Following; Ctrl-C ends.");
+    }
+    while rx.recv().await.is_some() {
+        // Catch up from the last entry printed: pages of newer entries, oldest first.
+        loop {
+            let page = match &last {
+                Some(key) => Page::Before(key.clone()),
+                None => Page::Last,
+            };
+            let mut rows = fetch_page(pool, ListKind::AuditLog, &filter, &page, TAIL_PAGE).await?;
+            rows.reverse();
+            if rows.is_empty() {
+                break;
+            }
+            print_entries(pool, &rows, args.json).await?;
+            last = rows.last().map(|r| r.key.clone());
+            if (rows.len() as i64) < TAIL_PAGE {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prints audit list rows (oldest first), each with its sentence.
+async fn print_entries(
+    pool: &sqlx::PgPool,
+    rows: &[crate::db::lists::ListRow],
+    json: bool,
+) -> Result<(), CliError> {
+    use crate::db::lists::{Cell, fetch_stats};
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let sentences = fetch_stats(pool, ListKind::AuditLog, &ids).await?;
+    let text = |c: Option<&Cell>| match c {
+        Some(Cell::Text(s)) => s.clone(),
+        _ => String::new(),
+    };
+    for row in rows {
+        let change = sentences
+            .iter()
+            .find(|s| s.id == row.id)
+            .map(|s| text(s.cells.first()))
+            .unwrap_or_default();
+        let at = match row.cells.first() {
+            Some(Cell::Time(t)) => *t,
+            _ => chrono::Utc::now(),
+        };
+        let (actor, action) = (text(row.cells.get(1)), text(row.cells.get(2)));
+        if json {
+            let resource_id = match row.cells.get(4) {
+                Some(Cell::Id(id)) => Some(*id),
+                _ => None,
+            };
+            output::json(&serde_json::json!({
+                "id": row.id,
+                "created_at": at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                "actor": actor,
+                "action": action,
+                "resource_type": text(row.cells.get(3)),
+                "resource_id": resource_id,
+                "change": change,
+            }))?;
+        } else {
+            output::line(format!(
+                "{}  {actor}  {action}  {change}",
+                at.format("%Y-%m-%d %H:%M:%S")
+            ))?;
+        }
+    }
     Ok(())
 }

@@ -409,6 +409,12 @@ async fn dispatch(
             })
             .await
         }
+        Some(Command::Audit(audit::AuditCmd::Tail(args))) => {
+            with_connection(run, paths, ReadOnly, MustBeCurrent, async |conn| {
+                audit::tail(conn, args).await
+            })
+            .await
+        }
         Some(Command::Audit(audit::AuditCmd::Checkpoint(args))) => {
             with_connection(run, paths, ReadOnly, MustBeCurrent, async |conn| {
                 proof::checkpoint(conn, Some(&paths.config_dir), args).await

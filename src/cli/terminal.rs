@@ -82,6 +82,7 @@ async fn event_loop(
             }
         }
     });
+    let follower = tx.clone();
     let worker = Worker::new(conn.pool.clone(), application_name().to_string(), tx);
     let size = terminal.size()?;
     let status = Status {
@@ -94,6 +95,8 @@ async fn event_loop(
     let mut app = App::new(status, size.width, size.height, chrono::Utc::now());
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     app.audit_ctx = AuditContext::from_env();
+    // The Audit log pane follows new entries from here on.
+    app.live = crate::console::live::follow(conn.pool.clone(), follower);
     for job in app.begin_sign_in(options.sign_in) {
         worker.run(job);
     }

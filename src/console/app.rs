@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::forms::Dialog;
 use super::forms::SignIn;
 use super::keymap::{self, Context, Intent};
+use super::live::Live;
 use super::messages::{Job, Msg, Preparing, ReadJob, ReqId};
 use super::pane::{
     DetailView, FILTER_DEBOUNCE, Fetch, PAGE_ROWS, PageLoad, Pane, RETRY_AFTER, STATS_CHUNK,
@@ -68,6 +69,8 @@ pub struct App {
     pub log_scroll: usize,
     /// How far the help is scrolled.
     pub help_scroll: usize,
+    /// How the Audit log pane hears of new entries (set by the front end once it follows them).
+    pub live: Live,
     /// Where the overlays' scrolling stops (set by the front end after drawing).
     pub scroll_limits: super::log::ScrollLimits,
     next_req: ReqId,
@@ -111,6 +114,7 @@ impl App {
             log_scroll: 0,
             help_scroll: 0,
             scroll_limits: Default::default(),
+            live: Live::Off,
             exporting: None,
             next_req: 1,
         }
@@ -181,6 +185,9 @@ impl App {
         let pane = &mut self.panes[tab];
         let page = pane.page_for(how);
         pane.loading = Some(PageLoad { req, how });
+        if how == Fetch::Replace {
+            pane.fresh = 0;
+        }
         let mut jobs = vec![Job::Read(ReadJob::Page {
             req,
             kind: pane.kind,
@@ -294,6 +301,7 @@ impl App {
             Msg::Prepared { req, result } => self.on_prepared(req, result),
             Msg::Checked { req, result } => self.on_checked(req, result),
             Msg::Found { req, result } => self.on_found(req, result),
+            Msg::AuditNew => self.on_audit_new(),
             Msg::Applied { req, result } => self.on_applied(req, result),
             Msg::ExportProgress { req, rows } => {
                 if let Some(e) = &mut self.exporting
@@ -398,6 +406,9 @@ impl App {
         if pending != 0 && tab == self.tab {
             jobs.extend(self.move_by(pending));
         }
+        if std::mem::take(&mut self.panes[tab].follow_again) {
+            jobs.extend(self.on_audit_new());
+        }
         self.keep_visible();
         jobs
     }
@@ -497,9 +508,11 @@ impl App {
                 let pane = self.pane_mut();
                 pane.selected = 0;
                 pane.offset = 0;
-                if pane.at_start {
+                // New audit entries came while away from the top: read the top again.
+                if pane.at_start && pane.fresh == 0 {
                     Vec::new()
                 } else {
+                    pane.count = None;
                     self.load(self.tab, Fetch::Replace)
                 }
             }

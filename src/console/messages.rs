@@ -158,6 +158,9 @@ pub enum Msg {
         req: ReqId,
         result: Result<FoundPage, String>,
     },
+    /// An audit entry was committed (heard on LISTEN, or seen by the poll behind a transaction
+    /// pooler).
+    AuditNew,
     SignedIn {
         req: ReqId,
         /// Whether the demo password signed in.

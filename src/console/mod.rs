@@ -8,6 +8,7 @@ pub mod app;
 mod flows;
 pub mod forms;
 pub mod keymap;
+pub mod live;
 pub mod log;
 pub mod messages;
 pub mod nav;

@@ -82,6 +82,11 @@ pub struct Pane {
     /// Which load the rows' late figures belong to (see `ReadJob::Stats`).
     pub(super) stats_gen: ReqId,
     pub detail: Option<DetailView>,
+    /// Audit entries committed since the rows were read, while the selection was away from the
+    /// top (the status line says how many; `g` or `r` shows them).
+    pub fresh: usize,
+    /// An entry came while a page was loading: read the top again when it is in.
+    pub(super) follow_again: bool,
 }
 
 impl Pane {
@@ -108,6 +113,8 @@ impl Pane {
             retry_at: None,
             stats_gen: 0,
             detail: None,
+            fresh: 0,
+            follow_again: false,
         }
     }
 

@@ -16,6 +16,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use crate::console::app::App;
 use crate::console::keymap::{self, BINDINGS, Context, Intent};
+use crate::console::live::Live;
 use crate::console::log::ScrollLimits;
 use crate::console::pane::Pane;
 use crate::db::lists::{Cell, ListKind, RowCount};
@@ -496,6 +497,20 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     }
     if let Some(info) = &app.status.info {
         push(Span::raw(clean(info)));
+    }
+    if pane.kind == ListKind::AuditLog {
+        if pane.fresh > 0 {
+            push(Span::styled(
+                format!("{} new (g shows)", thousands(pane.fresh as i64)),
+                theme.changed(),
+            ));
+        }
+        if app.live == Live::Polling {
+            push(Span::styled(
+                "new entries every 2 s (no LISTEN behind a transaction pooler)",
+                theme.dim(),
+            ));
+        }
     }
     if let Some(admin) = &app.status.signed_in_as {
         push(Span::raw(clean(admin)));

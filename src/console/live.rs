@@ -1,0 +1,122 @@
+//! The Audit log pane follows new entries: the audit writer and the backstop triggers
+//! `NOTIFY switchboard_audit` with the entry's id (delivered at commit); the console listens on a
+//! connection of its own, or, behind a transaction pooler where LISTEN is not kept, polls every
+//! 2 s. At the top of the list a new entry appears at once; scrolled down, the selection stays and
+//! the status line counts what came.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::app::App;
+use super::messages::{Job, Msg};
+use super::pane::Fetch;
+use crate::db::lists::ListKind;
+
+/// How the console hears of new audit entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Live {
+    /// Not following (before the front end starts it; in tests).
+    Off,
+    /// LISTEN on a connection of its own: new entries show within a moment of their commit.
+    Listening,
+    /// Behind a transaction pooler (no LISTEN): the newest entry is read every [`POLL_EVERY`].
+    Polling,
+}
+
+/// How often the console looks for new entries where it cannot listen.
+pub const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// Starts following the audit log for the console: a task that sends `Msg::AuditNew` for each
+/// entry committed. Returns how.
+pub fn follow(pool: PgPool, tx: UnboundedSender<Msg>) -> Live {
+    if crate::db::pooler::transaction_pooler() {
+        tokio::spawn(async move {
+            let _ = poll(&pool, &mut |()| tx.send(Msg::AuditNew).is_ok()).await;
+        });
+        Live::Polling
+    } else {
+        tokio::spawn(async move {
+            listen(&pool, &mut |()| tx.send(Msg::AuditNew).is_ok()).await;
+        });
+        Live::Listening
+    }
+}
+
+/// Calls `heard` for every notification on the audit channel, reconnecting after a lost
+/// connection, until `heard` returns false.
+pub async fn listen(pool: &PgPool, heard: &mut (dyn FnMut(()) -> bool + Send)) {
+    loop {
+        if let Ok(mut listener) = sqlx::postgres::PgListener::connect_with(pool).await
+            && listener.listen(crate::db::chain::CHANNEL).await.is_ok()
+        {
+            // A reconnect may have missed entries: say something came.
+            if !heard(()) {
+                return;
+            }
+            while let Ok(_notification) = listener.recv().await {
+                if !heard(()) {
+                    return;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Calls `seen` whenever the newest audit entry changes, looking every [`POLL_EVERY`], until
+/// `seen` returns false.
+pub async fn poll(pool: &PgPool, seen: &mut (dyn FnMut(()) -> bool + Send)) -> Option<()> {
+    let mut newest: Option<uuid::Uuid> = None;
+    loop {
+        let now: Option<uuid::Uuid> = async {
+            crate::db::query_scalar(
+                "SELECT id FROM audit_logs ORDER BY created_at DESC, id DESC LIMIT 1",
+            )
+            .fetch_optional(&mut *crate::db::pinned(pool).await.ok()?)
+            .await
+            .ok()
+            .flatten()
+        }
+        .await;
+        if now.is_some() && newest.is_some() && now != newest && !seen(()) {
+            return None;
+        }
+        if now.is_some() {
+            newest = now;
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+impl App {
+    /// An audit entry was committed. At the top of the Audit log pane (the selection on the
+    /// first row, no detail open), the first page is read again at once; anywhere else the
+    /// selection stays and the entry is counted (`g` or `r` shows them). A pane not yet loaded
+    /// reads the newest when it is opened anyway.
+    pub(super) fn on_audit_new(&mut self) -> Vec<Job> {
+        let tab = ListKind::AuditLog.index();
+        let visible = self.tab == tab;
+        let pane = &mut self.panes[tab];
+        if !pane.loaded {
+            return Vec::new();
+        }
+        if pane.loading.is_some() {
+            pane.follow_again = true;
+            return Vec::new();
+        }
+        let at_top = pane.at_start && pane.selected == 0 && pane.detail.is_none();
+        if !at_top {
+            pane.fresh += 1;
+            return Vec::new();
+        }
+        pane.count = None;
+        if !visible {
+            // Read again when next shown.
+            pane.loaded = false;
+            return Vec::new();
+        }
+        self.load(tab, Fetch::Replace)
+    }
+}
