@@ -38,8 +38,7 @@ async fn tamper(db: &TestDb, sql: &[&str]) {
 }
 
 /// Five top-ups by the fixture's admin: five rows, five links. Returns their ids, oldest first.
-async fn five_top_ups(db: &TestDb) -> Vec<Uuid> {
-    let f = fixture(&db.pool).await;
+async fn five_top_ups(db: &TestDb, f: &common::actions::Fixture) -> Vec<Uuid> {
     let s = session(&f.admin);
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -63,7 +62,7 @@ async fn five_top_ups(db: &TestDb) -> Vec<Uuid> {
 #[tokio::test]
 async fn update_delete_and_truncate_of_the_audit_log_are_refused_even_to_its_owner() {
     let db = TestDb::migrated().await;
-    let ids = five_top_ups(&db).await;
+    let ids = five_top_ups(&db, &fixture(&db.pool).await).await;
     for sql in [
         "UPDATE audit_logs SET action = 'x'",
         "DELETE FROM audit_logs",
@@ -90,7 +89,7 @@ async fn update_delete_and_truncate_of_the_audit_log_are_refused_even_to_its_own
 #[tokio::test]
 async fn each_kind_of_tampering_is_found_and_named() {
     let db = TestDb::migrated().await;
-    let ids = five_top_ups(&db).await;
+    let ids = five_top_ups(&db, &fixture(&db.pool).await).await;
     let clean = walk(&db, None).await;
     assert!(clean.ok(), "{clean:#?}");
     // Fixture sign-ins are not chained (the fixture inserts users directly): 5 links.
@@ -174,7 +173,7 @@ async fn each_kind_of_tampering_is_found_and_named() {
 #[tokio::test]
 async fn a_cut_tail_shows_only_against_a_checkpoint() {
     let db = TestDb::migrated().await;
-    let ids = five_top_ups(&db).await;
+    let ids = five_top_ups(&db, &fixture(&db.pool).await).await;
     let head = {
         let mut conn = db.pool.acquire().await.unwrap();
         chain::head(&mut conn).await.unwrap()
@@ -209,7 +208,7 @@ async fn a_cut_tail_shows_only_against_a_checkpoint() {
     assert!(r.problems[0].detail.contains("cut off"), "{r:#?}");
     // Links rewritten to hide an edit: the checkpoint's link no longer matches.
     let db = TestDb::migrated().await;
-    let ids = five_top_ups(&db).await;
+    let ids = five_top_ups(&db, &fixture(&db.pool).await).await;
     let mut conn = db.pool.acquire().await.unwrap();
     let head = chain::head(&mut conn).await.unwrap();
     drop(conn);
@@ -439,4 +438,103 @@ async fn the_backstop_records_changes_made_outside_the_console_once() {
             .await
             .unwrap();
     }
+}
+
+/// An archive round trip: the old entries go to a file that verifies on its own and is on record;
+/// the log that remains (and the chain going on from the cut) verifies; a changed file does not.
+#[tokio::test]
+async fn an_archive_round_trip_verifies() {
+    use switchboard::db::archive::{recorded, verify_file};
+    let db = TestDb::migrated().await;
+    let f = fixture(&db.pool).await;
+    let old = five_top_ups(&db, &f).await;
+    // The five entries (and one of the platform's) happened long ago.
+    tamper(
+        &db,
+        &[
+            "UPDATE audit_logs SET created_at = created_at - interval '400 days'",
+            "UPDATE switchboard.audit_chain SET row_time = row_time - interval '400 days'",
+        ],
+    )
+    .await;
+    // The rewrite above is itself tampering: relink the rows as they are now, as a fresh chain.
+    tamper(&db, &["DELETE FROM switchboard.audit_chain"]).await;
+    {
+        let mut tx = db.pool.begin().await.unwrap();
+        chain::link_existing(&mut tx, chain::Existing::ConsoleRows, &mut |_| {})
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO audit_logs (action, resource_type, user_agent, created_at) \
+         VALUES ('user.sign_in', 'user', 'Mozilla/5.0', now() - interval '300 days')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let recent = five_top_ups(&db, &f).await;
+    assert!(walk(&db, None).await.ok());
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("audit-2025.jsonl");
+    let before = Utc::now() - chrono::Duration::days(100);
+    let done =
+        switchboard::actions::archive::archive(&db.pool, &session(&f.super_admin), before, &file)
+            .await
+            .unwrap();
+    assert_eq!((done.chained, done.outside), (5, 1));
+    assert_eq!((done.start_seq, done.through_seq), (0, 5));
+    assert!(!dir.path().join("audit-2025.jsonl.partial").exists());
+    // Gone from the log, the recent ones still there.
+    let left: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM audit_logs WHERE id = ANY($1)")
+        .bind(old.iter().chain(&recent).copied().collect::<Vec<_>>())
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 5);
+    assert!(recent.iter().all(|id| left.contains(id)));
+    // The log verifies from the cut; the archive's own audit row is chained after it.
+    let r = walk(&db, None).await;
+    assert!(r.ok(), "{r:#?}");
+    assert_eq!(r.start_seq, 5);
+    assert_eq!(r.links, 6, "five recent top-ups and the archive's own row");
+    let action: String = sqlx::query_scalar(
+        "SELECT a.action FROM switchboard.audit_chain c JOIN audit_logs a ON a.id = c.audit_id \
+         ORDER BY c.seq DESC LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(action, "audit.archive");
+    // The file verifies on its own and is the one on record.
+    let check = verify_file(&file).unwrap();
+    assert_eq!(check.through_seq, 5);
+    assert!(recorded(&db.pool, &check).await.unwrap().is_some());
+    // A changed file does not verify.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let changed = dir.path().join("changed.jsonl");
+    std::fs::write(&changed, text.replacen("top-up 2", "top-up 9", 1)).unwrap();
+    let e = verify_file(&changed).unwrap_err();
+    assert!(e.to_string().contains("does not verify"), "{e}");
+    // A second archive of the same range has nothing chained to take; an existing file is
+    // refused.
+    let e =
+        switchboard::actions::archive::archive(&db.pool, &session(&f.super_admin), before, &file)
+            .await
+            .unwrap_err();
+    assert!(e.to_string().contains("exists"), "{e}");
+    // Not an admin's to do.
+    let e = switchboard::actions::archive::archive(
+        &db.pool,
+        &session(&f.admin),
+        before,
+        &dir.path().join("x.jsonl"),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(e, switchboard::actions::ActionError::Forbidden(_)),
+        "{e}"
+    );
 }

@@ -17,6 +17,7 @@
 
 pub mod admins;
 mod agents;
+pub mod archive;
 pub mod audit;
 pub mod catalogue;
 mod change;

@@ -27,6 +27,9 @@ pub enum AuditCmd {
     /// Print the newest entries, then each new one as it is committed, like `tail -f`. The
     /// filters are the Audit log pane's.
     Tail(TailArgs),
+    /// Take the entries made before a day out of the log: write them to a file, verify it, then
+    /// delete them in one audited transaction that records the cut (super_admin).
+    Archive(ArchiveArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -304,6 +307,78 @@ async fn print_entries(
                 at.format("%Y-%m-%d %H:%M:%S")
             ))?;
         }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    /// Archive the entries made before this day (YYYY-MM-DD, UTC midnight).
+    #[arg(long, value_name = "DAY")]
+    before: String,
+    /// The archive file (JSON lines; a new file, never replaced).
+    #[arg(long, short, value_name = "FILE")]
+    output: PathBuf,
+    /// One JSON object on standard output instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Signs in, archives, says what was taken out and where the chain goes on from.
+pub(super) async fn archive(
+    conn: &Connection,
+    run: &RunContext,
+    args: ArchiveArgs,
+) -> Result<(), CliError> {
+    let day = chrono::NaiveDate::parse_from_str(args.before.trim(), "%Y-%m-%d").map_err(|_| {
+        CliError::Usage(format!("--before {}: not a day (YYYY-MM-DD)", args.before))
+    })?;
+    let before = day.and_time(chrono::NaiveTime::MIN).and_utc();
+    if before > chrono::Utc::now() {
+        return Err(CliError::Usage(format!(
+            "--before {day} is in the future: an archive takes out only what is past"
+        )));
+    }
+    if args.output.exists() {
+        return Err(CliError::Usage(format!(
+            "{} exists: an archive never replaces a file",
+            args.output.display()
+        )));
+    }
+    let session = sign_in::session(conn, run).await?;
+    let done = crate::actions::archive::archive(&conn.pool, &session, before, &args.output).await?;
+    if args.json {
+        output::json(&serde_json::to_value(&done).unwrap_or_default())?;
+    } else {
+        let chained = if done.chained == 0 {
+            "none of them chained".to_string()
+        } else {
+            format!(
+                "{} chained (links {} to {})",
+                crate::numbers::thousands(done.chained as i64),
+                crate::numbers::thousands(done.start_seq + 1),
+                crate::numbers::thousands(done.through_seq)
+            )
+        };
+        output::line(format!(
+            "Archived {} entries made before {day} to {} (SHA-256 {}): {chained}, {} outside \
+             the chain.",
+            crate::numbers::thousands((done.chained + done.outside) as i64),
+            done.path.display(),
+            done.file_sha256,
+            crate::numbers::thousands(done.outside as i64),
+        ))?;
+        if done.chained > 0 {
+            output::line(format!(
+                "The chain goes on from link {}, hash {}.",
+                crate::numbers::thousands(done.through_seq),
+                done.head_hash,
+            ))?;
+        }
+        output::line(format!(
+            "`switchboard audit verify --archive {}` proves the file.",
+            done.path.display()
+        ))?;
     }
     Ok(())
 }

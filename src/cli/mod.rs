@@ -409,6 +409,12 @@ async fn dispatch(
             })
             .await
         }
+        Some(Command::Audit(audit::AuditCmd::Archive(args))) => {
+            with_connection(run, paths, AsFlagged, MustBeCurrent, async |conn| {
+                audit::archive(conn, run, args).await
+            })
+            .await
+        }
         Some(Command::Audit(audit::AuditCmd::Tail(args))) => {
             with_connection(run, paths, ReadOnly, MustBeCurrent, async |conn| {
                 audit::tail(conn, args).await

@@ -22,6 +22,10 @@ pub struct VerifyArgs {
     /// audit-checkpoint.key in the config directory]
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
+    /// Verify this archive file instead (every link in it recomputed), and that the database
+    /// recorded it.
+    #[arg(long, value_name = "FILE", conflicts_with = "checkpoint")]
+    archive: Option<PathBuf>,
     /// One JSON object on standard output instead of text.
     #[arg(long)]
     json: bool,
@@ -73,6 +77,9 @@ pub(super) async fn verify(
     config_dir: Option<&std::path::Path>,
     args: VerifyArgs,
 ) -> Result<(), CliError> {
+    if let Some(file) = &args.archive {
+        return verify_archive(conn, file, args.json).await;
+    }
     // The checkpoint is read and its signature checked before the walk: a forged one stops here.
     let head = match &args.checkpoint {
         None => None,
@@ -259,4 +266,55 @@ pub(super) async fn checkpoint(
         ))?;
     }
     Ok(())
+}
+
+/// Verifies an archive file on its own, then that the database recorded exactly it.
+async fn verify_archive(
+    conn: &Connection,
+    file: &std::path::Path,
+    json: bool,
+) -> Result<(), CliError> {
+    use crate::db::archive::{ArchiveError, recorded, verify_file};
+    let check = verify_file(file).map_err(|e| match e {
+        ArchiveError::File(m) => CliError::Usage(m),
+        ArchiveError::Verify(m) => CliError::Verify(m),
+        ArchiveError::Db(e) => CliError::Db(e),
+    })?;
+    let when = recorded(&conn.pool, &check).await?;
+    if json {
+        let mut v = serde_json::to_value(&check).unwrap_or_default();
+        v["ok"] = json!(when.is_some());
+        v["recorded_at"] = json!(when);
+        output::json(&v)?;
+    } else {
+        let chained = if check.chained == 0 {
+            "none of them chained".to_string()
+        } else {
+            format!(
+                "{} of them chained (links {} to {}, every hash recomputed)",
+                thousands(check.chained as i64),
+                thousands(check.start_seq + 1),
+                thousands(check.through_seq)
+            )
+        };
+        output::line(format!(
+            "{}: {} entries made before {}, {chained}; SHA-256 {}.",
+            file.display(),
+            thousands((check.chained + check.outside) as i64),
+            check.before,
+            check.file_sha256
+        ))?;
+        if let Some(at) = when {
+            output::line(format!(
+                "The database recorded this archive on {}: the chain goes on from its last link.",
+                at.format("%Y-%m-%d %H:%M:%S UTC")
+            ))?;
+        }
+    }
+    match when {
+        Some(_) => Ok(()),
+        None => Err(CliError::Verify(
+            "the database has no record of an archive with this file's digest and last link".into(),
+        )),
+    }
 }

@@ -130,28 +130,34 @@ fn hash32(v: Vec<u8>) -> [u8; 32] {
     out
 }
 
-/// The head as `conn` sees it: the last link, else the last archive's cut, else genesis.
+/// The head as `conn` sees it: the last link, else where the chain starts.
 pub async fn head(conn: &mut PgConnection) -> Result<Head, DbError> {
     let last: Option<(i64, Vec<u8>)> = crate::db::query_as(
         "SELECT seq, hash FROM switchboard.audit_chain ORDER BY seq DESC LIMIT 1",
     )
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some((seq, hash)) = last {
-        return Ok(Head {
+    match last {
+        Some((seq, hash)) => Ok(Head {
             seq,
             hash: hash32(hash),
-        });
+        }),
+        None => start(conn).await,
     }
-    let cut: Option<(Option<i64>, Vec<u8>)> = crate::db::query_as(
+}
+
+/// Where the chain starts: after the newest archive's cut (its last link and hash), else at the
+/// beginning (link 0, 32 zero bytes).
+pub async fn start(conn: &mut PgConnection) -> Result<Head, DbError> {
+    let cut: Option<(i64, Vec<u8>)> = crate::db::query_as(
         "SELECT through_seq, head_hash FROM switchboard.audit_archives \
-         ORDER BY archived_at DESC, through_seq DESC NULLS LAST LIMIT 1",
+         WHERE through_seq IS NOT NULL ORDER BY through_seq DESC LIMIT 1",
     )
     .fetch_optional(&mut *conn)
     .await?;
     Ok(match cut {
         Some((seq, hash)) => Head {
-            seq: seq.unwrap_or(0),
+            seq,
             hash: hash32(hash),
         },
         None => Head {

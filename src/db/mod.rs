@@ -1,5 +1,6 @@
 //! Everything that talks to PostgreSQL. Nothing here knows about the terminal.
 
+pub mod archive;
 pub mod chain;
 pub mod check;
 pub mod connect;

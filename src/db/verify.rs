@@ -16,7 +16,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use super::DbError;
-use super::chain::{AuditRow, GENESIS, Head, ROW_COLUMNS, hex, link_hash};
+use super::chain::{AuditRow, ROW_COLUMNS, hex, link_hash};
 
 /// How many problems (and rows outside the chain) a report lists; the rest are counted.
 pub const LISTED: usize = 200;
@@ -129,27 +129,6 @@ async fn chain_began(pool: &PgPool) -> Result<Option<DateTime<Utc>>, DbError> {
     )
 }
 
-/// Where the chain starts: after the newest archive's cut, else at the beginning.
-async fn start(pool: &PgPool) -> Result<Head, DbError> {
-    let cut: Option<(Option<i64>, Vec<u8>)> = crate::db::query_as(
-        "SELECT through_seq, head_hash FROM switchboard.audit_archives \
-         WHERE through_seq IS NOT NULL ORDER BY through_seq DESC LIMIT 1",
-    )
-    .fetch_optional(&mut *crate::db::pinned(pool).await?)
-    .await?;
-    Ok(match cut {
-        Some((Some(seq), hash)) if hash.len() == 32 => {
-            let mut h = [0u8; 32];
-            h.copy_from_slice(&hash);
-            Head { seq, hash: h }
-        }
-        _ => Head {
-            seq: 0,
-            hash: GENESIS,
-        },
-    })
-}
-
 /// Walks the chain and the rows outside it. `progress` hears the links walked so far, every
 /// 100,000.
 pub async fn verify(
@@ -157,7 +136,7 @@ pub async fn verify(
     checkpoint: Option<&CheckpointHead>,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<Report, DbError> {
-    let start = start(pool).await?;
+    let start = super::chain::start(&mut *crate::db::pinned(pool).await?).await?;
     let began = chain_began(pool).await?;
     let mut report = Report {
         links: 0,
