@@ -31,6 +31,8 @@ async fn the_benchmark_runs_end_to_end_and_prints_every_section() {
         "6. memory",
         "7. bytes to the terminal",
         "8. credits top-ups",
+        "9. live audit log",
+        "10. audit verify",
     ] {
         assert!(table.contains(section), "{section} missing:\n{table}");
     }
@@ -40,4 +42,6 @@ async fn the_benchmark_runs_end_to_end_and_prints_every_section() {
     }
     assert!(table.contains("OFFSET/keyset = "), "{table}");
     assert!(table.contains("top-ups/s"), "{table}");
+    // The data set's log is chained whole, and verifies.
+    assert!(table.contains("links/s; verified"), "{table}");
 }

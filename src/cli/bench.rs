@@ -17,7 +17,7 @@ pub(super) async fn execute(
     let db = CliError::Db;
     output::note(format!("bench: {}", b::describe(pool).await.map_err(db)?));
     let mut figures: Vec<Figure> = Vec::new();
-    let steps: [(&str, u8); 8] = [
+    let steps: [(&str, u8); 10] = [
         ("audit pages", 1),
         ("filtered audit pages", 2),
         ("user search", 3),
@@ -26,6 +26,8 @@ pub(super) async fn execute(
         ("memory", 6),
         ("bytes", 7),
         ("credits", 8),
+        ("live audit log", 9),
+        ("audit verify", 10),
     ];
     for (name, n) in steps {
         if !only.is_empty() && !only.contains(&n) {
@@ -40,7 +42,9 @@ pub(super) async fn execute(
             5 => b::render(pool, effort).await.map_err(db)?,
             6 => memory(target, effort)?,
             7 => b::bytes_on_the_wire(pool).await.map_err(db)?,
-            _ => b::credits(pool, effort).await.map_err(db)?,
+            8 => b::credits(pool, effort).await.map_err(db)?,
+            9 => b::live_audit(pool, effort).await.map_err(db)?,
+            _ => b::verify_chain(pool).await.map_err(db)?,
         };
         figures.append(&mut got);
     }

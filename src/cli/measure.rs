@@ -503,28 +503,8 @@ async fn bench_actor(pool: &PgPool) -> Result<Actor, DbError> {
 
 pub async fn credits(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, DbError> {
     // This section writes (top-ups and their audit rows): only on a database seed-bench filled.
-    let bench: bool =
-        crate::db::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
-            .bind(crate::seed::bench::BENCH_SUPER_ADMIN)
-            .fetch_one(&mut *crate::db::pinned(pool).await?)
-            .await?;
-    if !bench {
-        return Ok(vec![Figure {
-            section: "8. credits top-ups",
-            what: "skipped".into(),
-            median: "—".into(),
-            p99: "—".into(),
-            runs: 0,
-            note: "it writes, so it runs only on a database filled by seed-bench".into(),
-        }]);
-    }
-    let session = Session {
-        actor: bench_actor(pool).await?,
-        ctx: AuditContext {
-            ip: None,
-            user_agent: actions::user_agent("bench", "localhost"),
-        },
-        read_only: false,
+    let Some(session) = bench_session(pool).await? else {
+        return Ok(vec![skipped("8. credits top-ups")]);
     };
     let targets: Vec<Uuid> = crate::db::query_scalar(
         "SELECT id FROM users WHERE role = 'user' AND is_active ORDER BY id LIMIT 8",
@@ -680,4 +660,121 @@ pub async fn first_frame(pool: &PgPool) -> Result<usize, DbError> {
         .draw(|f| crate::ui::render(&app, f))
         .map_err(|e| DbError::Refused(e.to_string()))?;
     Ok(app.pane().rows.len().min(app.list_rows()))
+}
+
+/// The session the writing sections act as (the first bench admin), or none on a database
+/// seed-bench did not fill (they write, so they run only there).
+async fn bench_session(pool: &PgPool) -> Result<Option<Session>, DbError> {
+    let bench: bool =
+        crate::db::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
+            .bind(crate::seed::bench::BENCH_SUPER_ADMIN)
+            .fetch_one(&mut *crate::db::pinned(pool).await?)
+            .await?;
+    if !bench {
+        return Ok(None);
+    }
+    Ok(Some(Session {
+        actor: bench_actor(pool).await?,
+        ctx: AuditContext {
+            ip: None,
+            user_agent: actions::user_agent("bench", "localhost"),
+        },
+        read_only: false,
+    }))
+}
+
+fn skipped(section: &'static str) -> Figure {
+    Figure {
+        section,
+        what: "skipped".into(),
+        median: "—".into(),
+        p99: "—".into(),
+        runs: 0,
+        note: "it writes, so it runs only on a database filled by seed-bench".into(),
+    }
+}
+
+/// The live Audit log pane: a top-up committed, then what the pane does when it hears of it
+/// (the notification on a LISTEN connection of its own, then the first page and its sentences,
+/// the rows it draws). Drawing them is section 5's figure.
+pub async fn live_audit(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, DbError> {
+    const SECTION: &str = "9. live audit log";
+    let Some(session) = bench_session(pool).await? else {
+        return Ok(vec![skipped(SECTION)]);
+    };
+    let user: Uuid = crate::db::query_scalar(
+        "SELECT id FROM users WHERE role = 'user' AND is_active ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&mut *crate::db::pinned(pool).await?)
+    .await?;
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(crate::db::chain::CHANNEL).await?;
+    let (mut heard, mut shown) = (Vec::new(), Vec::new());
+    for _ in 0..effort.runs {
+        let req = Request::AdjustCredits {
+            user,
+            delta: 1,
+            reason: "benchmark".into(),
+            key: Uuid::new_v4(),
+        };
+        let out = actions::apply(pool, &session, &req)
+            .await
+            .map_err(|e| DbError::Refused(e.to_string()))?;
+        // apply returns once COMMIT has: the clock starts there.
+        let committed = Instant::now();
+        let id = out.audit_id.map(|u| u.to_string()).unwrap_or_default();
+        loop {
+            let n = tokio::time::timeout(Duration::from_secs(5), listener.recv())
+                .await
+                .map_err(|_| DbError::Refused("no notification within 5 s".into()))??;
+            if n.payload() == id {
+                break;
+            }
+        }
+        heard.push(committed.elapsed());
+        let rows = lists::fetch_page(
+            pool,
+            ListKind::AuditLog,
+            &Filter::default(),
+            &Page::First,
+            crate::console::pane::PAGE_ROWS,
+        )
+        .await?;
+        let ids: Vec<Uuid> = rows
+            .iter()
+            .take(crate::console::pane::STATS_CHUNK)
+            .map(|r| r.id)
+            .collect();
+        lists::fetch_stats(pool, ListKind::AuditLog, &ids).await?;
+        if rows.first().map(|r| r.id) != out.audit_id {
+            return Err(DbError::Refused("the new entry is not first".into()));
+        }
+        shown.push(committed.elapsed());
+    }
+    Ok(vec![
+        figure(SECTION, "commit → notification heard", &heard, "LISTEN"),
+        figure(
+            SECTION,
+            "commit → first page and sentences in hand",
+            &shown,
+            "what the pane draws next",
+        ),
+    ])
+}
+
+/// `audit verify` over the whole chain, in this process: its time, and links per second.
+pub async fn verify_chain(pool: &PgPool) -> Result<Vec<Figure>, DbError> {
+    let started = Instant::now();
+    let report = crate::db::verify::verify(pool, None, &mut |_| {}).await?;
+    let took = started.elapsed();
+    let per_sec = report.links as f64 / took.as_secs_f64().max(1e-9);
+    Ok(vec![figure(
+        "10. audit verify",
+        format!("{} links, {} rows outside", report.links, report.outside),
+        &[took],
+        format!(
+            "{per_sec:.0} links/s; {}",
+            if report.ok() { "verified" } else { "PROBLEMS" }
+        ),
+    )])
 }

@@ -161,8 +161,8 @@ pub enum Command {
         /// A few runs of each, to check the benchmark works (not for timing).
         #[arg(long)]
         quick: bool,
-        /// Only these sections (1-8, comma-separated).
-        #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=8))]
+        /// Only these sections (1-10, comma-separated).
+        #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=10))]
         only: Vec<u8>,
     },
     /// Bench helper: start, connect, draw the first frame with rows, print the times.
