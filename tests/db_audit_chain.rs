@@ -538,3 +538,30 @@ async fn an_archive_round_trip_verifies() {
         "{e}"
     );
 }
+
+/// Where LISTEN is not kept (a transaction pooler), the console polls: a new entry is seen within
+/// one period.
+#[tokio::test]
+async fn polling_sees_a_new_entry_within_a_period() {
+    let db = TestDb::migrated().await;
+    let f = fixture(&db.pool).await;
+    five_top_ups(&db, &f).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let pool = db.pool.clone();
+    tokio::spawn(async move {
+        switchboard::console::live::poll(&pool, &mut |()| tx.send(()).is_ok()).await;
+    });
+    // Nothing new yet: no word.
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(2500), rx.recv())
+            .await
+            .is_err()
+    );
+    five_top_ups(&db, &f).await;
+    let heard = tokio::time::timeout(
+        switchboard::console::live::POLL_EVERY + std::time::Duration::from_secs(2),
+        rx.recv(),
+    )
+    .await;
+    assert!(matches!(heard, Ok(Some(()))), "{heard:?}");
+}

@@ -113,3 +113,64 @@ async fn verify_checkpoint_and_what_they_catch() {
     assert!(stdout(&o).contains("cut off"), "{}", stdout(&o));
     assert!(stderr(&o).contains("does not verify"), "{}", stderr(&o));
 }
+
+/// `audit tail --json`: the newest entry first, then one committed elsewhere, as it commits.
+#[tokio::test]
+async fn audit_tail_prints_new_entries_as_they_commit() {
+    use std::io::BufRead;
+    let db = TestDb::migrated().await;
+    let cli = Cli::seeded(&db).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "--database-url",
+            &cli.url,
+            "audit",
+            "tail",
+            "-n",
+            "1",
+            "--json",
+        ])
+        .env("HOME", cli.home.path())
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert!(first["action"].is_string(), "{first}");
+    // It follows once it says so on standard error; a top-up from another process then shows.
+    let mut errors = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let said = errors.next().unwrap().unwrap();
+    assert!(said.contains("Following"), "{said}");
+    let o = cli.as_admin(
+        demo::DEMO_SUPPORT_ADMIN,
+        &[
+            "credits",
+            "top-up",
+            "--user",
+            "kenji.fernandes@acmerealty.example",
+            "--amount",
+            "3",
+            "--reason",
+            "tailed",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The sign-in, then the top-up with its sentence.
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let line: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        seen.push(line);
+    }
+    child.kill().ok();
+    child.wait().ok();
+    assert_eq!(seen[0]["action"], "admin.sign_in", "{seen:?}");
+    assert_eq!(seen[1]["action"], "credits.top_up", "{seen:?}");
+    let change = seen[1]["change"].as_str().unwrap();
+    assert!(
+        change.starts_with("kenji.fernandes@acmerealty.example: credits ")
+            && change.ends_with("reason tailed"),
+        "{change}"
+    );
+}
