@@ -9,6 +9,24 @@ use common::cli::*;
 use serde_json::Value;
 use switchboard::seed::demo;
 
+/// A support admin tops up the demo customer from the command line (one sign-in, one top-up).
+fn top_up(cli: &Cli, amount: &str, reason: &str) {
+    let o = cli.as_admin(
+        demo::DEMO_SUPPORT_ADMIN,
+        &[
+            "credits",
+            "top-up",
+            "--user",
+            "kenji.fernandes@acmerealty.example",
+            "--amount",
+            amount,
+            "--reason",
+            reason,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 #[tokio::test]
 async fn verify_checkpoint_and_what_they_catch() {
     let db = TestDb::migrated().await;
@@ -47,20 +65,7 @@ async fn verify_checkpoint_and_what_they_catch() {
     assert_eq!(checkpoint["seq"].as_u64(), Some(links));
 
     // More activity, then verify against the checkpoint with the public key only.
-    let o = cli.as_admin(
-        demo::DEMO_SUPPORT_ADMIN,
-        &[
-            "credits",
-            "top-up",
-            "--user",
-            "kenji.fernandes@acmerealty.example",
-            "--amount",
-            "5",
-            "--reason",
-            "after the checkpoint",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    top_up(&cli, "5", "after the checkpoint");
     let verify_cp = |file: &std::path::Path, key: &std::path::Path| {
         cli.run(&[
             "audit",
@@ -143,20 +148,7 @@ async fn audit_tail_prints_new_entries_as_they_commit() {
     let mut errors = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let said = errors.next().unwrap().unwrap();
     assert!(said.contains("Following"), "{said}");
-    let o = cli.as_admin(
-        demo::DEMO_SUPPORT_ADMIN,
-        &[
-            "credits",
-            "top-up",
-            "--user",
-            "kenji.fernandes@acmerealty.example",
-            "--amount",
-            "3",
-            "--reason",
-            "tailed",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    top_up(&cli, "3", "tailed");
     // The sign-in, then the top-up with its sentence.
     let mut seen = Vec::new();
     while seen.len() < 2 {
