@@ -110,7 +110,7 @@ pub(super) async fn verify(
     let started = std::time::Instant::now();
     let report = verify::verify(&conn.pool, head.as_ref(), &mut |n| {
         if !args.json {
-            output::note(format!("… {} links", thousands(n as i64)));
+            output::note(format!("… {} rows checked", thousands(n as i64)));
         }
     })
     .await?;

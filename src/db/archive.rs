@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::TryStreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
@@ -65,56 +66,92 @@ fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// A row as the file holds it (every field the hash covers).
-fn row_json(r: &AuditRow) -> Value {
-    json!({
-        "id": r.id,
-        "created_at": time(r.created_at),
-        "user_id": r.user_id,
-        "action": r.action,
-        "resource_type": r.resource_type,
-        "resource_id": r.resource_id,
-        "old_values": r.old_values,
-        "new_values": r.new_values,
-        "ip_address": r.ip_address,
-        "user_agent": r.user_agent,
-    })
+/// A row as the file holds it: every field the hash covers, the JSON values embedded exactly as
+/// PostgreSQL printed them (so the hash can be recomputed from the file alone).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct FileRow {
+    id: Uuid,
+    created_at: String,
+    user_id: Option<Uuid>,
+    action: String,
+    resource_type: String,
+    resource_id: Option<Uuid>,
+    old_values: Option<Box<RawValue>>,
+    new_values: Option<Box<RawValue>>,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
 }
 
-fn row_from_json(v: &Value) -> Option<AuditRow> {
-    let id = |k: &str| -> Option<Option<Uuid>> {
-        match v.get(k)? {
-            Value::Null => Some(None),
-            Value::String(s) => Uuid::parse_str(s).ok().map(Some),
-            _ => None,
-        }
-    };
-    let text = |k: &str| -> Option<Option<String>> {
-        match v.get(k)? {
-            Value::Null => Some(None),
-            Value::String(s) => Some(Some(s.clone())),
-            _ => None,
-        }
-    };
-    let json_value = |k: &str| -> Option<Value> {
-        match v.get(k)? {
-            Value::Null => None,
-            other => Some(other.clone()),
-        }
-    };
+/// A row's line as written (its link's fields only when chained). Written with serde directly:
+/// going through `serde_json::Value` would reformat the embedded JSON values.
+#[derive(serde::Serialize)]
+struct RowLine {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hash: Option<String>,
+    row: FileRow,
+}
+
+fn write_line(out: &mut impl Write, line: &RowLine) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, line)?;
+    out.write_all(b"\n")
+}
+
+/// One line of an archive file: a header, a row (with its link when chained) or the trailer.
+#[derive(serde::Deserialize)]
+struct FileLine {
+    format: Option<String>,
+    database: Option<String>,
+    before: Option<String>,
+    start_seq: Option<i64>,
+    start_hash: Option<String>,
+    seq: Option<i64>,
+    prev_hash: Option<String>,
+    hash: Option<String>,
+    row: Option<FileRow>,
+    through_seq: Option<i64>,
+    head_hash: Option<String>,
+    chained: Option<u64>,
+    outside: Option<u64>,
+}
+
+fn raw(text: &Option<String>) -> Option<Box<RawValue>> {
+    text.as_ref()
+        .and_then(|t| RawValue::from_string(t.clone()).ok())
+}
+
+fn file_row(r: &AuditRow) -> FileRow {
+    FileRow {
+        id: r.id,
+        created_at: time(r.created_at),
+        user_id: r.user_id,
+        action: r.action.clone(),
+        resource_type: r.resource_type.clone(),
+        resource_id: r.resource_id,
+        old_values: raw(&r.old_values),
+        new_values: raw(&r.new_values),
+        ip_address: r.ip_address.clone(),
+        user_agent: r.user_agent.clone(),
+    }
+}
+
+fn audit_row(f: FileRow) -> Option<AuditRow> {
     Some(AuditRow {
-        id: id("id")??,
-        created_at: DateTime::parse_from_rfc3339(v.get("created_at")?.as_str()?)
+        id: f.id,
+        created_at: DateTime::parse_from_rfc3339(&f.created_at)
             .ok()?
             .with_timezone(&Utc),
-        user_id: id("user_id")?,
-        action: text("action")??,
-        resource_type: text("resource_type")??,
-        resource_id: id("resource_id")?,
-        old_values: json_value("old_values"),
-        new_values: json_value("new_values"),
-        ip_address: text("ip_address")?,
-        user_agent: text("user_agent")?,
+        user_id: f.user_id,
+        action: f.action,
+        resource_type: f.resource_type,
+        resource_id: f.resource_id,
+        old_values: f.old_values.map(|v| v.get().to_string()),
+        new_values: f.new_values.map(|v| v.get().to_string()),
+        ip_address: f.ip_address,
+        user_agent: f.user_agent,
     })
 }
 
@@ -259,13 +296,13 @@ async fn write_file(
                      verify`); nothing was archived"
                 )));
             }
-            let line = json!({
-                "seq": seq,
-                "prev_hash": hex(&prev),
-                "hash": hex(&hash),
-                "row": row_json(&row),
-            });
-            writeln!(out, "{line}").map_err(io)?;
+            let line = RowLine {
+                seq: Some(seq),
+                prev_hash: Some(hex(&prev)),
+                hash: Some(hex(&hash)),
+                row: file_row(&row),
+            };
+            write_line(&mut out, &line).map_err(io)?;
             ids.push(row.id);
             head = Head {
                 seq,
@@ -286,7 +323,13 @@ async fn write_file(
             .fetch(&mut *tx);
         while let Some(r) = stream.try_next().await? {
             let row = AuditRow::from_row(&r, 0)?;
-            writeln!(out, "{}", json!({ "row": row_json(&row) })).map_err(io)?;
+            let line = RowLine {
+                seq: None,
+                prev_hash: None,
+                hash: None,
+                row: file_row(&row),
+            };
+            write_line(&mut out, &line).map_err(io)?;
             ids.push(row.id);
             outside += 1;
         }
@@ -397,10 +440,10 @@ pub fn verify_file(path: &Path) -> Result<FileCheck, ArchiveError> {
     let file = std::fs::File::open(path)
         .map_err(|e| ArchiveError::File(format!("reading {}: {e}", path.display())))?;
     let mut digest = Sha256::new();
-    let mut lines: Vec<Value> = Vec::new();
     let mut reader = std::io::BufReader::new(file);
     let mut buf = String::new();
-    let mut header: Option<Value> = None;
+    let mut header: Option<FileLine> = None;
+    let mut trailer: Option<FileLine> = None;
     let mut head = Head {
         seq: 0,
         hash: [0; 32],
@@ -417,28 +460,38 @@ pub fn verify_file(path: &Path) -> Result<FileCheck, ArchiveError> {
         }
         digest.update(buf.as_bytes());
         n += 1;
-        let v: Value = serde_json::from_str(buf.trim_end())
-            .map_err(|e| bad(format!("line {n} is not JSON ({e})")))?;
+        if trailer.is_some() {
+            return Err(bad(format!(
+                "line {n} follows the trailer: the file was changed"
+            )));
+        }
+        let line: FileLine = serde_json::from_str(buf.trim_end())
+            .map_err(|e| bad(format!("line {n} is not a line of an archive ({e})")))?;
         if header.is_none() {
-            if v.get("format").and_then(Value::as_str) != Some(FORMAT) {
+            if line.format.as_deref() != Some(FORMAT) {
                 return Err(bad("not an audit archive of this format".into()));
             }
             head = Head {
-                seq: v["start_seq"].as_i64().unwrap_or(-1),
-                hash: v["start_hash"]
-                    .as_str()
+                seq: line.start_seq.unwrap_or(-1),
+                hash: line
+                    .start_hash
+                    .as_deref()
                     .and_then(from_hex)
                     .ok_or_else(|| bad("its header has no start hash".into()))?,
             };
-            header = Some(v);
+            header = Some(line);
             continue;
         }
-        if let Some(row) = v.get("row") {
-            let row =
-                row_from_json(row).ok_or_else(|| bad(format!("line {n}: a malformed row")))?;
-            if let Some(seq) = v.get("seq").and_then(Value::as_i64) {
-                let prev = v["prev_hash"].as_str().and_then(from_hex);
-                let hash = v["hash"].as_str().and_then(from_hex);
+        match line.row {
+            Some(row) => {
+                let row =
+                    audit_row(row).ok_or_else(|| bad(format!("line {n}: a malformed row")))?;
+                let Some(seq) = line.seq else {
+                    outside += 1;
+                    continue;
+                };
+                let prev = line.prev_hash.as_deref().and_then(from_hex);
+                let hash = line.hash.as_deref().and_then(from_hex);
                 let recomputed = link_hash(&head.hash, &row);
                 if seq != head.seq + 1 || prev != Some(head.hash) || hash != Some(recomputed) {
                     return Err(bad(format!(
@@ -450,30 +503,25 @@ pub fn verify_file(path: &Path) -> Result<FileCheck, ArchiveError> {
                     hash: recomputed,
                 };
                 chained += 1;
-            } else {
-                outside += 1;
             }
-            continue;
+            None => trailer = Some(line),
         }
-        lines.push(v);
     }
     let header = header.ok_or_else(|| bad("the file is empty".into()))?;
-    let trailer = lines
-        .pop()
-        .ok_or_else(|| bad("it has no trailer: it was cut short".into()))?;
-    if trailer["through_seq"].as_i64() != Some(head.seq)
-        || trailer["head_hash"].as_str() != Some(hex(&head.hash).as_str())
-        || trailer["chained"].as_u64() != Some(chained)
-        || trailer["outside"].as_u64() != Some(outside)
+    let trailer = trailer.ok_or_else(|| bad("it has no trailer: it was cut short".into()))?;
+    if trailer.through_seq != Some(head.seq)
+        || trailer.head_hash.as_deref() != Some(hex(&head.hash).as_str())
+        || trailer.chained != Some(chained)
+        || trailer.outside != Some(outside)
     {
         return Err(bad(
             "its trailer does not match its rows: the file was changed or cut".into(),
         ));
     }
     Ok(FileCheck {
-        database: header["database"].as_str().unwrap_or_default().to_string(),
-        before: header["before"].as_str().unwrap_or_default().to_string(),
-        start_seq: header["start_seq"].as_i64().unwrap_or_default(),
+        database: header.database.unwrap_or_default(),
+        before: header.before.unwrap_or_default(),
+        start_seq: header.start_seq.unwrap_or_default(),
         through_seq: head.seq,
         head_hash: hex(&head.hash),
         chained,

@@ -9,7 +9,6 @@
 //! recomputes every hash from the rows as they are now.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
@@ -32,8 +31,9 @@ pub struct AuditRow {
     pub action: String,
     pub resource_type: String,
     pub resource_id: Option<Uuid>,
-    pub old_values: Option<Value>,
-    pub new_values: Option<Value>,
+    /// The JSON values exactly as PostgreSQL prints `jsonb` (`old_values::text`).
+    pub old_values: Option<String>,
+    pub new_values: Option<String>,
     /// `ip_address::text`.
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
@@ -41,7 +41,7 @@ pub struct AuditRow {
 
 /// The columns of [`AuditRow`], in order, as a select list over `audit_logs a`.
 pub const ROW_COLUMNS: &str = "a.id, a.created_at, a.user_id, a.action, a.resource_type, \
-     a.resource_id, a.old_values, a.new_values, a.ip_address::text, a.user_agent";
+     a.resource_id, a.old_values::text, a.new_values::text, a.ip_address::text, a.user_agent";
 
 impl AuditRow {
     /// Reads the row from columns `first..first + 10` of `r` (laid out as [`ROW_COLUMNS`]).
@@ -61,57 +61,82 @@ impl AuditRow {
     }
 }
 
-/// The row's canonical encoding: a compact JSON array, in this order,
+/// The row's canonical encoding, into `buf`: a JSON array, in this order,
 /// `[id, created_at, user_id, action, resource_type, resource_id, old_values, new_values,
-/// ip_address, user_agent]`: ids as lower-case hyphenated strings, `created_at` as whole
-/// microseconds since 1970-01-01 UTC (the time as stored), `ip_address` as PostgreSQL's
-/// `inet` text, absent values as `null`, and the two JSON values with every object's keys in
-/// byte order and no whitespace (numbers as read from `jsonb`).
-pub fn canonical(row: &AuditRow) -> Vec<u8> {
-    let id = |u: Option<Uuid>| {
-        u.map(|u| Value::String(u.to_string()))
-            .unwrap_or(Value::Null)
-    };
-    let text = |s: &Option<String>| s.clone().map(Value::String).unwrap_or(Value::Null);
-    let array = Value::Array(vec![
-        Value::String(row.id.to_string()),
-        Value::from(row.created_at.timestamp_micros()),
-        id(row.user_id),
-        Value::String(row.action.clone()),
-        Value::String(row.resource_type.clone()),
-        id(row.resource_id),
-        row.old_values.as_ref().map(sorted).unwrap_or(Value::Null),
-        row.new_values.as_ref().map(sorted).unwrap_or(Value::Null),
-        text(&row.ip_address),
-        text(&row.user_agent),
-    ]);
-    serde_json::to_vec(&array).unwrap_or_default()
+/// ip_address, user_agent]`, with no whitespace between its elements: ids as lower-case
+/// hyphenated strings, `created_at` as whole microseconds since 1970-01-01 UTC (the time as
+/// stored), `ip_address` as PostgreSQL's `inet` text, absent values as `null`, text as JSON
+/// strings (serde_json's escaping), and the two JSON values exactly as PostgreSQL prints
+/// `jsonb` (`::text`: object keys ordered by length, then bytes; `", "` and `": "` between
+/// items), which is the same text for the same value on every server version since 9.4.
+pub fn canonical_into(row: &AuditRow, buf: &mut Vec<u8>) {
+    fn id(buf: &mut Vec<u8>, u: Option<Uuid>) {
+        match u {
+            Some(u) => {
+                buf.push(b'"');
+                buf.extend_from_slice(
+                    u.hyphenated()
+                        .encode_lower(&mut Uuid::encode_buffer())
+                        .as_bytes(),
+                );
+                buf.push(b'"');
+            }
+            None => buf.extend_from_slice(b"null"),
+        }
+    }
+    fn text(buf: &mut Vec<u8>, s: Option<&str>) {
+        match s {
+            // Writing to a Vec cannot fail.
+            Some(s) => serde_json::to_writer(&mut *buf, s).unwrap_or_default(),
+            None => buf.extend_from_slice(b"null"),
+        }
+    }
+    fn raw(buf: &mut Vec<u8>, s: Option<&str>) {
+        buf.extend_from_slice(s.unwrap_or("null").as_bytes());
+    }
+    buf.clear();
+    buf.push(b'[');
+    id(buf, Some(row.id));
+    buf.push(b',');
+    buf.extend_from_slice(row.created_at.timestamp_micros().to_string().as_bytes());
+    buf.push(b',');
+    id(buf, row.user_id);
+    buf.push(b',');
+    text(buf, Some(&row.action));
+    buf.push(b',');
+    text(buf, Some(&row.resource_type));
+    buf.push(b',');
+    id(buf, row.resource_id);
+    buf.push(b',');
+    raw(buf, row.old_values.as_deref());
+    buf.push(b',');
+    raw(buf, row.new_values.as_deref());
+    buf.push(b',');
+    text(buf, row.ip_address.as_deref());
+    buf.push(b',');
+    text(buf, row.user_agent.as_deref());
+    buf.push(b']');
 }
 
-/// `v` with every object's keys in byte order (serde_json's map keeps them so unless a
-/// dependency turns on `preserve_order`; this does not depend on it).
-fn sorted(v: &Value) -> Value {
-    match v {
-        Value::Object(o) => {
-            let mut keys: Vec<&String> = o.keys().collect();
-            keys.sort();
-            let mut out = serde_json::Map::new();
-            for k in keys {
-                out.insert(k.clone(), sorted(&o[k]));
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-        other => other.clone(),
-    }
+/// The row's canonical encoding (see [`canonical_into`]).
+pub fn canonical(row: &AuditRow) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(512);
+    canonical_into(row, &mut buf);
+    buf
 }
 
 /// The hash of a link: SHA-256(prev || canonical(row)).
 pub fn link_hash(prev: &[u8], row: &AuditRow) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(prev);
-    h.update(canonical(row));
-    h.finalize().into()
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(1024));
+    }
+    BUF.with_borrow_mut(|buf| {
+        canonical_into(row, buf);
+        let mut h = Sha256::new();
+        h.update(prev);
+        h.update(&buf[..]);
+        h.finalize().into()
+    })
 }
 
 /// The chain's head: the last link, or where an archive left it.
@@ -323,7 +348,7 @@ pub fn from_hex(s: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::Value;
 
     fn row() -> AuditRow {
         AuditRow {
@@ -333,12 +358,12 @@ mod tests {
             action: "credits.top_up".into(),
             resource_type: "user".into(),
             resource_id: Some(Uuid::from_u128(3)),
-            old_values: Some(json!({"credits": 5})),
+            old_values: Some(r#"{"credits": 5}"#.into()),
             new_values: Some(
-                json!({"reason": "r", "credits": 10, "a": {"z": 1, "b": [1.5, null]}}),
+                r#"{"a": {"b": [1.5, null], "z": 1}, "reason": "r\"", "credits": 10}"#.into(),
             ),
             ip_address: Some("10.0.0.1".into()),
-            user_agent: None,
+            user_agent: Some("switchboard/1 (\u{1b}x)".into()),
         }
     }
 
@@ -349,9 +374,12 @@ mod tests {
             text,
             "[\"00000000-0000-0000-0000-000000000001\",1764000000123456,\
              \"00000000-0000-0000-0000-000000000002\",\"credits.top_up\",\"user\",\
-             \"00000000-0000-0000-0000-000000000003\",{\"credits\":5},\
-             {\"a\":{\"b\":[1.5,null],\"z\":1},\"credits\":10,\"reason\":\"r\"},\"10.0.0.1\",null]"
+             \"00000000-0000-0000-0000-000000000003\",{\"credits\": 5},\
+             {\"a\": {\"b\": [1.5, null], \"z\": 1}, \"reason\": \"r\\\"\", \"credits\": 10},\
+             \"10.0.0.1\",\"switchboard/1 (\\u001bx)\"]"
         );
+        // It is JSON.
+        assert!(serde_json::from_str::<Value>(&text).is_ok());
     }
 
     #[test]
@@ -365,7 +393,7 @@ mod tests {
         r.user_id = None;
         assert_ne!(link_hash(&GENESIS, &r), base);
         let mut r = row();
-        r.new_values = Some(json!({"credits": 11, "reason": "r"}));
+        r.new_values = Some(r#"{"credits": 11}"#.into());
         assert_ne!(link_hash(&GENESIS, &r), base);
         assert_eq!(from_hex(&hex(&base)), Some(base));
         assert_eq!(from_hex("zz"), None);

@@ -129,8 +129,31 @@ async fn chain_began(pool: &PgPool) -> Result<Option<DateTime<Utc>>, DbError> {
     )
 }
 
-/// Walks the chain and the rows outside it. `progress` hears the links walked so far, every
-/// 100,000.
+/// Rows handed to the hashing thread at a time (a few batches in flight at most).
+const BATCH: usize = 4096;
+
+/// A row as the walk reads it, with its link if it has one: (seq, prev hash, hash, the time and
+/// actor the link kept).
+type LinkOf = (i64, Vec<u8>, Vec<u8>, DateTime<Utc>, Option<Uuid>);
+type Linked = (AuditRow, Option<LinkOf>);
+
+/// What the hashing thread found.
+#[derive(Default)]
+struct Found {
+    problems: Vec<Problem>,
+    counts: BTreeMap<ProblemKind, u64>,
+    actor_deleted: u64,
+    linked_rows: u64,
+    outside: u64,
+    outside_by_action: BTreeMap<String, u64>,
+    outside_listed: Vec<Outside>,
+}
+
+/// Walks the chain and the rows outside it, in three passes over one snapshot: the links in
+/// order (their sequence, their continuity, the checkpoint's link); every row with its link,
+/// in whatever order the server reads them (each link's hash recomputed from its row on a
+/// thread of its own while the next rows arrive); and, only when some link found no row, the
+/// links whose rows are gone. `progress` hears the rows checked so far, every 1,000,000.
 pub async fn verify(
     pool: &PgPool,
     checkpoint: Option<&CheckpointHead>,
@@ -153,28 +176,26 @@ pub async fn verify(
         outside_listed: Vec::new(),
         checkpoint: None,
     };
-    // One snapshot for both walks, with no time limit.
+    // One snapshot for every pass, with no time limit.
     let mut tx = crate::db::long_snapshot(pool).await?;
+
+    // 1. The links in order: sequence and continuity.
     let mut expected_seq = start.seq + 1;
     let mut expected_prev = start.hash;
     let mut checkpoint_seen = false;
     {
-        let sql = format!(
-            "SELECT c.seq, c.audit_id, c.row_time, c.actor, c.prev_hash, c.hash, {ROW_COLUMNS} \
-             FROM switchboard.audit_chain c LEFT JOIN audit_logs a ON a.id = c.audit_id \
-             WHERE c.seq > $1 ORDER BY c.seq"
-        );
-        let mut stream = crate::db::query(sqlx::AssertSqlSafe(sql))
-            .bind(start.seq)
-            .fetch(&mut *tx);
+        let mut stream = crate::db::query(
+            "SELECT seq, audit_id, row_time, prev_hash, hash FROM switchboard.audit_chain \
+             WHERE seq > $1 ORDER BY seq",
+        )
+        .bind(start.seq)
+        .fetch(&mut *tx);
         while let Some(r) = stream.try_next().await? {
             let seq: i64 = r.try_get(0)?;
             let audit_id: Uuid = r.try_get(1)?;
             let row_time: DateTime<Utc> = r.try_get(2)?;
-            let actor: Option<Uuid> = r.try_get(3)?;
-            let prev: Vec<u8> = r.try_get(4)?;
-            let hash: Vec<u8> = r.try_get(5)?;
-            let row_id: Option<Uuid> = r.try_get(6)?;
+            let prev: Vec<u8> = r.try_get(3)?;
+            let hash: Vec<u8> = r.try_get(4)?;
             let problem = |kind, detail: String| Problem {
                 kind,
                 seq: Some(seq),
@@ -205,16 +226,6 @@ pub async fn verify(
                     ),
                 ));
             }
-            match row_id {
-                None => report.add(problem(
-                    ProblemKind::Deleted,
-                    format!("row {audit_id}, chained at {row_time}, is gone"),
-                )),
-                Some(_) => {
-                    let row = AuditRow::from_row(&r, 6)?;
-                    check_row(&mut report, &row, &prev, &hash, row_time, actor, seq);
-                }
-            }
             if let Some(cp) = checkpoint
                 && cp.seq == seq
             {
@@ -241,109 +252,179 @@ pub async fn verify(
             report.head_seq = seq;
             report.head_hash = hex(&hash);
             report.head_time = Some(row_time);
-            if report.links.is_multiple_of(100_000) {
-                progress(report.links);
-            }
         }
     }
     if let Some(cp) = checkpoint
         && !checkpoint_seen
     {
-        let detail = if cp.seq <= start.seq {
-            format!(
+        if cp.seq <= start.seq {
+            report.checkpoint = Some(format!(
                 "the checkpoint's link {} was archived; verify the archive file that holds it",
                 cp.seq
-            )
-        } else {
-            format!(
-                "the chain ends at link {}, before link {} that the checkpoint of {} signed: \
-                 its newest entries were cut off",
-                report.head_seq, cp.seq, cp.at
-            )
-        };
-        if cp.seq <= start.seq {
-            report.checkpoint = Some(detail);
+            ));
         } else {
             report.add(Problem {
                 kind: ProblemKind::Checkpoint,
                 seq: Some(cp.seq),
                 audit_id: None,
-                detail,
+                detail: format!(
+                    "the chain ends at link {}, before link {} that the checkpoint of {} \
+                     signed: its newest entries were cut off",
+                    report.head_seq, cp.seq, cp.at
+                ),
             });
         }
     }
+
+    // 2. Every row with its link; hashes recomputed on a thread of its own.
+    let (batches, inbox) = std::sync::mpsc::sync_channel::<Vec<Linked>>(4);
+    let checker = tokio::task::spawn_blocking(move || {
+        let mut found = Found::default();
+        for batch in inbox {
+            for (row, link) in batch {
+                check(&mut found, row, link, began);
+            }
+        }
+        found
+    });
+    let mut rows_seen = 0u64;
     {
+        let sql = format!(
+            "SELECT {ROW_COLUMNS}, c.seq, c.prev_hash, c.hash, c.row_time, c.actor \
+             FROM audit_logs a LEFT JOIN switchboard.audit_chain c \
+               ON c.audit_id = a.id AND c.seq > $1"
+        );
+        let mut stream = crate::db::query(sqlx::AssertSqlSafe(sql))
+            .bind(start.seq)
+            .fetch(&mut *tx);
+        let mut batch = Vec::with_capacity(BATCH);
+        while let Some(r) = stream.try_next().await? {
+            let row = AuditRow::from_row(&r, 0)?;
+            let seq: Option<i64> = r.try_get(10)?;
+            let link = match seq {
+                Some(seq) => Some((
+                    seq,
+                    r.try_get(11)?,
+                    r.try_get(12)?,
+                    r.try_get(13)?,
+                    r.try_get(14)?,
+                )),
+                None => None,
+            };
+            batch.push((row, link));
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                // The checker ends only when this side drops the sender.
+                let _ = batches.send(full);
+            }
+            rows_seen += 1;
+            if rows_seen.is_multiple_of(1_000_000) {
+                progress(rows_seen);
+            }
+        }
+        let _ = batches.send(batch);
+    }
+    drop(batches);
+    let found = checker
+        .await
+        .map_err(|e| DbError::Refused(format!("the hashing thread failed: {e}")))?;
+    for (kind, n) in found.counts {
+        *report.counts.entry(kind).or_default() += n;
+    }
+    for p in found.problems {
+        if report.problems.len() < LISTED {
+            report.problems.push(p);
+        }
+    }
+    report.actor_deleted = found.actor_deleted;
+    report.outside = found.outside;
+    report.outside_by_action = found.outside_by_action;
+    report.outside_listed = found.outside_listed;
+    report.outside_listed.sort_by_key(|o| (o.created_at, o.id));
+
+    // 3. Links whose rows are gone (only looked for when some link found no row).
+    if found.linked_rows < report.links {
         let mut stream = crate::db::query(
-            "SELECT a.id, a.created_at, a.action, a.user_agent FROM audit_logs a \
-             WHERE NOT EXISTS (SELECT 1 FROM switchboard.audit_chain c WHERE c.audit_id = a.id) \
-             ORDER BY a.created_at, a.id",
+            "SELECT c.seq, c.audit_id, c.row_time FROM switchboard.audit_chain c \
+             WHERE c.seq > $1 AND NOT EXISTS (SELECT 1 FROM audit_logs a WHERE a.id = c.audit_id) \
+             ORDER BY c.seq",
         )
+        .bind(start.seq)
         .fetch(&mut *tx);
         while let Some(r) = stream.try_next().await? {
-            let row = Outside {
-                id: r.try_get(0)?,
-                created_at: r.try_get(1)?,
-                action: r.try_get(2)?,
-                user_agent: r.try_get(3)?,
-            };
-            let claims_console = row
-                .user_agent
-                .as_deref()
-                .is_some_and(|ua| ua.starts_with("switchboard/"));
-            let since_chain = began.is_some_and(|b| row.created_at >= b);
-            if claims_console && since_chain {
-                report.add(Problem {
-                    kind: ProblemKind::Forged,
-                    seq: None,
-                    audit_id: Some(row.id),
-                    detail: format!(
-                        "row {} ({} at {}) says the console wrote it but has no link",
-                        row.id, row.action, row.created_at
-                    ),
-                });
-                continue;
-            }
-            report.outside += 1;
-            *report
-                .outside_by_action
-                .entry(row.action.clone())
-                .or_default() += 1;
-            if report.outside_listed.len() < LISTED {
-                report.outside_listed.push(row);
-            }
+            let (seq, audit_id, row_time): (i64, Uuid, DateTime<Utc>) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            report.add(Problem {
+                kind: ProblemKind::Deleted,
+                seq: Some(seq),
+                audit_id: Some(audit_id),
+                detail: format!("row {audit_id}, chained at {row_time}, is gone"),
+            });
         }
     }
     tx.rollback().await?;
+    // Listed in chain order (rows without a link last).
+    report
+        .problems
+        .sort_by_key(|p| (p.seq.unwrap_or(i64::MAX), p.kind, p.audit_id));
     Ok(report)
 }
 
-fn hash32(v: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    if v.len() == 32 {
-        out.copy_from_slice(v);
+impl Found {
+    fn add(&mut self, p: Problem) {
+        *self.counts.entry(p.kind).or_default() += 1;
+        if self.problems.len() < LISTED {
+            self.problems.push(p);
+        }
     }
-    out
 }
 
-/// Recomputes a link's hash from its row; names what changed when it does not match.
-fn check_row(
-    report: &mut Report,
-    row: &AuditRow,
-    prev: &[u8],
-    hash: &[u8],
-    row_time: DateTime<Utc>,
-    actor: Option<Uuid>,
-    seq: i64,
-) {
-    if link_hash(prev, row).as_slice() == hash {
+/// One row and its link, checked (on the hashing thread): a linked row's hash recomputed; a row
+/// without a link counted apart, or named forged when it says the console wrote it since the
+/// chain began.
+fn check(found: &mut Found, row: AuditRow, link: Option<LinkOf>, began: Option<DateTime<Utc>>) {
+    let Some((seq, prev, hash, row_time, actor)) = link else {
+        let claims_console = row
+            .user_agent
+            .as_deref()
+            .is_some_and(|ua| ua.starts_with("switchboard/"));
+        if claims_console && began.is_some_and(|b| row.created_at >= b) {
+            found.add(Problem {
+                kind: ProblemKind::Forged,
+                seq: None,
+                audit_id: Some(row.id),
+                detail: format!(
+                    "row {} ({} at {}) says the console wrote it but has no link",
+                    row.id, row.action, row.created_at
+                ),
+            });
+            return;
+        }
+        found.outside += 1;
+        *found
+            .outside_by_action
+            .entry(row.action.clone())
+            .or_default() += 1;
+        if found.outside_listed.len() < LISTED {
+            found.outside_listed.push(Outside {
+                id: row.id,
+                created_at: row.created_at,
+                action: row.action,
+                user_agent: row.user_agent,
+            });
+        }
+        return;
+    };
+    found.linked_rows += 1;
+    if link_hash(&prev, &row).as_slice() == hash.as_slice() {
         return;
     }
     // The actor's account deleted since: the platform's key set user_id to NULL.
     if row.user_id.is_none() && actor.is_some() {
         let mut was = row.clone();
         was.user_id = actor;
-        if link_hash(prev, &was).as_slice() == hash {
-            report.actor_deleted += 1;
+        if link_hash(&prev, &was).as_slice() == hash.as_slice() {
+            found.actor_deleted += 1;
             return;
         }
     }
@@ -356,8 +437,8 @@ fn check_row(
     if row.created_at != row_time {
         let mut was = row.clone();
         was.created_at = row_time;
-        if link_hash(prev, &was).as_slice() == hash {
-            report.add(problem(
+        if link_hash(&prev, &was).as_slice() == hash.as_slice() {
+            found.add(problem(
                 ProblemKind::Reordered,
                 format!(
                     "row {} ({}) was moved in time: chained at {row_time}, now {}",
@@ -367,11 +448,19 @@ fn check_row(
             return;
         }
     }
-    report.add(problem(
+    found.add(problem(
         ProblemKind::Edited,
         format!(
             "row {} ({} at {}) differs from what was chained",
             row.id, row.action, row.created_at
         ),
     ));
+}
+
+fn hash32(v: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    if v.len() == 32 {
+        out.copy_from_slice(v);
+    }
+    out
 }
