@@ -267,20 +267,23 @@ pub async fn link_existing(
         .await?;
     let mut head = head(conn).await?;
     let only_console = which == Existing::ConsoleRows;
-    let mut after: Option<(DateTime<Utc>, Uuid)> = None;
+    // One ordered scan through a cursor of this transaction, fetched a batch at a time (a query
+    // per batch would read the index from the start each time).
+    crate::db::query(sqlx::AssertSqlSafe(format!(
+        "DECLARE switchboard_link NO SCROLL CURSOR FOR \
+         SELECT {ROW_COLUMNS} FROM audit_logs a \
+         WHERE NOT EXISTS (SELECT 1 FROM switchboard.audit_chain c WHERE c.audit_id = a.id) \
+           AND ({} OR a.user_agent LIKE 'switchboard/%') \
+         ORDER BY a.created_at, a.id",
+        if only_console { "false" } else { "true" }
+    )))
+    .execute(&mut *conn)
+    .await?;
     let mut linked = 0i64;
     loop {
         let rows = crate::db::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ROW_COLUMNS} FROM audit_logs a \
-             WHERE NOT EXISTS (SELECT 1 FROM switchboard.audit_chain c WHERE c.audit_id = a.id) \
-               AND (NOT $1 OR a.user_agent LIKE 'switchboard/%') \
-               AND ($2::timestamptz IS NULL OR (a.created_at, a.id) > ($2, $3)) \
-             ORDER BY a.created_at, a.id LIMIT $4"
+            "FETCH {LINK_BATCH} FROM switchboard_link"
         )))
-        .bind(only_console)
-        .bind(after.map(|a| a.0))
-        .bind(after.map(|a| a.1))
-        .bind(LINK_BATCH)
         .fetch_all(&mut *conn)
         .await?;
         if rows.is_empty() {
@@ -305,7 +308,6 @@ pub async fn link_existing(
                 seq: head.seq + 1,
                 hash,
             };
-            after = Some((row.created_at, row.id));
         }
         crate::db::query(
             "INSERT INTO switchboard.audit_chain (seq, audit_id, row_time, actor, prev_hash, hash) \
@@ -323,6 +325,9 @@ pub async fn link_existing(
         linked += rows.len() as i64;
         progress(linked);
     }
+    crate::db::query("CLOSE switchboard_link")
+        .execute(&mut *conn)
+        .await?;
     Ok(linked)
 }
 
