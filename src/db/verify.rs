@@ -276,58 +276,35 @@ pub async fn verify(
         }
     }
 
-    // 2. Every row with its link; hashes recomputed on a thread of its own.
-    let (batches, inbox) = std::sync::mpsc::sync_channel::<Vec<Linked>>(4);
-    let checker = tokio::task::spawn_blocking(move || {
-        let mut found = Found::default();
-        for batch in inbox {
-            for (row, link) in batch {
-                check(&mut found, row, link, began);
-            }
+    // 2. Every row with its link, in two halves read at once on two connections sharing this
+    // snapshot (the server formats rows on two cores); each half's hashes recomputed on a
+    // thread of its own.
+    let seen = std::sync::atomic::AtomicU64::new(0);
+    let snapshot: String = crate::db::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(&mut *tx)
+        .await?;
+    let second = match second_reader(pool, &snapshot).await {
+        Ok(tx2) => Some(tx2),
+        // Wherever the server will not share the snapshot: one reader.
+        Err(e) => {
+            tracing::info!("verify reads with one connection: {e}");
+            None
         }
-        found
-    });
-    let mut rows_seen = 0u64;
-    {
-        let sql = format!(
-            "SELECT {ROW_COLUMNS}, c.seq, c.prev_hash, c.hash, c.row_time, c.actor \
-             FROM audit_logs a LEFT JOIN switchboard.audit_chain c \
-               ON c.audit_id = a.id AND c.seq > $1"
-        );
-        let mut stream = crate::db::query(sqlx::AssertSqlSafe(sql))
-            .bind(start.seq)
-            .fetch(&mut *tx);
-        let mut batch = Vec::with_capacity(BATCH);
-        while let Some(r) = stream.try_next().await? {
-            let row = AuditRow::from_row(&r, 0)?;
-            let seq: Option<i64> = r.try_get(10)?;
-            let link = match seq {
-                Some(seq) => Some((
-                    seq,
-                    r.try_get(11)?,
-                    r.try_get(12)?,
-                    r.try_get(13)?,
-                    r.try_get(14)?,
-                )),
-                None => None,
-            };
-            batch.push((row, link));
-            if batch.len() == BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                // The checker ends only when this side drops the sender.
-                let _ = batches.send(full);
-            }
-            rows_seen += 1;
-            if rows_seen.is_multiple_of(1_000_000) {
-                progress(rows_seen);
-            }
+    };
+    let found = match second {
+        Some(mut tx2) => {
+            let mut quiet = |_| {};
+            let (a, b) = tokio::join!(
+                row_pass(&mut tx, Half::Low, start.seq, began, &seen, progress),
+                row_pass(&mut tx2, Half::High, start.seq, began, &seen, &mut quiet),
+            );
+            tx2.rollback().await?;
+            let mut found = a?;
+            found.merge(b?);
+            found
         }
-        let _ = batches.send(batch);
-    }
-    drop(batches);
-    let found = checker
-        .await
-        .map_err(|e| DbError::Refused(format!("the hashing thread failed: {e}")))?;
+        None => row_pass(&mut tx, Half::All, start.seq, began, &seen, progress).await?,
+    };
     for (kind, n) in found.counts {
         *report.counts.entry(kind).or_default() += n;
     }
@@ -370,7 +347,132 @@ pub async fn verify(
     Ok(report)
 }
 
+/// Which rows a row pass reads.
+#[derive(Clone, Copy)]
+enum Half {
+    All,
+    Low,
+    High,
+}
+
+/// A second read-only transaction on the snapshot `snapshot` (exported by the first).
+async fn second_reader(
+    pool: &PgPool,
+    snapshot: &str,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, DbError> {
+    // A server-made identifier (hex digits and dashes); checked before it goes into the SQL,
+    // which takes no parameter here.
+    if snapshot.is_empty() || !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(DbError::Refused(format!(
+            "unexpected snapshot id {snapshot}"
+        )));
+    }
+    let mut tx = pool.begin().await?;
+    crate::db::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    crate::db::query(sqlx::AssertSqlSafe(format!(
+        "SET TRANSACTION SNAPSHOT '{snapshot}'"
+    )))
+    .execute(&mut *tx)
+    .await?;
+    crate::db::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Reads the rows of `half` with their links and checks them on a thread of its own.
+async fn row_pass(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    half: Half,
+    start_seq: i64,
+    began: Option<DateTime<Utc>>,
+    seen: &std::sync::atomic::AtomicU64,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<Found, DbError> {
+    use std::sync::atomic::Ordering;
+    let (batches, mut inbox) = tokio::sync::mpsc::channel::<Vec<Linked>>(4);
+    let checker = tokio::task::spawn_blocking(move || {
+        let mut found = Found::default();
+        while let Some(batch) = inbox.blocking_recv() {
+            for (row, link) in batch {
+                check(&mut found, row, link, began);
+            }
+        }
+        found
+    });
+    let which = match half {
+        Half::All => "",
+        Half::Low => " WHERE a.id < '80000000-0000-0000-0000-000000000000'",
+        Half::High => " WHERE a.id >= '80000000-0000-0000-0000-000000000000'",
+    };
+    let sql = format!(
+        "SELECT {ROW_COLUMNS}, c.seq, c.prev_hash, c.hash, c.row_time, c.actor \
+         FROM audit_logs a LEFT JOIN switchboard.audit_chain c \
+           ON c.audit_id = a.id AND c.seq > $1{which}"
+    );
+    {
+        let mut stream = crate::db::query(sqlx::AssertSqlSafe(sql))
+            .bind(start_seq)
+            .fetch(&mut **tx);
+        let mut batch = Vec::with_capacity(BATCH);
+        while let Some(r) = stream.try_next().await? {
+            let row = AuditRow::from_row(&r, 0)?;
+            let seq: Option<i64> = r.try_get(10)?;
+            let link = match seq {
+                Some(seq) => Some((
+                    seq,
+                    r.try_get(11)?,
+                    r.try_get(12)?,
+                    r.try_get(13)?,
+                    r.try_get(14)?,
+                )),
+                None => None,
+            };
+            batch.push((row, link));
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                // The checker ends only when this side drops the sender.
+                let _ = batches.send(full).await;
+            }
+            let n = seen.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_multiple_of(1_000_000) {
+                progress(n);
+            }
+        }
+        let _ = batches.send(batch).await;
+    }
+    drop(batches);
+    checker
+        .await
+        .map_err(|e| DbError::Refused(format!("the hashing thread failed: {e}")))
+}
+
 impl Found {
+    /// Adds what another pass found.
+    fn merge(&mut self, other: Found) {
+        for (kind, n) in other.counts {
+            *self.counts.entry(kind).or_default() += n;
+        }
+        for p in other.problems {
+            if self.problems.len() < LISTED {
+                self.problems.push(p);
+            }
+        }
+        self.actor_deleted += other.actor_deleted;
+        self.linked_rows += other.linked_rows;
+        self.outside += other.outside;
+        for (action, n) in other.outside_by_action {
+            *self.outside_by_action.entry(action).or_default() += n;
+        }
+        for o in other.outside_listed {
+            if self.outside_listed.len() < LISTED {
+                self.outside_listed.push(o);
+            }
+        }
+    }
+
     fn add(&mut self, p: Problem) {
         *self.counts.entry(p.kind).or_default() += 1;
         if self.problems.len() < LISTED {
