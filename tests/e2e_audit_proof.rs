@@ -166,3 +166,38 @@ async fn audit_tail_prints_new_entries_as_they_commit() {
         "{change}"
     );
 }
+
+/// `migrate --backstop` installs the triggers (a dry run says it would and writes nothing), and
+/// `check` says so.
+#[tokio::test]
+async fn migrate_backstop_installs_and_check_reports_it() {
+    let db = TestDb::migrated().await;
+    let cli = Cli::on(&db);
+    let backstop = |db: &TestDb| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM pg_trigger WHERE tgname = 'switchboard_backstop'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let o = cli.run(&["migrate", "--backstop", "--dry-run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nothing was written"), "{}", stderr(&o));
+    assert_eq!(backstop(&db).await, 0);
+    let o = cli.run(&["check"]);
+    assert!(stdout(&o).contains("no backstop"), "{}", stdout(&o));
+    let o = cli.run(&["migrate", "--backstop"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(backstop(&db).await, 4);
+    let o = cli.run(&["check"]);
+    assert!(
+        stdout(&o).contains("the backstop records changes made outside the console to agents, phone_numbers, tenants, users"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("append-only"), "{}", stdout(&o));
+}

@@ -465,6 +465,12 @@ async fn dispatch(
             }
             with_connection(run, paths, Writable, AsItIs, async |conn| {
                 setup::migrate(conn, url, dry_run, run.json).await?;
+                if backstop && dry_run {
+                    output::note(
+                        "With --backstop, it would also (re)install the backstop triggers on users, \
+                         phone_numbers, tenants and agents; nothing was written.",
+                    );
+                }
                 if backstop && !dry_run {
                     crate::db::migrate::install_backstop(&conn.pool).await?;
                     output::note(
