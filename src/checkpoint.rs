@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use hex::FromHex;
 
 /// What a checkpoint file says it is.
 pub const FORMAT: &str = "switchboard-audit-checkpoint/1";
@@ -68,10 +69,10 @@ impl Checkpoint {
             seq,
             hash: hash.into(),
             at: at.to_rfc3339_opts(SecondsFormat::Micros, true),
-            public_key: hex(key.verifying_key().as_bytes()),
+            public_key: hex::encode(key.verifying_key().as_bytes()),
             signature: String::new(),
         };
-        c.signature = hex(&key.sign(c.message().as_bytes()).to_bytes());
+        c.signature = hex::encode(key.sign(c.message().as_bytes()).to_bytes());
         c
     }
 
@@ -84,13 +85,13 @@ impl Checkpoint {
                 self.format
             )));
         }
-        if self.public_key != hex(trusted.as_bytes()) {
+        if self.public_key != hex::encode(trusted.as_bytes()) {
             return Err(CheckpointError::Forged(
                 "the checkpoint was signed by another key than the one given".into(),
             ));
         }
-        let bytes: [u8; 64] = unhex(&self.signature)
-            .and_then(|v| v.try_into().ok())
+        let bytes: [u8; 64] = <[u8; 64]>::from_hex(&self.signature)
+            .ok()
             .ok_or_else(|| CheckpointError::Forged("its signature is malformed".into()))?;
         trusted
             .verify(self.message().as_bytes(), &Signature::from_bytes(&bytes))
@@ -152,7 +153,7 @@ pub fn load_or_create_key(path: &Path) -> Result<(SigningKey, bool), CheckpointE
                 .mode(0o600)
                 .open(path)
                 .map_err(|e| CheckpointError::Key(format!("creating {}: {e}", path.display())))?;
-            f.write_all(format!("{}\n", hex(&seed)).as_bytes())
+            f.write_all(format!("{}\n", hex::encode(seed)).as_bytes())
                 .map_err(|e| CheckpointError::Key(format!("writing {}: {e}", path.display())))?;
             Ok((key, true))
         }
@@ -164,14 +165,12 @@ pub fn load_or_create_key(path: &Path) -> Result<(SigningKey, bool), CheckpointE
 }
 
 fn parse_signing_key(path: &Path, text: &str) -> Result<SigningKey, CheckpointError> {
-    let seed: [u8; 32] = unhex(text.trim())
-        .and_then(|v| v.try_into().ok())
-        .ok_or_else(|| {
-            CheckpointError::Key(format!(
-                "{} does not hold a signing key (64 hex digits)",
-                path.display()
-            ))
-        })?;
+    let seed: [u8; 32] = <[u8; 32]>::from_hex(text.trim()).ok().ok_or_else(|| {
+        CheckpointError::Key(format!(
+            "{} does not hold a signing key (64 hex digits)",
+            path.display()
+        ))
+    })?;
     Ok(SigningKey::from_bytes(&seed))
 }
 
@@ -180,11 +179,9 @@ fn parse_signing_key(path: &Path, text: &str) -> Result<SigningKey, CheckpointEr
 pub fn trusted_key(path: &Path) -> Result<VerifyingKey, CheckpointError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CheckpointError::Key(format!("reading {}: {e}", path.display())))?;
-    let bytes: [u8; 32] = unhex(text.trim())
-        .and_then(|v| v.try_into().ok())
-        .ok_or_else(|| {
-            CheckpointError::Key(format!("{} holds no key (64 hex digits)", path.display()))
-        })?;
+    let bytes: [u8; 32] = <[u8; 32]>::from_hex(text.trim()).ok().ok_or_else(|| {
+        CheckpointError::Key(format!("{} holds no key (64 hex digits)", path.display()))
+    })?;
     // A signing key's file holds its seed; a public key's file its public key. The private
     // key file is the default; `.pub` files name themselves.
     if path.extension().is_some_and(|e| e == "pub") {
@@ -205,23 +202,12 @@ pub fn public_key_path(key: &Path) -> PathBuf {
 /// Writes `key`'s public half beside it (replacing an older copy).
 pub fn write_public_key(key_path: &Path, key: &SigningKey) -> Result<PathBuf, CheckpointError> {
     let path = public_key_path(key_path);
-    std::fs::write(&path, format!("{}\n", hex(key.verifying_key().as_bytes())))
-        .map_err(|e| CheckpointError::Key(format!("writing {}: {e}", path.display())))?;
+    std::fs::write(
+        &path,
+        format!("{}\n", hex::encode(key.verifying_key().as_bytes())),
+    )
+    .map_err(|e| CheckpointError::Key(format!("writing {}: {e}", path.display())))?;
     Ok(path)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

@@ -405,7 +405,7 @@ async fn dispatch(
         }
         Some(Command::Audit(audit::AuditCmd::Verify(args))) => {
             with_connection(run, paths, ReadOnly, MustBeCurrent, async |conn| {
-                proof::verify(conn, Some(&paths.config_dir), args).await
+                proof::verify(conn, &paths.config_dir, args).await
             })
             .await
         }
@@ -423,7 +423,7 @@ async fn dispatch(
         }
         Some(Command::Audit(audit::AuditCmd::Checkpoint(args))) => {
             with_connection(run, paths, ReadOnly, MustBeCurrent, async |conn| {
-                proof::checkpoint(conn, Some(&paths.config_dir), args).await
+                proof::checkpoint(conn, &paths.config_dir, args).await
             })
             .await
         }

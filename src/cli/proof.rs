@@ -46,14 +46,9 @@ pub struct CheckpointArgs {
     json: bool,
 }
 
-fn default_key(config_dir: Option<&std::path::Path>) -> Result<PathBuf, CliError> {
-    config_dir
-        .map(|d| d.join(checkpoint::KEY_FILE))
-        .ok_or_else(|| {
-            CliError::Usage(
-                "no config directory could be found for the checkpoint key; pass --key FILE".into(),
-            )
-        })
+/// The checkpoint key's default place: in the config directory.
+fn default_key(config_dir: &std::path::Path) -> PathBuf {
+    config_dir.join(checkpoint::KEY_FILE)
 }
 
 fn checkpoint_error(e: CheckpointError) -> CliError {
@@ -74,7 +69,7 @@ async fn database_name(conn: &Connection) -> Result<String, CliError> {
 /// Walks the chain; prints the report; exit 7 when it does not verify.
 pub(super) async fn verify(
     conn: &Connection,
-    config_dir: Option<&std::path::Path>,
+    config_dir: &std::path::Path,
     args: VerifyArgs,
 ) -> Result<(), CliError> {
     if let Some(file) = &args.archive {
@@ -86,7 +81,7 @@ pub(super) async fn verify(
         Some(path) => {
             let key = match &args.key {
                 Some(k) => k.clone(),
-                None => default_key(config_dir)?,
+                None => default_key(config_dir),
             };
             let trusted = checkpoint::trusted_key(&key).map_err(checkpoint_error)?;
             let c = Checkpoint::read(path).map_err(checkpoint_error)?;
@@ -218,12 +213,12 @@ fn print_report(r: &Report, seconds: f64) -> Result<(), CliError> {
 /// Signs the chain's head with the key outside the database and writes it to a new file.
 pub(super) async fn checkpoint(
     conn: &Connection,
-    config_dir: Option<&std::path::Path>,
+    config_dir: &std::path::Path,
     args: CheckpointArgs,
 ) -> Result<(), CliError> {
     let key_path = match &args.key {
         Some(k) => k.clone(),
-        None => default_key(config_dir)?,
+        None => default_key(config_dir),
     };
     let (key, made) = checkpoint::load_or_create_key(&key_path).map_err(checkpoint_error)?;
     if made {
@@ -240,13 +235,7 @@ pub(super) async fn checkpoint(
     let head = crate::db::chain::head(&mut pinned).await?;
     drop(pinned);
     let now = chrono::Utc::now();
-    let signed = Checkpoint::sign(
-        &key,
-        &database,
-        head.seq,
-        &crate::db::chain::hex(&head.hash),
-        now,
-    );
+    let signed = Checkpoint::sign(&key, &database, head.seq, &hex::encode(head.hash), now);
     let path = args.output.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "audit-checkpoint-{}-{}.json",

@@ -22,7 +22,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use super::DbError;
-use super::chain::{AuditRow, Head, ROW_COLUMNS, from_hex, hex, link_hash};
+use super::chain::{AuditRow, Head, ROW_COLUMNS, from_hex, link_hash};
 
 /// What an archive file says it is.
 pub const FORMAT: &str = "switchboard-audit-archive/1";
@@ -262,7 +262,7 @@ async fn write_file(
         "database": database,
         "before": time(before),
         "start_seq": start.seq,
-        "start_hash": hex(&start.hash),
+        "start_hash": hex::encode(start.hash),
     });
     writeln!(out, "{header}").map_err(io)?;
     let mut ids = Vec::new();
@@ -287,9 +287,10 @@ async fn write_file(
             if row.created_at >= before {
                 break;
             }
+            let recomputed = link_hash(&prev, &row);
             if seq != head.seq + 1
                 || prev.as_slice() != head.hash.as_slice()
-                || link_hash(&prev, &row).as_slice() != hash.as_slice()
+                || recomputed.as_slice() != hash.as_slice()
             {
                 return Err(ArchiveError::Verify(format!(
                     "the audit log does not verify at link {seq} (run `switchboard audit \
@@ -298,15 +299,15 @@ async fn write_file(
             }
             let line = RowLine {
                 seq: Some(seq),
-                prev_hash: Some(hex(&prev)),
-                hash: Some(hex(&hash)),
+                prev_hash: Some(hex::encode(&prev)),
+                hash: Some(hex::encode(&hash)),
                 row: file_row(&row),
             };
             write_line(&mut out, &line).map_err(io)?;
             ids.push(row.id);
             head = Head {
                 seq,
-                hash: link_hash(&prev, &row),
+                hash: recomputed,
             };
             chained += 1;
         }
@@ -337,7 +338,7 @@ async fn write_file(
     tx.rollback().await?;
     let trailer = json!({
         "through_seq": head.seq,
-        "head_hash": hex(&head.hash),
+        "head_hash": hex::encode(head.hash),
         "chained": chained,
         "outside": outside,
     });
@@ -349,7 +350,7 @@ async fn write_file(
             before,
             start_seq: start.seq,
             through_seq: head.seq,
-            head_hash: hex(&head.hash),
+            head_hash: hex::encode(head.hash),
             chained,
             outside,
             file_sha256: String::new(),
@@ -510,7 +511,7 @@ pub fn verify_file(path: &Path) -> Result<FileCheck, ArchiveError> {
     let header = header.ok_or_else(|| bad("the file is empty".into()))?;
     let trailer = trailer.ok_or_else(|| bad("it has no trailer: it was cut short".into()))?;
     if trailer.through_seq != Some(head.seq)
-        || trailer.head_hash.as_deref() != Some(hex(&head.hash).as_str())
+        || trailer.head_hash.as_deref() != Some(hex::encode(head.hash).as_str())
         || trailer.chained != Some(chained)
         || trailer.outside != Some(outside)
     {
@@ -523,10 +524,10 @@ pub fn verify_file(path: &Path) -> Result<FileCheck, ArchiveError> {
         before: header.before.unwrap_or_default(),
         start_seq: header.start_seq.unwrap_or_default(),
         through_seq: head.seq,
-        head_hash: hex(&head.hash),
+        head_hash: hex::encode(head.hash),
         chained,
         outside,
-        file_sha256: hex(&digest.finalize()),
+        file_sha256: hex::encode(digest.finalize()),
     })
 }
 

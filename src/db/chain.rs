@@ -68,7 +68,8 @@ impl AuditRow {
 /// stored), `ip_address` as PostgreSQL's `inet` text, absent values as `null`, text as JSON
 /// strings (serde_json's escaping), and the two JSON values exactly as PostgreSQL prints
 /// `jsonb` (`::text`: object keys ordered by length, then bytes; `", "` and `": "` between
-/// items), which is the same text for the same value on every server version since 9.4.
+/// items). Only PostgreSQL 15 was tried; a version that printed `jsonb` differently would make
+/// every link fail to verify.
 pub fn canonical_into(row: &AuditRow, buf: &mut Vec<u8>) {
     fn id(buf: &mut Vec<u8>, u: Option<Uuid>) {
         match u {
@@ -147,10 +148,12 @@ pub struct Head {
     pub hash: [u8; 32],
 }
 
-fn hash32(v: Vec<u8>) -> [u8; 32] {
+/// A stored hash as its 32 bytes (zeros if the column holds anything else, which then fails
+/// every comparison).
+pub fn hash32(v: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     if v.len() == 32 {
-        out.copy_from_slice(&v);
+        out.copy_from_slice(v);
     }
     out
 }
@@ -165,7 +168,7 @@ pub async fn head(conn: &mut PgConnection) -> Result<Head, DbError> {
     match last {
         Some((seq, hash)) => Ok(Head {
             seq,
-            hash: hash32(hash),
+            hash: hash32(&hash),
         }),
         None => start(conn).await,
     }
@@ -183,7 +186,7 @@ pub async fn start(conn: &mut PgConnection) -> Result<Head, DbError> {
     Ok(match cut {
         Some((seq, hash)) => Head {
             seq,
-            hash: hash32(hash),
+            hash: hash32(&hash),
         },
         None => Head {
             seq: 0,
@@ -331,22 +334,10 @@ pub async fn link_existing(
     Ok(linked)
 }
 
-/// Lower-case hex of a hash.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A hash from its hex, if it is 64 hex digits.
 pub fn from_hex(s: &str) -> Option<[u8; 32]> {
-    let s = s.trim();
-    if s.len() != 64 {
-        return None;
-    }
     let mut out = [0u8; 32];
-    for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
-        let pair = std::str::from_utf8(chunk).ok()?;
-        out[i] = u8::from_str_radix(pair, 16).ok()?;
-    }
+    hex::decode_to_slice(s.trim(), &mut out).ok()?;
     Some(out)
 }
 
@@ -400,7 +391,7 @@ mod tests {
         let mut r = row();
         r.new_values = Some(r#"{"credits": 11}"#.into());
         assert_ne!(link_hash(&GENESIS, &r), base);
-        assert_eq!(from_hex(&hex(&base)), Some(base));
+        assert_eq!(from_hex(&hex::encode(base)), Some(base));
         assert_eq!(from_hex("zz"), None);
     }
 }

@@ -376,14 +376,7 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
         ListKind::AuditLog => {
             let row = tagged_query(kind,
                 "SELECT a.id, a.created_at, coalesce(u.email, '(system)'), a.action, a.resource_type, \
-                        a.resource_id, host(a.ip_address), a.user_agent, a.old_values, a.new_values, \
-                        CASE a.resource_type \
-                            WHEN 'user' THEN (SELECT email FROM users WHERE id = a.resource_id) \
-                            WHEN 'tenant' THEN (SELECT name FROM tenants WHERE id = a.resource_id) \
-                            WHEN 'phone_number' THEN \
-                                (SELECT phone_number FROM phone_numbers WHERE id = a.resource_id) \
-                            WHEN 'agent' THEN (SELECT name FROM agents WHERE id = a.resource_id) \
-                        END \
+                        a.resource_id, host(a.ip_address), a.user_agent, a.old_values, a.new_values \
                  FROM audit_logs a LEFT JOIN users u ON u.id = a.user_id WHERE a.id = $1",
             )
             .bind(id)
@@ -406,11 +399,9 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                     "user agent",
                 ],
             );
-            // What the resource is now, by name (the stored row is unchanged).
-            detail.fields.push(("resource", cell(&row, 10)));
             let old: Option<Value> = row.try_get(8).unwrap_or(None);
             let new: Option<Value> = row.try_get(9).unwrap_or(None);
-            let ids: Vec<Uuid> = [&old, &new]
+            let value_ids: Vec<Uuid> = [&old, &new]
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_object)
@@ -418,11 +409,21 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                 .filter_map(Value::as_str)
                 .filter_map(|s| Uuid::parse_str(s).ok())
                 .collect();
-            // The entry as a sentence, its ids by name.
             let resource_type: String = row.try_get(4).unwrap_or_default();
             let resource_id: Option<Uuid> = row.try_get(5).unwrap_or(None);
-            let wanted = labels::ids_in(resource_id, old.as_ref(), new.as_ref());
-            let names = labels::labels(&mut *crate::db::pinned(pool).await?, &wanted).await?;
+            // One query names the resource and every id in the values (the stored row is
+            // unchanged): the resource field, the sentence and the table below read it.
+            let mut wanted = value_ids.clone();
+            wanted.extend(resource_id.filter(|r| !value_ids.contains(r)));
+            let named = labels::name_ids(&mut *crate::db::pinned(pool).await?, &wanted).await?;
+            let names: labels::Labels = named
+                .iter()
+                .map(|(id, _, label)| (*id, label.clone()))
+                .collect();
+            let resource = resource_id
+                .and_then(|r| names.get(&r))
+                .map_or(Cell::Null, |l| Cell::Text(l.clone()));
+            detail.fields.push(("resource", resource));
             detail.fields.push((
                 "change",
                 Cell::Text(labels::sentence(
@@ -434,37 +435,21 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                 )),
             ));
             detail.sections.push(Section::Diff { old, new });
-            if !ids.is_empty() {
-                detail.sections.push(names_of(pool, kind, &ids).await?);
+            if !value_ids.is_empty() {
+                detail.sections.push(Section::Table {
+                    title: "The ids above, by name".to_string(),
+                    header: vec!["id", "is", "name"],
+                    rows: named
+                        .into_iter()
+                        .filter(|(id, _, _)| value_ids.contains(id))
+                        .map(|(id, what, label)| {
+                            vec![Cell::Id(id), Cell::Text(what), Cell::Text(label)]
+                        })
+                        .collect(),
+                });
             }
             detail.jump = pane_of_resource(&resource_type).zip(resource_id);
         }
     }
     Ok(detail)
-}
-
-/// The ids an audit entry's values hold, each with what it names now (a user's email, a
-/// tenant's name, a number, an agent's name): people read names, the entry keeps ids.
-async fn names_of(pool: &PgPool, kind: ListKind, ids: &[Uuid]) -> Result<Section, DbError> {
-    let rows: Vec<PgRow> = tagged_query(
-        kind,
-        "SELECT n.id, n.what, n.label FROM ( \
-             SELECT id, 'user' AS what, email::text AS label FROM users WHERE id = ANY($1) \
-             UNION ALL SELECT id, 'tenant', name::text FROM tenants WHERE id = ANY($1) \
-             UNION ALL SELECT id, 'phone number', phone_number::text FROM phone_numbers \
-                 WHERE id = ANY($1) \
-             UNION ALL SELECT id, 'agent', name::text FROM agents WHERE id = ANY($1)) n \
-         ORDER BY array_position($1, n.id)",
-    )
-    .bind(ids)
-    .fetch_all(&mut *crate::db::pinned(pool).await?)
-    .await?;
-    Ok(Section::Table {
-        title: "The ids above, by name".to_string(),
-        header: vec!["id", "is", "name"],
-        rows: rows
-            .iter()
-            .map(|r| (0..3).map(|i| cell(r, i)).collect())
-            .collect(),
-    })
 }

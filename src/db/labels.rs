@@ -30,27 +30,44 @@ pub fn ids_in(resource_id: Option<Uuid>, old: Option<&Value>, new: Option<&Value
     ids
 }
 
-/// The SQL that names ids: users by email, tenants by name, numbers by number, agents by name.
-pub const LABELS_SQL: &str = "SELECT id, email::text FROM users WHERE id = ANY($1) \
-     UNION ALL SELECT id, name::text FROM tenants WHERE id = ANY($1) \
-     UNION ALL SELECT id, phone_number::text FROM phone_numbers WHERE id = ANY($1) \
-     UNION ALL SELECT id, name::text FROM agents WHERE id = ANY($1)";
+/// The SQL that names ids: users by email, tenants by name, numbers by number, agents by name;
+/// in the order of `$1`.
+const NAMED_SQL: &str = "SELECT n.id, n.what, n.label FROM ( \
+         SELECT id, 'user' AS what, email::text AS label FROM users WHERE id = ANY($1) \
+         UNION ALL SELECT id, 'tenant', name::text FROM tenants WHERE id = ANY($1) \
+         UNION ALL SELECT id, 'phone number', phone_number::text FROM phone_numbers \
+             WHERE id = ANY($1) \
+         UNION ALL SELECT id, 'agent', name::text FROM agents WHERE id = ANY($1)) n \
+     ORDER BY array_position($1, n.id)";
+
+/// What `ids` name now, in their order: (id, what it is, its name). Ids that name nothing are
+/// left out.
+pub async fn name_ids<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, String, String)>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(Uuid, String, Option<String>)> = crate::db::query_as(NAMED_SQL)
+        .bind(ids)
+        .fetch_all(executor)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, what, label)| label.map(|l| (id, what, l)))
+        .collect())
+}
 
 /// What `ids` name now (ids that name nothing are left out).
 pub async fn labels<'e, E: sqlx::PgExecutor<'e>>(
     executor: E,
     ids: &[Uuid],
 ) -> Result<Labels, DbError> {
-    if ids.is_empty() {
-        return Ok(Labels::new());
-    }
-    let rows: Vec<(Uuid, Option<String>)> = crate::db::query_as(LABELS_SQL)
-        .bind(ids)
-        .fetch_all(executor)
-        .await?;
-    Ok(rows
+    Ok(name_ids(executor, ids)
+        .await?
         .into_iter()
-        .filter_map(|(id, label)| label.map(|l| (id, l)))
+        .map(|(id, _, label)| (id, label))
         .collect())
 }
 

@@ -16,7 +16,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use super::DbError;
-use super::chain::{AuditRow, ROW_COLUMNS, hex, link_hash};
+use super::chain::{AuditRow, ROW_COLUMNS, link_hash};
 
 /// How many problems (and rows outside the chain) a report lists; the rest are counted.
 pub const LISTED: usize = 200;
@@ -164,9 +164,9 @@ pub async fn verify(
     let mut report = Report {
         links: 0,
         start_seq: start.seq,
-        start_hash: hex(&start.hash),
+        start_hash: hex::encode(start.hash),
         head_seq: start.seq,
-        head_hash: hex(&start.hash),
+        head_hash: hex::encode(start.hash),
         head_time: None,
         actor_deleted: 0,
         counts: BTreeMap::new(),
@@ -247,10 +247,10 @@ pub async fn verify(
                 }
             }
             expected_seq = seq + 1;
-            expected_prev = hash32(&hash);
+            expected_prev = super::chain::hash32(&hash);
             report.links += 1;
             report.head_seq = seq;
-            report.head_hash = hex(&hash);
+            report.head_hash = hex::encode(&hash);
             report.head_time = Some(row_time);
         }
     }
@@ -557,12 +557,4 @@ fn check(found: &mut Found, row: AuditRow, link: Option<LinkOf>, began: Option<D
             row.id, row.action, row.created_at
         ),
     ));
-}
-
-fn hash32(v: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    if v.len() == 32 {
-        out.copy_from_slice(v);
-    }
-    out
 }
