@@ -76,7 +76,8 @@ async fn a_platform_database_with_rows_is_adopted_and_actions_work_on_it() {
             (3, Action::Apply),
             (4, Action::Apply),
             (5, Action::Apply),
-            (6, Action::Apply)
+            (6, Action::Apply),
+            (7, Action::Apply)
         ]
     );
 
@@ -91,7 +92,8 @@ async fn a_platform_database_with_rows_is_adopted_and_actions_work_on_it() {
             (3, How::Applied),
             (4, How::Applied),
             (5, How::Applied),
-            (6, How::Applied)
+            (6, How::Applied),
+            (7, How::Applied)
         ]
     );
     let built = events
@@ -148,6 +150,7 @@ async fn a_platform_database_with_rows_is_adopted_and_actions_work_on_it() {
             "audit_archives",
             "audit_chain",
             "idempotency_keys",
+            "legacy_ids",
             "migrations",
             "settings"
         ]
@@ -304,7 +307,8 @@ async fn the_earlier_layout_is_carried_over_with_its_rows() {
             (3, How::CarriedOver),
             (4, How::CarriedOver),
             (5, How::Applied),
-            (6, How::Applied)
+            (6, How::Applied),
+            (7, How::Applied)
         ]
     );
     assert_eq!(

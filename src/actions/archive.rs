@@ -25,22 +25,8 @@ pub async fn archive(
     before: DateTime<Utc>,
     path: &Path,
 ) -> Result<Archived, ActionError> {
-    if session.read_only {
-        return Err(ActionError::ReadOnly);
-    }
     const ACTION: &str = "audit.archive";
-    let allowed = async {
-        session.actor.role.require(Role::SuperAdmin, ACTION)?;
-        super::rules::current_role_now(pool, &session.actor)
-            .await?
-            .require(Role::SuperAdmin, ACTION)
-    };
-    if let Err(e) = allowed.await {
-        if let ActionError::Forbidden(why) = &e {
-            audit::record_refusal(pool, session, ACTION, ("audit_log", None), why).await;
-        }
-        return Err(e);
-    }
+    super::rules::require_super_admin(pool, session, ACTION, ("audit_log", None)).await?;
     let prepared = archive::prepare(pool, before, path)
         .await
         .map_err(action_error)?;

@@ -24,6 +24,7 @@ mod change;
 mod credits;
 mod error;
 pub mod export;
+pub mod import;
 mod numbers;
 mod outcome;
 mod rules;

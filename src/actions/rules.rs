@@ -34,6 +34,31 @@ pub(super) async fn current_role_now(pool: &PgPool, actor: &Actor) -> Result<Rol
     admin_role(actor, row)
 }
 
+/// For the super_admin-only operations outside the action catalogue (the archive, the legacy
+/// import): a writable session and a super_admin as the session says and as the database says
+/// now; a refusal is recorded on `resource`.
+pub(super) async fn require_super_admin(
+    pool: &PgPool,
+    session: &super::Session,
+    action: &str,
+    resource: (&str, Option<Uuid>),
+) -> Result<(), ActionError> {
+    if session.read_only {
+        return Err(ActionError::ReadOnly);
+    }
+    let allowed = async {
+        session.actor.role.require(Role::SuperAdmin, action)?;
+        current_role_now(pool, &session.actor)
+            .await?
+            .require(Role::SuperAdmin, action)
+    };
+    let result = allowed.await;
+    if let Err(ActionError::Forbidden(why)) = &result {
+        super::audit::record_refusal(pool, session, action, resource, why).await;
+    }
+    result
+}
+
 /// The role of an active admin account, else why it is no longer one.
 fn admin_role(actor: &Actor, row: Option<(String, bool)>) -> Result<Role, ActionError> {
     match row {

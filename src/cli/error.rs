@@ -32,6 +32,10 @@ pub enum CliError {
     /// what).
     #[error("{0}")]
     Verify(String),
+    /// `import legacy` found a check of its report failing: it rolled back (the report is
+    /// printed already).
+    #[error("{0}")]
+    Import(String),
     /// The reader of standard output went away (`| head`): end quietly.
     #[error("output closed")]
     Stopped,
@@ -39,7 +43,8 @@ pub enum CliError {
 
 impl CliError {
     /// 0 done, 1 failed while running, 2 cannot start as given, 3 refused or invalid, 4 conflict,
-    /// 5/6 `check` degraded/unavailable, 7 `audit verify` found tampering, 130 interrupted.
+    /// 5/6 `check` degraded/unavailable, 7 `audit verify` found tampering, 8 an import check
+    /// failed (nothing written), 130 interrupted.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_)
@@ -61,6 +66,7 @@ impl CliError {
             CliError::Check("degraded") => 5,
             CliError::Check(_) => 6,
             CliError::Verify(_) => 7,
+            CliError::Import(_) => 8,
             CliError::Stopped => 0,
         }
     }

@@ -9,6 +9,7 @@ mod bench;
 mod check;
 mod error;
 mod grants;
+mod import;
 pub mod measure;
 pub mod output;
 mod proof;
@@ -120,6 +121,12 @@ pub enum Command {
     },
     /// Fill an empty database with the demo data set (refused if it has users).
     SeedDemo,
+    /// Create a legacy voice_agent schema (schema-mapping-guide.md) and fill it with generated
+    /// data, dirt included, to try `import legacy` on.
+    SeedLegacy(import::SeedLegacyArgs),
+    /// Import data from elsewhere into the platform's tables (an audited action).
+    #[command(subcommand)]
+    Import(import::ImportCmd),
     /// Fill an empty database with a large data set for benchmarks (refused if it has users).
     /// Scale 1: 10,000 tenants, 1,000,000 users, 5,000,000 calls, 10,000,000 audit entries.
     SeedBench {
@@ -345,7 +352,10 @@ pub async fn run(cli: Cli, paths: &AppPaths, started: Instant) -> Result<(), Cli
     if let (Err(e), true) = (&result, json)
         && !matches!(
             e,
-            CliError::Stopped | CliError::Check(_) | CliError::Incompatible(_)
+            CliError::Stopped
+                | CliError::Check(_)
+                | CliError::Incompatible(_)
+                | CliError::Import(_)
         )
     {
         let answer = serde_json::json!({"status": e.json_status(), "error": e.to_string()});
@@ -491,6 +501,18 @@ async fn dispatch(
         Some(Command::SeedDemo) => {
             with_connection(run, paths, Writable, MustBeCurrent, async |conn| {
                 setup::seed_demo(conn).await
+            })
+            .await
+        }
+        Some(Command::SeedLegacy(args)) => {
+            with_connection(run, paths, Writable, AsItIs, async |conn| {
+                import::seed_legacy(conn, args).await
+            })
+            .await
+        }
+        Some(Command::Import(import::ImportCmd::Legacy(args))) => {
+            with_connection(run, paths, AsFlagged, MustBeCurrent, async |conn| {
+                import::legacy(conn, run, args).await
             })
             .await
         }

@@ -9,6 +9,7 @@ pub mod export;
 pub mod filter;
 pub mod grants;
 pub mod labels;
+pub mod legacy;
 pub mod lists;
 pub mod lookup;
 pub mod migrate;

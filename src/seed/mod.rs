@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod legacy;
 
 use crate::db::{DbError, SYSTEM_TENANT};
 

@@ -82,6 +82,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/0006_audit_chain.sql"),
         kind: Kind::Transaction,
     },
+    Migration {
+        version: 7,
+        name: "legacy import id map",
+        sql: include_str!("../../../migrations/0007_legacy_import.sql"),
+        kind: Kind::Transaction,
+    },
 ];
 
 /// The optional backstop triggers (`migrate --backstop`): changes made outside the console to

@@ -1,0 +1,645 @@
+//! The legacy voice_agent import on real PostgreSQL: the generated legacy data (seed-legacy,
+//! scale 1, dirt planted) imports to the guide's counts less the dirt, each dirty row reported
+//! with its reason; a second run changes nothing; a change in the source updates that row
+//! alone; a failure in the middle leaves the target as it was; a legacy schema missing a table
+//! or column is refused naming it; a dry run writes nothing; the imported rows show in the
+//! console's panes.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::TestDb;
+use common::actions::{Fixture, fixture, session};
+use switchboard::actions::ActionError;
+use switchboard::actions::import::{Imported, import_legacy};
+use switchboard::db::details::load_detail;
+use switchboard::db::legacy::{self, ImportError, Report, Source};
+use switchboard::db::lists::{Filter, ListKind, Page, fetch_page};
+use switchboard::seed::legacy::{SCALE_ONE, seed_legacy};
+use uuid::Uuid;
+
+/// A migrated database with the fixture's admins and the legacy schema at scale 1 in it (the
+/// source is the same database, as an operator on one server would have it).
+async fn legacy_db() -> (TestDb, Fixture, Source) {
+    let db = TestDb::migrated().await;
+    let f = fixture(&db.pool).await;
+    let counts = seed_legacy(&db.pool, "voice_agent", 1).await.unwrap();
+    assert_eq!(counts, SCALE_ONE);
+    let source = legacy::inspect(&db.pool, "voice_agent").await.unwrap();
+    (db, f, source)
+}
+
+async fn run(db: &TestDb, f: &Fixture, source: &Source, dry_run: bool) -> Imported {
+    import_legacy(
+        &db.pool,
+        &session(&f.super_admin),
+        &db.pool,
+        source,
+        dry_run,
+        &mut |_| {},
+    )
+    .await
+    .unwrap()
+}
+
+/// Outcome counts per legacy table.
+fn outcomes(r: &Report) -> BTreeMap<&str, BTreeMap<String, i64>> {
+    r.tables
+        .iter()
+        .map(|t| (t.legacy_table, t.outcomes.clone()))
+        .collect()
+}
+
+fn counts(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+/// The reasons given for one legacy row.
+fn notes<'a>(r: &'a Report, table: &str, id: &str) -> Vec<(&'a str, &'a str)> {
+    r.rows
+        .iter()
+        .filter(|n| n.legacy_table == table && n.legacy_id == id)
+        .map(|n| (n.outcome.as_str(), n.reason.as_str()))
+        .collect()
+}
+
+/// A digest of everything the import writes (the audit log aside): equal digests, nothing
+/// written.
+async fn digest(db: &TestDb) -> BTreeMap<&'static str, String> {
+    let mut out = BTreeMap::new();
+    for table in [
+        "tenants",
+        "users",
+        "agents",
+        "phone_numbers",
+        "contacts",
+        "calls",
+        "transcripts",
+        "switchboard.legacy_ids",
+    ] {
+        let sql = format!(
+            "SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') \
+             FROM {table} t"
+        );
+        let d: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        out.insert(table, d);
+    }
+    out
+}
+
+async fn scalar(db: &TestDb, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_generated_legacy_data_imports_to_the_guides_counts_less_the_planted_dirt() {
+    let (db, f, source) = legacy_db().await;
+    let done = run(&db, &f, &source, false).await;
+    let r = &done.report;
+    assert!(done.committed);
+    assert!(r.passed(), "{:#?}", r.checks);
+    let got = outcomes(r);
+    let want: BTreeMap<&str, BTreeMap<String, i64>> = [
+        ("organizations", counts(&[("new", 6)])),
+        (
+            "users_voiceagent",
+            counts(&[("new", 37), ("merged", 1), ("skipped", 1)]),
+        ),
+        (
+            "voices_voiceagent",
+            counts(&[("folded", 20), ("skipped", 10)]),
+        ),
+        ("numbers_voiceagent", counts(&[("new", 4), ("skipped", 1)])),
+        ("agents_voiceagent", counts(&[("new", 21), ("skipped", 2)])),
+        (
+            "leads_voiceagent",
+            counts(&[("new", 59), ("merged", 1), ("skipped", 3)]),
+        ),
+        (
+            "batch_logs_voiceagent",
+            counts(&[("folded", 3), ("skipped", 1)]),
+        ),
+        (
+            "call_logs_voiceagent",
+            counts(&[("new", 739), ("skipped", 3)]),
+        ),
+        (
+            "org_permissions_voiceagent",
+            counts(&[("implied", 10), ("not represented", 6)]),
+        ),
+        ("transcriptions", counts(&[("new", 123)])),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(got, want);
+
+    // Each planted dirty row, with the right reason.
+    let expect = |table: &str, id: &str, outcome: &str, words: &str| {
+        let n = notes(r, table, id);
+        assert!(
+            n.iter()
+                .any(|(o, why)| *o == outcome && why.contains(words)),
+            "{table} {id}: want {outcome} '{words}', got {n:?}"
+        );
+    };
+    expect("users_voiceagent", "14", "skipped", "no email");
+    expect(
+        "users_voiceagent",
+        "13",
+        "merged",
+        "same email as legacy user 2",
+    );
+    expect("users_voiceagent", "19", "changed", "no name");
+    for id in ["36", "37", "38", "39"] {
+        expect(
+            "users_voiceagent",
+            id,
+            "changed",
+            "no organization: placed in the system tenant",
+        );
+    }
+    expect(
+        "agents_voiceagent",
+        "23",
+        "skipped",
+        "created_by 2000000023 is not a legacy user",
+    );
+    expect(
+        "agents_voiceagent",
+        "22",
+        "skipped",
+        "its creator, legacy user 14, was skipped",
+    );
+    expect(
+        "agents_voiceagent",
+        "21",
+        "changed",
+        "does not exist: no voice in its config",
+    );
+    expect("agents_voiceagent", "20", "changed", "no name");
+    expect("agents_voiceagent", "17", "changed", "no language: en");
+    expect(
+        "agents_voiceagent",
+        "4",
+        "changed",
+        "default number 4 was not imported",
+    );
+    expect(
+        "numbers_voiceagent",
+        "4",
+        "skipped",
+        "not in E.164 and cannot be made so",
+    );
+    expect(
+        "numbers_voiceagent",
+        "2",
+        "changed",
+        "written as +14150000002",
+    );
+    expect(
+        "numbers_voiceagent",
+        "3",
+        "changed",
+        "written as +442070000003",
+    );
+    expect(
+        "numbers_voiceagent",
+        "5",
+        "changed",
+        "unknown status 'porting': imported inactive",
+    );
+    expect(
+        "numbers_voiceagent",
+        "1",
+        "implied",
+        "left unassigned (shared, system tenant)",
+    );
+    expect(
+        "numbers_voiceagent",
+        "2",
+        "implied",
+        "assigned to the creator of legacy agent(s) 2",
+    );
+    expect("leads_voiceagent", "63", "skipped", "is not a legacy user");
+    expect("leads_voiceagent", "62", "skipped", "no phone number");
+    expect(
+        "leads_voiceagent",
+        "61",
+        "merged",
+        "same number as legacy lead 1",
+    );
+    expect("leads_voiceagent", "60", "changed", "no name");
+    expect("leads_voiceagent", "59", "flagged", "not in E.164");
+    expect(
+        "leads_voiceagent",
+        "58",
+        "changed",
+        "written as +12120000058",
+    );
+    expect(
+        "leads_voiceagent",
+        "57",
+        "skipped",
+        "its user, legacy user 14, was skipped",
+    );
+    expect(
+        "org_permissions_voiceagent",
+        "6",
+        "not represented",
+        "another tenant",
+    );
+    expect(
+        "org_permissions_voiceagent",
+        "9",
+        "not represented",
+        "does not exist",
+    );
+    expect(
+        "org_permissions_voiceagent",
+        "14",
+        "not represented",
+        "expired",
+    );
+    expect(
+        "org_permissions_voiceagent",
+        "15",
+        "not represented",
+        "inactive",
+    );
+    expect(
+        "org_permissions_voiceagent",
+        "16",
+        "not represented",
+        "was not imported",
+    );
+    expect(
+        "org_permissions_voiceagent",
+        "11",
+        "not represented",
+        "another tenant",
+    );
+    expect(
+        "org_permissions_voiceagent",
+        "12",
+        "implied",
+        "shared number",
+    );
+    let call_reasons: Vec<&str> = r
+        .rows
+        .iter()
+        .filter(|n| n.legacy_table == "call_logs_voiceagent")
+        .map(|n| n.reason.as_str())
+        .collect();
+    for words in [
+        "agent 2000000742 is not a legacy agent",
+        "no agent",
+        "its agent, legacy agent 23, was skipped",
+        "unknown status 'voicemail': imported as failed",
+        "no start time: dated by its end",
+        "negative duration -5 s: imported as 0",
+        "lead 2000000736 does not exist: no contact",
+        "lead 62 was skipped: no contact",
+    ] {
+        assert!(
+            call_reasons.iter().any(|r| r.contains(words)),
+            "no call note '{words}': {call_reasons:?}"
+        );
+    }
+    // Nothing changed silently: 1 + 1 + 1 + 4 (users) + 6 (agents) + 4 + 4 (numbers) + 7
+    // (leads) + 8 (calls) + 1 (batch) + 10 (voices) + 16 (permissions).
+    assert_eq!(r.rows.len(), 63, "{:#?}", r.rows);
+
+    // In the platform's tables.
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM users WHERE email LIKE '%@legacy.example'"
+        )
+        .await,
+        37
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM users WHERE email LIKE '%@legacy.example' \
+             AND tenant_id = '00000000-0000-0000-0000-000000000000'"
+        )
+        .await,
+        4
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM tenants WHERE metadata->>'source' = 'voice_agent import'"
+        )
+        .await,
+        6
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM calls WHERE bolna_execution_id LIKE 'legacy:%'"
+        )
+        .await,
+        739
+    );
+    assert_eq!(scalar(&db, "SELECT count(*) FROM transcripts").await, 123);
+    // The merged user's agent belongs to the user it was merged into.
+    let owner: String = sqlx::query_scalar(
+        "SELECT u.email::text FROM agents a JOIN users u ON u.id = a.user_id \
+         WHERE a.bolna_agent_id LIKE 'legacy:%:agent:19'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(owner, "user2@legacy.example");
+    // The voice is folded into the agent; the number is in E.164 and assigned as implied.
+    let voice: String = sqlx::query_scalar(
+        "SELECT bolna_voice_config->'voice'->>'provider_voice_id' FROM agents \
+         WHERE bolna_agent_id LIKE 'legacy:%:agent:1'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(voice, "pv-8");
+    let (number, assigned): (String, Option<String>) = sqlx::query_as(
+        "SELECT p.phone_number::text, u.email::text FROM phone_numbers p \
+         LEFT JOIN users u ON u.id = p.assigned_to_user_id WHERE p.bolna_phone_number_id LIKE 'legacy:%:number:2'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (number.as_str(), assigned.as_deref()),
+        ("+14150000002", Some("user2@legacy.example"))
+    );
+
+    // One audit row, with the counts and the report's checksum.
+    let (new,): (serde_json::Value,) = sqlx::query_as(
+        "SELECT new_values FROM audit_logs WHERE action = 'import.legacy' AND user_id = $1",
+    )
+    .bind(f.super_admin.id)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(new["report_sha256"], done.sha256);
+    assert_eq!(done.json["sha256"], done.sha256);
+    assert_eq!(new["counts"]["call_logs_voiceagent"]["new"], 739);
+    assert_eq!(new["dry_run"], false);
+}
+
+#[tokio::test]
+async fn a_second_run_changes_nothing_and_a_changed_source_row_is_updated_alone() {
+    let (db, f, source) = legacy_db().await;
+    run(&db, &f, &source, false).await;
+    let before = digest(&db).await;
+    let again = run(&db, &f, &source, false).await;
+    assert!(again.committed);
+    assert_eq!(digest(&db).await, before, "a second run wrote something");
+    for t in &again.report.tables {
+        assert_eq!(t.count("new"), 0, "{}: {:?}", t.legacy_table, t.outcomes);
+        assert_eq!(
+            t.count("updated"),
+            0,
+            "{}: {:?}",
+            t.legacy_table,
+            t.outcomes
+        );
+    }
+    let calls = again
+        .report
+        .tables
+        .iter()
+        .find(|t| t.legacy_table == "call_logs_voiceagent")
+        .unwrap();
+    assert_eq!(calls.count("same"), 739);
+
+    // One agent renamed in the source: that agent is updated, nothing else.
+    sqlx::query("UPDATE voice_agent.agents_voiceagent SET name = 'Renamed agent' WHERE id = 1")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let third = run(&db, &f, &source, false).await;
+    let updated: Vec<(&str, i64)> = third
+        .report
+        .tables
+        .iter()
+        .map(|t| (t.legacy_table, t.count("updated") + t.count("new")))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(updated, [("agents_voiceagent", 1)]);
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM agents WHERE name = 'Renamed agent' AND bolna_agent_id LIKE 'legacy:%:agent:1'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_failure_in_the_middle_leaves_the_target_as_it_was() {
+    let (db, f, source) = legacy_db().await;
+    // A call insert fails (as a constraint the import did not foresee would): the tenants,
+    // users, numbers, agents and contacts before it are already written in the transaction.
+    sqlx::raw_sql(
+        "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN RAISE EXCEPTION 'injected failure on call %', NEW.bolna_execution_id; END $$; \
+         CREATE TRIGGER boom BEFORE INSERT ON calls FOR EACH ROW \
+         WHEN (NEW.duration_seconds = 57) EXECUTE FUNCTION boom();",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let before = digest(&db).await;
+    let err = import_legacy(
+        &db.pool,
+        &session(&f.super_admin),
+        &db.pool,
+        &source,
+        false,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, ActionError::Db(m) if m.contains("injected failure on call")),
+        "{err:?}"
+    );
+    assert_eq!(
+        digest(&db).await,
+        before,
+        "a failed import left rows behind"
+    );
+    // The attempt is on record.
+    let (new,): (serde_json::Value,) =
+        sqlx::query_as("SELECT new_values FROM audit_logs WHERE action = 'import.legacy'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(new["written"], false);
+    assert!(new["error"].as_str().unwrap().contains("injected failure"));
+}
+
+#[tokio::test]
+async fn a_legacy_schema_missing_a_table_or_a_column_is_refused_naming_them() {
+    let (db, _f, _source) = legacy_db().await;
+    sqlx::raw_sql(
+        "ALTER TABLE voice_agent.leads_voiceagent DROP COLUMN lead_number; \
+         DROP TABLE voice_agent.batch_logs_voiceagent;",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let before = digest(&db).await;
+    let err = legacy::inspect(&db.pool, "voice_agent").await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ImportError::Schema(_)), "{err:?}");
+    assert!(
+        text.contains("table voice_agent.batch_logs_voiceagent"),
+        "{text}"
+    );
+    assert!(
+        text.contains("column voice_agent.leads_voiceagent.lead_number"),
+        "{text}"
+    );
+    let none = legacy::inspect(&db.pool, "voice_agent_old")
+        .await
+        .unwrap_err();
+    assert!(
+        none.to_string().contains("has no schema voice_agent_old"),
+        "{none}"
+    );
+    let bad = legacy::inspect(&db.pool, "x; DROP TABLE users")
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("lower-case letters"), "{bad}");
+    assert_eq!(digest(&db).await, before);
+}
+
+#[tokio::test]
+async fn a_dry_run_writes_nothing_and_reports_what_the_import_would_do() {
+    let (db, f, source) = legacy_db().await;
+    let before = digest(&db).await;
+    let dry = run(&db, &f, &source, true).await;
+    assert!(!dry.committed);
+    assert!(dry.report.dry_run);
+    assert_eq!(digest(&db).await, before, "a dry run wrote something");
+    let real = run(&db, &f, &source, false).await;
+    assert_eq!(outcomes(&dry.report), outcomes(&real.report));
+    assert_eq!(dry.report.rows.len(), real.report.rows.len());
+    let dry_runs = scalar(
+        &db,
+        "SELECT count(*) FROM audit_logs WHERE action = 'import.legacy' \
+         AND new_values->>'dry_run' = 'true' AND new_values->>'written' = 'false'",
+    )
+    .await;
+    assert_eq!(dry_runs, 1);
+}
+
+#[tokio::test]
+async fn only_a_super_admin_imports_and_a_refusal_is_recorded() {
+    let (db, f, source) = legacy_db().await;
+    let before = digest(&db).await;
+    let err = import_legacy(
+        &db.pool,
+        &session(&f.admin),
+        &db.pool,
+        &source,
+        false,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ActionError::Forbidden(_)), "{err:?}");
+    assert_eq!(digest(&db).await, before);
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM audit_logs WHERE action = 'admin.refused' \
+             AND new_values->>'action' = 'import.legacy'"
+        )
+        .await,
+        1
+    );
+}
+
+/// Every row of a pane.
+async fn pane_ids(db: &TestDb, kind: ListKind) -> Vec<Uuid> {
+    let filter = Filter::parse(kind, "").unwrap();
+    let mut ids = Vec::new();
+    let mut page = Page::First;
+    loop {
+        let rows = fetch_page(&db.pool, kind, &filter, &page, 200)
+            .await
+            .unwrap();
+        ids.extend(rows.iter().map(|r| r.id));
+        match rows.last() {
+            Some(last) if rows.len() == 200 => page = Page::After(last.key.clone()),
+            _ => return ids,
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_imported_rows_show_in_the_consoles_panes() {
+    let (db, f, source) = legacy_db().await;
+    run(&db, &f, &source, false).await;
+    for (kind, map_kind) in [
+        (ListKind::Tenants, "organization"),
+        (ListKind::Users, "user"),
+        (ListKind::Agents, "agent"),
+        (ListKind::PhoneNumbers, "number"),
+    ] {
+        let shown = pane_ids(&db, kind).await;
+        let imported: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT DISTINCT new_id FROM switchboard.legacy_ids WHERE kind = $1",
+        )
+        .bind(map_kind)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        assert!(!imported.is_empty());
+        let missing: Vec<&Uuid> = imported.iter().filter(|id| !shown.contains(id)).collect();
+        assert!(missing.is_empty(), "{kind:?}: not in the pane: {missing:?}");
+    }
+    // The calls: an imported agent's detail counts them and names its tenant.
+    let agent: Uuid =
+        sqlx::query_scalar("SELECT id FROM agents WHERE bolna_agent_id LIKE 'legacy:%:agent:1'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    let calls = scalar(
+        &db,
+        "SELECT count(*) FROM calls c JOIN agents a ON a.id = c.agent_id \
+         WHERE a.bolna_agent_id LIKE 'legacy:%:agent:1'",
+    )
+    .await;
+    assert!(calls > 30, "{calls}");
+    let detail = load_detail(&db.pool, ListKind::Agents, agent)
+        .await
+        .unwrap();
+    let field = |name: &str| {
+        detail
+            .fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| format!("{c:?}"))
+            .unwrap_or_default()
+    };
+    assert!(
+        field("calls").contains(&calls.to_string()),
+        "{}",
+        field("calls")
+    );
+    assert!(
+        field("tenant").contains("Organization "),
+        "{}",
+        field("tenant")
+    );
+}
