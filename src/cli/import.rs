@@ -173,13 +173,13 @@ fn print(done: &Imported) -> Result<(), CliError> {
     ))?;
     output::line("")?;
     output::line(format!(
-        "{:<26} {:>7} {:>8} {:>7} {:>7} {:>6} {:>7}",
+        "{:<26} {:>9} {:>9} {:>9} {:>7} {:>6} {:>7}",
         "legacy table", "rows", "imported", "new", "updated", "merged", "skipped"
     ))?;
     for t in &r.tables {
         let skipped = t.count("skipped") + t.count("not represented");
         output::line(format!(
-            "{:<26} {:>7} {:>8} {:>7} {:>7} {:>6} {:>7}",
+            "{:<26} {:>9} {:>9} {:>9} {:>7} {:>6} {:>7}",
             t.legacy_table,
             thousands(t.legacy),
             thousands(t.imported()),
@@ -206,7 +206,7 @@ fn print(done: &Imported) -> Result<(), CliError> {
     const SHOWN: usize = 8;
     output::line(format!(
         "Rows per tenant ({} tenants{})",
-        r.tenants.len(),
+        thousands(r.tenants.len() as i64),
         if r.tenants.len() > SHOWN {
             format!(", the {SHOWN} with the most calls")
         } else {

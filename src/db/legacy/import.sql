@@ -444,9 +444,57 @@ FROM st_contacts s WHERE t.id = s.new_id AND s.action = 'updated';
 -- no column (cost, cost breakdown, call type, batch, job, room, VAPI ids) goes into metadata,
 -- VAPI's own data into bolna_metadata.
 CREATE TEMP TABLE st_calls ON COMMIT DROP AS
-WITH x AS MATERIALIZED (
-    SELECT cl.id::text AS legacy_id, coalesce(m.new_id, gen_random_uuid()) AS new_id,
-           false AS adopted, m.source_hash AS old_hash,
+-- Nested subqueries, each fenced by OFFSET 0, instead of materialized CTEs: a million call logs
+-- stream through once instead of being written out between the levels.
+SELECT h.*,
+       CASE WHEN h.skip IS NOT NULL THEN 'skipped'
+            WHEN h.old_hash IS NULL THEN 'new'
+            WHEN NOT EXISTS (SELECT 1 FROM calls t WHERE t.id = h.new_id) THEN 'new'
+            WHEN h.old_hash IS DISTINCT FROM h.hash THEN 'updated'
+            ELSE 'same' END AS action
+FROM (
+SELECT z.*,
+       md5(row(z.agent_id, z.user_id, z.contact_id, z.phone_number, z.status, z.duration_seconds,
+               z.lead_type, z.created_at, z.ended_at, z.recording_url, z.metadata,
+               z.bolna_metadata, z.bolna_conversation_id)::text) AS hash
+FROM (
+SELECT y.*,
+       coalesce(CASE WHEN y.contact_id IS NOT NULL THEN y.lead_phone END, y.from_phone,
+                'unknown')::varchar(50) AS phone_number,
+       ceil(y.duration_seconds / 60.0)::int AS duration_minutes
+FROM (
+SELECT x.*,
+       ('legacy:' || x.source || ':call:' || x.new_id)::varchar(255) AS bolna_execution_id,
+       -- The contact only within the call's tenant.
+       CASE WHEN x.lead_action IS NULL OR x.lead_action = 'skipped' THEN NULL
+            WHEN ua.tenant_id IS DISTINCT FROM uc.tenant_id THEN NULL
+            ELSE x.lead_contact END AS contact_id,
+       x.lead_action IS NOT NULL AND x.lead_action <> 'skipped'
+           AND ua.tenant_id IS DISTINCT FROM uc.tenant_id AS lead_elsewhere,
+       CASE WHEN x.st IN ('completed', 'complete', 'ended', 'success', 'successful') THEN 'completed'
+            WHEN x.st IN ('failed', 'error', 'no-answer', 'no_answer', 'busy', 'rejected')
+                THEN 'failed'
+            WHEN x.st IN ('in_progress', 'in-progress', 'ongoing', 'ringing', 'queued',
+                          'initiated') THEN 'in_progress'
+            WHEN x.st IN ('cancelled', 'canceled') THEN 'cancelled'
+            ELSE 'failed' END AS status,
+       x.st IS NULL OR x.st NOT IN ('completed', 'complete', 'ended', 'success', 'successful',
+           'failed', 'error', 'no-answer', 'no_answer', 'busy', 'rejected', 'in_progress',
+           'in-progress', 'ongoing', 'ringing', 'queued', 'initiated', 'cancelled',
+           'canceled') AS status_unknown,
+       CASE WHEN x.call_duration IS NULL OR x.call_duration < 0 THEN 0
+            ELSE least(round(x.call_duration), 2147483647)::int END AS duration_seconds,
+       CASE lower(btrim(x.call_type)) WHEN 'inbound' THEN 'inbound'
+                                      WHEN 'outbound' THEN 'outbound' END AS lead_type,
+       coalesce(x.started_at, x.ended_at, now()) AS created_at,
+       x.call_recording_url AS recording_url
+FROM (
+    -- New ids are the import's sequence under one prefix (see lg_params): in the order the rows
+    -- are written, so that the platform's indexes on the id grow at one end.
+    SELECT cl.id::text AS legacy_id,
+           coalesce(m.new_id, (p.id_prefix || lpad(to_hex(nextval('lg_ids')), 12, '0'))::uuid)
+               AS new_id,
+           false AS adopted, m.source_hash AS old_hash, p.source,
            CASE WHEN cl.agent IS NULL THEN 'no agent'
                 WHEN sa.legacy_id IS NULL THEN 'agent ' || cl.agent || ' is not a legacy agent'
                 WHEN sa.action = 'skipped' THEN 'its agent, legacy agent ' || cl.agent
@@ -475,8 +523,7 @@ WITH x AS MATERIALIZED (
                'from_number', sn.phone_number)) AS metadata,
            coalesce(cl.vapi_data, '{}'::jsonb) AS bolna_metadata,
            left(coalesce(nullif(btrim(cl.vapi_call_id), ''), 'legacy:' || cl.id), 255)::varchar(255)
-               AS bolna_conversation_id,
-           ('legacy:' || p.source || ':call:' || cl.id)::varchar(255) AS bolna_execution_id
+               AS bolna_conversation_id
     FROM lg_calls cl CROSS JOIN lg_params p
     LEFT JOIN lg_map m ON m.kind = 'call' AND m.legacy_id = cl.id::text
     LEFT JOIN st_agents sa ON sa.legacy_id = cl.agent::text
@@ -484,55 +531,16 @@ WITH x AS MATERIALIZED (
     LEFT JOIN st_users si ON si.legacy_id = cl.initiated_by::text
     LEFT JOIN st_numbers sn ON sn.legacy_id = cl.from_number_id::text
     LEFT JOIN lg_batches b ON b.id = cl.batch_id
-), y AS MATERIALIZED (
-    SELECT x.*,
-           -- The contact only within the call's tenant.
-           CASE WHEN x.lead_action IS NULL OR x.lead_action = 'skipped' THEN NULL
-                WHEN ua.tenant_id IS DISTINCT FROM uc.tenant_id THEN NULL
-                ELSE x.lead_contact END AS contact_id,
-           x.lead_action IS NOT NULL AND x.lead_action <> 'skipped'
-               AND ua.tenant_id IS DISTINCT FROM uc.tenant_id AS lead_elsewhere,
-           CASE WHEN x.st IN ('completed', 'complete', 'ended', 'success', 'successful') THEN 'completed'
-                WHEN x.st IN ('failed', 'error', 'no-answer', 'no_answer', 'busy', 'rejected')
-                    THEN 'failed'
-                WHEN x.st IN ('in_progress', 'in-progress', 'ongoing', 'ringing', 'queued',
-                              'initiated') THEN 'in_progress'
-                WHEN x.st IN ('cancelled', 'canceled') THEN 'cancelled'
-                ELSE 'failed' END AS status,
-           x.st IS NULL OR x.st NOT IN ('completed', 'complete', 'ended', 'success', 'successful',
-               'failed', 'error', 'no-answer', 'no_answer', 'busy', 'rejected', 'in_progress',
-               'in-progress', 'ongoing', 'ringing', 'queued', 'initiated', 'cancelled',
-               'canceled') AS status_unknown,
-           CASE WHEN x.call_duration IS NULL OR x.call_duration < 0 THEN 0
-                ELSE least(round(x.call_duration), 2147483647)::int END AS duration_seconds,
-           CASE lower(btrim(x.call_type)) WHEN 'inbound' THEN 'inbound'
-                                          WHEN 'outbound' THEN 'outbound' END AS lead_type,
-           coalesce(x.started_at, x.ended_at, now()) AS created_at,
-           x.call_recording_url AS recording_url
-    FROM x
-    LEFT JOIN users ua ON ua.id = x.user_id
-    LEFT JOIN users uc ON uc.id = x.lead_user
-), z AS MATERIALIZED (
-    SELECT y.*,
-           coalesce(CASE WHEN y.contact_id IS NOT NULL THEN y.lead_phone END, y.from_phone,
-                    'unknown')::varchar(50) AS phone_number,
-           ceil(y.duration_seconds / 60.0)::int AS duration_minutes
-    FROM y
-)
-SELECT z.*,
-       md5(row(z.agent_id, z.user_id, z.contact_id, z.phone_number, z.status, z.duration_seconds,
-               z.lead_type, z.created_at, z.ended_at, z.recording_url, z.metadata,
-               z.bolna_metadata, z.bolna_conversation_id)::text) AS hash,
-       CASE WHEN z.skip IS NOT NULL THEN 'skipped'
-            WHEN z.old_hash IS NULL THEN 'new'
-            WHEN NOT EXISTS (SELECT 1 FROM calls t WHERE t.id = z.new_id) THEN 'new'
-            WHEN z.old_hash IS DISTINCT FROM
-                 md5(row(z.agent_id, z.user_id, z.contact_id, z.phone_number, z.status,
-                         z.duration_seconds, z.lead_type, z.created_at, z.ended_at,
-                         z.recording_url, z.metadata, z.bolna_metadata,
-                         z.bolna_conversation_id)::text) THEN 'updated'
-            ELSE 'same' END AS action
-FROM z;
+    OFFSET 0
+) x
+LEFT JOIN users ua ON ua.id = x.user_id
+LEFT JOIN users uc ON uc.id = x.lead_user
+OFFSET 0
+) y
+OFFSET 0
+) z
+OFFSET 0
+) h;
 ANALYZE st_calls;
 
 INSERT INTO lg_notes (legacy_table, legacy_id, outcome, reason)
@@ -559,8 +567,14 @@ FROM st_calls s, LATERAL (VALUES
     ('changed', CASE WHEN s.skip IS NULL AND s.call_type IS NOT NULL AND s.lead_type IS NULL
                      THEN 'unknown call type ' || quote_literal(s.call_type) || ': left empty' END)
 ) AS n(outcome, reason)
-WHERE n.reason IS NOT NULL;
+WHERE n.reason IS NOT NULL
+  -- Only rows with something to say (the conditions above, in short).
+  AND (s.skip IS NOT NULL OR s.status_unknown OR s.started_at IS NULL OR s.call_duration < 0
+       OR (s.target IS NOT NULL AND s.contact_id IS NULL) OR s.phone_number = 'unknown'
+       OR (s.call_type IS NOT NULL AND s.lead_type IS NULL));
 
+-- step: calls written
+-- The calls, in the order of their new ids.
 INSERT INTO calls (id, agent_id, user_id, contact_id, bolna_conversation_id, bolna_execution_id,
                    phone_number, call_source, lead_type, duration_minutes, duration_seconds,
                    credits_used, status, recording_url, metadata, bolna_metadata, created_at,
@@ -584,7 +598,10 @@ FROM st_calls s WHERE t.id = s.new_id AND s.action = 'updated';
 -- as "speaker: text" lines.
 CREATE TEMP TABLE st_transcripts ON COMMIT DROP AS
 WITH x AS MATERIALIZED (
-    SELECT c.legacy_id, coalesce(m.new_id, gen_random_uuid()) AS new_id, false AS adopted,
+    SELECT c.legacy_id,
+           coalesce(m.new_id, (p.id_prefix || lpad(to_hex(nextval('lg_ids')), 12, '0'))::uuid)
+               AS new_id,
+           false AS adopted,
            m.source_hash AS old_hash, NULL::text AS skip, NULL::text AS merged_into,
            c.new_id AS call_id, c.user_id,
            CASE jsonb_typeof(c.transcriptions)
@@ -596,7 +613,7 @@ WITH x AS MATERIALIZED (
                ELSE c.transcriptions::text END AS content,
            CASE jsonb_typeof(c.transcriptions) WHEN 'array' THEN c.transcriptions
                                                ELSE '[]'::jsonb END AS speaker_segments
-    FROM st_calls c
+    FROM st_calls c CROSS JOIN lg_params p
     LEFT JOIN lg_map m ON m.kind = 'transcript' AND m.legacy_id = c.legacy_id
     WHERE c.action <> 'skipped' AND c.transcriptions IS NOT NULL
       AND c.transcriptions NOT IN ('[]'::jsonb, 'null'::jsonb, '""'::jsonb)
@@ -691,12 +708,11 @@ INSERT INTO lg_notes (legacy_table, legacy_id, outcome, reason)
 SELECT 'org_permissions_voiceagent', legacy_id, action, reason FROM st_permissions;
 
 -- step: id map
--- Every imported, adopted or merged row in the id map; a row whose mapped values did not change
--- is left as it is.
-INSERT INTO switchboard.legacy_ids AS m (source, kind, legacy_id, new_id, target_table, adopted,
-                                         source_hash)
-SELECT p.source, s.kind, s.legacy_id, s.new_id, s.target_table, s.adopted, s.hash
-FROM lg_params p, (
+-- Every imported, adopted or merged row in the id map: new entries inserted in key order (the
+-- map's index grows at one end), entries whose mapped values changed updated, the rest left.
+CREATE TEMP TABLE st_map ON COMMIT DROP AS
+SELECT s.kind, s.legacy_id, s.new_id, s.target_table, s.adopted, s.hash, m.legacy_id IS NOT NULL AS known
+FROM (
     SELECT 'organization', legacy_id, new_id, 'tenants', adopted, hash, action FROM st_org
     UNION ALL SELECT 'user', legacy_id, new_id, 'users', adopted, hash, action FROM st_users
     UNION ALL SELECT 'number', legacy_id, new_id, 'phone_numbers', adopted, hash, action FROM st_numbers
@@ -705,9 +721,19 @@ FROM lg_params p, (
     UNION ALL SELECT 'call', legacy_id, new_id, 'calls', adopted, hash, action FROM st_calls
     UNION ALL SELECT 'transcript', legacy_id, new_id, 'transcripts', adopted, hash, action FROM st_transcripts
 ) AS s(kind, legacy_id, new_id, target_table, adopted, hash, action)
+LEFT JOIN lg_map m ON m.kind = s.kind AND m.legacy_id = s.legacy_id
 WHERE s.action <> 'skipped'
-ON CONFLICT (source, kind, legacy_id) DO UPDATE
-SET new_id = EXCLUDED.new_id, adopted = EXCLUDED.adopted, source_hash = EXCLUDED.source_hash,
-    changed_at = now()
-WHERE (m.new_id, m.adopted, m.source_hash)
-      IS DISTINCT FROM (EXCLUDED.new_id, EXCLUDED.adopted, EXCLUDED.source_hash);
+  AND (m.legacy_id IS NULL OR (m.new_id, m.adopted, m.source_hash)
+                              IS DISTINCT FROM (s.new_id, s.adopted, s.hash));
+
+UPDATE switchboard.legacy_ids m
+SET new_id = s.new_id, adopted = s.adopted, source_hash = s.hash, changed_at = now()
+FROM st_map s, lg_params p
+WHERE s.known AND m.source = p.source AND m.kind = s.kind AND m.legacy_id = s.legacy_id;
+
+INSERT INTO switchboard.legacy_ids (source, kind, legacy_id, new_id, target_table, adopted,
+                                    source_hash)
+SELECT p.source, s.kind, s.legacy_id, s.new_id, s.target_table, s.adopted, s.hash
+FROM st_map s CROSS JOIN lg_params p
+WHERE NOT s.known
+ORDER BY s.kind, s.legacy_id;

@@ -307,12 +307,19 @@ pub async fn import(
 ) -> Result<Report, ImportError> {
     let started = std::time::Instant::now();
     // A large import runs for a while; the console's statement timeout is for browsing.
-    super::query("SET LOCAL statement_timeout = 0")
+    // Sorts and hashes of a million rows fit in memory.
+    sqlx::raw_sql("SET LOCAL statement_timeout = 0; SET LOCAL work_mem = '64MB';")
         .execute(&mut *tx)
         .await?;
+    // New ids: a UUIDv7 prefix of this import (the time in ms, then random bits) and the
+    // sequence lg_ids, so that the ids the import writes ascend.
     super::query(
         "CREATE TEMP TABLE lg_params ON COMMIT DROP AS \
-         SELECT $1::text AS source, $2::uuid AS admin, $3::text AS schema",
+         SELECT $1::text AS source, $2::uuid AS admin, $3::text AS schema, \
+                substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(r, 1, 3) || '-' \
+                    || substr(r, 17, 4) || '-' AS id_prefix \
+         FROM (SELECT lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') AS h, \
+                      replace(gen_random_uuid()::text, '-', '') AS r) x",
     )
     .bind(&source.key)
     .bind(admin)
@@ -327,8 +334,11 @@ pub async fn import(
     .bind(&source.key)
     .execute(&mut *tx)
     .await?;
+    // The sequence is dropped before the transaction ends (a temporary sequence would outlive
+    // it, on a connection a pool hands to someone else next).
     sqlx::raw_sql(
-        "CREATE INDEX ON lg_map (kind, legacy_id); ANALYZE lg_map; \
+        "CREATE TEMP SEQUENCE lg_ids; \
+         CREATE INDEX ON lg_map (kind, legacy_id); ANALYZE lg_map; \
          CREATE TEMP TABLE lg_notes (legacy_table text NOT NULL, legacy_id text NOT NULL, \
              outcome text NOT NULL, reason text NOT NULL) ON COMMIT DROP;",
     )
@@ -357,6 +367,9 @@ pub async fn import(
     let mut report = report::build(tx, source, &copied, started).await?;
     timings.push(("report".to_string(), checks_started.elapsed().as_secs_f64()));
     report.timings = timings;
+    super::query("DROP SEQUENCE lg_ids")
+        .execute(&mut *tx)
+        .await?;
     Ok(report)
 }
 
@@ -368,7 +381,7 @@ fn step_table(step: &str) -> Option<&'static str> {
         "agents" => "agents_voiceagent",
         "voices" => "voices_voiceagent",
         "leads" => "leads_voiceagent",
-        "calls" | "transcripts" => "call_logs_voiceagent",
+        "calls" | "calls written" | "transcripts" => "call_logs_voiceagent",
         "batches" => "batch_logs_voiceagent",
         "permissions" => "org_permissions_voiceagent",
         _ => return None,
@@ -486,6 +499,7 @@ mod tests {
                 "voices",
                 "leads",
                 "calls",
+                "calls written",
                 "transcripts",
                 "batches",
                 "permissions",
