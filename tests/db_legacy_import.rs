@@ -5,6 +5,7 @@
 //! or column is refused naming it; a dry run writes nothing; the imported rows show in the
 //! console's panes.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeMap;
@@ -82,17 +83,19 @@ async fn digest(db: &TestDb) -> BTreeMap<&'static str, String> {
             "SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') \
              FROM {table} t"
         );
-        let d: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+        let d: String = sql!(
+            &db.pool,
+            switchboard::db::query_scalar(sqlx::AssertSqlSafe(sql)),
+            fetch_one
+        )
+        .unwrap();
         out.insert(table, d);
     }
     out
 }
 
 async fn scalar(db: &TestDb, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
+    sql!(&db.pool, switchboard::db::query_scalar(sql), fetch_one).unwrap()
 }
 
 #[tokio::test]
@@ -349,29 +352,31 @@ async fn the_generated_legacy_data_imports_to_the_guides_counts_less_the_planted
     );
     assert_eq!(scalar(&db, "SELECT count(*) FROM transcripts").await, 123);
     // The merged user's agent belongs to the user it was merged into.
-    let owner: String = sqlx::query_scalar(
-        "SELECT u.email::text FROM agents a JOIN users u ON u.id = a.user_id \
+    let owner: String = sql!(
+        &db.pool,
+        switchboard::db::query_scalar(
+            "SELECT u.email::text FROM agents a JOIN users u ON u.id = a.user_id \
          WHERE a.bolna_agent_id LIKE 'legacy:%:agent:19'",
+        ),
+        fetch_one
     )
-    .fetch_one(&db.pool)
-    .await
     .unwrap();
     assert_eq!(owner, "user2@legacy.example");
     // The voice is folded into the agent; the number is in E.164 and assigned as implied.
-    let voice: String = sqlx::query_scalar(
-        "SELECT bolna_voice_config->'voice'->>'provider_voice_id' FROM agents \
+    let voice: String = sql!(
+        &db.pool,
+        switchboard::db::query_scalar(
+            "SELECT bolna_voice_config->'voice'->>'provider_voice_id' FROM agents \
          WHERE bolna_agent_id LIKE 'legacy:%:agent:1'",
+        ),
+        fetch_one
     )
-    .fetch_one(&db.pool)
-    .await
     .unwrap();
     assert_eq!(voice, "pv-8");
-    let (number, assigned): (String, Option<String>) = sqlx::query_as(
+    let (number, assigned): (String, Option<String>) = sql!(&db.pool, switchboard::db::query_as(
         "SELECT p.phone_number::text, u.email::text FROM phone_numbers p \
          LEFT JOIN users u ON u.id = p.assigned_to_user_id WHERE p.bolna_phone_number_id LIKE 'legacy:%:number:2'",
-    )
-    .fetch_one(&db.pool)
-    .await
+    ), fetch_one)
     .unwrap();
     assert_eq!(
         (number.as_str(), assigned.as_deref()),
@@ -379,12 +384,14 @@ async fn the_generated_legacy_data_imports_to_the_guides_counts_less_the_planted
     );
 
     // One audit row, with the counts and the report's checksum.
-    let (new,): (serde_json::Value,) = sqlx::query_as(
-        "SELECT new_values FROM audit_logs WHERE action = 'import.legacy' AND user_id = $1",
+    let (new,): (serde_json::Value,) = sql!(
+        &db.pool,
+        switchboard::db::query_as(
+            "SELECT new_values FROM audit_logs WHERE action = 'import.legacy' AND user_id = $1",
+        )
+        .bind(f.super_admin.id),
+        fetch_one
     )
-    .bind(f.super_admin.id)
-    .fetch_one(&db.pool)
-    .await
     .unwrap();
     assert_eq!(new["report_sha256"], done.sha256);
     assert_eq!(done.json["sha256"], done.sha256);
@@ -419,10 +426,14 @@ async fn a_second_run_changes_nothing_and_a_changed_source_row_is_updated_alone(
     assert_eq!(calls.count("same"), 739);
 
     // One agent renamed in the source: that agent is updated, nothing else.
-    sqlx::query("UPDATE voice_agent.agents_voiceagent SET name = 'Renamed agent' WHERE id = 1")
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    sql!(
+        &db.pool,
+        switchboard::db::query(
+            "UPDATE voice_agent.agents_voiceagent SET name = 'Renamed agent' WHERE id = 1"
+        ),
+        execute
+    )
+    .unwrap();
     let third = run(&db, &f, &source, false).await;
     let updated: Vec<(&str, i64)> = third
         .report
@@ -477,11 +488,14 @@ async fn a_failure_in_the_middle_leaves_the_target_as_it_was() {
         "a failed import left rows behind"
     );
     // The attempt is on record.
-    let (new,): (serde_json::Value,) =
-        sqlx::query_as("SELECT new_values FROM audit_logs WHERE action = 'import.legacy'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+    let (new,): (serde_json::Value,) = sql!(
+        &db.pool,
+        switchboard::db::query_as(
+            "SELECT new_values FROM audit_logs WHERE action = 'import.legacy'"
+        ),
+        fetch_one
+    )
+    .unwrap();
     assert_eq!(new["written"], false);
     assert!(new["error"].as_str().unwrap().contains("injected failure"));
 }
@@ -597,23 +611,28 @@ async fn the_imported_rows_show_in_the_consoles_panes() {
         (ListKind::PhoneNumbers, "number"),
     ] {
         let shown = pane_ids(&db, kind).await;
-        let imported: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT DISTINCT new_id FROM switchboard.legacy_ids WHERE kind = $1",
+        let imported: Vec<Uuid> = sql!(
+            &db.pool,
+            switchboard::db::query_scalar(
+                "SELECT DISTINCT new_id FROM switchboard.legacy_ids WHERE kind = $1",
+            )
+            .bind(map_kind),
+            fetch_all
         )
-        .bind(map_kind)
-        .fetch_all(&db.pool)
-        .await
         .unwrap();
         assert!(!imported.is_empty());
         let missing: Vec<&Uuid> = imported.iter().filter(|id| !shown.contains(id)).collect();
         assert!(missing.is_empty(), "{kind:?}: not in the pane: {missing:?}");
     }
     // The calls: an imported agent's detail counts them and names its tenant.
-    let agent: Uuid =
-        sqlx::query_scalar("SELECT id FROM agents WHERE bolna_agent_id LIKE 'legacy:%:agent:1'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+    let agent: Uuid = sql!(
+        &db.pool,
+        switchboard::db::query_scalar(
+            "SELECT id FROM agents WHERE bolna_agent_id LIKE 'legacy:%:agent:1'"
+        ),
+        fetch_one
+    )
+    .unwrap();
     let calls = scalar(
         &db,
         "SELECT count(*) FROM calls c JOIN agents a ON a.id = c.agent_id \

@@ -3,6 +3,7 @@
 //! database; the printed report, the report file, `--json`, a dry run, a second run, and a
 //! legacy schema missing a column.
 
+#[macro_use]
 mod common;
 
 use common::TestDb;
@@ -35,7 +36,7 @@ fn row(text: &str, table: &str) -> Vec<String> {
 }
 
 async fn count(db: &TestDb, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
+    sql!(&db.pool, switchboard::db::query_scalar(sql), fetch_one).unwrap()
 }
 
 #[tokio::test]
@@ -144,10 +145,14 @@ async fn an_operator_imports_a_legacy_database_with_a_report() {
 #[tokio::test]
 async fn a_legacy_schema_missing_a_column_is_refused_before_anything_is_written() {
     let (target, legacy, cli) = setup().await;
-    sqlx::query("ALTER TABLE voice_agent.users_voiceagent DROP COLUMN organization_id")
-        .execute(&legacy.pool)
-        .await
-        .unwrap();
+    sql!(
+        &legacy.pool,
+        switchboard::db::query(
+            "ALTER TABLE voice_agent.users_voiceagent DROP COLUMN organization_id"
+        ),
+        execute
+    )
+    .unwrap();
     let out = cli.as_admin(
         switchboard::seed::demo::DEMO_SUPER_ADMIN,
         &["import", "legacy", "--from", &legacy.url()],
