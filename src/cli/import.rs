@@ -113,18 +113,21 @@ async fn import_from(
         })
         .collect();
     let mut progress = |p: Progress| {
-        let (table, copied) = match p {
-            Progress::Copied { table, rows } => (table, Some(rows)),
-            Progress::Written { table } => (table, None),
+        let table = match p {
+            Progress::Copied { table, .. }
+            | Progress::Mapping { table, .. }
+            | Progress::Written { table } => table,
         };
-        if let Some((_, bar)) = table_bars.iter().find(|(t, _)| *t == table) {
-            match copied {
-                Some(rows) => {
-                    bar.set_position(rows);
-                    bar.set_message("copied");
-                }
-                None => bar.set_message("mapped"),
+        let Some((_, bar)) = table_bars.iter().find(|(t, _)| *t == table) else {
+            return;
+        };
+        match p {
+            Progress::Copied { rows, .. } => {
+                bar.set_position(rows);
+                bar.set_message("copied");
             }
+            Progress::Mapping { step, .. } => bar.set_message(format!("{step}…")),
+            Progress::Written { .. } => bar.set_message("done"),
         }
     };
     let result = import_legacy(

@@ -292,6 +292,11 @@ pub async fn inspect(source: &PgPool, schema: &str) -> Result<Source, ImportErro
 pub enum Progress {
     /// `rows` of `table` copied so far.
     Copied { table: &'static str, rows: u64 },
+    /// A step for `table` has started (mapping, writing).
+    Mapping {
+        table: &'static str,
+        step: &'static str,
+    },
     /// The step for `table` is done.
     Written { table: &'static str },
 }
@@ -349,6 +354,12 @@ pub async fn import(
     let copied = copy_tables(tx, source_pool, source, progress).await?;
     timings.push(("copy".to_string(), copy_started.elapsed().as_secs_f64()));
     for (name, sql) in steps() {
+        if let Some(t) = step_table(name) {
+            progress(Progress::Mapping {
+                table: t,
+                step: name,
+            });
+        }
         let step_started = std::time::Instant::now();
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(&mut *tx)
