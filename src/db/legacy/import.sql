@@ -183,7 +183,7 @@ WITH n AS MATERIALIZED (
                 WHEN e.e164 IS NULL THEN 'number ' || quote_literal(e.phone_number)
                      || ' is not in E.164 and cannot be made so (no country code)' END AS skip,
            NULL::text AS merged_into,
-           ('Legacy ' || coalesce(nullif(btrim(e.type), ''), 'number') || ' ' || e.id)::varchar(255) AS name,
+           left('Legacy ' || coalesce(nullif(btrim(e.type), ''), 'number') || ' ' || e.id, 255)::varchar(255) AS name,
            e.e164::varchar(50) AS phone_number,
            ('legacy:' || p.source || ':number:' || e.id)::varchar(255) AS bolna_phone_number_id,
            CASE WHEN o.owners = 1 THEN o.owner END AS assigned_to_user_id,
