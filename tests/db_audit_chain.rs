@@ -3,6 +3,7 @@
 //! each kind of tampering (done here as an attacker with superuser rights would, with triggers
 //! off); concurrent writers leave one unbroken chain.
 
+#[macro_use]
 mod common;
 
 use chrono::Utc;
@@ -24,12 +25,12 @@ fn kinds(r: &Report) -> Vec<(ProblemKind, Option<Uuid>)> {
 /// Runs `sql` as an attacker who can switch triggers off (superuser), in one transaction.
 async fn tamper(db: &TestDb, sql: &[&str]) {
     let mut tx = db.pool.begin().await.unwrap();
-    sqlx::query("SET LOCAL session_replication_role = replica")
+    switchboard::db::query("SET LOCAL session_replication_role = replica")
         .execute(&mut *tx)
         .await
         .unwrap();
     for s in sql {
-        sqlx::query(sqlx::AssertSqlSafe(s.to_string()))
+        switchboard::db::query(sqlx::AssertSqlSafe(s.to_string()))
             .execute(&mut *tx)
             .await
             .unwrap();
@@ -70,17 +71,21 @@ async fn update_delete_and_truncate_of_the_audit_log_are_refused_even_to_its_own
         "UPDATE switchboard.audit_chain SET seq = seq + 100",
         "DELETE FROM switchboard.audit_chain",
     ] {
-        let e = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&db.pool)
-            .await
-            .unwrap_err();
+        let e = sql!(
+            &db.pool,
+            switchboard::db::query(sqlx::AssertSqlSafe(sql)),
+            execute
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("append-only"), "{sql}: {e}");
     }
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_logs WHERE id = ANY($1)")
-        .bind(&ids)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    let rows: i64 = sql!(
+        &db.pool,
+        switchboard::db::query_scalar("SELECT count(*) FROM audit_logs WHERE id = ANY($1)")
+            .bind(&ids),
+        fetch_one
+    )
+    .unwrap();
     assert_eq!(rows, 5);
     let r = walk(&db, None).await;
     assert!(r.ok(), "{r:#?}");
@@ -154,12 +159,14 @@ async fn each_kind_of_tampering_is_found_and_named() {
     )
     .await;
     // A row the platform wrote (not the console's): outside the chain, no problem.
-    sqlx::query(
-        "INSERT INTO audit_logs (action, resource_type, user_agent) \
+    sql!(
+        &db.pool,
+        switchboard::db::query(
+            "INSERT INTO audit_logs (action, resource_type, user_agent) \
          VALUES ('user.sign_in', 'user', 'Mozilla/5.0')",
+        ),
+        execute
     )
-    .execute(&db.pool)
-    .await
     .unwrap();
     let r = walk(&db, None).await;
     assert!(
@@ -209,7 +216,7 @@ async fn a_cut_tail_shows_only_against_a_checkpoint() {
     // Links rewritten to hide an edit: the checkpoint's link no longer matches.
     let db = TestDb::migrated().await;
     let ids = five_top_ups(&db, &fixture(&db.pool).await).await;
-    let mut conn = db.pool.acquire().await.unwrap();
+    let mut conn = switchboard::db::pinned(&db.pool).await.unwrap();
     let head = chain::head(&mut conn).await.unwrap();
     drop(conn);
     tamper(
@@ -273,16 +280,19 @@ async fn a_deleted_actor_leaves_rows_that_still_verify() {
     .await
     .unwrap();
     // The idempotency key's row points at the audit row, not at the user.
-    sqlx::query("DELETE FROM users WHERE id = $1")
-        .bind(leaving.id)
-        .execute(&db.pool)
-        .await
-        .unwrap();
-    let actor: Option<Uuid> = sqlx::query_scalar("SELECT user_id FROM audit_logs WHERE id = $1")
-        .bind(out.audit_id.unwrap())
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    sql!(
+        &db.pool,
+        switchboard::db::query("DELETE FROM users WHERE id = $1").bind(leaving.id),
+        execute
+    )
+    .unwrap();
+    let actor: Option<Uuid> = sql!(
+        &db.pool,
+        switchboard::db::query_scalar("SELECT user_id FROM audit_logs WHERE id = $1")
+            .bind(out.audit_id.unwrap()),
+        fetch_one
+    )
+    .unwrap();
     assert_eq!(actor, None);
     let r = walk(&db, None).await;
     assert!(r.ok(), "{r:#?}");
@@ -300,11 +310,13 @@ async fn a_deleted_actor_leaves_rows_that_still_verify() {
     )
     .await
     .unwrap();
-    let e = sqlx::query("UPDATE audit_logs SET user_id = NULL WHERE id = $1")
-        .bind(other.audit_id.unwrap())
-        .execute(&db.pool)
-        .await
-        .unwrap_err();
+    let e = sql!(
+        &db.pool,
+        switchboard::db::query("UPDATE audit_logs SET user_id = NULL WHERE id = $1")
+            .bind(other.audit_id.unwrap()),
+        execute
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("append-only"), "{e}");
 }
 
@@ -324,35 +336,36 @@ async fn the_backstop_records_changes_made_outside_the_console_once() {
     let backstop_rows = |action: &'static str| {
         let pool = db.pool.clone();
         async move {
-            sqlx::query_as::<
-                _,
-                (
+            sql!(
+                &pool,
+                switchboard::db::query_as::<(
                     Option<serde_json::Value>,
                     Option<serde_json::Value>,
                     Option<String>,
-                ),
-            >(
-                "SELECT old_values, new_values, user_agent FROM audit_logs WHERE action = $1 \
-                 ORDER BY created_at, id",
+                )>(
+                    "SELECT old_values, new_values, user_agent FROM audit_logs WHERE action = $1 \
+                     ORDER BY created_at, id",
+                )
+                .bind(action),
+                fetch_all
             )
-            .bind(action)
-            .fetch_all(&pool)
-            .await
             .unwrap()
         }
     };
     // psql: one UPDATE of a user's role (and a column nobody watches).
-    let mut conn = db.pool.acquire().await.unwrap();
-    sqlx::query("SET application_name = 'psql'")
-        .execute(&mut *conn)
+    // (In a transaction of its own, SET LOCAL: as psql's one statement would be, also through
+    // a transaction pooler.)
+    let mut tx = switchboard::db::begin(&db.pool).await.unwrap();
+    switchboard::db::query("SET LOCAL application_name = 'psql'")
+        .execute(&mut *tx)
         .await
         .unwrap();
-    sqlx::query("UPDATE users SET role = 'admin', name = 'Renamed' WHERE id = $1")
+    switchboard::db::query("UPDATE users SET role = 'admin', name = 'Renamed' WHERE id = $1")
         .bind(f.customer)
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await
         .unwrap();
-    drop(conn);
+    tx.commit().await.unwrap();
     let rows = backstop_rows("db.users.update").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].0, Some(serde_json::json!({"role": "user"})));
@@ -385,14 +398,21 @@ async fn the_backstop_records_changes_made_outside_the_console_once() {
              WHERE key = 'backstop_ignore_roles'"
         ),
     ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&db.pool)
-            .await
-            .unwrap();
+        sql!(
+            &db.pool,
+            switchboard::db::query(sqlx::AssertSqlSafe(sql)),
+            execute
+        )
+        .unwrap();
     }
     // The platform's billing service, logged in as its own role: no rights on the audit log or
     // the console's schema, and its UPDATE goes through.
-    let mut as_billing = db.options.clone().username(&billing);
+    // Straight to the server (a pooler in front of the tests knows only the tests' role).
+    let mut as_billing = common::server()
+        .admin
+        .clone()
+        .database(&db.name)
+        .username(&billing);
     as_billing = as_billing.application_name("billing");
     let billing_deducts = |amount: i32| {
         let (options, user) = (as_billing.clone(), f.customer);
@@ -400,7 +420,7 @@ async fn the_backstop_records_changes_made_outside_the_console_once() {
             let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
                 .await
                 .unwrap();
-            sqlx::query("UPDATE users SET credits = credits - $1 WHERE id = $2")
+            switchboard::db::query("UPDATE users SET credits = credits - $1 WHERE id = $2")
                 .bind(amount)
                 .bind(user)
                 .execute(&mut conn)
@@ -418,10 +438,14 @@ async fn the_backstop_records_changes_made_outside_the_console_once() {
     assert!(r.ok(), "{r:#?}");
     assert_eq!(r.outside_by_action.get("db.users.update"), Some(&1));
     // Unlisted, the same role's change is recorded, with its name.
-    sqlx::query("UPDATE switchboard.settings SET value = '[]' WHERE key = 'backstop_ignore_roles'")
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    sql!(
+        &db.pool,
+        switchboard::db::query(
+            "UPDATE switchboard.settings SET value = '[]' WHERE key = 'backstop_ignore_roles'"
+        ),
+        execute
+    )
+    .unwrap();
     billing_deducts(1).await;
     let rows = backstop_rows("db.users.update").await;
     assert_eq!(rows.len(), 2, "{rows:?}");
@@ -433,10 +457,12 @@ async fn the_backstop_records_changes_made_outside_the_console_once() {
         format!("DROP OWNED BY {billing}"),
         format!("DROP ROLE {billing}"),
     ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&db.pool)
-            .await
-            .unwrap();
+        sql!(
+            &db.pool,
+            switchboard::db::query(sqlx::AssertSqlSafe(sql)),
+            execute
+        )
+        .unwrap();
     }
 }
 
@@ -466,12 +492,14 @@ async fn an_archive_round_trip_verifies() {
             .unwrap();
         tx.commit().await.unwrap();
     }
-    sqlx::query(
-        "INSERT INTO audit_logs (action, resource_type, user_agent, created_at) \
+    sql!(
+        &db.pool,
+        switchboard::db::query(
+            "INSERT INTO audit_logs (action, resource_type, user_agent, created_at) \
          VALUES ('user.sign_in', 'user', 'Mozilla/5.0', now() - interval '300 days')",
+        ),
+        execute
     )
-    .execute(&db.pool)
-    .await
     .unwrap();
     let recent = five_top_ups(&db, &f).await;
     assert!(walk(&db, None).await.ok());
@@ -487,11 +515,13 @@ async fn an_archive_round_trip_verifies() {
     assert_eq!((done.start_seq, done.through_seq), (0, 5));
     assert!(!dir.path().join("audit-2025.jsonl.partial").exists());
     // Gone from the log, the recent ones still there.
-    let left: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM audit_logs WHERE id = ANY($1)")
-        .bind(old.iter().chain(&recent).copied().collect::<Vec<_>>())
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
+    let left: Vec<Uuid> = sql!(
+        &db.pool,
+        switchboard::db::query_scalar("SELECT id FROM audit_logs WHERE id = ANY($1)")
+            .bind(old.iter().chain(&recent).copied().collect::<Vec<_>>()),
+        fetch_all
+    )
+    .unwrap();
     assert_eq!(left.len(), 5);
     assert!(recent.iter().all(|id| left.contains(id)));
     // The log verifies from the cut; the archive's own audit row is chained after it.
@@ -499,12 +529,14 @@ async fn an_archive_round_trip_verifies() {
     assert!(r.ok(), "{r:#?}");
     assert_eq!(r.start_seq, 5);
     assert_eq!(r.links, 6, "five recent top-ups and the archive's own row");
-    let action: String = sqlx::query_scalar(
-        "SELECT a.action FROM switchboard.audit_chain c JOIN audit_logs a ON a.id = c.audit_id \
+    let action: String = sql!(
+        &db.pool,
+        switchboard::db::query_scalar(
+            "SELECT a.action FROM switchboard.audit_chain c JOIN audit_logs a ON a.id = c.audit_id \
          ORDER BY c.seq DESC LIMIT 1",
+        ),
+        fetch_one
     )
-    .fetch_one(&db.pool)
-    .await
     .unwrap();
     assert_eq!(action, "audit.archive");
     // The file verifies on its own and is the one on record.

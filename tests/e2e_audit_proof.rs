@@ -2,6 +2,7 @@
 //! verifies, a checkpoint proves its head, a cut tail and a tampered checkpoint file exit 7 with
 //! the reason, and the key is made with mode 0600.
 
+#[macro_use]
 mod common;
 
 use common::TestDb;
@@ -102,7 +103,7 @@ async fn verify_checkpoint_and_what_they_catch() {
         "DELETE FROM switchboard.audit_chain \
          WHERE seq >= (SELECT max(seq) - 3 FROM switchboard.audit_chain)",
     ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        switchboard::db::query(sqlx::AssertSqlSafe(sql))
             .execute(&mut *tx)
             .await
             .unwrap();
@@ -173,24 +174,31 @@ async fn audit_tail_prints_new_entries_as_they_commit() {
 async fn migrate_backstop_installs_and_check_reports_it() {
     let db = TestDb::migrated().await;
     let cli = Cli::on(&db);
+    // migrate goes straight to the server, in a session (a transaction pooler cannot carry it).
+    let direct = Cli {
+        home: tempfile::tempdir().unwrap(),
+        url: db.direct_url(),
+    };
     let backstop = |db: &TestDb| {
         let pool = db.pool.clone();
         async move {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT count(*) FROM pg_trigger WHERE tgname = 'switchboard_backstop'",
+            sql!(
+                &pool,
+                switchboard::db::query_scalar::<i64>(
+                    "SELECT count(*) FROM pg_trigger WHERE tgname = 'switchboard_backstop'",
+                ),
+                fetch_one
             )
-            .fetch_one(&pool)
-            .await
             .unwrap()
         }
     };
-    let o = cli.run(&["migrate", "--backstop", "--dry-run"]);
+    let o = direct.run(&["--pooler", "session", "migrate", "--backstop", "--dry-run"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("nothing was written"), "{}", stderr(&o));
     assert_eq!(backstop(&db).await, 0);
     let o = cli.run(&["check"]);
     assert!(stdout(&o).contains("no backstop"), "{}", stdout(&o));
-    let o = cli.run(&["migrate", "--backstop"]);
+    let o = direct.run(&["--pooler", "session", "migrate", "--backstop"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(backstop(&db).await, 4);
     let o = cli.run(&["check"]);

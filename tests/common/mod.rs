@@ -159,11 +159,23 @@ impl TestDb {
 
     /// A `postgres://` URL for this database, for running the real binary against it.
     pub fn url(&self) -> String {
-        let o = &self.options;
+        url_of(&self.options, &self.name)
+    }
+
+    /// The URL straight to the server, past a pooler the tests may go through (for what a
+    /// transaction pooler cannot carry: `migrate`).
+    pub fn direct_url(&self) -> String {
+        url_of(&server().admin.clone().database(&self.name), &self.name)
+    }
+}
+
+/// A `postgres://` URL for database `name` with the host, port and user of `o`.
+fn url_of(o: &PgConnectOptions, name: &str) -> String {
+    {
         match o.get_socket() {
             Some(dir) => format!(
                 "postgres:///{}?host={}&port={}&user={}",
-                self.name,
+                name,
                 dir.display(),
                 o.get_port(),
                 o.get_username()
@@ -173,7 +185,7 @@ impl TestDb {
                 if host.starts_with('/') {
                     format!(
                         "postgres:///{}?host={host}&port={}&user={}",
-                        self.name,
+                        name,
                         o.get_port(),
                         o.get_username()
                     )
@@ -183,7 +195,7 @@ impl TestDb {
                         "postgres://{}@{host}:{}/{}",
                         o.get_username(),
                         o.get_port(),
-                        self.name
+                        name
                     )
                 }
             }
