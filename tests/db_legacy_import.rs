@@ -69,16 +69,8 @@ fn notes<'a>(r: &'a Report, table: &str, id: &str) -> Vec<(&'a str, &'a str)> {
 /// written.
 async fn digest(db: &TestDb) -> BTreeMap<&'static str, String> {
     let mut out = BTreeMap::new();
-    for table in [
-        "tenants",
-        "users",
-        "agents",
-        "phone_numbers",
-        "contacts",
-        "calls",
-        "transcripts",
-        "switchboard.legacy_ids",
-    ] {
+    // Every table the import writes, as `grants --import` lists them.
+    for table in switchboard::db::grants::IMPORT_WRITES.iter().copied() {
         let sql = format!(
             "SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') \
              FROM {table} t"
@@ -661,4 +653,69 @@ async fn the_imported_rows_show_in_the_consoles_panes() {
         "{}",
         field("tenant")
     );
+}
+
+/// A role that does not own the tables, holding exactly what `switchboard grants --import`
+/// prints (and SELECT on the legacy schema), runs the import; without the import's grants it is
+/// refused by PostgreSQL and nothing is written.
+#[tokio::test]
+async fn a_role_with_the_printed_import_grants_imports_and_one_without_them_cannot() {
+    let (db, f, source) = legacy_db().await;
+    let role = format!("sbt_import_{}", Uuid::new_v4().simple());
+    let run_sql = |sql: String| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    run_sql(format!(
+        "CREATE ROLE {role} LOGIN; GRANT USAGE ON SCHEMA voice_agent TO {role}; \
+         GRANT SELECT ON ALL TABLES IN SCHEMA voice_agent TO {role}"
+    ))
+    .await;
+    for statement in switchboard::db::grants::statements(&role, false) {
+        run_sql(statement).await;
+    }
+    // Straight to the server as that role (a pooler in front of the tests knows only theirs).
+    let as_role = sqlx::PgPool::connect_lazy_with(
+        common::server()
+            .admin
+            .clone()
+            .database(&db.name)
+            .username(&role),
+    );
+    let import_as_role = || {
+        let (pool, s) = (as_role.clone(), session(&f.super_admin));
+        let source = source.clone();
+        async move { import_legacy(&pool, &s, &pool, &source, false, &mut |_| {}).await }
+    };
+    let before = digest(&db).await;
+    let err = import_as_role().await.unwrap_err();
+    assert!(
+        matches!(&err, ActionError::Db(m) if m.contains("lacks a privilege")),
+        "{err:?}"
+    );
+    assert_eq!(digest(&db).await, before);
+    for statement in switchboard::db::grants::import_statements(&role) {
+        run_sql(statement).await;
+    }
+    let done = import_as_role().await.unwrap();
+    assert!(
+        done.committed && done.report.passed(),
+        "{:#?}",
+        done.report.checks
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM calls WHERE bolna_execution_id LIKE 'legacy:%'"
+        )
+        .await,
+        739
+    );
+    as_role.close().await;
+    run_sql(format!("DROP OWNED BY {role}; DROP ROLE {role}")).await;
 }

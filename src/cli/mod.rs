@@ -152,6 +152,10 @@ pub enum Command {
         /// refusals and exports).
         #[arg(long = "read-only-role")]
         read_only_role: bool,
+        /// Also what `import legacy` needs: SELECT, INSERT and UPDATE on the platform tables it
+        /// writes and on its id map (for the role that runs the import, once).
+        #[arg(long)]
+        import: bool,
     },
     /// Export the audit log (streamed, any filter).
     #[command(subcommand)]
@@ -520,7 +524,8 @@ async fn dispatch(
         Some(Command::Grants {
             role,
             read_only_role,
-        }) => grants::execute(&role, read_only_role),
+            import,
+        }) => grants::execute(&role, read_only_role, import),
         Some(Command::Check) => {
             with_connection(run, paths, ReadOnly, AsItIs, async |conn| {
                 check::execute(conn, run).await

@@ -69,6 +69,34 @@ pub fn statements(role: &str, read_only: bool) -> Vec<String> {
     out
 }
 
+/// The tables `import legacy` writes (and reads back for its checks): more than the console's
+/// actions need, so apart from `statements`, for the role that runs the import.
+pub const IMPORT_WRITES: &[&str] = &[
+    "tenants",
+    "users",
+    "agents",
+    "phone_numbers",
+    "contacts",
+    "calls",
+    "transcripts",
+    "switchboard.legacy_ids",
+];
+
+/// What `role` needs on top of `statements` to run `import legacy`: SELECT, INSERT and UPDATE
+/// on every table it writes. (Its temporary tables need the database's TEMPORARY privilege,
+/// which PUBLIC has unless a DBA revoked it; reading the legacy schema is granted on the source.)
+pub fn import_statements(role: &str) -> Vec<String> {
+    let role = quote_ident(role);
+    vec![format!(
+        "GRANT SELECT, INSERT, UPDATE ON {} TO {role}",
+        IMPORT_WRITES
+            .iter()
+            .map(|t| qualified(t))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
