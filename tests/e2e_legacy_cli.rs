@@ -171,6 +171,49 @@ async fn a_legacy_schema_missing_a_column_is_refused_before_anything_is_written(
         .await,
         0
     );
+    // A report that cannot be written is said before anything is imported; so is a source
+    // that cannot be reached, named as the source.
+    let out = cli.as_admin(
+        switchboard::seed::demo::DEMO_SUPER_ADMIN,
+        &[
+            "import",
+            "legacy",
+            "--from",
+            &legacy.url(),
+            "--report",
+            "/nonexistent-dir/report.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot write there")
+            && stderr(&out).contains("nothing was imported"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cli.as_admin(
+        switchboard::seed::demo::DEMO_SUPER_ADMIN,
+        &[
+            "import",
+            "legacy",
+            "--from",
+            "postgres://nobody@127.0.0.1:1/legacy",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the legacy source (--from): cannot connect to 127.0.0.1:1"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        count(
+            &target,
+            "SELECT count(*) FROM audit_logs WHERE action = 'import.legacy'"
+        )
+        .await,
+        0
+    );
     // A second seed-legacy into the same schema is refused, naming it.
     let out = Cli::on(&legacy).run(&["seed-legacy"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));

@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 
 use super::{CliError, RunContext, output, sign_in};
 use crate::actions::import::{Imported, import_legacy};
+use crate::db::DbError;
 use crate::db::connect::{self, Connection, PoolSettings};
 use crate::db::legacy::{self, Progress, Report, TABLES};
 use crate::numbers::thousands;
@@ -43,31 +44,47 @@ pub(super) async fn legacy(
     run: &RunContext,
     args: LegacyArgs,
 ) -> Result<(), CliError> {
-    if let Some(file) = &args.report
-        && file.is_dir()
-    {
-        return Err(CliError::Usage(format!(
-            "--report {}: a directory, not a file",
-            file.display()
-        )));
-    }
+    // The report's file is made writable before anything is imported: an import that commits
+    // must not end with a report that cannot be written.
+    let partial = match &args.report {
+        Some(file) => Some(open_report(file)?),
+        None => None,
+    };
     let settings = PoolSettings {
         read_only: true,
         statement_timeout: None,
         connect_timeout: None,
         pooling: run.pooling,
     };
-    let source_conn = connect::open_url(&args.from, settings).await?;
+    let source_conn = match connect::open_url(&args.from, settings).await {
+        Ok(c) => c,
+        Err(e) => {
+            forget_report(&partial);
+            return Err(match e {
+                DbError::BadUrl(..) => CliError::Usage(format!("--from: {e}")),
+                e => CliError::Db(DbError::Refused(format!(
+                    "the legacy source (--from): {}",
+                    e.brief()
+                ))),
+            });
+        }
+    };
     let result = import_from(conn, run, &source_conn, &args).await;
     source_conn.close().await?;
-    let done = result?;
+    let done = match result {
+        Ok(done) => done,
+        Err(e) => {
+            forget_report(&partial);
+            return Err(e);
+        }
+    };
     if run.json {
         output::json(&done.json)?;
     } else {
         print(&done)?;
     }
-    if let Some(file) = &args.report {
-        write_report(file, &done.json)?;
+    if let (Some(file), Some(partial)) = (&args.report, partial) {
+        write_report(file, partial, &done.json)?;
         if !run.json {
             output::line(format!(
                 "The report is in {} (SHA-256 {}).",
@@ -145,12 +162,36 @@ async fn import_from(
     Ok(result?)
 }
 
-/// Writes the report file whole or not at all (a temporary file renamed over it), escaped as
-/// every output is.
-fn write_report(file: &Path, json: &serde_json::Value) -> Result<(), CliError> {
-    // One line of JSON (`jq .` shows it indented): the escaping keeps database text inert.
+/// The report's temporary file beside `file` (`FILE.partial`), created now: a path that cannot
+/// be written is said before the import starts.
+fn open_report(file: &Path) -> Result<(std::fs::File, PathBuf), CliError> {
+    if file.is_dir() {
+        return Err(CliError::Usage(format!(
+            "--report {}: a directory, not a file",
+            file.display()
+        )));
+    }
     let partial = file.with_extension("partial");
-    std::fs::write(&partial, format!("{}\n", crate::escape::json(json)))
+    let f = std::fs::File::create(&partial).map_err(|e| {
+        CliError::Usage(format!(
+            "--report {}: cannot write there ({e}); nothing was imported",
+            file.display()
+        ))
+    })?;
+    Ok((f, partial))
+}
+
+/// Writes the report file whole or not at all (the temporary file renamed over it), escaped as
+/// every output is.
+fn write_report(
+    file: &Path,
+    (mut f, partial): (std::fs::File, PathBuf),
+    json: &serde_json::Value,
+) -> Result<(), CliError> {
+    use std::io::Write;
+    // One line of JSON (`jq .` shows it indented): the escaping keeps database text inert.
+    writeln!(f, "{}", crate::escape::json(json))
+        .and_then(|()| f.sync_all())
         .and_then(|()| std::fs::rename(&partial, file))
         .map_err(|e| {
             CliError::Io(format!(
@@ -158,6 +199,13 @@ fn write_report(file: &Path, json: &serde_json::Value) -> Result<(), CliError> {
                 file.display()
             ))
         })
+}
+
+/// Removes the report's temporary file of an import that did not get to a report.
+fn forget_report(partial: &Option<(std::fs::File, PathBuf)>) {
+    if let Some((_, path)) = partial {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 /// The report as a person reads it, at 80 columns.
