@@ -386,8 +386,10 @@ async fn rules_the_database_cannot_express_are_enforced() {
     }
 }
 
+/// A read-only session changes nothing, and each change it was asked for is on record as a
+/// refusal (`admin.refused`, why: read-only) and as nothing else.
 #[tokio::test]
-async fn read_only_sessions_refuse_every_action_before_any_sql() {
+async fn read_only_sessions_refuse_every_action_and_the_refusals_are_recorded() {
     let db = TestDb::migrated().await;
     let f = fixture(&db.pool).await;
     let before = audit_count(&db.pool).await;
@@ -395,13 +397,24 @@ async fn read_only_sessions_refuse_every_action_before_any_sql() {
         read_only: true,
         ..session(&f.super_admin)
     };
-    for req in all_requests(&f) {
+    let requests = all_requests(&f);
+    for req in &requests {
         assert!(matches!(
-            apply(&db.pool, &s, &req).await,
+            apply(&db.pool, &s, req).await,
             Err(ActionError::ReadOnly)
         ));
     }
-    assert_eq!(audit_count(&db.pool).await, before);
+    assert_eq!(audit_count(&db.pool).await, before + requests.len() as i64);
+    let refused: i64 = sql!(
+        &db.pool,
+        switchboard::db::query_scalar(
+            "SELECT count(*) FROM audit_logs WHERE action = 'admin.refused' \
+             AND new_values->>'reason' LIKE 'read-only session%'"
+        ),
+        fetch_one
+    )
+    .unwrap();
+    assert_eq!(refused, requests.len() as i64);
 }
 
 /// A credit change with a throwaway reason and a fresh key.

@@ -16,13 +16,16 @@ use crate::db::lists::ListKind;
 
 /// Applies `req` as `session`'s admin: the change and its one audit row in one transaction, or
 /// nothing at all. A permission refusal is itself recorded (`admin.refused`) in a transaction of
-/// its own.
+/// its own, and so is a change asked of a read-only session (the one write such a session
+/// makes, as its sign-in is; a database that allows no writes at all keeps no record of it).
 pub async fn apply(
     pool: &PgPool,
     session: &Session,
     req: &Request,
 ) -> Result<Outcome, ActionError> {
     if session.read_only {
+        let why = ActionError::ReadOnly.to_string();
+        audit::record_refusal(pool, session, req.audit_action(), req.resource(), &why).await;
         return Err(ActionError::ReadOnly);
     }
     let req = req.validated()?;

@@ -44,6 +44,8 @@ pub(super) async fn require_super_admin(
     resource: (&str, Option<Uuid>),
 ) -> Result<(), ActionError> {
     if session.read_only {
+        let why = ActionError::ReadOnly.to_string();
+        super::audit::record_refusal(pool, session, action, resource, &why).await;
         return Err(ActionError::ReadOnly);
     }
     let allowed = async {
