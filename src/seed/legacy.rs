@@ -18,16 +18,7 @@ pub const SCALE_ONE: [i64; 8] = [39, 30, 5, 23, 63, 4, 742, 16];
 /// Creates `schema` and fills it at `scale` (1 = the guide's sizes). Returns the rows per table
 /// (in the order of `db::legacy::TABLES`). Refuses a schema that exists.
 pub async fn seed_legacy(pool: &PgPool, schema: &str, scale: u32) -> Result<Vec<i64>, DbError> {
-    if schema.is_empty()
-        || schema.starts_with(|c: char| c.is_ascii_digit())
-        || !schema
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
-        return Err(DbError::Refused(format!(
-            "--schema {schema:?}: a schema name here is lower-case letters, digits and _"
-        )));
-    }
+    crate::db::legacy::check_schema_name(schema).map_err(DbError::Refused)?;
     if scale == 0 {
         return Err(DbError::Refused(
             "the scale is a whole number from 1".into(),

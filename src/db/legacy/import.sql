@@ -34,12 +34,13 @@ WITH o AS MATERIALIZED (
     LEFT JOIN lg_map m ON m.kind = 'organization' AND m.legacy_id = o.org::text
     LEFT JOIN tenants t ON t.id = o.org
 )
-SELECT x.*, md5(row(x.name, x.metadata)::text) AS hash,
+SELECT x.*, x_hash.hash,
        CASE WHEN x.adopted THEN 'adopted'
             WHEN NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = x.new_id) THEN 'new'
-            WHEN x.old_hash IS DISTINCT FROM md5(row(x.name, x.metadata)::text) THEN 'updated'
+            WHEN x.old_hash IS DISTINCT FROM x_hash.hash THEN 'updated'
             ELSE 'same' END AS action
-FROM x;
+FROM x
+CROSS JOIN LATERAL (SELECT md5(row(x.name, x.metadata)::text) AS hash) x_hash;
 CREATE INDEX ON st_org (legacy_id);
 ANALYZE st_org;
 
@@ -106,16 +107,16 @@ WITH u AS MATERIALIZED (
                 ELSE w.auth_id END AS stack_auth_user_id
     FROM w
 )
-SELECT a.*, md5(row(a.tenant_id, a.email, a.name, a.stack_auth_user_id, a.phone)::text) AS hash,
+SELECT a.*, a_hash.hash,
        CASE WHEN a.skip IS NOT NULL THEN 'skipped'
             WHEN a.merged_into IS NOT NULL THEN 'merged'
             WHEN a.adopted THEN 'adopted'
             WHEN NOT EXISTS (SELECT 1 FROM users x WHERE x.id = a.new_id) THEN 'new'
-            WHEN a.old_hash IS DISTINCT FROM
-                 md5(row(a.tenant_id, a.email, a.name, a.stack_auth_user_id, a.phone)::text)
-                THEN 'updated'
+            WHEN a.old_hash IS DISTINCT FROM a_hash.hash THEN 'updated'
             ELSE 'same' END AS action
-FROM a;
+FROM a
+CROSS JOIN LATERAL (SELECT md5(row(a.tenant_id, a.email, a.name, a.stack_auth_user_id,
+                                   a.phone)::text) AS hash) a_hash;
 CREATE INDEX ON st_users (legacy_id);
 ANALYZE st_users;
 
@@ -203,16 +204,15 @@ WITH n AS MATERIALIZED (
                     THEN 'a platform number' END AS active_elsewhere
     FROM f
 )
-SELECT g.*, g.wants_active AND g.active_elsewhere IS NULL AS is_active,
-       md5(row(g.name, g.phone_number, g.bolna_phone_number_id, g.assigned_to_user_id,
-               g.wants_active AND g.active_elsewhere IS NULL)::text) AS hash,
+SELECT g.*, g_active.is_active, g_hash.hash,
        CASE WHEN g.skip IS NOT NULL THEN 'skipped'
             WHEN NOT EXISTS (SELECT 1 FROM phone_numbers x WHERE x.id = g.new_id) THEN 'new'
-            WHEN g.old_hash IS DISTINCT FROM
-                 md5(row(g.name, g.phone_number, g.bolna_phone_number_id, g.assigned_to_user_id,
-                         g.wants_active AND g.active_elsewhere IS NULL)::text) THEN 'updated'
+            WHEN g.old_hash IS DISTINCT FROM g_hash.hash THEN 'updated'
             ELSE 'same' END AS action
-FROM g;
+FROM g
+CROSS JOIN LATERAL (SELECT g.wants_active AND g.active_elsewhere IS NULL AS is_active) g_active
+CROSS JOIN LATERAL (SELECT md5(row(g.name, g.phone_number, g.bolna_phone_number_id,
+                                   g.assigned_to_user_id, g_active.is_active)::text) AS hash) g_hash;
 CREATE INDEX ON st_numbers (legacy_id);
 ANALYZE st_numbers;
 
@@ -297,16 +297,15 @@ WITH x AS MATERIALIZED (
     LEFT JOIN lg_voices v ON v.id = la.voice_id
     LEFT JOIN st_numbers sn ON sn.legacy_id = la.default_number::text
 )
-SELECT x.*,
-       md5(row(x.user_id, x.bolna_agent_id, x.name, x.description, x.bolna_voice_config,
-               x.bolna_llm_config, x.bolna_task_config)::text) AS hash,
+SELECT x.*, x_hash.hash,
        CASE WHEN x.skip IS NOT NULL THEN 'skipped'
             WHEN NOT EXISTS (SELECT 1 FROM agents t WHERE t.id = x.new_id) THEN 'new'
-            WHEN x.old_hash IS DISTINCT FROM
-                 md5(row(x.user_id, x.bolna_agent_id, x.name, x.description, x.bolna_voice_config,
-                         x.bolna_llm_config, x.bolna_task_config)::text) THEN 'updated'
+            WHEN x.old_hash IS DISTINCT FROM x_hash.hash THEN 'updated'
             ELSE 'same' END AS action
-FROM x;
+FROM x
+CROSS JOIN LATERAL (SELECT md5(row(x.user_id, x.bolna_agent_id, x.name, x.description,
+                                   x.bolna_voice_config, x.bolna_llm_config,
+                                   x.bolna_task_config)::text) AS hash) x_hash;
 CREATE INDEX ON st_agents (legacy_id);
 ANALYZE st_agents;
 
@@ -401,15 +400,17 @@ WITH l AS MATERIALIZED (
            g.lead_number AS legacy_number, g.e164, g.name AS legacy_name
     FROM g
 )
-SELECT h.*, md5(row(h.user_id, h.name, h.phone_number, h.notes)::text) AS hash,
+SELECT h.*, h_hash.hash,
        CASE WHEN h.skip IS NOT NULL THEN 'skipped'
             WHEN h.merged_into IS NOT NULL THEN 'merged'
             WHEN h.adopted THEN 'adopted'
             WHEN NOT EXISTS (SELECT 1 FROM contacts t WHERE t.id = h.new_id) THEN 'new'
-            WHEN h.old_hash IS DISTINCT FROM md5(row(h.user_id, h.name, h.phone_number, h.notes)::text)
+            WHEN h.old_hash IS DISTINCT FROM h_hash.hash
                 THEN 'updated'
             ELSE 'same' END AS action
-FROM h;
+FROM h
+CROSS JOIN LATERAL (SELECT md5(row(h.user_id, h.name, h.phone_number, h.notes)::text) AS hash)
+    h_hash;
 CREATE INDEX ON st_contacts (legacy_id);
 ANALYZE st_contacts;
 
@@ -618,13 +619,14 @@ WITH x AS MATERIALIZED (
     WHERE c.action <> 'skipped' AND c.transcriptions IS NOT NULL
       AND c.transcriptions NOT IN ('[]'::jsonb, 'null'::jsonb, '""'::jsonb)
 )
-SELECT x.*, md5(row(x.call_id, x.user_id, x.content, x.speaker_segments)::text) AS hash,
+SELECT x.*, x_hash.hash,
        CASE WHEN x.old_hash IS NULL THEN 'new'
             WHEN NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.id = x.new_id) THEN 'new'
-            WHEN x.old_hash IS DISTINCT FROM
-                 md5(row(x.call_id, x.user_id, x.content, x.speaker_segments)::text) THEN 'updated'
+            WHEN x.old_hash IS DISTINCT FROM x_hash.hash THEN 'updated'
             ELSE 'same' END AS action
-FROM x;
+FROM x
+CROSS JOIN LATERAL (SELECT md5(row(x.call_id, x.user_id, x.content,
+                                   x.speaker_segments)::text) AS hash) x_hash;
 
 INSERT INTO transcripts (id, call_id, user_id, content, speaker_segments, analysis_status)
 SELECT new_id, call_id, user_id, content, speaker_segments, 'pending'

@@ -219,16 +219,7 @@ pub struct Source {
 /// Checks that `schema` on `source` holds every table and column the import reads, and counts
 /// the rows. Refuses (naming every missing table and column) before anything is written.
 pub async fn inspect(source: &PgPool, schema: &str) -> Result<Source, ImportError> {
-    if !schema
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        || schema.is_empty()
-        || schema.starts_with(|c: char| c.is_ascii_digit())
-    {
-        return Err(ImportError::Schema(format!(
-            "--schema {schema:?}: a legacy schema name is lower-case letters, digits and _"
-        )));
-    }
+    check_schema_name(schema).map_err(ImportError::Schema)?;
     let mut conn = super::pinned(source).await?;
     let (database, exists): (String, bool) = super::query_as(
         "SELECT current_database()::text, EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
@@ -285,6 +276,23 @@ pub async fn inspect(source: &PgPool, schema: &str) -> Result<Source, ImportErro
         schema: schema.to_string(),
         counts,
     })
+}
+
+/// A legacy schema's name as the import and `seed-legacy` take it: lower-case letters, digits
+/// and _, not starting with a digit (so it goes into SQL quoted, never bound).
+pub fn check_schema_name(schema: &str) -> Result<(), String> {
+    let fine = !schema.is_empty()
+        && !schema.starts_with(|c: char| c.is_ascii_digit())
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if fine {
+        Ok(())
+    } else {
+        Err(format!(
+            "--schema {schema:?}: a legacy schema name is lower-case letters, digits and _"
+        ))
+    }
 }
 
 /// What the import is doing, for a progress bar per table.
