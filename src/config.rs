@@ -3,6 +3,8 @@
 //!
 //! ```toml
 //! admin = "support@example.com"   # the admin account to act as
+//! pooler = "transaction"             # what sits in between (session, transaction)
+//! replica_url = "postgres://ops@standby.internal/app"   # a hot standby to read from
 //! ```
 //!
 //! Limits that protect the platform (the admins' credit cap) are not here but in the database,
@@ -18,6 +20,8 @@ pub struct Config {
     pub admin: Option<String>,
     /// `session` or `transaction`: what sits between Switchboard and the server.
     pub pooler: Option<Pooling>,
+    /// A hot standby to read from (`--replica-url`).
+    pub replica_url: Option<String>,
 }
 
 /// How the server is reached: a session of its own (directly, or through a pooler in session
@@ -63,6 +67,7 @@ mod tests {
             Config {
                 admin: Some("a@b.test".into()),
                 pooler: None,
+                replica_url: None,
             }
         );
         std::fs::write(&path, "admn = 1\n").unwrap();

@@ -949,7 +949,7 @@ fn the_example_config_parses_and_sets_every_key() {
         .unwrap_or_else(|e| panic!("{} cannot be read: {e}", path.display()));
     // Unknown keys are refused (`deny_unknown_fields`): every key the example lists exists.
     let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let mut keys = every_key!(config; admin, pooler);
+    let mut keys = every_key!(config; admin, pooler, replica_url);
     // And conversely, nothing set in the example that the struct does not name.
     let table: toml::Table = toml::from_str(&text).unwrap();
     let mut in_file: Vec<&str> = table.keys().map(String::as_str).collect();

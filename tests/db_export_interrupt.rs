@@ -57,6 +57,7 @@ async fn an_interrupted_export_records_where_it_stopped() {
     s.ctx = ctx();
     let result = export(
         &db.pool,
+        &db.pool,
         &s,
         &request,
         Destination::Stream(&mut out),

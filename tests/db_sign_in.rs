@@ -534,6 +534,7 @@ async fn export_all_as_csv(
     };
     export(
         pool,
+        pool,
         session,
         &request,
         Destination::Stream(&mut out),

@@ -83,6 +83,7 @@ impl std::io::Write for Counting<'_> {
 /// nothing leaves unrecorded.
 pub async fn export(
     pool: &PgPool,
+    source: &PgPool,
     session: &Session,
     request: &ExportRequest,
     destination: Destination<'_>,
@@ -136,7 +137,7 @@ pub async fn export(
                 lines: 0,
             };
             let result = export::export_audit(
-                pool,
+                source,
                 &request.filter,
                 request.format,
                 &mut counting,
@@ -150,7 +151,7 @@ pub async fn export(
         }
         Destination::File { path, replace } => {
             let result = export::export_to_file(
-                pool,
+                source,
                 &request.filter,
                 request.format,
                 path,

@@ -133,6 +133,7 @@ pub(super) async fn execute(
         filter_text: text,
         format,
     };
+    let source = super::read_source(conn).await;
     let started = std::time::Instant::now();
     let (rows, output) = match &args.output {
         None => {
@@ -142,6 +143,7 @@ pub(super) async fn execute(
             let mut out = std::io::stdout();
             let rows = export::export(
                 &conn.pool,
+                &source,
                 &session,
                 &request,
                 Destination::Stream(&mut out),
@@ -151,7 +153,7 @@ pub(super) async fn execute(
             (rows, "standard output".to_string())
         }
         Some(path) => {
-            let bar = match estimate_rows(&conn.pool, &request.filter).await {
+            let bar = match estimate_rows(&source, &request.filter).await {
                 Some(n) => indicatif::ProgressBar::new(n),
                 None => indicatif::ProgressBar::new_spinner(),
             };
@@ -166,8 +168,15 @@ pub(super) async fn execute(
                 path,
                 replace: args.force,
             };
-            let result =
-                export::export(&conn.pool, &session, &request, destination, &mut progress).await;
+            let result = export::export(
+                &conn.pool,
+                &source,
+                &session,
+                &request,
+                destination,
+                &mut progress,
+            )
+            .await;
             bar.finish_and_clear();
             (result?, path.display().to_string())
         }

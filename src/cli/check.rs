@@ -4,6 +4,7 @@
 use super::{CliError, RunContext, output};
 use crate::db::check::{self, Readiness, Report};
 use crate::db::connect::{Connection, DbTarget, options_from_url};
+use crate::db::replica::StandbyReport;
 
 pub(super) async fn execute(conn: &Connection, run: &RunContext) -> Result<(), CliError> {
     let port = match &run.target {
@@ -12,17 +13,51 @@ pub(super) async fn execute(conn: &Connection, run: &RunContext) -> Result<(), C
     };
     // `--read-only` as the user gave it: `check` itself always runs in a read-only session.
     let report = check::check(&conn.pool, port, run.read_only).await?;
+    let standby = conn.reads.standby_report().await;
     if run.json {
-        let value = serde_json::to_value(&report)
+        let mut value = serde_json::to_value(&report)
             .map_err(|e| CliError::Io(format!("writing the report: {e}")))?;
+        value["standby"] = serde_json::to_value(&standby).unwrap_or_default();
         output::json(&value)?;
     } else {
         print(conn, &report, run.read_only)?;
+        if let Some(s) = &standby {
+            print_standby(s)?;
+        }
     }
-    match report.worst() {
-        "ready" => Ok(()),
-        worst => Err(CliError::Check(worst)),
+    // Reads that cannot go to the standby still work, on the primary: degraded.
+    let standby_ok = standby.as_ref().is_none_or(|s| s.usable());
+    match (report.worst(), standby_ok) {
+        ("ready", true) => Ok(()),
+        ("ready", false) => Err(CliError::Check("degraded")),
+        (worst, _) => Err(CliError::Check(worst)),
     }
+}
+
+/// The standby's lines: where, whether it is a standby of this primary, its lag.
+fn print_standby(s: &StandbyReport) -> Result<(), CliError> {
+    let what = match (s.reachable, s.in_recovery, s.same_system) {
+        (false, _, _) => format!(
+            "unreachable ({}): the console reads from the primary until it is back",
+            s.error.as_deref().unwrap_or("no answer")
+        ),
+        (true, false, _) => "NOT a hot standby (pg_is_in_recovery() is false there): \
+                             the console reads from the primary"
+            .to_string(),
+        (true, true, Some(false)) => "a standby of ANOTHER server (its system_identifier \
+                                      differs from the primary's)"
+            .to_string(),
+        (true, true, same) => format!(
+            "a hot standby{} ({}); pane pages, details, searches, exports and verify read there",
+            match same {
+                Some(true) => " of this primary",
+                _ => "",
+            },
+            s.state
+        ),
+    };
+    output::line(format!("Standby: {}: {what}.", s.description))?;
+    Ok(())
 }
 
 fn print(conn: &Connection, r: &Report, read_only: bool) -> Result<(), CliError> {

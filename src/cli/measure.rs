@@ -336,9 +336,10 @@ fn key(code: KeyCode) -> Msg {
 /// Runs the app's reads against the database right away (no worker), feeding the answers
 /// back, until nothing is left to do.
 pub async fn settle(app: &mut App, pool: &PgPool, mut jobs: Vec<Job>) -> Result<(), DbError> {
+    let reads = crate::db::replica::Reads::primary_only(pool.clone());
     while let Some(job) = jobs.pop() {
         if let Job::Read(read) = job {
-            let msg = crate::console::worker::read(pool, read).await;
+            let msg = crate::console::worker::read(&reads, read).await;
             jobs.extend(app.update(msg));
             if let Some(e) = &app.status.error {
                 return Err(DbError::Refused(e.clone()));

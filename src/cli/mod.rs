@@ -89,6 +89,19 @@ pub struct GlobalArgs {
     )]
     pub pooler: Option<connect::Pooling>,
 
+    /// A hot standby of the database (a streaming replica, same URL forms): pane pages,
+    /// details, searches, exports and `audit verify` read there; sign-in, actions, the audit
+    /// chain and settings go to the primary. Reads go to the primary while the standby is
+    /// unreachable or more than 30 s behind. Else `replica_url` in the config file.
+    #[arg(
+        long,
+        global = true,
+        env = "SWITCHBOARD_REPLICA_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub replica_url: Option<String>,
+
     /// Read the admin's password from the first line of FILE instead of asking on the terminal.
     #[arg(long, global = true, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
@@ -196,6 +209,8 @@ pub struct RunContext {
     pub read_only: bool,
     /// `--pooler` (or `SWITCHBOARD_POOLER`), else the config file's `pooler`.
     pub pooling: connect::Pooling,
+    /// `--replica-url` (or `SWITCHBOARD_REPLICA_URL`), else the config file's `replica_url`.
+    pub replica: Option<String>,
     /// The admin to act as: `--admin` (or `SWITCHBOARD_ADMIN`), else the config file's `admin`.
     pub admin: Option<String>,
     pub password_file: Option<PathBuf>,
@@ -251,7 +266,7 @@ async fn connect(
             DbTarget::Embedded => connect::Pooling::Session,
         },
     };
-    Ok(match &run.target {
+    let mut conn = match &run.target {
         DbTarget::Url(url) => connect::open_url(url, settings).await?,
         DbTarget::Embedded => {
             warn_ignored_pg_variables();
@@ -263,7 +278,41 @@ async fn connect(
             )
             .await?
         }
-    })
+    };
+    // Only the console and the reading commands read from a standby; maintenance does not.
+    if let (Some(url), true) = (&run.replica, interactive || read_only) {
+        if run.target == DbTarget::Embedded {
+            conn.close().await?;
+            return Err(CliError::Usage(
+                "--replica-url names a standby of the database given by --database-url (or \
+                 DATABASE_URL); the private cluster has none"
+                    .into(),
+            ));
+        }
+        match crate::db::replica::Reads::with_standby(conn.pool.clone(), url, settings).await {
+            Ok(reads) => conn.reads = reads,
+            Err(e) => {
+                conn.close().await?;
+                // Not a standby of this primary: the command line is wrong (exit 2).
+                return Err(match e {
+                    crate::db::DbError::Refused(why) => CliError::Usage(why),
+                    other => other.into(),
+                });
+            }
+        }
+    }
+    Ok(conn)
+}
+
+/// Where a reading command reads: the standby, once it has replayed what the primary had
+/// committed when the command began; else the primary, which standard error then names.
+async fn read_source(conn: &Connection) -> sqlx::PgPool {
+    conn.reads.caught_up_to_primary().await;
+    let pool = conn.reads.pool().await;
+    if let Some(view) = conn.reads.view().filter(|v| v.is_warning()) {
+        output::note(format!("Note: {}.", view.describe()));
+    }
+    pool
 }
 
 /// Opens the database, checks its migrations if asked, runs `f`, and closes it again (leaving
@@ -376,6 +425,11 @@ async fn run_command(cli: Cli, paths: &AppPaths, started: Instant) -> Result<(),
         target,
         read_only: cli.global.read_only,
         pooling: cli.global.pooler.or(config.pooler).unwrap_or_default(),
+        replica: cli
+            .global
+            .replica_url
+            .or(config.replica_url)
+            .filter(|u| !u.trim().is_empty()),
         admin: cli.global.admin.or(config.admin),
         password_file: cli.global.password_file,
         admin_password_file: cli.global.admin_password_file,

@@ -102,8 +102,9 @@ pub(super) async fn verify(
             })
         }
     };
+    let source = super::read_source(conn).await;
     let started = std::time::Instant::now();
-    let report = verify::verify(&conn.pool, head.as_ref(), &mut |n| {
+    let report = verify::verify(&source, head.as_ref(), &mut |n| {
         if !args.json {
             output::note(format!("… {} rows checked", thousands(n as i64)));
         }

@@ -83,7 +83,7 @@ async fn event_loop(
         }
     });
     let follower = tx.clone();
-    let worker = Worker::new(conn.pool.clone(), application_name().to_string(), tx);
+    let worker = Worker::new(conn.reads.clone(), application_name().to_string(), tx);
     let size = terminal.size()?;
     let status = Status {
         database: conn.description.clone(),
@@ -96,7 +96,9 @@ async fn event_loop(
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     app.audit_ctx = AuditContext::from_env();
     // The Audit log pane follows new entries from here on.
-    app.live = crate::console::live::follow(conn.pool.clone(), follower);
+    app.live = crate::console::live::follow(conn.reads.clone(), follower.clone());
+    app.standby = conn.reads.view();
+    crate::console::live::watch_standby(conn.reads.clone(), follower);
     for job in app.begin_sign_in(options.sign_in) {
         worker.run(job);
     }

@@ -71,6 +71,8 @@ pub struct App {
     pub help_scroll: usize,
     /// How the Audit log pane hears of new entries (set by the front end once it follows them).
     pub live: Live,
+    /// The standby reads go to, as last measured (`--replica-url`); None without one.
+    pub standby: Option<crate::db::replica::View>,
     /// Where the overlays' scrolling stops (set by the front end after drawing).
     pub scroll_limits: super::log::ScrollLimits,
     next_req: ReqId,
@@ -115,6 +117,7 @@ impl App {
             help_scroll: 0,
             scroll_limits: Default::default(),
             live: Live::Off,
+            standby: None,
             exporting: None,
             next_req: 1,
         }
@@ -302,6 +305,10 @@ impl App {
             Msg::Checked { req, result } => self.on_checked(req, result),
             Msg::Found { req, result } => self.on_found(req, result),
             Msg::AuditNew => self.on_audit_new(),
+            Msg::Standby(view) => {
+                self.standby = Some(view);
+                Vec::new()
+            }
             Msg::Applied { req, result } => self.on_applied(req, result),
             Msg::ExportProgress { req, rows } => {
                 if let Some(e) = &mut self.exporting

@@ -13,6 +13,7 @@ use super::app::App;
 use super::messages::{Job, Msg};
 use super::pane::Fetch;
 use crate::db::lists::ListKind;
+use crate::db::replica::{PROBE_EVERY, Reads};
 
 /// How the console hears of new audit entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,19 +30,54 @@ pub enum Live {
 pub const POLL_EVERY: Duration = Duration::from_secs(2);
 
 /// Starts following the audit log for the console: a task that sends `Msg::AuditNew` for each
-/// entry committed. Returns how.
-pub fn follow(pool: PgPool, tx: UnboundedSender<Msg>) -> Live {
-    if crate::db::pooler::transaction_pooler() {
+/// entry committed (heard from the primary: a standby takes no LISTEN, and the reads that follow
+/// wait until it has replayed the entry). Returns how.
+pub fn follow(reads: Reads, tx: UnboundedSender<Msg>) -> Live {
+    let (heard_tx, mut heard_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let pool = reads.primary().clone();
+    let live = if crate::db::pooler::transaction_pooler() {
         tokio::spawn(async move {
-            let _ = poll(&pool, &mut |()| tx.send(Msg::AuditNew).is_ok()).await;
+            let _ = poll(&pool, &mut |()| heard_tx.send(()).is_ok()).await;
         });
         Live::Polling
     } else {
         tokio::spawn(async move {
-            listen(&pool, &mut |()| tx.send(Msg::AuditNew).is_ok()).await;
+            listen(&pool, &mut |()| heard_tx.send(()).is_ok()).await;
         });
         Live::Listening
+    };
+    tokio::spawn(async move {
+        while heard_rx.recv().await.is_some() {
+            reads.caught_up_to_primary().await;
+            if tx.send(Msg::AuditNew).is_err() {
+                return;
+            }
+        }
+    });
+    live
+}
+
+/// With a standby, measures it every [`PROBE_EVERY`] and tells the console when what it shows
+/// changes (the lag in whole seconds, unreachable, back, a read sent to the primary).
+pub fn watch_standby(reads: Reads, tx: UnboundedSender<Msg>) {
+    if reads.standby_description().is_none() {
+        return;
     }
+    tokio::spawn(async move {
+        let mut shown = reads.view();
+        loop {
+            tokio::time::sleep(PROBE_EVERY).await;
+            let view = reads.probe().await;
+            if view != shown {
+                if let Some(v) = &view
+                    && tx.send(Msg::Standby(v.clone())).is_err()
+                {
+                    return;
+                }
+                shown = view;
+            }
+        }
+    });
 }
 
 /// Calls `heard` for every notification on the audit channel, reconnecting after a lost

@@ -161,6 +161,8 @@ pub enum Msg {
     /// An audit entry was committed (heard on LISTEN, or seen by the poll behind a transaction
     /// pooler).
     AuditNew,
+    /// The standby was measured, or a read went to the primary instead (`db::replica`).
+    Standby(crate::db::replica::View),
     SignedIn {
         req: ReqId,
         /// Whether the demo password signed in.

@@ -12,18 +12,21 @@ use crate::actions::sign_in::{self, Credentials, SignInError};
 use crate::actions::{self, ActionError};
 use crate::db::export::PROGRESS_EVERY;
 use crate::db::lists::{ListKind, query_tag};
+use crate::db::replica::Reads;
 use crate::db::{DbError, details, lists, lookup};
 
 #[derive(Clone)]
 pub struct Worker {
-    pool: PgPool,
+    /// Reads go to the standby where there is one; writes to its primary.
+    reads: Reads,
     /// This console's `application_name`, which tells its sessions apart from other consoles'.
     app_name: String,
     tx: UnboundedSender<Msg>,
 }
 
-/// Answers a pane's query. The console's worker and the benchmark both read through here.
-pub async fn read(pool: &PgPool, job: ReadJob) -> Msg {
+/// Answers a pane's query, on the standby where there is one. The console's worker and the
+/// benchmark both read through here.
+pub async fn read(reads: &Reads, job: ReadJob) -> Msg {
     let text = |e: DbError| e.brief();
     match job {
         ReadJob::Page {
@@ -34,17 +37,30 @@ pub async fn read(pool: &PgPool, job: ReadJob) -> Msg {
             limit,
         } => Msg::Page {
             req,
-            result: lists::fetch_page(pool, kind, &filter, &page, limit)
+            result: reads
+                .read(|pool| {
+                    let (filter, page) = (&filter, &page);
+                    async move { lists::fetch_page(&pool, kind, filter, page, limit).await }
+                })
                 .await
                 .map_err(text),
         },
         ReadJob::Count { req, kind, filter } => Msg::Count {
             req,
-            result: lists::count_rows(pool, kind, &filter).await.map_err(text),
+            result: reads
+                .read(|pool| {
+                    let filter = &filter;
+                    async move { lists::count_rows(&pool, kind, filter).await }
+                })
+                .await
+                .map_err(text),
         },
         ReadJob::Detail { req, kind, id } => Msg::Detail {
             req,
-            result: details::load_detail(pool, kind, id).await.map_err(text),
+            result: reads
+                .read(|pool| async move { details::load_detail(&pool, kind, id).await })
+                .await
+                .map_err(text),
         },
         ReadJob::Stats {
             kind,
@@ -53,25 +69,47 @@ pub async fn read(pool: &PgPool, job: ReadJob) -> Msg {
         } => Msg::Stats {
             kind,
             generation,
-            result: lists::fetch_stats(pool, kind, &ids).await.map_err(text),
+            result: reads
+                .read(|pool| {
+                    let ids = &ids;
+                    async move { lists::fetch_stats(&pool, kind, ids).await }
+                })
+                .await
+                .map_err(text),
         },
         ReadJob::Lookup { req, search } => Msg::Found {
             req,
-            result: lookup::search(
-                pool,
-                search.lookup,
-                &search.text,
-                search.after,
-                PICKER_ROWS as i64,
-            )
-            .await
-            .map_err(text),
+            result: reads
+                .read(|pool| {
+                    let search = &search;
+                    async move {
+                        lookup::search(
+                            &pool,
+                            search.lookup,
+                            &search.text,
+                            search.after.clone(),
+                            PICKER_ROWS as i64,
+                        )
+                        .await
+                    }
+                })
+                .await
+                .map_err(text),
         },
     }
 }
 
-/// Runs a job that goes through the action layer; `progress` carries an export's messages.
-async fn write(pool: &PgPool, job: WriteJob, progress: &UnboundedSender<Msg>) -> Msg {
+/// Runs a job that goes through the action layer, on the primary (an export reads its rows
+/// from the standby where there is one); `progress` carries an export's messages. Afterwards the
+/// reads that follow wait for the standby to have replayed what it wrote.
+async fn write(reads: &Reads, job: WriteJob, progress: &UnboundedSender<Msg>) -> Msg {
+    let msg = write_on_primary(reads, job, progress).await;
+    reads.caught_up_to_primary().await;
+    msg
+}
+
+async fn write_on_primary(reads: &Reads, job: WriteJob, progress: &UnboundedSender<Msg>) -> Msg {
+    let pool = reads.primary();
     match job {
         WriteJob::SignIn {
             req,
@@ -122,9 +160,18 @@ async fn write(pool: &PgPool, job: WriteJob, progress: &UnboundedSender<Msg>) ->
                 path: &path,
                 replace: false,
             };
-            let result = export::export(pool, &session, &request, destination, &mut progress)
-                .await
-                .map_err(|e| e.to_string());
+            reads.caught_up_to_primary().await;
+            let source = reads.pool().await;
+            let result = export::export(
+                pool,
+                &source,
+                &session,
+                &request,
+                destination,
+                &mut progress,
+            )
+            .await
+            .map_err(|e| e.to_string());
             Msg::Exported { req, result }
         }
     }
@@ -153,12 +200,16 @@ pub async fn cancel_pane_queries(pool: &PgPool, app_name: &str, pane: ListKind) 
 }
 
 impl Worker {
-    pub fn new(pool: PgPool, app_name: String, tx: UnboundedSender<Msg>) -> Worker {
-        Worker { pool, app_name, tx }
+    pub fn new(reads: Reads, app_name: String, tx: UnboundedSender<Msg>) -> Worker {
+        Worker {
+            reads,
+            app_name,
+            tx,
+        }
     }
 
     pub fn run(&self, job: Job) {
-        let pool = self.pool.clone();
+        let reads = self.reads.clone();
         let tx = self.tx.clone();
         let app_name = self.app_name.clone();
         tokio::spawn(async move {
@@ -167,10 +218,13 @@ impl Worker {
                 let tx = tx.clone();
                 async move {
                     match job {
-                        Job::Read(read_job) => Some(read(&pool, read_job).await),
-                        Job::Write(write_job) => Some(write(&pool, write_job, &tx).await),
+                        Job::Read(read_job) => Some(read(&reads, read_job).await),
+                        Job::Write(write_job) => Some(write(&reads, write_job, &tx).await),
                         Job::Cancel { pane } => {
-                            cancel_pane_queries(&pool, &app_name, pane).await;
+                            // The pane's query may be on either server.
+                            for pool in reads.pools() {
+                                cancel_pane_queries(&pool, &app_name, pane).await;
+                            }
                             None
                         }
                     }

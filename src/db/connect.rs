@@ -480,35 +480,53 @@ pub async fn open_pool(
         }
     }
     let _ = probe.close().await;
+    let pool = pool_options(&settings, session.clone(), Duration::from_secs(10))
+        .connect_with(options)
+        .await?;
+    Ok(behind_pooler(pool, &settings, session))
+}
+
+/// A pool that connects when first used (a standby that is down now may be back later), with
+/// the session settings of [`open_pool`]'s; a connection is waited for at most `acquire`.
+pub fn lazy_pool(options: PgConnectOptions, settings: PoolSettings, acquire: Duration) -> PgPool {
+    let options = options
+        .application_name(application_name())
+        .extra_float_digits(None);
+    let session = session_settings(&settings);
+    let pool = pool_options(&settings, session.clone(), acquire).connect_lazy_with(options);
+    behind_pooler(pool, &settings, session)
+}
+
+/// The pool's options: its size, and each new session's settings SET (directly, or through a
+/// pooler in session mode).
+fn pool_options(settings: &PoolSettings, session: Vec<String>, acquire: Duration) -> PgPoolOptions {
     let builder = PgPoolOptions::new()
         .max_connections(8)
-        .acquire_timeout(Duration::from_secs(10));
-    let pool = match settings.pooling {
-        Pooling::Session => {
-            builder
-                .after_connect(move |conn, _meta| {
-                    let session = session.clone();
-                    Box::pin(async move {
-                        for statement in session {
-                            // Constants of this module, no input: nothing to bind.
-                            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET {statement}")))
-                                .execute(&mut *conn)
-                                .await?;
-                        }
-                        Ok(())
-                    })
-                })
-                .connect_with(options)
-                .await?
-        }
-        Pooling::Transaction => {
-            super::pooler::use_transaction_pooler();
-            let pool = builder.connect_with(options).await?;
-            super::pooler::set_local_settings(&pool, session);
-            pool
-        }
-    };
-    Ok(pool)
+        .acquire_timeout(acquire);
+    match settings.pooling {
+        Pooling::Session => builder.after_connect(move |conn, _meta| {
+            let session = session.clone();
+            Box::pin(async move {
+                for statement in session {
+                    // Constants of this module, no input: nothing to bind.
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET {statement}")))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        }),
+        Pooling::Transaction => builder,
+    }
+}
+
+/// Behind a transaction pooler, the session settings are SET LOCAL in each transaction instead.
+fn behind_pooler(pool: PgPool, settings: &PoolSettings, session: Vec<String>) -> PgPool {
+    if settings.pooling == Pooling::Transaction {
+        super::pooler::use_transaction_pooler();
+        super::pooler::set_local_settings(&pool, session);
+    }
+    pool
 }
 
 /// The session's settings, as `name = value`: SET on every new connection, or SET LOCAL in each
@@ -544,6 +562,8 @@ pub struct Connection {
     /// Whether its sessions are read-only: asked for (`--read-only`), or imposed by the
     /// database (a role or database with `default_transaction_read_only`, a hot standby).
     pub read_only: bool,
+    /// Where reads go: the primary, or a standby given by `--replica-url`.
+    pub reads: super::replica::Reads,
 }
 
 /// Whether a new session of `pool` is read-only, whatever the reason.
@@ -616,12 +636,13 @@ pub async fn open_embedded(
     };
     let read_only = session_is_read_only(&pool).await?;
     Ok(Connection {
-        pool,
         description,
         cluster: Some(cluster),
         seeded_demo,
         applied,
         read_only,
+        reads: super::replica::Reads::primary_only(pool.clone()),
+        pool,
     })
 }
 
@@ -638,6 +659,7 @@ pub async fn open_url(url: &str, settings: PoolSettings) -> Result<Connection, D
     let pool = open_pool(options, settings).await?;
     let read_only = session_is_read_only(&pool).await?;
     Ok(Connection {
+        reads: super::replica::Reads::primary_only(pool.clone()),
         pool,
         description,
         cluster: None,

@@ -16,6 +16,7 @@ pub mod migrate;
 pub mod pg;
 pub mod pgpass;
 pub mod pooler;
+pub mod replica;
 pub mod verify;
 
 pub use migrate::{MigrationInfo, migrate, pending_migrations};

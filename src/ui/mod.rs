@@ -495,6 +495,11 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
             theme.accent(),
         ));
     }
+    // Reads not where they were asked to go: said early. A following standby's lag: late.
+    let standby = app.standby.as_ref().map(|v| (v.is_warning(), v.describe()));
+    if let Some((true, text)) = &standby {
+        push(Span::styled(text.clone(), theme.warn()));
+    }
     if let Some(info) = &app.status.info {
         push(Span::raw(clean(info)));
     }
@@ -514,6 +519,9 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     }
     if let Some(admin) = &app.status.signed_in_as {
         push(Span::raw(clean(admin)));
+    }
+    if let Some((false, text)) = standby {
+        push(Span::styled(text, theme.dim()));
     }
     // The database label only when nothing is said: a message gets the room (and `M` keeps it
     // whole).

@@ -27,6 +27,8 @@ macro_rules! sql {
 
 pub mod actions;
 pub mod cli;
+pub mod pty;
+pub mod replica;
 pub mod seed;
 
 use std::os::unix::process::CommandExt;
