@@ -13,7 +13,8 @@ CREATE TABLE switchboard.idempotency_keys (
     key           UUID          NOT NULL PRIMARY KEY,
     action        VARCHAR(100)  NOT NULL,
     resource_id   UUID          NOT NULL,
-    audit_log_id  UUID          REFERENCES public.audit_logs (id) ON DELETE SET NULL,
+    -- No foreign key: audit_logs may be partitioned, and then no key of (id) alone exists.
+    audit_log_id  UUID,
     created_at    TIMESTAMPTZ   NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 

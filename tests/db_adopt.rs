@@ -77,7 +77,8 @@ async fn a_platform_database_with_rows_is_adopted_and_actions_work_on_it() {
             (4, Action::Apply),
             (5, Action::Apply),
             (6, Action::Apply),
-            (7, Action::Apply)
+            (7, Action::Apply),
+            (8, Action::Apply)
         ]
     );
 
@@ -93,7 +94,8 @@ async fn a_platform_database_with_rows_is_adopted_and_actions_work_on_it() {
             (4, How::Applied),
             (5, How::Applied),
             (6, How::Applied),
-            (7, How::Applied)
+            (7, How::Applied),
+            (8, How::Applied)
         ]
     );
     let built = events
@@ -308,7 +310,8 @@ async fn the_earlier_layout_is_carried_over_with_its_rows() {
             (4, How::CarriedOver),
             (5, How::Applied),
             (6, How::Applied),
-            (7, How::Applied)
+            (7, How::Applied),
+            (8, How::Applied)
         ]
     );
     assert_eq!(

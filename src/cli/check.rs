@@ -89,6 +89,9 @@ fn print(conn: &Connection, r: &Report, read_only: bool) -> Result<(), CliError>
             )
         }
     ))?;
+    if let Some(p) = &t.partitioning {
+        output::line(format!("Audit log {}.", p.describe()))?;
+    }
     if r.schema_problems.is_empty() {
         output::line(
             "Schema: every table and column the console relies on is there, of its type.",

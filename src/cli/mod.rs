@@ -131,6 +131,11 @@ pub enum Command {
         /// active and name (roles in the setting backstop_ignore_roles are left out).
         #[arg(long)]
         backstop: bool,
+        /// Make audit_logs a table partitioned by range on created_at, one partition a month
+        /// (and a default one), copying its rows in one transaction; on one already partitioned
+        /// that way, add the next months' partitions (run it monthly, e.g. from cron).
+        #[arg(long, value_name = "SCHEME")]
+        partition_audit: Option<PartitionScheme>,
     },
     /// Fill an empty database with the demo data set (refused if it has users).
     SeedDemo,
@@ -201,6 +206,13 @@ pub enum Command {
     /// Stop the private cluster at DIR once no process uses it (used by the test harness).
     #[command(name = "__reap-cluster", hide = true)]
     ReapCluster { dir: PathBuf },
+}
+
+/// How `migrate --partition-audit` partitions the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PartitionScheme {
+    /// One partition per calendar month (UTC), on created_at.
+    Monthly,
 }
 
 /// What every command needs from the command line and the config file, resolved once.
@@ -521,7 +533,11 @@ async fn dispatch(
             })
             .await
         }
-        Some(Command::Migrate { dry_run, backstop }) => {
+        Some(Command::Migrate {
+            dry_run,
+            backstop,
+            partition_audit,
+        }) => {
             if run.pooling == connect::Pooling::Transaction {
                 return Err(CliError::Usage(
                     "migrate needs a session of its own (a lock held across transactions, \
@@ -545,6 +561,9 @@ async fn dispatch(
                         "Backstop installed: changes made outside the console to users, \
                          phone_numbers, tenants and agents are recorded in the audit log.",
                     );
+                }
+                if let Some(PartitionScheme::Monthly) = partition_audit {
+                    setup::partition_audit(conn, dry_run, run.json).await?;
                 }
                 Ok(())
             })

@@ -395,3 +395,61 @@ pub(super) async fn overview(
     }
     Ok(())
 }
+
+/// `migrate --partition-audit monthly`: the audit log partitioned by month, or its next months
+/// added; said in a line (or with the rest of `--json`'s answer, as one more object).
+pub(super) async fn partition_audit(
+    conn: &Connection,
+    dry_run: bool,
+    json: bool,
+) -> Result<(), CliError> {
+    use crate::db::migrate::partition;
+    if dry_run {
+        output::note(format!(
+            "With --partition-audit monthly, it would also make audit_logs partitioned by month \
+             on created_at (copying its rows in one transaction, under a lock that holds writes \
+             to it until the copy ends), or add the partitions of the next {} months; nothing \
+             was written.",
+            partition::MONTHS_AHEAD
+        ));
+        return Ok(());
+    }
+    let done = partition::partition_audit_monthly(&conn.pool)
+        .await
+        .map_err(|e| match e {
+            crate::db::DbError::Refused(why) => CliError::Incompatible(why),
+            other => other.into(),
+        })?;
+    if json {
+        output::json(&serde_json::json!({ "partition_audit": done }))?;
+        return Ok(());
+    }
+    let added = if done.added.is_empty() {
+        "no partition was missing".to_string()
+    } else {
+        format!("made {}", done.added.join(", "))
+    };
+    output::note(if done.converted {
+        format!(
+            "audit_logs is now partitioned by month on created_at: {} rows copied, {added}; \
+             {} partitions. Run `switchboard migrate --partition-audit monthly` monthly to add \
+             the months ahead (rows past them go to audit_logs_default meanwhile).",
+            crate::numbers::thousands(done.rows_moved),
+            done.partitions
+        )
+    } else {
+        format!(
+            "audit_logs is partitioned by month: {added}{}; {} partitions.",
+            if done.from_default > 0 {
+                format!(
+                    " ({} rows moved there from the default partition)",
+                    crate::numbers::thousands(done.from_default)
+                )
+            } else {
+                String::new()
+            },
+            done.partitions
+        )
+    });
+    Ok(())
+}

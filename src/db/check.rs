@@ -3,6 +3,7 @@
 //! the panes fast, the connecting role's privileges, and whether something sits between the
 //! console and the server. Read-only: it changes nothing.
 
+use chrono::Datelike;
 use serde::Serialize;
 use sqlx::PgPool;
 
@@ -306,6 +307,96 @@ pub struct AuditTrail {
     pub links: i64,
     /// The tables whose changes outside the console the backstop records.
     pub backstop: Vec<String>,
+    /// How `audit_logs` is partitioned, when it is.
+    pub partitioning: Option<Partitioning>,
+}
+
+/// A partitioned `audit_logs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Partitioning {
+    /// `RANGE (created_at)`, or however it is partitioned.
+    pub key: String,
+    pub partitions: i64,
+    /// The newest monthly partition (`audit_logs_pYYYY_MM`), if it has any of that name.
+    pub newest_month: Option<String>,
+    /// The default partition's rows (counted up to 100,001), if it has one.
+    pub default_rows: Option<i64>,
+    /// Next month has a partition (or the scheme is not this console's monthly one).
+    pub next_month_ready: bool,
+}
+
+impl Partitioning {
+    /// In a sentence for `check`.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "partitioned by {} into {} partitions",
+            self.key, self.partitions
+        );
+        if let Some(m) = &self.newest_month {
+            text.push_str(&format!(", monthly through {m}"));
+        }
+        if let Some(n) = self.default_rows {
+            text.push_str(&format!(
+                "; the default partition holds {}{} rows",
+                crate::numbers::thousands(n.min(100_000)),
+                if n > 100_000 { "+" } else { "" }
+            ));
+        }
+        if !self.next_month_ready {
+            text.push_str(
+                "; NEXT MONTH HAS NO PARTITION (its rows would go to the default): run \
+                 `switchboard migrate --partition-audit monthly`",
+            );
+        }
+        text
+    }
+}
+
+/// How `audit_logs` is partitioned; None when it is a plain table.
+pub async fn partitioning(conn: &mut sqlx::PgConnection) -> Result<Option<Partitioning>, DbError> {
+    let row: Option<(String, i64, Option<String>, Option<String>)> = crate::db::query_as(
+        "SELECT pg_get_partkeydef(c.oid), \
+                (SELECT count(*) FROM pg_inherits WHERE inhparent = c.oid), \
+                (SELECT max(p.relname::text) FROM pg_inherits i \
+                   JOIN pg_class p ON p.oid = i.inhrelid \
+                  WHERE i.inhparent = c.oid AND p.relname ~ '^audit_logs_p[0-9]{4}_[0-9]{2}$'), \
+                (SELECT quote_ident(p.relname) FROM pg_inherits i \
+                   JOIN pg_class p ON p.oid = i.inhrelid \
+                  WHERE i.inhparent = c.oid AND pg_get_expr(p.relpartbound, p.oid) = 'DEFAULT') \
+         FROM pg_class c WHERE c.oid = 'public.audit_logs'::regclass AND c.relkind = 'p'",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((key, partitions, newest_month, default)) = row else {
+        return Ok(None);
+    };
+    let default_rows = match default {
+        // The name comes quoted from the catalog.
+        Some(d) => Some(
+            crate::db::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT count(*) FROM (SELECT 1 FROM public.{d} LIMIT 100001) s"
+            )))
+            .fetch_one(&mut *conn)
+            .await?,
+        ),
+        None => None,
+    };
+    let next = chrono::Utc::now()
+        .date_naive()
+        .with_day(1)
+        .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+        .map(crate::db::migrate::partition::partition_name);
+    let next_month_ready = match (&newest_month, next) {
+        (Some(newest), Some(next)) => *newest >= next,
+        _ => true,
+    };
+    Ok(Some(Partitioning {
+        key,
+        partitions,
+        newest_month,
+        default_rows,
+        next_month_ready,
+    }))
 }
 
 /// Reads what protects the audit log.
@@ -328,7 +419,9 @@ pub async fn audit_trail(pool: &PgPool) -> Result<AuditTrail, DbError> {
     .fetch_one(&mut *conn)
     .await
     .unwrap_or(None);
+    let partitioning = partitioning(&mut conn).await?;
     Ok(AuditTrail {
+        partitioning,
         append_only: has("audit_logs", "switchboard_append_only")
             && has("audit_logs", "switchboard_no_truncate"),
         links: links.unwrap_or(0),
@@ -405,7 +498,7 @@ pub async fn check(pool: &PgPool, port: Option<u16>, read_only: bool) -> Result<
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname IN ('public', 'switchboard') AND c.relkind IN ('r', 'p', 'v', 'm') \
-           AND a.attnum > 0 AND NOT a.attisdropped",
+           AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped",
     )
     .fetch_all(&mut *crate::db::pinned(pool).await?)
     .await?;

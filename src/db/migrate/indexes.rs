@@ -155,6 +155,21 @@ async fn build_on(
         .await?;
     let all = statements(m.sql);
     for (i, ix) in all.iter().enumerate() {
+        if is_partitioned(&mut *conn, &ix.table).await? {
+            progress(IndexEvent::Building {
+                index: ix.name.clone(),
+                table: ix.table.clone(),
+                number: i + 1,
+                of: all.len(),
+            });
+            let started = Instant::now();
+            build_partitioned(&mut *conn, &mut *watcher, pid, ix, progress).await?;
+            progress(IndexEvent::Built {
+                index: ix.name.clone(),
+                took: started.elapsed(),
+            });
+            continue;
+        }
         match validity(&mut *conn, &ix.name).await? {
             Some(true) => {
                 progress(IndexEvent::Kept {
@@ -205,6 +220,84 @@ async fn build_on(
                 }
             }
         }
+    }
+    Ok(())
+}
+
+async fn is_partitioned(conn: &mut PgConnection, table: &str) -> Result<bool, sqlx::Error> {
+    crate::db::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = $1 \
+                        AND relnamespace = 'public'::regnamespace AND relkind = 'p')",
+    )
+    .bind(table)
+    .fetch_one(conn)
+    .await
+}
+
+/// A partitioned table takes no `CREATE INDEX CONCURRENTLY`: the index is made on the parent
+/// alone (`ON ONLY`, invalid until complete), then built concurrently on each partition (writes
+/// go on) and attached; with the last one attached the parent's index is valid. Partitions made
+/// later get it from the parent.
+async fn build_partitioned(
+    conn: &mut PgConnection,
+    watcher: &mut PgConnection,
+    pid: i32,
+    ix: &IndexStatement,
+    progress: &mut (dyn FnMut(IndexEvent) + Send),
+) -> Result<(), sqlx::Error> {
+    let head = format!("CREATE INDEX CONCURRENTLY {} ON {} ", ix.name, ix.table);
+    let Some(rest) = ix.sql.strip_prefix(&head) else {
+        return Err(sqlx::Error::Protocol(format!(
+            "cannot read the index statement {}",
+            ix.sql
+        )));
+    };
+    let q = super::super::connect::quote_ident;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE INDEX IF NOT EXISTS {} ON ONLY public.{} {rest}",
+        q(&ix.name),
+        q(&ix.table)
+    )))
+    .execute(&mut *conn)
+    .await?;
+    let partitions: Vec<String> = crate::db::query_scalar(
+        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+         WHERE i.inhparent = (SELECT oid FROM pg_class WHERE relname = $1 \
+                              AND relnamespace = 'public'::regnamespace) ORDER BY 1",
+    )
+    .bind(&ix.table)
+    .fetch_all(&mut *conn)
+    .await?;
+    let suffix = ix
+        .name
+        .trim_start_matches("idx_")
+        .trim_start_matches(&format!("{}_", ix.table))
+        .to_string();
+    for partition in partitions {
+        let mut child = format!("{partition}_{suffix}");
+        child.truncate(63);
+        if validity(&mut *conn, &child).await? == Some(false) {
+            drop_index(&mut *conn, &child).await?;
+        }
+        if validity(&mut *conn, &child).await?.is_none() {
+            let one = IndexStatement {
+                name: child.clone(),
+                table: partition.clone(),
+                sql: format!(
+                    "CREATE INDEX CONCURRENTLY {} ON public.{} {rest}",
+                    q(&child),
+                    q(&partition)
+                ),
+            };
+            build_one(&mut *conn, &mut *watcher, pid, &one, progress).await?;
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "ALTER INDEX public.{} ATTACH PARTITION public.{}",
+            q(&ix.name),
+            q(&child)
+        )))
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
