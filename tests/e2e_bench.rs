@@ -1,5 +1,6 @@
 //! The benchmark at a small scale, to keep it working (the figures mean nothing here).
 
+#[macro_use]
 mod common;
 
 use common::TestDb;
@@ -44,4 +45,60 @@ async fn the_benchmark_runs_end_to_end_and_prints_every_section() {
     assert!(table.contains("top-ups/s"), "{table}");
     // The data set's log is chained whole, and verifies.
     assert!(table.contains("links/s; verified"), "{table}");
+}
+
+/// `seed-bench --audit-rows N --users N`: the audit log and the users at those counts, the rest
+/// at the scale; a size the server's disk cannot hold is refused first, with the most that fits,
+/// and nothing is written.
+#[tokio::test]
+async fn seed_bench_grows_the_audit_log_and_users_alone_and_refuses_what_the_disk_cannot_hold() {
+    let db = TestDb::migrated().await;
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["--database-url", &db.url(), "seed-bench"])
+            .args(args)
+            .env("HOME", home.path())
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--audit-rows", "1000000000000"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("at most") && err.contains("nothing was written"),
+        "{err}"
+    );
+    let users: i64 = sql!(
+        &db.pool,
+        switchboard::db::query_scalar("SELECT count(*) FROM users"),
+        fetch_one
+    )
+    .unwrap();
+    assert_eq!(users, 0);
+
+    let out = run(&[
+        "--scale",
+        "0.01",
+        "--audit-rows",
+        "30000",
+        "--users",
+        "3000",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let counts: (i64, i64, i64) = sql!(
+        &db.pool,
+        switchboard::db::query_as(
+            "SELECT (SELECT count(*) FROM audit_logs), (SELECT count(*) FROM users), \
+                    (SELECT count(*) FROM calls)"
+        ),
+        fetch_one
+    )
+    .unwrap();
+    assert_eq!(counts, (30_000, 3_000, 50_000));
 }

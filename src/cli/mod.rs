@@ -151,6 +151,14 @@ pub enum Command {
         /// 1 is the full size; 0.01 takes seconds.
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+        /// The audit log at this many entries instead (the rest stays at the scale): checked
+        /// against the free disk of the server's data directory first, refused with the most
+        /// that fits when it will not.
+        #[arg(long, value_name = "N")]
+        audit_rows: Option<i64>,
+        /// The users at this many instead (the rest stays at the scale).
+        #[arg(long, value_name = "N")]
+        users: Option<i64>,
     },
     /// Print where Switchboard keeps its private cluster, its config file and its log.
     Paths,
@@ -569,9 +577,13 @@ async fn dispatch(
             })
             .await
         }
-        Some(Command::SeedBench { scale }) => {
+        Some(Command::SeedBench {
+            scale,
+            audit_rows,
+            users,
+        }) => {
             with_connection(run, paths, Writable, MustBeCurrent, async |conn| {
-                setup::seed_bench(conn, scale).await
+                setup::seed_bench(conn, scale, audit_rows, users).await
             })
             .await
         }

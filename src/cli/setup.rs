@@ -294,13 +294,42 @@ pub(super) async fn seed_demo(conn: &Connection) -> Result<(), CliError> {
     Ok(())
 }
 
-pub(super) async fn seed_bench(conn: &Connection, scale: f64) -> Result<(), CliError> {
+pub(super) async fn seed_bench(
+    conn: &Connection,
+    scale: f64,
+    audit_rows: Option<i64>,
+    users: Option<i64>,
+) -> Result<(), CliError> {
     if conn.seeded_demo {
         return Err(CliError::Usage(
             "the private cluster was just filled with the demo data; give seed-bench an empty \
              database with --database-url"
                 .into(),
         ));
+    }
+    let size = bench::BenchSize::at(scale).with_counts(audit_rows, users);
+    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+    match bench::server_free_bytes(&conn.pool).await {
+        Some((dir, free)) if size.disk_bytes() > free => {
+            return Err(CliError::Usage(format!(
+                "this data set needs about {:.1} GiB on the server's disk and {dir} has {:.1} GiB \
+                 free: at most {} audit entries fit beside the rest (--audit-rows); nothing was \
+                 written",
+                gib(size.disk_bytes()),
+                gib(free),
+                crate::numbers::thousands(size.audit_rows_fitting(free))
+            )));
+        }
+        Some((dir, free)) => output::note(format!(
+            "Needs about {:.1} GiB; {dir} has {:.1} GiB free.",
+            gib(size.disk_bytes()),
+            gib(free)
+        )),
+        None => output::warning(format!(
+            "the server's free disk cannot be read from here (not on this machine, or the role may \
+             not read data_directory); this data set needs about {:.1} GiB there",
+            gib(size.disk_bytes())
+        )),
     }
     let bar = indicatif::ProgressBar::new(1);
     bar.set_style(
@@ -315,7 +344,7 @@ pub(super) async fn seed_bench(conn: &Connection, scale: f64) -> Result<(), CliE
         bar.set_position(done as u64);
         bar.set_message(what.to_string());
     };
-    let result = bench::seed_bench(&conn.pool, scale, &mut progress).await;
+    let result = bench::seed_bench_sized(&conn.pool, scale, audit_rows, users, &mut progress).await;
     bar.finish_and_clear();
     let s = result?;
     output::line(format!(
