@@ -84,9 +84,40 @@ async fn a_monthly_partitioned_audit_log_pages_filters_exports_and_verifies_as_b
     )
     .unwrap();
 
+    // A view on it refuses the conversion before anything is copied, naming it.
+    let setup = |sql: &'static str| {
+        let pool = db.pool.clone();
+        async move { sql!(&pool, switchboard::db::query(sql), execute).unwrap() }
+    };
+    setup("CREATE VIEW recent_audit AS SELECT id FROM audit_logs").await;
+    let refused = partition_audit_monthly(&db.pool)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("a view that reads it (recent_audit)") && refused.contains("nothing"),
+        "{refused}"
+    );
+    setup("DROP VIEW recent_audit").await;
+    // Grants to a role whose name needs quoting, a column grant and a grant option come along.
+    setup("DO $$ BEGIN CREATE ROLE \"Audit-Reader\"; EXCEPTION WHEN duplicate_object THEN NULL; END $$").await;
+    setup("GRANT SELECT ON audit_logs TO \"Audit-Reader\" WITH GRANT OPTION").await;
+    setup("GRANT UPDATE (user_agent) ON audit_logs TO \"Audit-Reader\"").await;
+
     let done = partition_audit_monthly(&db.pool).await.unwrap();
     assert!(done.converted);
     assert_eq!(done.rows_moved, total_before);
+    let grants: (bool, bool, bool) = sql!(
+        &db.pool,
+        switchboard::db::query_as(
+            "SELECT has_table_privilege('Audit-Reader', 'audit_logs', 'SELECT WITH GRANT OPTION'), \
+                    has_column_privilege('Audit-Reader', 'audit_logs', 'user_agent', 'UPDATE'), \
+                    has_column_privilege('Audit-Reader', 'audit_logs', 'action', 'UPDATE')"
+        ),
+        fetch_one
+    )
+    .unwrap();
+    assert_eq!(grants, (true, true, false));
     assert!(done.added.contains(&this_month()), "{done:?}");
     assert!(done.added.contains(&"audit_logs_default".to_string()));
     let mut conn = db.pool.acquire().await.unwrap();

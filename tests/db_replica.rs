@@ -260,14 +260,51 @@ async fn check_reports_both_servers_and_the_reading_commands_use_the_standby() {
     );
     pair.start_standby();
 
-    // A replica that is the primary itself: refused, named, nothing done.
+    // A replica that is the primary itself: `check` reports it (degraded, exit 5); a command
+    // that would read there refuses to start, naming it.
     let (c, r) = cli(&pair, &pair.primary_url());
     let out = c.run(&with_replica(&r, &["check"]));
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("NOT a hot standby"),
+        "{}",
+        stdout(&out)
+    );
+    let out = c.run(&with_replica(&r, &["audit", "verify"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("is not a hot standby"),
         "{}",
         stderr(&out)
+    );
+    // A command that reads nothing there never connects to it: a replica URL nothing answers
+    // costs it nothing.
+    let (c, r) = cli(
+        &pair,
+        "postgres://postgres@127.0.0.1:9/app?connect_timeout=30",
+    );
+    let started = Instant::now();
+    let out = c.as_admin(
+        demo::DEMO_SUPER_ADMIN,
+        &with_replica(
+            &r,
+            &[
+                "credits",
+                "top-up",
+                "--user",
+                "hugo.ivanova28@example.org",
+                "--amount",
+                "1",
+                "--reason",
+                "no standby needed",
+            ],
+        ),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
     );
 }
 

@@ -223,6 +223,30 @@ pub enum PartitionScheme {
     Monthly,
 }
 
+/// What a command does with `--replica-url`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StandbyUse {
+    /// Nothing: it reads nothing a standby could serve, or writes.
+    None,
+    /// Its reads go there.
+    Reads,
+    /// `check`: whatever the server is, it is reported, not refused.
+    Report,
+}
+
+impl StandbyUse {
+    fn of(command: &Option<Command>) -> StandbyUse {
+        match command {
+            None
+            | Some(Command::Audit(audit::AuditCmd::Export(_) | audit::AuditCmd::Verify(_))) => {
+                StandbyUse::Reads
+            }
+            Some(Command::Check) => StandbyUse::Report,
+            _ => StandbyUse::None,
+        }
+    }
+}
+
 /// What every command needs from the command line and the config file, resolved once.
 pub struct RunContext {
     pub target: DbTarget,
@@ -231,6 +255,10 @@ pub struct RunContext {
     pub pooling: connect::Pooling,
     /// `--replica-url` (or `SWITCHBOARD_REPLICA_URL`), else the config file's `replica_url`.
     pub replica: Option<String>,
+    /// What the command does with the standby: reads there (the console, `audit export`,
+    /// `audit verify`), reports on it (`check`), or nothing (every other command, which
+    /// then never connects to it).
+    pub standby_use: StandbyUse,
     /// The admin to act as: `--admin` (or `SWITCHBOARD_ADMIN`), else the config file's `admin`.
     pub admin: Option<String>,
     pub password_file: Option<PathBuf>,
@@ -299,8 +327,9 @@ async fn connect(
             .await?
         }
     };
-    // Only the console and the reading commands read from a standby; maintenance does not.
-    if let (Some(url), true) = (&run.replica, interactive || read_only) {
+    // Only the console and the reading commands read from a standby (and `check` reports it);
+    // the others never connect to it.
+    if let (Some(url), true) = (&run.replica, run.standby_use != StandbyUse::None) {
         if run.target == DbTarget::Embedded {
             conn.close().await?;
             return Err(CliError::Usage(
@@ -309,7 +338,14 @@ async fn connect(
                     .into(),
             ));
         }
-        match crate::db::replica::Reads::with_standby(conn.pool.clone(), url, settings).await {
+        let reads = match run.standby_use {
+            StandbyUse::Report => {
+                crate::db::replica::Reads::with_standby_unchecked(conn.pool.clone(), url, settings)
+                    .await
+            }
+            _ => crate::db::replica::Reads::with_standby(conn.pool.clone(), url, settings).await,
+        };
+        match reads {
             Ok(reads) => conn.reads = reads,
             Err(e) => {
                 conn.close().await?;
@@ -450,6 +486,7 @@ async fn run_command(cli: Cli, paths: &AppPaths, started: Instant) -> Result<(),
             .replica_url
             .or(config.replica_url)
             .filter(|u| !u.trim().is_empty()),
+        standby_use: StandbyUse::of(&cli.command),
         admin: cli.global.admin.or(config.admin),
         password_file: cli.global.password_file,
         admin_password_file: cli.global.admin_password_file,

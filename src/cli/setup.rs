@@ -390,12 +390,17 @@ pub(super) async fn overview(
         ("calls", "calls"),
         ("audit_logs", "audit log entries"),
     ] {
-        let estimate: f32 =
-            crate::db::query_scalar("SELECT reltuples FROM pg_class WHERE oid = $1::regclass")
-                .bind(table)
-                .fetch_one(&mut *crate::db::pinned(&conn.pool).await?)
-                .await
-                .map_err(DbError::from)?;
+        // A partitioned table's own estimate is ANALYZE's; its partitions' are kept current.
+        let estimate: f32 = crate::db::query_scalar(
+            "SELECT greatest((SELECT reltuples FROM pg_class WHERE oid = $1::regclass), \
+                             (SELECT sum(greatest(c.reltuples, 0))::real FROM pg_inherits i \
+                              JOIN pg_class c ON c.oid = i.inhrelid \
+                              WHERE i.inhparent = $1::regclass))",
+        )
+        .bind(table)
+        .fetch_one(&mut *crate::db::pinned(&conn.pool).await?)
+        .await
+        .map_err(DbError::from)?;
         if estimate > 100_000.0 {
             parts.push(format!("about {} {noun}", estimate as i64));
         } else {

@@ -360,17 +360,13 @@ async fn write_file(
     ))
 }
 
-/// On a partitioned `audit_logs` (range on created_at): each partition whose range ends at or
-/// before `before` and whose rows are exactly archived ones is detached and dropped, which frees
-/// its space at once and writes no row deletions. Only where this role owns the table and the
-/// partition (DETACH and DROP are the owner's); elsewhere, and for partitions the range covers
-/// only in part, the rows are deleted one by one. Returns the rows the dropped partitions held.
-async fn drop_covered_partitions(
+/// The partitions of a partitioned `audit_logs` (range on created_at) that end at or before
+/// `before` and that this role may detach and drop (it owns the table and the partition).
+async fn covered_partitions(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     before: DateTime<Utc>,
-    ids: &[Uuid],
-) -> Result<u64, ArchiveError> {
-    let covered: Vec<String> = crate::db::query_scalar(
+) -> Result<Vec<String>, ArchiveError> {
+    Ok(crate::db::query_scalar(
         "SELECT c.relname::text \
          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
          JOIN pg_class par ON par.oid = i.inhparent \
@@ -383,7 +379,64 @@ async fn drop_covered_partitions(
     )
     .bind(before)
     .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// How long the archive waits for the whole audit log's lock before it deletes row by row
+/// instead: while it waits, every other reader and writer of the log waits behind it.
+const DETACH_LOCK_TIMEOUT: &str = "3s";
+
+/// When some partitions could be dropped: takes `audit_logs` whole (ACCESS EXCLUSIVE, which
+/// DETACH needs anyway), waiting at most [`DETACH_LOCK_TIMEOUT`], so that no row can reach them
+/// between counting and dropping. False (and nothing held) when there is nothing to drop or the
+/// lock was not to be had: then the rows are deleted one by one.
+async fn lock_for_partition_drops(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    before: DateTime<Utc>,
+) -> Result<bool, ArchiveError> {
+    if covered_partitions(tx, before).await?.is_empty() {
+        return Ok(false);
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SAVEPOINT switchboard_detach; SET LOCAL lock_timeout = '{DETACH_LOCK_TIMEOUT}'"
+    )))
+    .execute(&mut **tx)
     .await?;
+    let locked = crate::db::query("LOCK TABLE public.audit_logs IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut **tx)
+        .await;
+    match locked {
+        Ok(_) => {
+            sqlx::raw_sql("RELEASE SAVEPOINT switchboard_detach; SET LOCAL lock_timeout = DEFAULT")
+                .execute(&mut **tx)
+                .await?;
+            Ok(true)
+        }
+        Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("55P03") => {
+            tracing::info!("archive: the audit log was busy; deleting row by row");
+            sqlx::raw_sql(
+                "ROLLBACK TO SAVEPOINT switchboard_detach; SET LOCAL lock_timeout = DEFAULT",
+            )
+            .execute(&mut **tx)
+            .await?;
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// On a partitioned `audit_logs` (range on created_at): each partition whose range ends at or
+/// before `before` and whose rows are exactly archived ones is detached and dropped, which frees
+/// its space at once and writes no row deletions. Only where this role owns the table and the
+/// partition (DETACH and DROP are the owner's); elsewhere, and for partitions the range covers
+/// only in part, the rows are deleted one by one. Runs with `audit_logs` locked whole
+/// ([`lock_for_partition_drops`]). Returns the rows the dropped partitions held.
+async fn drop_covered_partitions(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    before: DateTime<Utc>,
+    ids: &[Uuid],
+) -> Result<u64, ArchiveError> {
+    let covered = covered_partitions(tx, before).await?;
     if covered.is_empty() {
         return Ok(0);
     }
@@ -442,6 +495,8 @@ pub async fn delete_in(
     crate::db::query("SELECT set_config('switchboard.archiving', 'on', true)")
         .execute(&mut **tx)
         .await?;
+    // Before the chain's lock, as every writer takes its locks: the table, then the chain.
+    let may_drop = lock_for_partition_drops(tx, archived.before).await?;
     crate::db::query("SELECT pg_advisory_xact_lock($1)")
         .bind(super::chain::CHAIN_LOCK)
         .execute(&mut **tx)
@@ -452,7 +507,11 @@ pub async fn delete_in(
             "another archive ran meanwhile; nothing was deleted, run it again".into(),
         ));
     }
-    let mut deleted = drop_covered_partitions(tx, archived.before, ids).await?;
+    let mut deleted = if may_drop {
+        drop_covered_partitions(tx, archived.before, ids).await?
+    } else {
+        0
+    };
     for batch in ids.chunks(DELETE_BATCH) {
         deleted += crate::db::query("DELETE FROM audit_logs WHERE id = ANY($1)")
             .bind(batch)

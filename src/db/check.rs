@@ -319,7 +319,8 @@ pub struct Partitioning {
     pub partitions: i64,
     /// The newest monthly partition (`audit_logs_pYYYY_MM`), if it has any of that name.
     pub newest_month: Option<String>,
-    /// The default partition's rows (counted up to 100,001), if it has one.
+    /// The default partition's rows (counted up to 100,001), if it has one this role may read
+    /// (a grant on the parent does not reach a partition read by name).
     pub default_rows: Option<i64>,
     /// Next month has a partition (or the scheme is not this console's monthly one).
     pub next_month_ready: bool,
@@ -362,7 +363,8 @@ pub async fn partitioning(conn: &mut sqlx::PgConnection) -> Result<Option<Partit
                   WHERE i.inhparent = c.oid AND p.relname ~ '^audit_logs_p[0-9]{4}_[0-9]{2}$'), \
                 (SELECT quote_ident(p.relname) FROM pg_inherits i \
                    JOIN pg_class p ON p.oid = i.inhrelid \
-                  WHERE i.inhparent = c.oid AND pg_get_expr(p.relpartbound, p.oid) = 'DEFAULT') \
+                  WHERE i.inhparent = c.oid AND pg_get_expr(p.relpartbound, p.oid) = 'DEFAULT' \
+                    AND has_table_privilege(p.oid, 'SELECT')) \
          FROM pg_class c WHERE c.oid = 'public.audit_logs'::regclass AND c.relkind = 'p'",
     )
     .fetch_optional(&mut *conn)

@@ -149,7 +149,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 enum Position {
     /// A standby's replay position.
     Replayed,
-    /// The primary's write position: past every commit this process has seen return.
+    /// The primary's insert position: past every commit this process has seen return (also
+    /// with `synchronous_commit = off`, where the write position may lag a returned commit).
     Written,
     /// The primary's flush position: what a standby can have received.
     Flushed,
@@ -159,7 +160,7 @@ enum Position {
 async fn position(pool: &PgPool, which: Position) -> Result<Option<i64>, DbError> {
     let sql = match which {
         Position::Replayed => "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint",
-        Position::Written => "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint",
+        Position::Written => "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint",
         Position::Flushed => "SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), '0/0')::bigint",
     };
     Ok(super::query_scalar(sql)
@@ -193,7 +194,6 @@ fn standby_failed(e: &DbError) -> bool {
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed,
         ) => true,
-        DbError::Refused(_) => true,
         _ => false,
     }
 }
@@ -211,6 +211,33 @@ impl Reads {
     /// be up (reads go to the primary until it is). A server that answers but is not a standby
     /// of `primary` is refused.
     pub async fn with_standby(
+        primary: PgPool,
+        url: &str,
+        settings: PoolSettings,
+    ) -> Result<Reads, DbError> {
+        let reads = Reads::with_standby_unchecked(primary, url, settings).await?;
+        let report = reads.standby_report().await;
+        if let Some(r) = &report
+            && r.reachable
+            && !r.usable()
+        {
+            let why = if !r.in_recovery {
+                "is not a hot standby (pg_is_in_recovery() is false there)"
+            } else {
+                "is a standby of another server (its system_identifier differs from the primary's)"
+            };
+            return Err(DbError::Refused(format!(
+                "the replica {} {why}: its reads would not follow the primary; give a streaming \
+                 standby of the primary, or leave --replica-url out",
+                r.description
+            )));
+        }
+        Ok(reads)
+    }
+
+    /// [`Reads::with_standby`] without the refusal (for `check`, which reports what it finds):
+    /// a server that is not a standby of the primary never serves reads.
+    pub async fn with_standby_unchecked(
         primary: PgPool,
         url: &str,
         settings: PoolSettings,
@@ -234,22 +261,6 @@ impl Reads {
                 fell_back: Mutex::new(None),
             })),
         };
-        let report = reads.standby_report().await;
-        if let Some(r) = &report
-            && r.reachable
-            && !r.usable()
-        {
-            let why = if !r.in_recovery {
-                "is not a hot standby (pg_is_in_recovery() is false there)"
-            } else {
-                "is a standby of another server (its system_identifier differs from the primary's)"
-            };
-            return Err(DbError::Refused(format!(
-                "the replica {} {why}: its reads would not follow the primary; give a streaming \
-                 standby of the primary, or leave --replica-url out",
-                r.description
-            )));
-        }
         Ok(reads)
     }
 
@@ -377,10 +388,20 @@ impl Reads {
                 _ => None,
             };
         }
-        let view = self.probe().await.unwrap_or(View {
-            health: Health::Unknown,
-            fell_back: false,
-        });
+        // Unreachable: said once (probing again would wait as long again); not a standby of
+        // this primary: never read from.
+        let view = if !report.reachable {
+            *lock(&s.health) = Health::Unreachable(report.error.clone().unwrap_or_default());
+            self.view_of(s)
+        } else if !report.usable() {
+            *lock(&s.health) = Health::NotStandby;
+            self.view_of(s)
+        } else {
+            self.probe().await.unwrap_or(View {
+                health: Health::Unknown,
+                fell_back: false,
+            })
+        };
         if let Health::Following { lag_s } | Health::Behind { lag_s } = view.health {
             report.lag_s = Some(lag_s);
         }

@@ -42,8 +42,8 @@ impl BenchSize {
         }
     }
 
-    /// Scale 1's calls and agents, with the audit log and the users grown (or shrunk) to these
-    /// counts, when given: the figures at a hundred million audit entries.
+    /// This size with the audit log and the users at these counts, when given (the rest as the
+    /// scale has it): the figures at a hundred million audit entries.
     pub fn with_counts(self, audit_logs: Option<i64>, users: Option<i64>) -> BenchSize {
         BenchSize {
             audit_logs: audit_logs.unwrap_or(self.audit_logs).max(10),
@@ -474,12 +474,17 @@ JOIN bench_numbers num ON num.rn = 1 + pg_temp.h(g.i, 63) % $5::bigint
 "#;
 
 /// Free bytes on the filesystem of the server's data directory, when it can be seen from here
-/// (a server on this machine, a role that may read `data_directory`); None otherwise.
+/// (a server on this machine: its directory holds the running server's `postmaster.pid`, and the
+/// role may read `data_directory`); None otherwise (a server elsewhere, whose path here would be
+/// another disk's, or none).
 pub async fn server_free_bytes(pool: &PgPool) -> Option<(String, u64)> {
     let dir: String = crate::db::query_scalar("SELECT current_setting('data_directory')")
         .fetch_one(&mut *crate::db::pinned(pool).await.ok()?)
         .await
         .ok()?;
+    if !std::path::Path::new(&dir).join("postmaster.pid").exists() {
+        return None;
+    }
     let stat = nix::sys::statvfs::statvfs(std::path::Path::new(&dir)).ok()?;
     Some((
         dir,

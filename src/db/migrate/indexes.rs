@@ -156,6 +156,12 @@ async fn build_on(
     let all = statements(m.sql);
     for (i, ix) in all.iter().enumerate() {
         if is_partitioned(&mut *conn, &ix.table).await? {
+            if validity(&mut *conn, &ix.name).await? == Some(true) {
+                progress(IndexEvent::Kept {
+                    index: ix.name.clone(),
+                });
+                continue;
+            }
             progress(IndexEvent::Building {
                 index: ix.name.clone(),
                 table: ix.table.clone(),
@@ -274,8 +280,27 @@ async fn build_partitioned(
         .trim_start_matches(&format!("{}_", ix.table))
         .to_string();
     for partition in partitions {
+        // A partition whose index is attached already (an earlier run, or one the parent's
+        // index gave a partition made since) needs nothing.
+        let attached: bool = crate::db::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_inherits h JOIN pg_index x ON x.indexrelid = h.inhrelid \
+             WHERE h.inhparent = (SELECT oid FROM pg_class WHERE relname = $1 \
+                                  AND relnamespace = 'public'::regnamespace) \
+               AND x.indrelid = (SELECT oid FROM pg_class WHERE relname = $2 \
+                                 AND relnamespace = 'public'::regnamespace))",
+        )
+        .bind(&ix.name)
+        .bind(&partition)
+        .fetch_one(&mut *conn)
+        .await?;
+        if attached {
+            continue;
+        }
+        // PostgreSQL's 63-byte limit on names, cut on a character boundary.
         let mut child = format!("{partition}_{suffix}");
-        child.truncate(63);
+        while child.len() > 63 {
+            child.pop();
+        }
         if validity(&mut *conn, &child).await? == Some(false) {
             drop_index(&mut *conn, &child).await?;
         }

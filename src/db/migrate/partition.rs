@@ -69,6 +69,26 @@ async fn exec(tx: &mut Tx, sql: String) -> Result<(), DbError> {
 
 /// Makes `audit_logs` partitioned by month (or adds the months ahead), in one transaction.
 pub async fn partition_audit_monthly(pool: &PgPool) -> Result<Partitioned, DbError> {
+    let done = partition_in_transaction(pool).await.map_err(|e| match e {
+        DbError::Sqlx(sqlx::Error::Database(d)) if d.code().as_deref() == Some("55P03") => {
+            DbError::Refused(
+                "audit_logs is busy: its lock was not granted within 10 s (a long export, \
+                 verify or transaction holds it); nothing was changed, try again when it is \
+                 quieter"
+                    .into(),
+            )
+        }
+        other => other,
+    })?;
+    // A partitioned table's own row estimate comes only from ANALYZE (autovacuum analyzes the
+    // partitions, never the parent); the start-up overview reads it.
+    crate::db::query("ANALYZE public.audit_logs")
+        .execute(pool)
+        .await?;
+    Ok(done)
+}
+
+async fn partition_in_transaction(pool: &PgPool) -> Result<Partitioned, DbError> {
     let mut tx = pool.begin().await?;
     exec(&mut tx, "SET LOCAL lock_timeout = '10s'".into()).await?;
     let (kind, key): (String, Option<String>) = crate::db::query_as(
@@ -132,14 +152,42 @@ const KEPT: &str = "CREATE TEMP TABLE switchboard_partition_kept ON COMMIT DROP 
     SELECT 3, pg_get_triggerdef(oid) FROM pg_trigger \
       WHERE tgrelid = 'public.audit_logs'::regclass AND NOT tgisinternal \
     UNION ALL \
-    SELECT 4, format('GRANT %s ON public.audit_logs TO %s', a.privilege_type, \
-                     CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END) \
+    SELECT 4, format('GRANT %s ON public.audit_logs TO %s%s', a.privilege_type, \
+                     CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, \
+                     CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) \
       FROM pg_class c, aclexplode(c.relacl) a \
       WHERE c.oid = 'public.audit_logs'::regclass AND a.grantee <> c.relowner \
     UNION ALL \
-    SELECT 5, format('ALTER TABLE public.audit_logs OWNER TO %I', c.relowner::regrole::text) \
+    SELECT 4, format('GRANT %s (%I) ON public.audit_logs TO %s%s', a.privilege_type, t.attname, \
+                     CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, \
+                     CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) \
+      FROM pg_attribute t, aclexplode(t.attacl) a \
+      WHERE t.attrelid = 'public.audit_logs'::regclass AND t.attnum > 0 AND NOT t.attisdropped \
+    UNION ALL \
+    SELECT 5, format('ALTER TABLE public.audit_logs OWNER TO %I', pg_get_userbyid(c.relowner)) \
       FROM pg_class c WHERE c.oid = 'public.audit_logs'::regclass \
         AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)";
+
+/// What a conversion cannot carry over, said before anything is copied: each is a reason to
+/// refuse.
+const BLOCKERS: &str = "SELECT 'a unique index besides the primary key (' || c.relname || \
+           '), which a partitioned table cannot keep without created_at' \
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+      WHERE i.indrelid = 'public.audit_logs'::regclass AND i.indisunique AND NOT i.indisprimary \
+    UNION ALL \
+    SELECT DISTINCT 'a view that reads it (' || v.oid::regclass::text || ')' \
+      FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class \
+      WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = 'public.audit_logs'::regclass \
+        AND v.oid <> 'public.audit_logs'::regclass \
+    UNION ALL \
+    SELECT 'a foreign key that points at it (' || conname || ' on ' || conrelid::regclass::text || ')' \
+      FROM pg_constraint WHERE confrelid = 'public.audit_logs'::regclass AND contype = 'f' \
+    UNION ALL \
+    SELECT 'row-level security on it (its policies would not follow)' \
+      FROM pg_class WHERE oid = 'public.audit_logs'::regclass AND relrowsecurity \
+    UNION ALL \
+    SELECT 'storage options on it (' || array_to_string(reloptions, ', ') || ')' \
+      FROM pg_class WHERE oid = 'public.audit_logs'::regclass AND reloptions IS NOT NULL";
 
 /// Renames the plain table, makes the partitioned one, copies the rows (partitions for their
 /// months first) and drops the old one. Returns the first month with rows.
@@ -149,18 +197,14 @@ async fn convert(tx: &mut Tx, done: &mut Partitioned) -> Result<Option<NaiveDate
         "LOCK TABLE public.audit_logs IN ACCESS EXCLUSIVE MODE".into(),
     )
     .await?;
-    let unique_others: Vec<String> = crate::db::query_scalar(
-        "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
-         WHERE i.indrelid = 'public.audit_logs'::regclass AND i.indisunique \
-           AND NOT i.indisprimary",
-    )
-    .fetch_all(&mut **tx)
-    .await?;
-    if !unique_others.is_empty() {
+    let blockers: Vec<String> = crate::db::query_scalar(BLOCKERS)
+        .fetch_all(&mut **tx)
+        .await?;
+    if !blockers.is_empty() {
         return Err(DbError::Refused(format!(
-            "audit_logs has unique indexes besides its primary key ({}), which a partitioned \
-             table cannot keep without created_at; nothing was changed",
-            unique_others.join(", ")
+            "audit_logs cannot be partitioned by this command as it is: it has {}; nothing was \
+             changed",
+            blockers.join("; ")
         )));
     }
     exec(tx, KEPT.into()).await?;
@@ -201,15 +245,7 @@ async fn convert(tx: &mut Tx, done: &mut Partitioned) -> Result<Option<NaiveDate
     .execute(&mut **tx)
     .await?
     .rows_affected() as i64;
-    exec(tx, "DROP TABLE public.audit_logs_unpartitioned".into())
-        .await
-        .map_err(|e| {
-            DbError::Refused(format!(
-                "the old audit_logs cannot be dropped ({}): something depends on it (a view?); \
-                 nothing was changed",
-                e.brief()
-            ))
-        })?;
+    exec(tx, "DROP TABLE public.audit_logs_unpartitioned".into()).await?;
     Ok(first)
 }
 
@@ -253,12 +289,19 @@ async fn add_month(tx: &mut Tx, month: NaiveDate, done: &mut Partitioned) -> Res
     exec(tx, "SAVEPOINT switchboard_partition".into()).await?;
     let made = if stranded > 0 {
         let d = quote_ident(default.as_deref().unwrap_or_default());
+        // By name: a default partition attached by someone else may order its columns otherwise.
+        let columns: String = crate::db::query_scalar(
+            "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute \
+             WHERE attrelid = 'public.audit_logs'::regclass AND attnum > 0 AND NOT attisdropped",
+        )
+        .fetch_one(&mut **tx)
+        .await?;
         exec(
             tx,
             format!(
                 "CREATE TABLE public.{q} (LIKE public.audit_logs INCLUDING DEFAULTS \
                      INCLUDING CONSTRAINTS INCLUDING STORAGE); \
-                 INSERT INTO public.{q} SELECT * FROM public.{d} \
+                 INSERT INTO public.{q} ({columns}) SELECT {columns} FROM public.{d} \
                      WHERE created_at >= {from} AND created_at < {to}; \
                  SELECT set_config('switchboard.archiving', 'on', true); \
                  DELETE FROM public.{d} WHERE created_at >= {from} AND created_at < {to}; \
@@ -284,6 +327,7 @@ async fn add_month(tx: &mut Tx, month: NaiveDate, done: &mut Partitioned) -> Res
             done.from_default += stranded;
             if !done.converted {
                 no_truncate(tx, &name).await?;
+                same_owner(tx, &name).await?;
             }
             done.added.push(name);
             Ok(())
@@ -334,14 +378,6 @@ async fn restore(tx: &mut Tx) -> Result<(), DbError> {
     for sql in kept {
         exec(tx, sql).await?;
     }
-    // The partitions belong to the table's owner too (an archive detaches and drops them).
-    let owner_is_other: Option<String> = crate::db::query_scalar(
-        "SELECT c.relowner::regrole::text FROM pg_class c \
-         WHERE c.oid = 'public.audit_logs'::regclass \
-           AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)",
-    )
-    .fetch_optional(&mut **tx)
-    .await?;
     let partitions: Vec<String> = crate::db::query_scalar(
         "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
          WHERE i.inhparent = 'public.audit_logs'::regclass",
@@ -350,17 +386,33 @@ async fn restore(tx: &mut Tx) -> Result<(), DbError> {
     .await?;
     for p in &partitions {
         no_truncate(tx, p).await?;
-        if let Some(owner) = &owner_is_other {
-            exec(
-                tx,
-                format!(
-                    "ALTER TABLE public.{} OWNER TO {}",
-                    quote_ident(p),
-                    quote_ident(owner)
-                ),
-            )
-            .await?;
-        }
+        same_owner(tx, p).await?;
+    }
+    Ok(())
+}
+
+/// Gives a partition the table's owner (an archive, run as the owner, detaches and drops
+/// partitions; one owned by whoever ran this from cron would be deleted row by row instead).
+async fn same_owner(tx: &mut Tx, partition: &str) -> Result<(), DbError> {
+    let owner: Option<String> = crate::db::query_scalar(
+        "SELECT pg_get_userbyid(par.relowner) FROM pg_class par, pg_class c \
+         WHERE par.oid = 'public.audit_logs'::regclass \
+           AND c.relname = $1 AND c.relnamespace = 'public'::regnamespace \
+           AND c.relowner <> par.relowner",
+    )
+    .bind(partition)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(owner) = owner {
+        exec(
+            tx,
+            format!(
+                "ALTER TABLE public.{} OWNER TO {}",
+                quote_ident(partition),
+                quote_ident(&owner)
+            ),
+        )
+        .await?;
     }
     Ok(())
 }
