@@ -1446,3 +1446,32 @@ fn the_audit_log_follows_new_entries() {
     );
     assert_eq!(app.pane().fresh, 0);
 }
+
+/// The standby in the status line at 80×24: a following one's lag late and dim, a lost one (or a
+/// read sent to the primary) early, where a narrow screen keeps it.
+#[test]
+fn snapshots_of_the_standby_in_the_status_line() {
+    use switchboard::db::replica::{Health, View};
+    let mut app = loaded(0, 10, 80, 24);
+    app.status.signed_in_as = Some("super@demo.test (super_admin)".into());
+    app.standby = Some(View {
+        health: Health::Following { lag_s: 0 },
+        fell_back: false,
+    });
+    insta::assert_snapshot!("standby_following_80x24", draw(&app));
+    app.standby = Some(View {
+        health: Health::Unreachable("connection refused".into()),
+        fell_back: false,
+    });
+    insta::assert_snapshot!("standby_down_80x24", draw(&app));
+    app.standby = Some(View {
+        health: Health::Following { lag_s: 0 },
+        fell_back: true,
+    });
+    let screen = format!("{}", draw(&app));
+    let status = screen.lines().nth(22).unwrap_or_default().to_string();
+    assert!(
+        status.starts_with("\"read on primary: standby lagging | super@demo.test"),
+        "{status}"
+    );
+}
