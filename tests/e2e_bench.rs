@@ -102,3 +102,38 @@ async fn seed_bench_grows_the_audit_log_and_users_alone_and_refuses_what_the_dis
     .unwrap();
     assert_eq!(counts, (30_000, 3_000, 50_000));
 }
+
+/// `bench --no-baselines`: the console's figures without the slow OFFSET pages and scans.
+#[tokio::test]
+async fn no_baselines_leaves_out_the_slow_offset_pages_and_scans() {
+    let db = TestDb::migrated().await;
+    seed_bench(&db.pool, 0.01, &mut |_, _, _| {}).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "--database-url",
+            &db.url(),
+            "bench",
+            "--quick",
+            "--no-baselines",
+        ])
+        .args(["--only", "1,3"])
+        .env("HOME", home.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        table.contains("middle page, keyset") && table.contains("console (trigram)"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("middle page, OFFSET") && !table.contains("plain ILIKE scan"),
+        "{table}"
+    );
+}

@@ -9,10 +9,20 @@ pub(super) async fn execute(
     conn: &Connection,
     target: &DbTarget,
     quick: bool,
+    no_baselines: bool,
     only: &[u8],
 ) -> Result<(), CliError> {
     use super::measure::{self as b, Effort, Figure};
-    let effort = if quick { Effort::QUICK } else { Effort::FULL };
+    let effort = Effort {
+        slow_runs: if no_baselines {
+            0
+        } else if quick {
+            Effort::QUICK.slow_runs
+        } else {
+            Effort::FULL.slow_runs
+        },
+        ..if quick { Effort::QUICK } else { Effort::FULL }
+    };
     let pool = &conn.pool;
     let db = CliError::Db;
     output::note(format!("bench: {}", b::describe(pool).await.map_err(db)?));

@@ -106,6 +106,19 @@ where
     Ok(out)
 }
 
+/// A slow baseline (an OFFSET page, an unindexed scan), timed unless the run skips them
+/// (`bench --no-baselines`: at a hundred million rows one OFFSET page takes minutes).
+async fn baseline<F, Fut, T>(effort: Effort, f: F) -> Result<Option<Vec<Duration>>, DbError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbError>>,
+{
+    if effort.slow_runs == 0 {
+        return Ok(None);
+    }
+    time_runs(effort.slow_runs, f).await.map(Some)
+}
+
 pub fn figure(
     section: &'static str,
     what: impl Into<String>,
@@ -185,9 +198,9 @@ pub async fn audit_pages(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, D
     let first_off = time_runs(effort.runs, || offset_page(pool, 0)).await?;
     let middle = Page::After(middle);
     let mid = time_runs(effort.runs, || console_page(pool, &none, &middle)).await?;
-    let mid_off = time_runs(effort.slow_runs, || offset_page(pool, total / 2)).await?;
+    let mid_off = baseline(effort, || offset_page(pool, total / 2)).await?;
     let last = time_runs(effort.runs, || console_page(pool, &none, &Page::Last)).await?;
-    let last_off = time_runs(effort.slow_runs, || offset_page(pool, total - PAGE)).await?;
+    let last_off = baseline(effort, || offset_page(pool, total - PAGE)).await?;
     out.push(figure(s, "first page, keyset (console)", &first, ""));
     out.push(figure(
         s,
@@ -201,19 +214,23 @@ pub async fn audit_pages(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, D
         &mid,
         "",
     ));
-    out.push(figure(
-        s,
-        format!("middle page, OFFSET {}", total / 2),
-        &mid_off,
-        ratio(&mid_off, &mid),
-    ));
+    if let Some(mid_off) = mid_off {
+        out.push(figure(
+            s,
+            format!("middle page, OFFSET {}", total / 2),
+            &mid_off,
+            ratio(&mid_off, &mid),
+        ));
+    }
     out.push(figure(s, "last page, keyset", &last, ""));
-    out.push(figure(
-        s,
-        format!("last page, OFFSET {}", total - PAGE),
-        &last_off,
-        ratio(&last_off, &last),
-    ));
+    if let Some(last_off) = last_off {
+        out.push(figure(
+            s,
+            format!("last page, OFFSET {}", total - PAGE),
+            &last_off,
+            ratio(&last_off, &last),
+        ));
+    }
     Ok(out)
 }
 
@@ -281,7 +298,7 @@ pub async fn user_search(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, D
         .await?;
         // The same question without the console's trigram indexes: a plain ILIKE scan.
         let pattern = lists::like_pattern(term);
-        let plain = time_runs(effort.slow_runs, || async {
+        let plain = baseline(effort, || async {
             let mut tx = crate::db::begin(pool).await?;
             crate::db::query("SET LOCAL enable_bitmapscan = off")
                 .execute(&mut *tx)
@@ -306,15 +323,17 @@ pub async fn user_search(pool: &PgPool, effort: Effort) -> Result<Vec<Figure>, D
             &console,
             format!("{users} users"),
         ));
-        out.push(figure(
-            s,
-            format!("\"{term}\" plain ILIKE scan"),
-            &plain,
-            format!(
-                "scan/console = {}",
-                times(median_p99(&plain).0, median_p99(&console).0)
-            ),
-        ));
+        if let Some(plain) = plain {
+            out.push(figure(
+                s,
+                format!("\"{term}\" plain ILIKE scan"),
+                &plain,
+                format!(
+                    "scan/console = {}",
+                    times(median_p99(&plain).0, median_p99(&console).0)
+                ),
+            ));
+        }
     }
     Ok(out)
 }

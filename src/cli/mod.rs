@@ -198,6 +198,10 @@ pub enum Command {
         /// A few runs of each, to check the benchmark works (not for timing).
         #[arg(long)]
         quick: bool,
+        /// Skip the slow baselines (OFFSET pages, unindexed searches): at a hundred million
+        /// rows one OFFSET page takes minutes.
+        #[arg(long)]
+        no_baselines: bool,
         /// Only these sections (1-10, comma-separated).
         #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=10))]
         only: Vec<u8>,
@@ -560,9 +564,13 @@ async fn dispatch(
             output::line(done)?;
             Ok(())
         }
-        Some(Command::Bench { quick, only }) => {
+        Some(Command::Bench {
+            quick,
+            no_baselines,
+            only,
+        }) => {
             with_connection(run, paths, Writable, MustBeCurrent, async |conn| {
-                bench::execute(conn, &run.target, quick, &only).await
+                bench::execute(conn, &run.target, quick, no_baselines, &only).await
             })
             .await
         }
