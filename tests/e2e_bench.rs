@@ -6,17 +6,23 @@ mod common;
 use common::TestDb;
 use switchboard::seed::bench::seed_bench;
 
+/// The real binary against `db`, in a fresh HOME, with no DATABASE_URL of the test's own.
+fn switchboard(db: &TestDb, args: &[&str]) -> std::process::Output {
+    let home = tempfile::tempdir().unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["--database-url", &db.url()])
+        .args(args)
+        .env("HOME", home.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_benchmark_runs_end_to_end_and_prints_every_section() {
     let db = TestDb::migrated().await;
     seed_bench(&db.pool, 0.01, &mut |_, _, _| {}).await.unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["--database-url", &db.url(), "bench", "--quick"])
-        .env("HOME", home.path())
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
+    let out = switchboard(&db, &["bench", "--quick"]);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -53,15 +59,10 @@ async fn the_benchmark_runs_end_to_end_and_prints_every_section() {
 #[tokio::test]
 async fn seed_bench_grows_the_audit_log_and_users_alone_and_refuses_what_the_disk_cannot_hold() {
     let db = TestDb::migrated().await;
-    let home = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args(["--database-url", &db.url(), "seed-bench"])
-            .args(args)
-            .env("HOME", home.path())
-            .env_remove("DATABASE_URL")
-            .output()
-            .unwrap()
+        let mut all = vec!["seed-bench"];
+        all.extend_from_slice(args);
+        switchboard(&db, &all)
     };
     let out = run(&["--audit-rows", "1000000000000"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -108,20 +109,10 @@ async fn seed_bench_grows_the_audit_log_and_users_alone_and_refuses_what_the_dis
 async fn no_baselines_leaves_out_the_slow_offset_pages_and_scans() {
     let db = TestDb::migrated().await;
     seed_bench(&db.pool, 0.01, &mut |_, _, _| {}).await.unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args([
-            "--database-url",
-            &db.url(),
-            "bench",
-            "--quick",
-            "--no-baselines",
-        ])
-        .args(["--only", "1,3"])
-        .env("HOME", home.path())
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
+    let out = switchboard(
+        &db,
+        &["bench", "--quick", "--no-baselines", "--only", "1,3"],
+    );
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
