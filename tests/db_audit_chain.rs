@@ -182,7 +182,7 @@ async fn a_cut_tail_shows_only_against_a_checkpoint() {
     let db = TestDb::migrated().await;
     let ids = five_top_ups(&db, &fixture(&db.pool).await).await;
     let head = {
-        let mut conn = db.pool.acquire().await.unwrap();
+        let mut conn = switchboard::db::pinned(&db.pool).await.unwrap();
         chain::head(&mut conn).await.unwrap()
     };
     let checkpoint = CheckpointHead {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use common::TestDb;
 use common::cli::{Cli, stderr};
+use sqlx::Row;
 use switchboard::db;
 use switchboard::db::connect::{PoolSettings, Pooling, open_url};
 
@@ -55,16 +56,19 @@ async fn settings_are_local_to_each_transaction_and_read_only_holds() {
     );
     drop(tx);
 
-    // Outside a transaction the connection holds none of it, and no prepared statement.
+    // Outside a transaction the connection holds none of it, and no prepared statement. Asked
+    // in the simple protocol: one round trip, so a pooler cannot hand the server to another
+    // client between a Parse and its Bind (an unnamed statement outside a transaction could be
+    // lost that way, which is why the console never sends one).
     let mut raw = p.acquire().await.unwrap();
-    let left: (String, String, i64) = sqlx::query_as(
+    let row = sqlx::raw_sql(
         "SELECT current_setting('jit'), current_setting('default_transaction_read_only'), \
                 (SELECT count(*) FROM pg_prepared_statements)",
     )
-    .persistent(false)
     .fetch_one(&mut *raw)
     .await
     .unwrap();
+    let left: (String, String, i64) = (row.get(0), row.get(1), row.get(2));
     assert_eq!(left, ("on".to_string(), "off".to_string(), 0));
     raw.close().await.unwrap();
 }
