@@ -16,7 +16,7 @@ use switchboard::console::messages::{Msg, ReadJob};
 use switchboard::console::worker;
 use switchboard::db::connect::{self, Connection, application_name};
 use switchboard::db::lists::{Filter, ListKind, Page, query_tag};
-use switchboard::db::replica::{Health, Reads};
+use switchboard::db::replica::{CATCH_UP_WAIT, Health, MAX_LAG, PROBE_EVERY, Reads};
 use switchboard::seed::demo;
 
 async fn open(pair: &Pair) -> (Connection, Reads) {
@@ -149,7 +149,58 @@ async fn the_panes_read_the_standby_and_see_this_consoles_writes_at_once() {
         matches!(view.health, Health::Following { lag_s } if lag_s >= 1),
         "{view:?}"
     );
+    // Past MAX_LAG (probed once a second, as the console does) it is reported behind, and
+    // every read goes to the primary, not only the one waiting for this console's change.
+    let started = Instant::now();
+    let behind = loop {
+        tokio::time::sleep(PROBE_EVERY).await;
+        let view = reads.probe().await.unwrap();
+        if matches!(view.health, Health::Behind { .. }) {
+            break view;
+        }
+        assert!(
+            started.elapsed() < MAX_LAG + Duration::from_secs(15),
+            "never reported behind: {view:?}"
+        );
+    };
+    let Health::Behind { lag_s } = behind.health else {
+        unreachable!()
+    };
+    assert!(lag_s >= MAX_LAG.as_secs(), "{behind:?}");
+    assert!(behind.is_warning(), "{behind:?}");
+    assert!(
+        behind.describe().contains("behind: reads on primary"),
+        "{behind:?}"
+    );
+    // (The standby has not replayed the last rename: a page that shows it came from the
+    // primary, and without the wait for this console's change.)
+    let started = Instant::now();
+    let page = tenants_page(&reads).await;
+    assert!(page.contains(&name), "{page}");
+    assert!(started.elapsed() < CATCH_UP_WAIT, "{:?}", started.elapsed());
+    // Caught up again, the standby serves reads again.
     pair.set_on_standby("RESET recovery_min_apply_delay").await;
+    let started = Instant::now();
+    loop {
+        tokio::time::sleep(PROBE_EVERY).await;
+        let view = reads.probe().await.unwrap();
+        if view.health == (Health::Following { lag_s: 0 }) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never back: {view:?}"
+        );
+    }
+    let before = pane_queries_seen(&standby, ListKind::Tenants).await;
+    let page = tenants_page(&reads).await;
+    assert!(page.contains(&name), "{page}");
+    let view = reads.view().unwrap();
+    assert!(!view.is_warning(), "{view:?}");
+    assert!(
+        pane_queries_seen(&standby, ListKind::Tenants).await >= before.max(1),
+        "the page was not read on the standby"
+    );
     conn.close().await.unwrap();
 }
 

@@ -3,6 +3,7 @@
 //! as they arrive; nothing collects them) inside a read-only, repeatable-read transaction, so the
 //! export is one consistent snapshot however long it runs.
 
+use std::collections::VecDeque;
 use std::io::Write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -54,6 +55,9 @@ pub const COLUMNS: [&str; 12] = [
 
 /// How many rows are read before their ids are named (one query per batch).
 const LABEL_BATCH: usize = 1_000;
+/// How many batches' names are looked up at once, each on a connection of its own (the pool
+/// holds eight; the stream takes one, and a console's panes need some).
+const NAMING_AHEAD: usize = 3;
 /// How many names an export remembers between batches before it forgets them all.
 const LABEL_CACHE: usize = 100_000;
 
@@ -136,8 +140,11 @@ pub async fn export_audit(
             .build()
             .persistent(super::pooler::prepared())
             .fetch(&mut *tx);
+        // While batches' names are looked up (on other connections, a few at once), the stream
+        // reads on; batches are written in order, each once its names are in.
         let mut batch: Vec<JsonLine> = Vec::with_capacity(LABEL_BATCH);
         let mut names = labels::Labels::new();
+        let mut naming: VecDeque<(Vec<JsonLine>, Option<Naming>)> = VecDeque::new();
         while let Some(r) = stream.try_next().await? {
             if STOP.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(ExportError::Interrupted);
@@ -157,16 +164,26 @@ pub async fn export_audit(
                 change: String::new(),
             });
             if batch.len() == LABEL_BATCH {
-                name_batch(pool, &batch, &mut names).await?;
-                write_rows(
-                    &mut batch, &names, &mut sink, &mut line, &mut rows, progress,
-                )?;
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(LABEL_BATCH));
+                let lookup = start_naming(pool, &full, &names);
+                naming.push_back((full, lookup));
+                while naming.len() > NAMING_AHEAD {
+                    let oldest = naming.pop_front().expect("a batch is waiting");
+                    write_named(
+                        oldest, &mut names, &mut sink, &mut line, &mut rows, progress,
+                    )
+                    .await?;
+                }
             }
         }
-        name_batch(pool, &batch, &mut names).await?;
-        write_rows(
-            &mut batch, &names, &mut sink, &mut line, &mut rows, progress,
-        )?;
+        let lookup = start_naming(pool, &batch, &names);
+        naming.push_back((batch, lookup));
+        while let Some(oldest) = naming.pop_front() {
+            write_named(
+                oldest, &mut names, &mut sink, &mut line, &mut rows, progress,
+            )
+            .await?;
+        }
     }
     match &mut sink {
         Sink::Csv(w) => w.flush().map_err(io_error)?,
@@ -177,13 +194,13 @@ pub async fn export_audit(
     Ok(rows)
 }
 
-/// Learns the names of the ids `batch` holds that `names` does not know yet (on a connection of
-/// its own: the export's holds the stream). Names are read as they are now.
-async fn name_batch(
-    pool: &PgPool,
-    batch: &[JsonLine],
-    names: &mut labels::Labels,
-) -> Result<(), ExportError> {
+/// The lookup of a batch's names, running on a connection of its own (the export's holds the
+/// stream) while the stream reads on.
+type Naming = tokio::task::JoinHandle<Result<labels::Labels, DbError>>;
+
+/// Starts looking up the names of the ids `batch` holds that `names` does not know yet (none
+/// when it knows them all). Names are read as they are now.
+fn start_naming(pool: &PgPool, batch: &[JsonLine], names: &labels::Labels) -> Option<Naming> {
     let mut wanted: Vec<Uuid> = batch
         .iter()
         .flat_map(|e| labels::ids_in(e.resource_id, e.old_values.as_ref(), e.new_values.as_ref()))
@@ -192,14 +209,34 @@ async fn name_batch(
     wanted.sort_unstable();
     wanted.dedup();
     if wanted.is_empty() {
-        return Ok(());
+        return None;
     }
-    if names.len() > LABEL_CACHE {
-        names.clear();
+    let pool = pool.clone();
+    Some(tokio::spawn(async move {
+        let mut conn = super::pinned(&pool).await?;
+        labels::labels(&mut *conn, &wanted).await
+    }))
+}
+
+/// Waits for a batch's names, then writes the batch.
+async fn write_named(
+    (mut batch, naming): (Vec<JsonLine>, Option<Naming>),
+    names: &mut labels::Labels,
+    sink: &mut Sink<'_>,
+    line: &mut Vec<u8>,
+    rows: &mut u64,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<(), ExportError> {
+    if let Some(naming) = naming {
+        let found = naming
+            .await
+            .map_err(|e| DbError::Refused(format!("looking up the names of a batch: {e}")))??;
+        if names.len() > LABEL_CACHE {
+            names.clear();
+        }
+        names.extend(found);
     }
-    let mut conn = super::pinned(pool).await?;
-    names.extend(labels::labels(&mut *conn, &wanted).await?);
-    Ok(())
+    write_rows(&mut batch, names, sink, line, rows, progress)
 }
 
 /// Writes the rows of `batch` (emptying it), each with its sentence, counting them in `rows`.

@@ -30,19 +30,13 @@ pub fn ids_in(resource_id: Option<Uuid>, old: Option<&Value>, new: Option<&Value
     ids
 }
 
-/// The SQL that names ids: users by email, tenants by name, numbers by number, agents by name;
-/// in the order of `$1`.
-const NAMED_SQL: &str = "SELECT n.id, n.what, n.label FROM ( \
-         SELECT id, 'user' AS what, email::text AS label FROM users WHERE id = ANY($1) \
-         UNION ALL SELECT id, 'tenant', name::text FROM tenants WHERE id = ANY($1) \
-         UNION ALL SELECT id, 'phone number', phone_number::text FROM phone_numbers \
-             WHERE id = ANY($1) \
-         UNION ALL SELECT id, 'agent', name::text FROM agents WHERE id = ANY($1)) n \
-     ORDER BY array_position($1, n.id)";
+/// The SQL that names ids: users by email, tenants by name, numbers by number, agents by name.
+const NAMED_SQL: &str = "SELECT id, 'user' AS what, email::text AS label FROM users WHERE id = ANY($1) \
+     UNION ALL SELECT id, 'tenant', name::text FROM tenants WHERE id = ANY($1) \
+     UNION ALL SELECT id, 'phone number', phone_number::text FROM phone_numbers WHERE id = ANY($1) \
+     UNION ALL SELECT id, 'agent', name::text FROM agents WHERE id = ANY($1)";
 
-/// What `ids` name now, in their order: (id, what it is, its name). Ids that name nothing are
-/// left out.
-pub async fn name_ids<'e, E: sqlx::PgExecutor<'e>>(
+async fn lookup<'e, E: sqlx::PgExecutor<'e>>(
     executor: E,
     ids: &[Uuid],
 ) -> Result<Vec<(Uuid, String, String)>, DbError> {
@@ -59,12 +53,28 @@ pub async fn name_ids<'e, E: sqlx::PgExecutor<'e>>(
         .collect())
 }
 
+/// What `ids` name now, in their order: (id, what it is, its name). Ids that name nothing are
+/// left out.
+pub async fn name_ids<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, String, String)>, DbError> {
+    let mut found = lookup(executor, ids).await?;
+    // Sorted here: `array_position` in SQL is a walk of the array for every row found.
+    let mut position: HashMap<Uuid, usize> = HashMap::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        position.entry(*id).or_insert(i);
+    }
+    found.sort_by_key(|(id, _, _)| position.get(id).copied().unwrap_or(usize::MAX));
+    Ok(found)
+}
+
 /// What `ids` name now (ids that name nothing are left out).
 pub async fn labels<'e, E: sqlx::PgExecutor<'e>>(
     executor: E,
     ids: &[Uuid],
 ) -> Result<Labels, DbError> {
-    Ok(name_ids(executor, ids)
+    Ok(lookup(executor, ids)
         .await?
         .into_iter()
         .map(|(id, _, label)| (id, label))
