@@ -197,13 +197,10 @@ pub async fn start(conn: &mut PgConnection) -> Result<Head, DbError> {
 
 /// Links audit row `id` (written in this transaction) to the chain, and tells listeners of the
 /// audit log that it exists (delivered at commit). Takes the chain's lock until the transaction
-/// ends: links are made one at a time, in the order their transactions reach this point.
+/// ends: links are made one at a time, in the order their transactions reach this point. What
+/// does not depend on the head (reading the row, the notice) is done before the lock, so that
+/// the lock is held for two statements and the commit.
 pub async fn append(conn: &mut PgConnection, id: Uuid) -> Result<Head, DbError> {
-    crate::db::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(CHAIN_LOCK)
-        .execute(&mut *conn)
-        .await?;
-    let head = head(conn).await?;
     let r = crate::db::query(sqlx::AssertSqlSafe(format!(
         "SELECT {ROW_COLUMNS} FROM audit_logs a WHERE a.id = $1"
     )))
@@ -211,6 +208,15 @@ pub async fn append(conn: &mut PgConnection, id: Uuid) -> Result<Head, DbError> 
     .fetch_one(&mut *conn)
     .await?;
     let row = AuditRow::from_row(&r, 0)?;
+    notify(conn, id).await?;
+    // The head is read in a statement of its own after the lock is granted: a statement sees
+    // what was committed when it began, and one begun before the lock was granted would miss
+    // the link its previous holder committed.
+    crate::db::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(CHAIN_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let head = head(conn).await?;
     let link = Head {
         seq: head.seq + 1,
         hash: link_hash(&head.hash, &row),
@@ -227,7 +233,6 @@ pub async fn append(conn: &mut PgConnection, id: Uuid) -> Result<Head, DbError> 
     .bind(link.hash.as_slice())
     .execute(&mut *conn)
     .await?;
-    notify(conn, id).await?;
     Ok(link)
 }
 
