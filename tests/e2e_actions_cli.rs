@@ -466,7 +466,10 @@ async fn audit_export_streams_to_stdout_or_a_file_and_is_itself_audited() {
     )
     .unwrap();
     assert_eq!(lines.len() as i64, want);
-    assert!(stderr(&o).starts_with(&format!("Exported {want} rows to standard output")));
+    assert!(stderr(&o).starts_with(&format!(
+        "Exported {} rows to standard output",
+        switchboard::numbers::thousands(want)
+    )));
 
     let file = cli.home.path().join("audit.csv");
     let args = ["audit", "export", "--output", file.to_str().unwrap()];

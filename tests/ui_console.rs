@@ -1244,7 +1244,7 @@ fn x_in_the_audit_log_exports_what_the_filter_selects() {
             .info
             .as_deref()
             .unwrap()
-            .starts_with("exported 25000 entries")
+            .starts_with("exported 25,000 entries")
     );
 }
 

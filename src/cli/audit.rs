@@ -11,6 +11,7 @@ use crate::actions::export::{self, Destination, ExportRequest};
 use crate::db::connect::Connection;
 use crate::db::export::{Format, estimate_rows};
 use crate::db::lists::{Filter, ListKind};
+use crate::numbers::thousands;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
@@ -182,9 +183,11 @@ pub(super) async fn execute(
         }
     };
     let seconds = started.elapsed().as_secs_f64();
+    let per_second = (rows as f64 / seconds.max(1e-9)).round() as i64;
     output::note(format!(
-        "Exported {rows} rows to {output} in {seconds:.1} s ({:.0} rows/s).",
-        rows as f64 / seconds.max(1e-9)
+        "Exported {} rows to {output} in {seconds:.1} s ({} rows/s).",
+        thousands(i64::try_from(rows).unwrap_or(i64::MAX)),
+        thousands(per_second)
     ));
     Ok(())
 }

@@ -326,7 +326,8 @@ impl App {
                         Ok(rows) => {
                             self.status.error = None;
                             self.status.info = Some(format!(
-                                "exported {rows} entries to {}",
+                                "exported {} entries to {}",
+                                crate::numbers::thousands(i64::try_from(rows).unwrap_or(i64::MAX)),
                                 done.path.display()
                             ));
                         }
