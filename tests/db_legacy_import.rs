@@ -31,9 +31,16 @@ async fn legacy_db() -> (TestDb, Fixture, Source) {
     (db, f, source)
 }
 
-async fn run(db: &TestDb, f: &Fixture, source: &Source, dry_run: bool) -> Imported {
+/// An import into `target` as the fixture's super_admin, reading the source through `db`.
+async fn attempt(
+    target: &sqlx::PgPool,
+    db: &TestDb,
+    f: &Fixture,
+    source: &Source,
+    dry_run: bool,
+) -> Result<Imported, ActionError> {
     import_legacy(
-        &db.pool,
+        target,
         &session(&f.super_admin),
         &db.pool,
         source,
@@ -41,7 +48,10 @@ async fn run(db: &TestDb, f: &Fixture, source: &Source, dry_run: bool) -> Import
         &mut |_| {},
     )
     .await
-    .unwrap()
+}
+
+async fn run(db: &TestDb, f: &Fixture, source: &Source, dry_run: bool) -> Imported {
+    attempt(&db.pool, db, f, source, dry_run).await.unwrap()
 }
 
 /// Outcome counts per legacy table.
@@ -460,16 +470,9 @@ async fn a_failure_in_the_middle_leaves_the_target_as_it_was() {
     .await
     .unwrap();
     let before = digest(&db).await;
-    let err = import_legacy(
-        &db.pool,
-        &session(&f.super_admin),
-        &db.pool,
-        &source,
-        false,
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
+    let err = attempt(&db.pool, &db, &f, &source, false)
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, ActionError::Db(m) if m.contains("injected failure on call")),
         "{err:?}"
@@ -742,16 +745,7 @@ async fn an_import_on_a_session_already_holding_temporary_tables_still_runs() {
     .await
     .map(|r| sqlx::Row::get(&r, 0))
     .unwrap();
-    let imported = import_legacy(
-        &one,
-        &session(&f.super_admin),
-        &db.pool,
-        &source,
-        false,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let imported = attempt(&one, &db, &f, &source, false).await.unwrap();
     assert!(imported.committed);
     assert!(imported.report.passed(), "{:#?}", imported.report.checks);
     let (buffers, earlier): (String, i64) =
