@@ -722,36 +722,3 @@ async fn a_role_with_the_printed_import_grants_imports_and_one_without_them_cann
     as_role.close().await;
     run_sql(format!("DROP OWNED BY {role}; DROP ROLE {role}")).await;
 }
-
-#[tokio::test]
-async fn an_import_on_a_session_already_holding_temporary_tables_still_runs() {
-    // The import enlarges `temp_buffers`, which a session may change only before its first
-    // temporary table: on a session that has one, it goes on with the buffers it has.
-    let (db, f, source) = legacy_db().await;
-    if switchboard::db::pooler::transaction_pooler() {
-        // A session's temporary table does not outlive its transaction there.
-        return;
-    }
-    let one = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&db.url())
-        .await
-        .unwrap();
-    let before: String = sqlx::raw_sql(
-        "CREATE TEMP TABLE earlier (x int); INSERT INTO earlier VALUES (1); \
-         SELECT current_setting('temp_buffers')",
-    )
-    .fetch_one(&one)
-    .await
-    .map(|r| sqlx::Row::get(&r, 0))
-    .unwrap();
-    let imported = attempt(&one, &db, &f, &source, false).await.unwrap();
-    assert!(imported.committed);
-    assert!(imported.report.passed(), "{:#?}", imported.report.checks);
-    let (buffers, earlier): (String, i64) =
-        sqlx::query_as("SELECT current_setting('temp_buffers'), (SELECT count(*) FROM earlier)")
-            .fetch_one(&one)
-            .await
-            .unwrap();
-    assert_eq!((buffers, earlier), (before, 1));
-}

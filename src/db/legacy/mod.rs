@@ -324,20 +324,6 @@ pub async fn import(
     sqlx::raw_sql("SET LOCAL statement_timeout = 0; SET LOCAL work_mem = '64MB';")
         .execute(&mut *tx)
         .await?;
-    // The staged tables are temporary, held in `temp_buffers` (8 MB by default) and else
-    // written to disk: the staged calls are a million wide rows. The setting may change only
-    // before the session's first temporary table, so it is tried under a savepoint and left as
-    // it is where it cannot.
-    {
-        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-        match sqlx::raw_sql("SET LOCAL temp_buffers = '256MB'")
-            .execute(&mut *savepoint)
-            .await
-        {
-            Ok(_) => savepoint.commit().await?,
-            Err(_) => savepoint.rollback().await?,
-        }
-    }
     // New ids: a UUIDv7 prefix of this import (the time in ms, then random bits) and the
     // sequence lg_ids, so that the ids the import writes ascend.
     super::query(
