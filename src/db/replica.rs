@@ -480,11 +480,15 @@ async fn measure(primary: &PgPool, s: &Standby) -> Result<Health, DbError> {
         history.pop_front();
     }
     let lag = lag_of(&history, replayed, now);
-    let lag_s = lag.as_secs();
     Ok(if lag > MAX_LAG {
-        Health::Behind { lag_s }
+        // Rounded up: 30.4 s is over the limit of 30 s, and says so ("31 s behind").
+        Health::Behind {
+            lag_s: lag.as_secs() + u64::from(lag.subsec_nanos() > 0),
+        }
     } else {
-        Health::Following { lag_s }
+        Health::Following {
+            lag_s: lag.as_secs(),
+        }
     })
 }
 
