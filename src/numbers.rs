@@ -1,8 +1,10 @@
 //! Numbers as people read them, the same everywhere they are shown (lists, forms, confirm
 //! dialogs, outcomes): `22,306`, not `22306`. A leaf.
 
-/// `n` with a comma between each group of three digits.
-pub fn thousands(n: i64) -> String {
+/// `n` (any integer type up to 64 bits: counts are often `u64`) with a comma between each
+/// group of three digits.
+pub fn thousands(n: impl Into<i128>) -> String {
+    let n: i128 = n.into();
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

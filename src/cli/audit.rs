@@ -183,10 +183,10 @@ pub(super) async fn execute(
         }
     };
     let seconds = started.elapsed().as_secs_f64();
-    let per_second = (rows as f64 / seconds.max(1e-9)).round() as i64;
+    let per_second = (rows as f64 / seconds.max(1e-9)).round() as u64;
     output::note(format!(
         "Exported {} rows to {output} in {seconds:.1} s ({} rows/s).",
-        thousands(i64::try_from(rows).unwrap_or(i64::MAX)),
+        thousands(rows),
         thousands(per_second)
     ));
     Ok(())
@@ -367,23 +367,23 @@ pub(super) async fn archive(
         } else {
             format!(
                 "{} chained (links {} to {})",
-                crate::numbers::thousands(done.chained as i64),
-                crate::numbers::thousands(done.start_seq + 1),
-                crate::numbers::thousands(done.through_seq)
+                thousands(done.chained),
+                thousands(done.start_seq + 1),
+                thousands(done.through_seq)
             )
         };
         output::line(format!(
             "Archived {} entries made before {day} to {} (SHA-256 {}): {chained}, {} outside \
              the chain.",
-            crate::numbers::thousands((done.chained + done.outside) as i64),
+            thousands(done.chained + done.outside),
             done.path.display(),
             done.file_sha256,
-            crate::numbers::thousands(done.outside as i64),
+            thousands(done.outside),
         ))?;
         if done.chained > 0 {
             output::line(format!(
                 "The chain goes on from link {}, hash {}.",
-                crate::numbers::thousands(done.through_seq),
+                thousands(done.through_seq),
                 done.head_hash,
             ))?;
         }

@@ -13,16 +13,10 @@ pub(super) async fn execute(
     only: &[u8],
 ) -> Result<(), CliError> {
     use super::measure::{self as b, Effort, Figure};
-    let effort = Effort {
-        slow_runs: if no_baselines {
-            0
-        } else if quick {
-            Effort::QUICK.slow_runs
-        } else {
-            Effort::FULL.slow_runs
-        },
-        ..if quick { Effort::QUICK } else { Effort::FULL }
-    };
+    let mut effort = if quick { Effort::QUICK } else { Effort::FULL };
+    if no_baselines {
+        effort.slow_runs = 0;
+    }
     let pool = &conn.pool;
     let db = CliError::Db;
     output::note(format!("bench: {}", b::describe(pool).await.map_err(db)?));

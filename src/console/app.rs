@@ -327,7 +327,7 @@ impl App {
                             self.status.error = None;
                             self.status.info = Some(format!(
                                 "exported {} entries to {}",
-                                crate::numbers::thousands(i64::try_from(rows).unwrap_or(i64::MAX)),
+                                crate::numbers::thousands(rows),
                                 done.path.display()
                             ));
                         }
