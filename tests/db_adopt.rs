@@ -78,7 +78,8 @@ async fn a_platform_database_with_rows_is_adopted_and_actions_work_on_it() {
             (5, Action::Apply),
             (6, Action::Apply),
             (7, Action::Apply),
-            (8, Action::Apply)
+            (8, Action::Apply),
+            (9, Action::Apply)
         ]
     );
 
@@ -95,7 +96,8 @@ async fn a_platform_database_with_rows_is_adopted_and_actions_work_on_it() {
             (5, How::Applied),
             (6, How::Applied),
             (7, How::Applied),
-            (8, How::Applied)
+            (8, How::Applied),
+            (9, How::Applied)
         ]
     );
     let built = events
@@ -151,6 +153,7 @@ async fn a_platform_database_with_rows_is_adopted_and_actions_work_on_it() {
         [
             "audit_archives",
             "audit_chain",
+            "audit_chain_pending",
             "idempotency_keys",
             "legacy_ids",
             "migrations",
@@ -311,7 +314,8 @@ async fn the_earlier_layout_is_carried_over_with_its_rows() {
             (5, How::Applied),
             (6, How::Applied),
             (7, How::Applied),
-            (8, How::Applied)
+            (8, How::Applied),
+            (9, How::Applied)
         ]
     );
     assert_eq!(

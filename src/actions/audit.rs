@@ -27,11 +27,13 @@ pub async fn record(
     ctx: &AuditContext,
     entry: AuditEntry<'_>,
 ) -> Result<Uuid, DbError> {
-    let id: Uuid = crate::db::query_scalar(
-        "INSERT INTO audit_logs \
+    // Returned as stored (the chain hashes what verify will read back).
+    let r = crate::db::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO audit_logs AS a \
            (user_id, action, resource_type, resource_id, old_values, new_values, ip_address, user_agent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7::inet, $8) RETURNING id",
-    )
+         VALUES ($1, $2, $3, $4, $5, $6, $7::inet, $8) RETURNING {}",
+        crate::db::chain::ROW_COLUMNS
+    )))
     .bind(entry.actor)
     .bind(entry.action)
     .bind(entry.resource_type)
@@ -42,10 +44,10 @@ pub async fn record(
     .bind(&ctx.user_agent)
     .fetch_one(&mut **tx)
     .await?;
-    // Its link in the chain, in the same transaction (which holds the chain's lock from here
-    // to its commit).
-    crate::db::chain::append(tx, id).await?;
-    Ok(id)
+    let row = crate::db::chain::AuditRow::from_row(&r, 0)?;
+    // Its link in the chain, made by this transaction's COMMIT (which takes the chain's lock).
+    crate::db::chain::append(tx, &row).await?;
+    Ok(row.id)
 }
 
 /// Records `entry` in a transaction of its own.

@@ -1,7 +1,7 @@
 //! The audit log's hash chain: each row the console writes gets a link in
-//! `switchboard.audit_chain`, made in the row's own transaction, one at a time (a
-//! transaction-level advisory lock held from reading the head to the commit), so concurrent
-//! writers never fork it.
+//! `switchboard.audit_chain`, made in the row's own transaction as it commits, one at a time (a
+//! transaction-level advisory lock held from reading the head to the end of the commit), so
+//! concurrent writers never fork it.
 //!
 //! A link's hash is SHA-256 over the previous link's hash (32 bytes; 32 zero bytes before the
 //! first link, or the last archived link's hash after an archive) followed by the row's
@@ -195,59 +195,30 @@ pub async fn start(conn: &mut PgConnection) -> Result<Head, DbError> {
     })
 }
 
-/// Links audit row `id` (written in this transaction) to the chain, and tells listeners of the
-/// audit log that it exists (delivered at commit). Takes the chain's lock until the transaction
-/// ends: links are made one at a time, in the order their transactions reach this point. What
-/// does not depend on the head (reading the row, the notice) is done before the lock, so that
-/// the lock is held for two statements and the commit.
-pub async fn append(conn: &mut PgConnection, id: Uuid) -> Result<Head, DbError> {
-    let r = crate::db::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ROW_COLUMNS} FROM audit_logs a WHERE a.id = $1"
-    )))
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let row = AuditRow::from_row(&r, 0)?;
-    notify(conn, id).await?;
-    // The head is read in a statement of its own after the lock is granted: a statement sees
-    // what was committed when it began, and one begun before the lock was granted would miss
-    // the link its previous holder committed.
-    crate::db::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(CHAIN_LOCK)
-        .execute(&mut *conn)
-        .await?;
-    let head = head(conn).await?;
-    let link = Head {
-        seq: head.seq + 1,
-        hash: link_hash(&head.hash, &row),
-    };
+/// Links audit row `row` (written in this transaction, as stored) to the chain when the
+/// transaction commits, and tells listeners of the audit log that it exists. The row's encoding
+/// is made here and left in `switchboard.audit_chain_pending`; a deferred trigger (migration
+/// 0009) makes the link as part of COMMIT: it takes the chain's lock, reads the head, writes
+/// `SHA-256(head || encoding)` as [`link_hash`] does, and the commit releases the lock. Links
+/// are so made one at a time, in the order their transactions commit, and the lock is never
+/// held while the writer's client is between round trips.
+pub async fn append(conn: &mut PgConnection, row: &AuditRow) -> Result<(), DbError> {
     crate::db::query(
-        "INSERT INTO switchboard.audit_chain (seq, audit_id, row_time, actor, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO switchboard.audit_chain_pending (audit_id, row_time, actor, canonical) \
+         VALUES ($1, $2, $3, $4)",
     )
-    .bind(link.seq)
     .bind(row.id)
     .bind(row.created_at)
     .bind(row.user_id)
-    .bind(head.hash.as_slice())
-    .bind(link.hash.as_slice())
+    .bind(canonical(row))
     .execute(&mut *conn)
     .await?;
-    Ok(link)
-}
-
-/// The channel the audit log's listeners hear new entries on (the payload: the entry's id).
-pub const CHANNEL: &str = "switchboard_audit";
-
-/// Tells the audit log's listeners about entry `id` (delivered when the transaction commits).
-pub async fn notify(conn: &mut PgConnection, id: Uuid) -> Result<(), DbError> {
-    crate::db::query("SELECT pg_notify($1, $2)")
-        .bind(CHANNEL)
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
+
+/// The channel the audit log's listeners hear new entries on (the payload: the entry's id);
+/// the chain's commit trigger (migration 0009) and the backstop triggers notify on it.
+pub const CHANNEL: &str = "switchboard_audit";
 
 /// Which existing rows [`link_existing`] links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

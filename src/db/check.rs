@@ -155,7 +155,10 @@ pub(crate) const AUDIT_INSERT: &[Privilege] = &[
     ("audit_logs", Some("new_values"), "INSERT"),
     ("audit_logs", Some("ip_address"), "INSERT"),
     ("audit_logs", Some("user_agent"), "INSERT"),
-    // Its link in the chain (read at the head, under the chain's advisory lock).
+    // Its link in the chain: the row's encoding left pending, and the link the commit makes
+    // of it (the head read under the chain's advisory lock, the pending row removed).
+    ("switchboard.audit_chain_pending", None, "INSERT"),
+    ("switchboard.audit_chain_pending", None, "DELETE"),
     ("switchboard.audit_chain", None, "INSERT"),
 ];
 
@@ -173,6 +176,7 @@ pub(crate) const READS: &[&str] = &[
     "switchboard.settings",
     "switchboard.migrations",
     "switchboard.audit_chain",
+    "switchboard.audit_chain_pending",
     "switchboard.audit_archives",
 ];
 

@@ -107,6 +107,13 @@ pub const MIGRATIONS: &[Migration] = &[
         kind: Kind::Transaction,
         earlier: &[],
     },
+    Migration {
+        version: 9,
+        name: "audit chain: links made at commit",
+        sql: include_str!("../../../migrations/0009_audit_chain_append.sql"),
+        kind: Kind::Transaction,
+        earlier: &[],
+    },
 ];
 
 /// The optional backstop triggers (`migrate --backstop`): changes made outside the console to
