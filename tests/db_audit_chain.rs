@@ -253,6 +253,79 @@ async fn eight_writers_of_250_top_ups_each_leave_one_unbroken_chain() {
     assert_eq!(r.head_seq, 2000);
 }
 
+/// Links are made as the transaction commits (migration 0009): none before COMMIT, one per row
+/// in the order they were written, none for a row written under a savepoint rolled back, no
+/// pending row left; and the chain so made verifies.
+#[tokio::test]
+async fn links_are_made_at_commit_in_order_and_only_for_rows_that_stay() {
+    use switchboard::actions::audit::{AuditEntry, record};
+    let db = TestDb::migrated().await;
+    let f = fixture(&db.pool).await;
+    let ctx = session(&f.admin).ctx;
+    let entry = |action| AuditEntry {
+        actor: Some(f.admin.id),
+        action,
+        resource_type: "user",
+        resource_id: Some(f.customer),
+        old: None,
+        new: Some(serde_json::json!({ "note": action })),
+    };
+    let links = |db: &TestDb| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM switchboard.audit_chain")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let before = links(&db).await;
+
+    let mut tx = switchboard::db::begin(&db.pool).await.unwrap();
+    let first = record(&mut tx, &ctx, entry("test.first")).await.unwrap();
+    switchboard::db::query("SAVEPOINT s")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let dropped = record(&mut tx, &ctx, entry("test.dropped")).await.unwrap();
+    switchboard::db::query("ROLLBACK TO SAVEPOINT s")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let second = record(&mut tx, &ctx, entry("test.second")).await.unwrap();
+    let inside: i64 = switchboard::db::query_scalar(
+        "SELECT count(*) FROM switchboard.audit_chain WHERE audit_id IN ($1, $2)",
+    )
+    .bind(first)
+    .bind(second)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(inside, 0, "no link before COMMIT");
+    tx.commit().await.unwrap();
+
+    let made: Vec<(i64, Uuid, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "SELECT seq, audit_id, prev_hash, hash FROM switchboard.audit_chain \
+         WHERE seq > $1 ORDER BY seq",
+    )
+    .bind(before)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(made.len(), 2, "{made:?}");
+    assert_eq!((made[0].1, made[1].1), (first, second));
+    assert_eq!(made[1].0, made[0].0 + 1);
+    assert_eq!(made[1].2, made[0].3, "the second link follows the first");
+    assert!(made.iter().all(|m| m.1 != dropped));
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM switchboard.audit_chain_pending")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(pending, 0);
+    let r = walk(&db, None).await;
+    assert!(r.ok(), "{r:#?}");
+}
+
 /// Deleting a user empties `user_id` of their rows (the platform's key): let through, and the
 /// rows still verify with the actor their link keeps.
 #[tokio::test]
