@@ -270,16 +270,12 @@ async fn links_are_made_at_commit_in_order_and_only_for_rows_that_stay() {
         old: None,
         new: Some(serde_json::json!({ "note": action })),
     };
-    let links = |db: &TestDb| {
-        let pool = db.pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM switchboard.audit_chain")
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-        }
-    };
-    let before = links(&db).await;
+    let before: i64 = sql!(
+        &db.pool,
+        switchboard::db::query_scalar("SELECT count(*) FROM switchboard.audit_chain"),
+        fetch_one
+    )
+    .unwrap();
 
     let mut tx = switchboard::db::begin(&db.pool).await.unwrap();
     let first = record(&mut tx, &ctx, entry("test.first")).await.unwrap();
@@ -304,23 +300,27 @@ async fn links_are_made_at_commit_in_order_and_only_for_rows_that_stay() {
     assert_eq!(inside, 0, "no link before COMMIT");
     tx.commit().await.unwrap();
 
-    let made: Vec<(i64, Uuid, Vec<u8>, Vec<u8>)> = sqlx::query_as(
-        "SELECT seq, audit_id, prev_hash, hash FROM switchboard.audit_chain \
-         WHERE seq > $1 ORDER BY seq",
+    let made: Vec<(i64, Uuid, Vec<u8>, Vec<u8>)> = sql!(
+        &db.pool,
+        switchboard::db::query_as(
+            "SELECT seq, audit_id, prev_hash, hash FROM switchboard.audit_chain \
+             WHERE seq > $1 ORDER BY seq",
+        )
+        .bind(before),
+        fetch_all
     )
-    .bind(before)
-    .fetch_all(&db.pool)
-    .await
     .unwrap();
     assert_eq!(made.len(), 2, "{made:?}");
     assert_eq!((made[0].1, made[1].1), (first, second));
     assert_eq!(made[1].0, made[0].0 + 1);
     assert_eq!(made[1].2, made[0].3, "the second link follows the first");
     assert!(made.iter().all(|m| m.1 != dropped));
-    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM switchboard.audit_chain_pending")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    let pending: i64 = sql!(
+        &db.pool,
+        switchboard::db::query_scalar("SELECT count(*) FROM switchboard.audit_chain_pending"),
+        fetch_one
+    )
+    .unwrap();
     assert_eq!(pending, 0);
     let r = walk(&db, None).await;
     assert!(r.ok(), "{r:#?}");
