@@ -21,6 +21,34 @@ CREATE UNLOGGED TABLE switchboard.audit_chain_pending (
     canonical  BYTEA        NOT NULL
 );
 
+-- Where the chain starts: after the newest archive's cut (its last link and hash), else link 0
+-- and 32 zero bytes. `db::chain::start` reads it.
+CREATE FUNCTION switchboard.audit_chain_start(OUT seq BIGINT, OUT hash BYTEA)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    SELECT a.through_seq, a.head_hash INTO seq, hash
+      FROM switchboard.audit_archives a
+     WHERE a.through_seq IS NOT NULL ORDER BY a.through_seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        seq := 0;
+        hash := decode(repeat('00', 32), 'hex');
+    END IF;
+END
+$$;
+
+-- The head: the last link, else where the chain starts. `db::chain::head` reads it, and the
+-- commit trigger below under the chain's lock.
+CREATE FUNCTION switchboard.audit_chain_head(OUT seq BIGINT, OUT hash BYTEA)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    SELECT c.seq, c.hash INTO seq, hash
+      FROM switchboard.audit_chain c ORDER BY c.seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        SELECT s.seq, s.hash INTO seq, hash FROM switchboard.audit_chain_start() s;
+    END IF;
+END
+$$;
+
 CREATE FUNCTION switchboard.audit_chain_seal() RETURNS trigger
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -30,18 +58,7 @@ BEGIN
     PERFORM pg_notify('switchboard_audit', NEW.audit_id::text);
     -- "sb-chain" (db::chain::CHAIN_LOCK).
     PERFORM pg_advisory_xact_lock(8314257767055583598);
-    SELECT c.seq, c.hash INTO head_seq, head_hash
-      FROM switchboard.audit_chain c ORDER BY c.seq DESC LIMIT 1;
-    IF NOT FOUND THEN
-        -- After the newest archive's cut, else from the beginning (32 zero bytes).
-        SELECT a.through_seq, a.head_hash INTO head_seq, head_hash
-          FROM switchboard.audit_archives a
-         WHERE a.through_seq IS NOT NULL ORDER BY a.through_seq DESC LIMIT 1;
-        IF NOT FOUND THEN
-            head_seq := 0;
-            head_hash := decode(repeat('00', 32), 'hex');
-        END IF;
-    END IF;
+    SELECT h.seq, h.hash INTO head_seq, head_hash FROM switchboard.audit_chain_head() h;
     -- hash = SHA-256(previous hash || canonical row), as db::chain::link_hash.
     INSERT INTO switchboard.audit_chain (seq, audit_id, row_time, actor, prev_hash, hash)
     VALUES (head_seq + 1, NEW.audit_id, NEW.row_time, NEW.actor, head_hash,

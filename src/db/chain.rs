@@ -158,40 +158,27 @@ pub fn hash32(v: &[u8]) -> [u8; 32] {
     out
 }
 
-/// The head as `conn` sees it: the last link, else where the chain starts.
+/// The head as `conn` sees it: the last link, else where the chain starts
+/// (`switchboard.audit_chain_head`, migration 0009, which the commit trigger reads too).
 pub async fn head(conn: &mut PgConnection) -> Result<Head, DbError> {
-    let last: Option<(i64, Vec<u8>)> = crate::db::query_as(
-        "SELECT seq, hash FROM switchboard.audit_chain ORDER BY seq DESC LIMIT 1",
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    match last {
-        Some((seq, hash)) => Ok(Head {
-            seq,
-            hash: hash32(&hash),
-        }),
-        None => start(conn).await,
-    }
+    read_head(conn, "SELECT seq, hash FROM switchboard.audit_chain_head()").await
 }
 
 /// Where the chain starts: after the newest archive's cut (its last link and hash), else at the
-/// beginning (link 0, 32 zero bytes).
+/// beginning (link 0, 32 zero bytes) (`switchboard.audit_chain_start`, migration 0009).
 pub async fn start(conn: &mut PgConnection) -> Result<Head, DbError> {
-    let cut: Option<(i64, Vec<u8>)> = crate::db::query_as(
-        "SELECT through_seq, head_hash FROM switchboard.audit_archives \
-         WHERE through_seq IS NOT NULL ORDER BY through_seq DESC LIMIT 1",
+    read_head(
+        conn,
+        "SELECT seq, hash FROM switchboard.audit_chain_start()",
     )
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(match cut {
-        Some((seq, hash)) => Head {
-            seq,
-            hash: hash32(&hash),
-        },
-        None => Head {
-            seq: 0,
-            hash: GENESIS,
-        },
+    .await
+}
+
+async fn read_head(conn: &mut PgConnection, sql: &'static str) -> Result<Head, DbError> {
+    let (seq, hash): (i64, Vec<u8>) = crate::db::query_as(sql).fetch_one(&mut *conn).await?;
+    Ok(Head {
+        seq,
+        hash: hash32(&hash),
     })
 }
 
