@@ -50,6 +50,21 @@ async fn attempt(
     .await
 }
 
+/// Runs `setup` on the database, then an import that must fail: returns its error, having
+/// checked that the target is as it was before the attempt.
+async fn refused_after(
+    db: &TestDb,
+    f: &Fixture,
+    source: &Source,
+    setup: &'static str,
+) -> ActionError {
+    sqlx::raw_sql(setup).execute(&db.pool).await.unwrap();
+    let before = digest(db).await;
+    let err = attempt(&db.pool, db, f, source, false).await.unwrap_err();
+    assert_eq!(digest(db).await, before, "a failed import left rows behind");
+    err
+}
+
 async fn run(db: &TestDb, f: &Fixture, source: &Source, dry_run: bool) -> Imported {
     attempt(&db.pool, db, f, source, dry_run).await.unwrap()
 }
@@ -460,27 +475,19 @@ async fn a_failure_in_the_middle_leaves_the_target_as_it_was() {
     let (db, f, source) = legacy_db().await;
     // A call insert fails (as a constraint the import did not foresee would): the tenants,
     // users, numbers, agents and contacts before it are already written in the transaction.
-    sqlx::raw_sql(
+    let err = refused_after(
+        &db,
+        &f,
+        &source,
         "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ \
          BEGIN RAISE EXCEPTION 'injected failure on call %', NEW.bolna_execution_id; END $$; \
          CREATE TRIGGER boom BEFORE INSERT ON calls FOR EACH ROW \
          WHEN (NEW.duration_seconds = 57) EXECUTE FUNCTION boom();",
     )
-    .execute(&db.pool)
-    .await
-    .unwrap();
-    let before = digest(&db).await;
-    let err = attempt(&db.pool, &db, &f, &source, false)
-        .await
-        .unwrap_err();
+    .await;
     assert!(
         matches!(&err, ActionError::Db(m) if m.contains("injected failure on call")),
         "{err:?}"
-    );
-    assert_eq!(
-        digest(&db).await,
-        before,
-        "a failed import left rows behind"
     );
     // The attempt is on record.
     let (new,): (serde_json::Value,) = sql!(
@@ -529,6 +536,27 @@ async fn a_legacy_schema_missing_a_table_or_a_column_is_refused_naming_them() {
         .unwrap_err();
     assert!(bad.to_string().contains("lower-case letters"), "{bad}");
     assert_eq!(digest(&db).await, before);
+}
+
+#[tokio::test]
+async fn a_legacy_table_holding_an_id_twice_is_refused_naming_it() {
+    let (db, f, source) = legacy_db().await;
+    // A legacy table without its key, one lead copied under the same id.
+    let err = refused_after(
+        &db,
+        &f,
+        &source,
+        "ALTER TABLE voice_agent.leads_voiceagent DROP CONSTRAINT leads_voiceagent_pkey; \
+         INSERT INTO voice_agent.leads_voiceagent SELECT * FROM voice_agent.leads_voiceagent \
+         WHERE id = 7;",
+    )
+    .await;
+    let ActionError::Invalid(text) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(text.contains("leads_voiceagent"), "{text}");
+    assert!(text.contains("ids are not unique"), "{text}");
+    assert!(text.contains("(id)=(7)"), "{text}");
 }
 
 #[tokio::test]

@@ -508,11 +508,12 @@ FROM (
            cl.call_type, cl.call_duration, cl.started_at, cl.ended_at, cl.target,
            cl.transcriptions, cl.call_recording_url,
            sn.phone_number AS from_phone,
+           -- jsonb_strip_nulls is recursive: it strips the nested objects too.
            jsonb_strip_nulls(jsonb_build_object(
-               'legacy', jsonb_strip_nulls(jsonb_build_object(
+               'legacy', jsonb_build_object(
                    'source', p.source, 'call_id', cl.id, 'status', cl.status,
                    'initiated_by', cl.initiated_by, 'target', cl.target,
-                   'from_number_id', cl.from_number_id)),
+                   'from_number_id', cl.from_number_id),
                'initiated_by_user_id', CASE WHEN si.action <> 'skipped' THEN si.new_id END,
                'call_type', cl.call_type, 'cost', cl.cost, 'cost_breakdown', cl.cost_breakdown,
                'call_duration', cl.call_duration, 'job_id', cl.job_id, 'room_name', cl.room_name,
