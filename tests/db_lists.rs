@@ -157,6 +157,72 @@ async fn keyset_continuity_with_equal_timestamps() {
     }
 }
 
+/// Email and name are searched by their keys, without the punctuation between words (space . @
+/// - + _ '), when the term has some: "dana.whit" finds Dana Whit…, "support demo" finds
+/// support@demo.test. A term without any finds what the columns hold as written, no more.
+#[tokio::test]
+async fn user_search_ignores_punctuation_between_words_and_only_that() {
+    let db = seeded().await;
+    let ids = |text: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            let mut ids: Vec<Uuid> = fetch_page(
+                &pool,
+                ListKind::Users,
+                &filter(ListKind::Users, text),
+                &Page::First,
+                1000,
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let dana = ids("Dana Whit").await;
+    assert_eq!(dana.len(), 1);
+    assert_eq!(ids("dana.whit").await, dana);
+    assert_eq!(ids("DANA_WHIT").await, dana);
+    let support: Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'support@demo.test'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(ids("support demo").await, [support]);
+    assert_eq!(ids("support-demo").await, [support]);
+    assert!(
+        ids("supportdemo").await.is_empty(),
+        "no punctuation: as written"
+    );
+    // Punctuation alone: searched as written (every address has an @).
+    let all: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE email LIKE '%@%'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(ids("@").await.len() as i64, all.min(1000));
+    // No punctuation in the term: exactly the rows whose columns hold it.
+    for term in ["ana", "demo", "Realty", "42"] {
+        let pattern = format!("%{term}%");
+        let mut expected: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM users WHERE email ILIKE $1 OR name ILIKE $1 OR company ILIKE $1 \
+             OR phone ILIKE $1",
+        )
+        .bind(&pattern)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        expected.sort();
+        assert!(
+            !expected.is_empty() || term == "42",
+            "{term}: no rows to compare"
+        );
+        assert_eq!(ids(term).await, expected, "{term}");
+    }
+}
+
 #[tokio::test]
 async fn user_search_matches_email_name_company_phone_and_exact_id() {
     let db = seeded().await;

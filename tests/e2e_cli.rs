@@ -433,7 +433,7 @@ async fn migrate_dry_run_prints_the_plan_and_a_differing_database_is_refused() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(
-        stdout.contains("Adopted 1 migration to") && stdout.contains("Applied 8 migrations to"),
+        stdout.contains("Adopted 1 migration to") && stdout.contains("Applied 9 migrations to"),
         "{stdout}"
     );
     assert!(

@@ -218,6 +218,9 @@ fn show_index_event(bar: &indicatif::ProgressBar, event: IndexEvent) {
         IndexEvent::DroppedInvalid { index } => say(format!(
             "  {index}: left INVALID by an interrupted build: dropped, building again"
         )),
+        IndexEvent::Dropped { index } => say(format!(
+            "  {index}: replaced by a later index of the console's: dropped"
+        )),
         IndexEvent::Building {
             index,
             table,

@@ -98,8 +98,8 @@ const CONSOLE_COLUMNS: &[Column] = &[
 const INDEX_PANES: &[(&str, ListKind)] = &[
     ("idx_tenants_name_id", ListKind::Tenants),
     ("idx_users_email_id", ListKind::Users),
-    ("idx_users_email_trgm", ListKind::Users),
-    ("idx_users_name_trgm", ListKind::Users),
+    ("idx_users_email_key_trgm", ListKind::Users),
+    ("idx_users_name_key_trgm", ListKind::Users),
     ("idx_users_company_trgm", ListKind::Users),
     ("idx_users_phone_trgm", ListKind::Users),
     ("idx_users_credits_id", ListKind::Credits),

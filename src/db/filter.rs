@@ -114,6 +114,43 @@ pub fn like_pattern(text: &str) -> String {
     out
 }
 
+/// What user search treats as punctuation between words: an email's or a name's search key is
+/// the text without them (migration 0010 indexes `translate(column, ' .@-+_''', '')`), so that
+/// "tariq.sato" and "tariq sato" find the same users, and the trigrams across a join ("iqs",
+/// "qsa") narrow a search of two common words to the users that have both. A term without
+/// punctuation is also checked as written (the key of "Juan Antonio" holds "ana").
+pub const SEARCH_SEPARATORS: &str = " .@-+_'";
+
+/// `text` as the search keys hold it: without [`SEARCH_SEPARATORS`].
+pub fn search_key(text: &str) -> String {
+    text.chars()
+        .filter(|c| !SEARCH_SEPARATORS.contains(*c))
+        .collect()
+}
+
+/// The search key of `column` (`u.email` or `u.name`), as the indexes of migration 0010 have it
+/// (the SQL must be theirs, character for character, for the planner to use them).
+fn search_key_sql(column: &str) -> String {
+    format!("translate({column}, ' .@-+_''', '')")
+}
+
+/// ` AND (…)` that `users.email` (as `column`) contains `text`, any case: exactly, found
+/// through the search key's index when `text` has more than punctuation.
+pub(crate) fn push_email_contains(qb: &mut QueryBuilder<Postgres>, column: &str, text: &str) {
+    qb.push(" AND (")
+        .push(column)
+        .push(" ILIKE ")
+        .push_bind(like_pattern(text));
+    let key = search_key(text);
+    if !key.is_empty() {
+        qb.push(" AND ")
+            .push(search_key_sql(column))
+            .push(" ILIKE ")
+            .push_bind(like_pattern(&key));
+    }
+    qb.push(")");
+}
+
 pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &Filter) {
     let text = f.text.trim();
     let exact_id = Uuid::parse_str(text).ok();
@@ -133,8 +170,32 @@ pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &F
         }
         ListKind::Users | ListKind::Credits => {
             if !text.is_empty() {
-                qb.push(" AND (u.email ILIKE ").push_bind(pattern.clone());
-                qb.push(" OR u.name ILIKE ").push_bind(pattern.clone());
+                // Email and name through their search keys: a term with punctuation between
+                // its words matches them whatever punctuation (or none) the value has there;
+                // a term without any matches as written. Company and phone as written.
+                let key = search_key(text);
+                qb.push(" AND (");
+                if key.is_empty() {
+                    qb.push("u.email ILIKE ").push_bind(pattern.clone());
+                    qb.push(" OR u.name ILIKE ").push_bind(pattern.clone());
+                } else {
+                    let exact = key == text;
+                    let key = like_pattern(&key);
+                    for (i, column) in ["u.email", "u.name"].into_iter().enumerate() {
+                        qb.push(if i == 0 { "(" } else { " OR (" });
+                        // The check as written first: a row it fails costs no translate().
+                        if exact {
+                            qb.push(column)
+                                .push(" ILIKE ")
+                                .push_bind(pattern.clone())
+                                .push(" AND ");
+                        }
+                        qb.push(search_key_sql(column))
+                            .push(" ILIKE ")
+                            .push_bind(key.clone())
+                            .push(")");
+                    }
+                }
                 qb.push(" OR u.company ILIKE ").push_bind(pattern.clone());
                 qb.push(" OR u.phone ILIKE ").push_bind(pattern);
                 qb.push(" OR u.id = ").push_bind(exact_id).push(")");
@@ -143,7 +204,8 @@ pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &F
                 qb.push(" AND u.role = ").push_bind(role.to_lowercase());
             }
             for tenant in f.get("tenant") {
-                qb.push(" AND (t.name ILIKE ")
+                // The Users pane joins its tenants after the page is found: by id here.
+                qb.push(" AND u.tenant_id IN (SELECT t.id FROM tenants t WHERE t.name ILIKE ")
                     .push_bind(like_pattern(tenant));
                 qb.push(" OR t.id::text = ")
                     .push_bind(tenant.to_lowercase())
@@ -213,9 +275,9 @@ pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &F
                             qb.push(" AND a.user_id = ").push_bind(id);
                         }
                         Err(_) => {
-                            qb.push(" AND a.user_id IN (SELECT id FROM users WHERE email ILIKE ")
-                                .push_bind(like_pattern(actor))
-                                .push(")");
+                            qb.push(" AND a.user_id IN (SELECT u.id FROM users u WHERE true");
+                            push_email_contains(qb, "u.email", actor);
+                            qb.push(")");
                         }
                     },
                 }

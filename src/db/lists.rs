@@ -173,6 +173,9 @@ struct Spec {
     descending: bool,
     /// How many cells follow the id (and the key columns, selected as `k0`, `k1`, …).
     cells: usize,
+    /// Where a page's rows are found by `select` first and their other columns read for those
+    /// rows alone: the outer query, `(%)` standing for the page (aliased as `select`'s table).
+    outer: Option<&'static str>,
 }
 
 fn spec(kind: ListKind) -> Spec {
@@ -188,16 +191,23 @@ fn spec(kind: ListKind) -> Spec {
             order: &["t.name", "t.id"],
             descending: false,
             cells: 8,
+            outer: None,
         },
+        // A search may match ten thousand users: their tenants and last sessions are read for
+        // the page's rows only.
         ListKind::Users => Spec {
-            select: "SELECT u.id, u.email AS k0, u.id AS k1, \
-                     u.email AS email, u.name AS name, t.name AS tenant, u.role AS role, \
-                     u.is_active AS is_active, u.credits::int8 AS credits, u.email_verified AS verified, \
-                     (SELECT max(s.created_at) FROM user_sessions s WHERE s.user_id = u.id) AS last_session \
-                     FROM users u JOIN tenants t ON t.id = u.tenant_id",
+            select: "SELECT u.id, u.email, u.name, u.tenant_id, u.role, u.is_active, u.credits, \
+                     u.email_verified FROM users u",
             order: &["u.email", "u.id"],
             descending: false,
             cells: 8,
+            outer: Some(
+                "SELECT u.id, u.email AS k0, u.id AS k1, \
+                 u.email AS email, u.name AS name, t.name AS tenant, u.role AS role, \
+                 u.is_active AS is_active, u.credits::int8 AS credits, u.email_verified AS verified, \
+                 (SELECT max(s.created_at) FROM user_sessions s WHERE s.user_id = u.id) AS last_session \
+                 FROM (%) u JOIN tenants t ON t.id = u.tenant_id",
+            ),
         },
         ListKind::Credits => Spec {
             select: "SELECT u.id, u.credits::int8 AS k0, u.id AS k1, \
@@ -209,6 +219,7 @@ fn spec(kind: ListKind) -> Spec {
             order: &["u.credits", "u.id"],
             descending: false,
             cells: 5,
+            outer: None,
         },
         ListKind::Agents => Spec {
             select: "SELECT a.id, a.name AS k0, a.id AS k1, \
@@ -222,6 +233,7 @@ fn spec(kind: ListKind) -> Spec {
             order: &["a.name", "a.id"],
             descending: false,
             cells: 7,
+            outer: None,
         },
         ListKind::PhoneNumbers => Spec {
             select: "SELECT p.id, p.phone_number AS k0, p.id AS k1, \
@@ -234,6 +246,7 @@ fn spec(kind: ListKind) -> Spec {
             order: &["p.phone_number", "p.id"],
             descending: false,
             cells: 6,
+            outer: None,
         },
         ListKind::AuditLog => Spec {
             select: "SELECT a.id, a.created_at AS k0, a.id AS k1, \
@@ -244,6 +257,7 @@ fn spec(kind: ListKind) -> Spec {
             order: &["a.created_at", "a.id"],
             descending: true,
             cells: 6,
+            outer: None,
         },
     }
 }
@@ -434,13 +448,15 @@ pub async fn resolve_actors(
         let id = match exact {
             Some(id) => Some(id),
             None => {
-                let ids: Vec<Uuid> = crate::db::query_scalar(sqlx::AssertSqlSafe(format!(
-                    "{}SELECT id FROM users WHERE email ILIKE $1 LIMIT 2",
-                    query_tag(kind)
-                )))
-                .bind(like_pattern(v))
-                .fetch_all(&mut *crate::db::pinned(pool).await?)
-                .await?;
+                let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(query_tag(kind));
+                qb.push("SELECT u.id FROM users u WHERE true");
+                super::filter::push_email_contains(&mut qb, "u.email", v);
+                qb.push(" LIMIT 2");
+                let ids: Vec<Uuid> = qb
+                    .build_query_scalar()
+                    .persistent(false)
+                    .fetch_all(&mut *crate::db::pinned(pool).await?)
+                    .await?;
                 (ids.len() == 1).then(|| ids[0])
             }
         };
@@ -461,9 +477,12 @@ pub async fn fetch_page(
 ) -> Result<Vec<ListRow>, DbError> {
     let filter = &resolve_actors(pool, kind, filter).await?;
     let mut qb = build_page_query(kind, filter, page, limit);
+    // A search is planned for its own words (an unnamed statement): a generic plan cannot
+    // tell a word that matches ten users from one that matches a million.
+    let searching = !filter.text.trim().is_empty();
     let rows = qb
         .build()
-        .persistent(crate::db::pooler::prepared())
+        .persistent(crate::db::pooler::prepared() && !searching)
         .fetch_all(&mut *crate::db::pinned(pool).await?)
         .await?;
     let mut out: Vec<ListRow> = rows.iter().map(|r| decode_row(kind, r)).collect();
@@ -489,6 +508,10 @@ pub fn build_page_query(
 ) -> QueryBuilder<Postgres> {
     let s = spec(kind);
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(query_tag(kind));
+    let outer = s.outer.and_then(|o| o.split_once("(%)"));
+    if let Some((head, _)) = outer {
+        qb.push(head).push("(");
+    }
     qb.push(s.select);
     qb.push(" WHERE true");
     push_filter(&mut qb, kind, filter);
@@ -516,6 +539,11 @@ pub fn build_page_query(
     let order: Vec<String> = s.order.iter().map(|c| format!("{c}{dir}")).collect();
     qb.push(format!(" ORDER BY {} LIMIT ", order.join(", ")));
     qb.push_bind(limit);
+    if let Some((_, tail)) = outer {
+        qb.push(")")
+            .push(tail)
+            .push(format!(" ORDER BY {}", order.join(", ")));
+    }
     qb
 }
 
@@ -590,9 +618,10 @@ pub async fn count_rows(
     qb.push(" LIMIT ")
         .push_bind(COUNT_BOUND + 1)
         .push(") bounded");
+    let searching = !filter.text.trim().is_empty();
     let n: i64 = qb
         .build_query_scalar()
-        .persistent(crate::db::pooler::prepared())
+        .persistent(crate::db::pooler::prepared() && !searching)
         .fetch_one(&mut *crate::db::pinned(pool).await?)
         .await?;
     Ok(if n > COUNT_BOUND {

@@ -14,13 +14,16 @@ use super::{ATTEMPTS, Migration, lock_timed_out};
 /// How long a build waits for its table's lock before it gives up and tries again.
 pub const LOCK_TIMEOUT: &str = "10s";
 
-/// One `CREATE INDEX CONCURRENTLY` of the migration.
+/// One `CREATE INDEX CONCURRENTLY` of the migration, or a `DROP INDEX CONCURRENTLY IF EXISTS`
+/// of one that a later migration replaced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexStatement {
     pub name: String,
+    /// The table it is built on ("" for a drop).
     pub table: String,
     /// The statement on one line, without its semicolon.
     pub sql: String,
+    pub drop: bool,
 }
 
 /// The migration's statements, comments dropped.
@@ -43,12 +46,36 @@ pub fn statements(sql: &str) -> Vec<IndexStatement> {
                     .map(|s| s.to_string())
                     .unwrap_or_default()
             };
+            let drop = words
+                .first()
+                .is_some_and(|w| w.eq_ignore_ascii_case("DROP"));
             IndexStatement {
-                name: after("CONCURRENTLY"),
-                table: after("ON"),
+                name: if drop {
+                    words.last().map(|s| s.to_string()).unwrap_or_default()
+                } else {
+                    after("CONCURRENTLY")
+                },
+                table: if drop { String::new() } else { after("ON") },
                 sql,
+                drop,
             }
         })
+        .collect()
+}
+
+/// The statements of `m` that a migration runs: an index that a later migration drops (it
+/// replaced it) is not built first.
+pub fn to_run(m: &Migration) -> Vec<IndexStatement> {
+    let retired: Vec<String> = super::MIGRATIONS
+        .iter()
+        .filter(|later| later.version > m.version && later.kind == super::Kind::ConcurrentIndexes)
+        .flat_map(|later| statements(later.sql))
+        .filter(|s| s.drop)
+        .map(|s| s.name)
+        .collect();
+    statements(m.sql)
+        .into_iter()
+        .filter(|s| s.drop || !retired.contains(&s.name))
         .collect()
 }
 
@@ -61,6 +88,10 @@ pub enum IndexEvent {
     },
     /// Left INVALID by an interrupted build: dropped, to be built again.
     DroppedInvalid {
+        index: String,
+    },
+    /// Replaced by a later index of the console's, and dropped (or not there).
+    Dropped {
         index: String,
     },
     Building {
@@ -153,8 +184,15 @@ async fn build_on(
     let pid: i32 = crate::db::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut *conn)
         .await?;
-    let all = statements(m.sql);
+    let all = to_run(m);
     for (i, ix) in all.iter().enumerate() {
+        if ix.drop {
+            drop_index(&mut *conn, &ix.name).await?;
+            progress(IndexEvent::Dropped {
+                index: ix.name.clone(),
+            });
+            continue;
+        }
         if is_partitioned(&mut *conn, &ix.table).await? {
             if validity(&mut *conn, &ix.name).await? == Some(true) {
                 progress(IndexEvent::Kept {
@@ -313,6 +351,7 @@ async fn build_partitioned(
                     q(&child),
                     q(&partition)
                 ),
+                drop: false,
             };
             build_one(&mut *conn, &mut *watcher, pid, &one, progress).await?;
         }
@@ -364,6 +403,41 @@ async fn build_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_a_later_migration_drops_is_not_built() {
+        let all = statements(super::super::MIGRATIONS[4].sql);
+        let run = to_run(&super::super::MIGRATIONS[4]);
+        assert_eq!(run.len(), all.len() - 2);
+        assert!(all.iter().any(|i| i.name == "idx_users_email_trgm"));
+        assert!(
+            !run.iter()
+                .any(|i| i.name.starts_with("idx_users_email_trgm"))
+        );
+        assert!(
+            !run.iter()
+                .any(|i| i.name.starts_with("idx_users_name_trgm"))
+        );
+    }
+
+    #[test]
+    fn a_drop_names_its_index_and_no_table() {
+        let all = statements(super::super::MIGRATIONS[9].sql);
+        let drops: Vec<&str> = all
+            .iter()
+            .filter(|i| i.drop)
+            .map(|i| i.name.as_str())
+            .collect();
+        assert_eq!(drops, ["idx_users_email_trgm", "idx_users_name_trgm"]);
+        let built = all.iter().find(|i| !i.drop).unwrap();
+        assert_eq!(built.name, "idx_users_email_key_trgm");
+        assert_eq!(built.table, "users");
+        assert_eq!(
+            built.sql,
+            "CREATE INDEX CONCURRENTLY idx_users_email_key_trgm ON users USING gin \
+             ((translate(email, ' .@-+_''', '')) gin_trgm_ops)"
+        );
+    }
 
     #[test]
     fn every_statement_is_a_named_concurrent_index_on_a_table() {

@@ -114,6 +114,13 @@ pub const MIGRATIONS: &[Migration] = &[
         kind: Kind::Transaction,
         earlier: &[],
     },
+    Migration {
+        version: 10,
+        name: "user search keys",
+        sql: include_str!("../../../migrations/0010_user_search_keys.sql"),
+        kind: Kind::ConcurrentIndexes,
+        earlier: &[],
+    },
 ];
 
 /// The optional backstop triggers (`migrate --backstop`): changes made outside the console to
@@ -297,7 +304,7 @@ impl Plan {
             };
             let sql = match s.migration.kind {
                 Kind::Transaction => s.migration.sql.trim_end().to_string(),
-                Kind::ConcurrentIndexes => indexes::statements(s.migration.sql)
+                Kind::ConcurrentIndexes => indexes::to_run(s.migration)
                     .iter()
                     .map(|i| format!("{};", i.sql))
                     .collect::<Vec<_>>()
