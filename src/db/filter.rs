@@ -130,8 +130,9 @@ pub fn search_key(text: &str) -> String {
 
 /// The search key of `column` (`u.email` or `u.name`), as the indexes of migration 0010 have it
 /// (the SQL must be theirs, character for character, for the planner to use them).
-fn search_key_sql(column: &str) -> String {
-    format!("translate({column}, ' .@-+_''', '')")
+pub(crate) fn search_key_sql(column: &str) -> String {
+    let separators = SEARCH_SEPARATORS.replace('\'', "''");
+    format!("translate({column}, '{separators}', '')")
 }
 
 /// ` AND (…)` that `users.email` (as `column`) contains `text`, any case: exactly, found

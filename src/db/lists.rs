@@ -636,6 +636,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_search_keys_are_what_migration_0010_indexes() {
+        let sql = crate::db::migrate::MIGRATIONS[9].sql;
+        for column in ["email", "name"] {
+            let key = super::super::filter::search_key_sql(column);
+            assert_eq!(key, format!("translate({column}, ' .@-+_''', '')"));
+            assert!(sql.contains(&format!("(({key}) gin_trgm_ops)")), "{column}");
+        }
+        assert_eq!(
+            super::super::filter::search_key("Tariq.Sato's x@y"),
+            "TariqSatosxy"
+        );
+    }
+
+    #[test]
     fn like_metacharacters_are_literal() {
         assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
     }
