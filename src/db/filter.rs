@@ -135,17 +135,29 @@ pub(crate) fn search_key_sql(column: &str) -> String {
     format!("translate({column}, '{separators}', '')")
 }
 
-/// ` AND (…)` that `users.email` (as `column`) contains `text`, any case: exactly, found
-/// through the search key's index when `text` has more than punctuation.
-pub(crate) fn push_email_contains(qb: &mut QueryBuilder<Postgres>, column: &str, text: &str) {
-    qb.push(" AND (")
-        .push(column)
-        .push(" ILIKE ")
-        .push_bind(like_pattern(text));
+/// `(…)` that `column` (`u.email` or `u.name`) contains `text`, any case, through its search
+/// key's index (when `text` has more than punctuation). Checked as written too when `exact`, or
+/// when `text` has no punctuation (the key of "Juan Antonio" holds "ana"); otherwise a term with
+/// punctuation between its words matches whatever punctuation, or none, the value has there.
+pub(crate) fn push_contains(
+    qb: &mut QueryBuilder<Postgres>,
+    column: &str,
+    text: &str,
+    exact: bool,
+) {
     let key = search_key(text);
+    qb.push("(");
+    // The check as written first: a row it fails costs no translate().
+    if exact || key.is_empty() || key == text {
+        qb.push(column)
+            .push(" ILIKE ")
+            .push_bind(like_pattern(text));
+        if !key.is_empty() {
+            qb.push(" AND ");
+        }
+    }
     if !key.is_empty() {
-        qb.push(" AND ")
-            .push(search_key_sql(column))
+        qb.push(search_key_sql(column))
             .push(" ILIKE ")
             .push_bind(like_pattern(&key));
     }
@@ -171,32 +183,11 @@ pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &F
         }
         ListKind::Users | ListKind::Credits => {
             if !text.is_empty() {
-                // Email and name through their search keys: a term with punctuation between
-                // its words matches them whatever punctuation (or none) the value has there;
-                // a term without any matches as written. Company and phone as written.
-                let key = search_key(text);
+                // Email and name through their search keys; company and phone as written.
                 qb.push(" AND (");
-                if key.is_empty() {
-                    qb.push("u.email ILIKE ").push_bind(pattern.clone());
-                    qb.push(" OR u.name ILIKE ").push_bind(pattern.clone());
-                } else {
-                    let exact = key == text;
-                    let key = like_pattern(&key);
-                    for (i, column) in ["u.email", "u.name"].into_iter().enumerate() {
-                        qb.push(if i == 0 { "(" } else { " OR (" });
-                        // The check as written first: a row it fails costs no translate().
-                        if exact {
-                            qb.push(column)
-                                .push(" ILIKE ")
-                                .push_bind(pattern.clone())
-                                .push(" AND ");
-                        }
-                        qb.push(search_key_sql(column))
-                            .push(" ILIKE ")
-                            .push_bind(key.clone())
-                            .push(")");
-                    }
-                }
+                push_contains(qb, "u.email", text, false);
+                qb.push(" OR ");
+                push_contains(qb, "u.name", text, false);
                 qb.push(" OR u.company ILIKE ").push_bind(pattern.clone());
                 qb.push(" OR u.phone ILIKE ").push_bind(pattern);
                 qb.push(" OR u.id = ").push_bind(exact_id).push(")");
@@ -276,8 +267,8 @@ pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &F
                             qb.push(" AND a.user_id = ").push_bind(id);
                         }
                         Err(_) => {
-                            qb.push(" AND a.user_id IN (SELECT u.id FROM users u WHERE true");
-                            push_email_contains(qb, "u.email", actor);
+                            qb.push(" AND a.user_id IN (SELECT u.id FROM users u WHERE ");
+                            push_contains(qb, "u.email", actor, true);
                             qb.push(")");
                         }
                     },

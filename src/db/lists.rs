@@ -449,8 +449,8 @@ pub async fn resolve_actors(
             Some(id) => Some(id),
             None => {
                 let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(query_tag(kind));
-                qb.push("SELECT u.id FROM users u WHERE true");
-                super::filter::push_email_contains(&mut qb, "u.email", v);
+                qb.push("SELECT u.id FROM users u WHERE ");
+                super::filter::push_contains(&mut qb, "u.email", v, true);
                 qb.push(" LIMIT 2");
                 let ids: Vec<Uuid> = qb
                     .build_query_scalar()
@@ -477,12 +477,9 @@ pub async fn fetch_page(
 ) -> Result<Vec<ListRow>, DbError> {
     let filter = &resolve_actors(pool, kind, filter).await?;
     let mut qb = build_page_query(kind, filter, page, limit);
-    // A search is planned for its own words (an unnamed statement): a generic plan cannot
-    // tell a word that matches ten users from one that matches a million.
-    let searching = !filter.text.trim().is_empty();
     let rows = qb
         .build()
-        .persistent(crate::db::pooler::prepared() && !searching)
+        .persistent(kept_prepared(filter))
         .fetch_all(&mut *crate::db::pinned(pool).await?)
         .await?;
     let mut out: Vec<ListRow> = rows.iter().map(|r| decode_row(kind, r)).collect();
@@ -497,6 +494,13 @@ pub async fn fetch_page(
         out.reverse();
     }
     Ok(out)
+}
+
+/// Whether a pane's statement is kept prepared: not a search, which is planned for its own words
+/// (an unnamed statement), since a generic plan cannot tell a word that matches ten users from
+/// one that matches a million.
+fn kept_prepared(filter: &Filter) -> bool {
+    crate::db::pooler::prepared() && filter.text.trim().is_empty()
 }
 
 /// The SQL of a page query (public for tests and EXPLAIN).
@@ -618,10 +622,9 @@ pub async fn count_rows(
     qb.push(" LIMIT ")
         .push_bind(COUNT_BOUND + 1)
         .push(") bounded");
-    let searching = !filter.text.trim().is_empty();
     let n: i64 = qb
         .build_query_scalar()
-        .persistent(crate::db::pooler::prepared() && !searching)
+        .persistent(kept_prepared(filter))
         .fetch_one(&mut *crate::db::pinned(pool).await?)
         .await?;
     Ok(if n > COUNT_BOUND {
