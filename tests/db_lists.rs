@@ -656,15 +656,8 @@ async fn every_pane_query_and_its_column_table_agree_in_count_names_order_and_ty
 #[tokio::test]
 async fn cancelling_a_pane_cancels_its_queries_and_no_other_panes() {
     let db = seeded().await;
-    let app_name: String = sqlx::query_scalar("SELECT current_setting('application_name')")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    let mut locker = db.pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE tenants, audit_logs IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *locker)
-        .await
-        .unwrap();
+    let app_name = app_name(&db).await;
+    let locker = locked(&db, "tenants, audit_logs").await;
     let page = |kind: ListKind| {
         let pool = db.pool.clone();
         tokio::spawn(
@@ -673,16 +666,7 @@ async fn cancelling_a_pane_cancels_its_queries_and_no_other_panes() {
     };
     let tenants = page(ListKind::Tenants);
     let audit = page(ListKind::AuditLog);
-    let waiting = async |tag: &str| -> i64 {
-        sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity \
-             WHERE wait_event_type = 'Lock' AND starts_with(query, $1)",
-        )
-        .bind(tag)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap()
-    };
+    let waiting = async |tag: &str| waiting_on_lock(&db, tag).await;
     for _ in 0..200 {
         if waiting(query_tag(ListKind::Tenants)).await == 1
             && waiting(query_tag(ListKind::AuditLog)).await == 1
@@ -905,4 +889,165 @@ async fn a_picker_finds_active_users_and_tenants_a_page_at_a_time() {
         ["Harbor Auto Finance"]
     );
     assert_eq!(page.rows[0].detail, "free");
+}
+
+/// The `application_name` of the test's pool (the console's cancels are limited to it).
+async fn app_name(db: &TestDb) -> String {
+    sqlx::query_scalar("SELECT current_setting('application_name')")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
+/// A transaction holding `tables` locked against every reader until it ends.
+async fn locked(db: &TestDb, tables: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut locker = db.pool.begin().await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE"
+    )))
+    .execute(&mut *locker)
+    .await
+    .unwrap();
+    locker
+}
+
+/// How many of the pool's server sessions wait on a lock running a statement that starts with
+/// `prefix`.
+async fn waiting_on_lock(db: &TestDb, prefix: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE wait_event_type = 'Lock' AND starts_with(query, $1)",
+    )
+    .bind(prefix)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap()
+}
+
+/// Waits (up to 10 s) until a statement starting with `prefix` waits on a lock.
+async fn until_waiting(db: &TestDb, prefix: &str) {
+    for _ in 0..400 {
+        if waiting_on_lock(db, prefix).await > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no statement starting with {prefix:?} waited on the lock");
+}
+
+/// A search that runs out of its time as planned (here: held up by a lock, as a walk of the
+/// email index over ten million users would be by its work) is run again, once, with bitmap
+/// scans only, and gives the same rows and count as without the lock.
+#[tokio::test]
+async fn a_search_that_runs_out_of_time_runs_again_with_bitmap_scans_only() {
+    use switchboard::db::bounded::{BITMAP_TAG, SEARCH_BUDGET};
+    let db = seeded().await;
+    let f = filter(ListKind::Users, "demo");
+    let want: Vec<Uuid> = fetch_page(&db.pool, ListKind::Users, &f, &Page::First, 50)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert!(want.len() > 1, "the demo data has users to find");
+    let want_count = count_rows(&db.pool, ListKind::Users, &f).await.unwrap();
+
+    let locker = locked(&db, "users").await;
+    let started = std::time::Instant::now();
+    let (pool, f2) = (db.pool.clone(), f.clone());
+    let page =
+        tokio::spawn(
+            async move { fetch_page(&pool, ListKind::Users, &f2, &Page::First, 50).await },
+        );
+    let (pool, f2) = (db.pool.clone(), f.clone());
+    let count = tokio::spawn(async move { count_rows(&pool, ListKind::Users, &f2).await });
+    let second_try = format!("{}{BITMAP_TAG}", query_tag(ListKind::Users));
+    // Both first tries wait, run out, and come back as second tries.
+    for _ in 0..400 {
+        if waiting_on_lock(&db, &second_try).await == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(waiting_on_lock(&db, &second_try).await, 2);
+    assert!(started.elapsed() >= SEARCH_BUDGET);
+    assert_eq!(
+        waiting_on_lock(&db, query_tag(ListKind::Users)).await,
+        2,
+        "no first try is left waiting"
+    );
+    locker.rollback().await.unwrap();
+    let ten = std::time::Duration::from_secs(10);
+    let rows = tokio::time::timeout(ten, page)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    assert_eq!(ids, want);
+    let n = tokio::time::timeout(ten, count)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, want_count);
+}
+
+/// A search cancelled by the console (Esc) before its time is up ends there: no second try.
+#[tokio::test]
+async fn a_cancelled_search_is_not_tried_again() {
+    use switchboard::db::bounded::BITMAP_TAG;
+    let db = seeded().await;
+    let app_name = app_name(&db).await;
+    let locker = locked(&db, "users").await;
+    let pool = db.pool.clone();
+    let page = tokio::spawn(async move {
+        let f = filter(ListKind::Users, "demo");
+        fetch_page(&pool, ListKind::Users, &f, &Page::First, 50).await
+    });
+    until_waiting(&db, query_tag(ListKind::Users)).await;
+    cancel_pane_queries(&db.pool, &app_name, ListKind::Users).await;
+    let e = tokio::time::timeout(std::time::Duration::from_secs(10), page)
+        .await
+        .unwrap()
+        .unwrap()
+        .expect_err("cancelled");
+    assert_eq!(e.brief(), "query cancelled");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let second_try = format!("{}{BITMAP_TAG}", query_tag(ListKind::Users));
+    assert_eq!(waiting_on_lock(&db, &second_try).await, 0);
+    locker.rollback().await.unwrap();
+}
+
+/// The second try's plan finds a search's users through the trigram indexes of the search keys
+/// (bitmap scans) and never walks an index in order or reads the whole table: what it costs
+/// grows with the matches, not with the users.
+#[tokio::test]
+async fn the_second_try_of_a_search_reads_the_trigram_indexes_only() {
+    use switchboard::db::lists::page_query;
+    let db = seeded().await;
+    for text in ["tariq.sato", "demo", "Juan Antonio"] {
+        let f = filter(ListKind::Users, text);
+        let mut tx = db.pool.begin().await.unwrap();
+        sqlx::raw_sql("SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let plan: Vec<String> = page_query(ListKind::Users, "EXPLAIN ", &f, &Page::First, 51)
+            .build_query_scalar()
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("Bitmap Index Scan on idx_users_email_key_trgm")
+                && plan.contains("Bitmap Index Scan on idx_users_name_key_trgm"),
+            "{text}: {plan}"
+        );
+        assert!(
+            !plan.contains("Index Scan using idx_users_email_id")
+                && !plan.contains("Seq Scan on users"),
+            "{text}: {plan}"
+        );
+    }
 }

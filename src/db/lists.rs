@@ -476,12 +476,15 @@ pub async fn fetch_page(
     limit: i64,
 ) -> Result<Vec<ListRow>, DbError> {
     let filter = &resolve_actors(pool, kind, filter).await?;
-    let mut qb = build_page_query(kind, filter, page, limit);
-    let rows = qb
-        .build()
-        .persistent(kept_prepared(filter))
-        .fetch_all(&mut *crate::db::pinned(pool).await?)
-        .await?;
+    let rows = if bounded(kind, filter) {
+        super::bounded::search_rows(pool, |tag| page_query(kind, tag, filter, page, limit)).await?
+    } else {
+        build_page_query(kind, filter, page, limit)
+            .build()
+            .persistent(kept_prepared(filter))
+            .fetch_all(&mut *crate::db::pinned(pool).await?)
+            .await?
+    };
     let mut out: Vec<ListRow> = rows.iter().map(|r| decode_row(kind, r)).collect();
     if let Some(range) = stats_cells(kind) {
         for row in &mut out {
@@ -503,6 +506,12 @@ fn kept_prepared(filter: &Filter) -> bool {
     crate::db::pooler::prepared() && filter.text.trim().is_empty()
 }
 
+/// Whether a query of `kind` under `filter` is a user search, run within a time budget before a
+/// second plan is tried (see [`super::bounded`]).
+fn bounded(kind: ListKind, filter: &Filter) -> bool {
+    matches!(kind, ListKind::Users | ListKind::Credits) && !filter.text.trim().is_empty()
+}
+
 /// The SQL of a page query (public for tests and EXPLAIN).
 pub fn build_page_query(
     kind: ListKind,
@@ -510,8 +519,20 @@ pub fn build_page_query(
     page: &Page,
     limit: i64,
 ) -> QueryBuilder<Postgres> {
+    page_query(kind, "", filter, page, limit)
+}
+
+/// [`build_page_query`] with `tag` after the pane's own: the second try of a search marks
+/// itself so (see [`super::bounded`]), and `"EXPLAIN "` shows the plan.
+pub fn page_query(
+    kind: ListKind,
+    tag: &str,
+    filter: &Filter,
+    page: &Page,
+    limit: i64,
+) -> QueryBuilder<Postgres> {
     let s = spec(kind);
-    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(query_tag(kind));
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!("{}{tag}", query_tag(kind)));
     let outer = s.outer.and_then(|o| o.split_once("(%)"));
     if let Some((head, _)) = outer {
         qb.push(head).push("(");
@@ -613,20 +634,27 @@ pub async fn count_rows(
     filter: &Filter,
 ) -> Result<RowCount, DbError> {
     let filter = &resolve_actors(pool, kind, filter).await?;
-    let s = spec(kind);
-    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(query_tag(kind));
-    qb.push("SELECT count(*) FROM (");
-    qb.push(s.select);
-    qb.push(" WHERE true");
-    push_filter(&mut qb, kind, filter);
-    qb.push(" LIMIT ")
-        .push_bind(COUNT_BOUND + 1)
-        .push(") bounded");
-    let n: i64 = qb
-        .build_query_scalar()
-        .persistent(kept_prepared(filter))
-        .fetch_one(&mut *crate::db::pinned(pool).await?)
-        .await?;
+    let count_query = |tag: &str| {
+        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!("{}{tag}", query_tag(kind)));
+        qb.push("SELECT count(*) FROM (");
+        qb.push(spec(kind).select);
+        qb.push(" WHERE true");
+        push_filter(&mut qb, kind, filter);
+        qb.push(" LIMIT ")
+            .push_bind(COUNT_BOUND + 1)
+            .push(") bounded");
+        qb
+    };
+    let n: i64 = if bounded(kind, filter) {
+        let rows = super::bounded::search_rows(pool, count_query).await?;
+        rows.first().map(|r| r.try_get(0)).transpose()?.unwrap_or(0)
+    } else {
+        count_query("")
+            .build_query_scalar()
+            .persistent(kept_prepared(filter))
+            .fetch_one(&mut *crate::db::pinned(pool).await?)
+            .await?
+    };
     Ok(if n > COUNT_BOUND {
         RowCount::AtLeast(COUNT_BOUND)
     } else {

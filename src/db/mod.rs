@@ -1,6 +1,7 @@
 //! Everything that talks to PostgreSQL. Nothing here knows about the terminal.
 
 pub mod archive;
+pub mod bounded;
 pub mod chain;
 pub mod check;
 pub mod connect;
