@@ -24,7 +24,7 @@ use switchboard::console::app::{App, Status};
 use switchboard::console::forms::Search;
 use switchboard::console::messages::{Job, Msg, ReadJob, WriteJob};
 use switchboard::db::lists::{
-    Cell, KeyValue, ListKind, ListRow, RowCount, RowFigures, stats_cells,
+    Cell, KeyValue, ListKind, ListRow, Page, RowCount, RowFigures, stats_cells,
 };
 use switchboard::db::lookup::{Found, FoundPage, Lookup};
 use switchboard::ui::{self, Fmt, columns, svg::buffer_to_svg};
@@ -548,8 +548,23 @@ fn answer(app: &mut App, jobs: Vec<Job>) {
         let mut next = Vec::new();
         for job in queue {
             let msg = match job {
-                Job::Read(ReadJob::Page { req, kind, .. }) => {
+                Job::Read(ReadJob::Page {
+                    req, kind, page, ..
+                }) => {
                     let mut rows = fixture_rows(kind);
+                    // The page asked for, of the fixture's rows in their order.
+                    let at = |found: Option<usize>| found.unwrap_or(rows.len());
+                    let range = match &page {
+                        Page::First | Page::Last => 0..rows.len(),
+                        Page::At(id) => at(rows.iter().position(|r| r.id == *id))..rows.len(),
+                        Page::After(key) => {
+                            at(rows.iter().position(|r| r.key == *key)).saturating_add(1)
+                                ..rows.len()
+                        }
+                        Page::Before(key) => 0..at(rows.iter().position(|r| r.key == *key)),
+                    };
+                    let range = range.start.min(rows.len())..range.end;
+                    rows = rows.drain(range).collect();
                     // The figures come after the rows, as they do from the database.
                     if let Some(range) = stats_cells(kind) {
                         for row in &mut rows {

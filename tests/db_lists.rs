@@ -1051,3 +1051,53 @@ async fn the_second_try_of_a_search_reads_the_trigram_indexes_only() {
         );
     }
 }
+
+/// A page at a row starts with that row, in every pane, and goes on as the list does; a row the
+/// filter no longer holds starts the page at the next row that it does.
+#[tokio::test]
+async fn a_page_at_a_row_starts_with_it_in_every_pane() {
+    let db = seeded().await;
+    for kind in ListKind::ALL {
+        let all = fetch_page(&db.pool, kind, &Filter::default(), &Page::First, 10_000)
+            .await
+            .unwrap();
+        let ids: Vec<Uuid> = all.iter().map(|r| r.id).collect();
+        for i in [0, ids.len() / 2, ids.len() - 1] {
+            let page = fetch_page(&db.pool, kind, &Filter::default(), &Page::At(ids[i]), 5)
+                .await
+                .unwrap();
+            let got: Vec<Uuid> = page.iter().map(|r| r.id).collect();
+            let want = &ids[i..(i + 5).min(ids.len())];
+            assert_eq!(got, want, "{kind:?} at row {i}");
+        }
+    }
+    // An inactive user under is:active: the page starts at the next active user.
+    let active = filter(ListKind::Users, "is:active");
+    let all = fetch_page(
+        &db.pool,
+        ListKind::Users,
+        &Filter::default(),
+        &Page::First,
+        10_000,
+    )
+    .await
+    .unwrap();
+    let inactive = all
+        .iter()
+        .position(|r| r.cells[4] == Cell::Bool(false))
+        .expect("the demo data has an inactive user");
+    let next_active = all[inactive..]
+        .iter()
+        .find(|r| r.cells[4] == Cell::Bool(true))
+        .map(|r| r.id);
+    let page = fetch_page(
+        &db.pool,
+        ListKind::Users,
+        &active,
+        &Page::At(all[inactive].id),
+        1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(page.first().map(|r| r.id), next_active);
+}

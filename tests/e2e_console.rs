@@ -344,6 +344,68 @@ async fn support_signs_in_tops_up_credits_and_sees_the_balance_and_the_audit_ent
     );
 }
 
+/// A top-up moves the customer down the Credits pane (ordered by balance): the selection goes
+/// with the customer, so the next key acts on the same person, not on whoever took the place.
+#[tokio::test]
+async fn a_top_up_keeps_the_selection_on_the_customer_it_moved() {
+    use switchboard::db::lists::{Filter, ListKind, Page, fetch_page};
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let rows = fetch_page(
+        &db.pool,
+        ListKind::Credits,
+        &Filter::default(),
+        &Page::First,
+        100,
+    )
+    .await
+    .unwrap();
+    // The lowest balance of a customer support may top up (an active user).
+    let mut at = None;
+    for (i, row) in rows.iter().enumerate().skip(1) {
+        let (role, active): (String, bool) =
+            sqlx::query_as("SELECT role, is_active FROM users WHERE id = $1")
+                .bind(row.id)
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        if role == "user" && active {
+            at = Some((i, row.id));
+            break;
+        }
+    }
+    let (index, customer) = at.expect("the demo data has customers");
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPPORT_ADMIN);
+    c.keys(b"3");
+    c.wait_for(&format!("1 of {}", rows.len()));
+    c.keys("j".repeat(index).as_bytes());
+    c.wait_for(&format!("{} of {}", index + 1, rows.len()));
+    c.keys(b"+");
+    c.wait_for("Amount:");
+    c.keys(b"9000\t");
+    c.keys(b"moves to the end of the list\r");
+    c.wait_for("Confirm credits.top_up");
+    c.keys(b"y");
+    c.wait_for("credits.top_up");
+    // Further down now, and still selected (the status line counts its new place): Enter opens
+    // that customer's record.
+    let (n, was) = (rows.len(), format!(" {} of {}", index + 1, rows.len()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c.text().contains(&was) || !c.text().contains(&format!(" of {n}")) {
+        assert!(
+            Instant::now() < deadline,
+            "the selection stayed in place:\n{}",
+            c.text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    c.keys(b"\r");
+    let screen = c.wait_for("Credits of");
+    assert!(screen.contains(&customer.to_string()), "{screen}");
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+}
+
 #[tokio::test]
 async fn support_cannot_assign_a_number_and_the_refusal_is_on_record() {
     let db = TestDb::migrated().await;

@@ -617,19 +617,9 @@ fn a_long_refusal_can_be_read_in_full_with_m() {
     assert!(long.len() > 250);
     let mut app = loaded(2, 30, 80, 24);
     app.signed_in(actor(Role::Admin), false);
-    let cmds = app.update(key(KeyCode::Char('+')));
-    prepared(&mut app, &cmds, Some(user_target()));
-    typed(&mut app, "50");
-    app.update(key(KeyCode::Tab));
-    typed(&mut app, "goodwill");
-    let cmds = app.update(key(KeyCode::Enter));
-    checked(&mut app, &cmds, Ok(()));
-    let cmds = app.update(key(KeyCode::Char('y')));
-    let Some(Job::Write(WriteJob::Apply { req, .. })) = cmds.first() else {
-        panic!("{cmds:?}")
-    };
+    let req = top_up_applying(&mut app, "50", "goodwill");
     app.update(Msg::Applied {
-        req: *req,
+        req,
         result: Err(ActionError::Forbidden(long.clone())),
     });
     app.update(key(KeyCode::Char('M')));
@@ -826,6 +816,22 @@ fn checked(app: &mut App, cmds: &[Job], result: Result<(), ActionError>) -> Vec<
         })
         .unwrap_or_else(|| panic!("no Check in {cmds:?}"));
     app.update(Msg::Checked { req, result })
+}
+
+/// `+` on the selected row, `amount` and `reason` typed, checked and `y`: the apply's request.
+fn top_up_applying(app: &mut App, amount: &str, reason: &str) -> u64 {
+    let cmds = app.update(key(KeyCode::Char('+')));
+    prepared(app, &cmds, Some(user_target()));
+    typed(app, amount);
+    app.update(key(KeyCode::Tab));
+    typed(app, reason);
+    let cmds = app.update(key(KeyCode::Enter));
+    checked(app, &cmds, Ok(()));
+    let cmds = app.update(key(KeyCode::Char('y')));
+    let Some(Job::Write(WriteJob::Apply { req, .. })) = cmds.first() else {
+        panic!("{cmds:?}")
+    };
+    *req
 }
 
 fn typed(app: &mut App, text: &str) {
@@ -1138,6 +1144,73 @@ fn the_confirm_dialog_defaults_to_cancel_and_y_applies_once() {
         f.error.as_deref(),
         Some("not enough credits: the balance is 10, the deduction 25")
     );
+}
+
+/// A top-up re-sorts the Credits pane: the selection stays on the changed row, on the screen
+/// line where the admin saw it, and the position is counted again from the top.
+#[test]
+fn the_changed_row_stays_selected_wherever_the_change_moved_it() {
+    use switchboard::actions::{Applied, Outcome};
+    use switchboard::db::lists::Page;
+    let kind = ListKind::Credits;
+    let mut app = loaded(2, 60, 80, 24);
+    app.signed_in(actor(Role::Admin), false);
+    for _ in 0..3 {
+        app.update(key(KeyCode::Char('j')));
+    }
+    let changed = row(kind, 3);
+    assert_eq!(app.pane().selected_row().map(|r| r.id), Some(changed.id));
+    let req = top_up_applying(&mut app, "500", "refund");
+    let jobs = app.update(Msg::Applied {
+        req,
+        result: Ok(Outcome {
+            action: "credits.top_up",
+            resource_type: "user",
+            resource_id: Some(changed.id),
+            old: Some(json!({"credits": 2})),
+            new: Some(json!({"credits": 502})),
+            audit_id: Some(Uuid::from_u128(0xa0d1)),
+            status: Applied::Done,
+            labels: Default::default(),
+        }),
+    });
+    // The pane reads the list from the changed row on: it moved between rows 30 and 31.
+    let at = jobs
+        .iter()
+        .find_map(|c| match c {
+            Job::Read(ReadJob::Page { req, page, .. }) => Some((*req, page.clone())),
+            _ => None,
+        })
+        .expect("a page fetch");
+    assert_eq!(at.1, Page::At(changed.id));
+    let mut moved = changed.clone();
+    moved.key = vec![KeyValue::Int(30), KeyValue::Id(changed.id)];
+    let mut from_it = vec![moved.clone()];
+    from_it.extend(rows(kind, 31..60));
+    let jobs = app.update(Msg::Page {
+        req: at.0,
+        result: Ok(from_it),
+    });
+    assert_eq!(app.pane().selected_row().map(|r| r.id), Some(changed.id));
+    // Then the rows before it.
+    let before = jobs
+        .iter()
+        .find_map(|c| match c {
+            Job::Read(ReadJob::Page { req, page, .. }) => Some((*req, page.clone())),
+            _ => None,
+        })
+        .expect("the rows before it are asked for");
+    assert_eq!(before.1, Page::Before(moved.key.clone()));
+    let mut others = rows(kind, 0..31);
+    others.remove(3);
+    app.update(Msg::Page {
+        req: before.0,
+        result: Ok(others),
+    });
+    let pane = app.pane();
+    assert_eq!(pane.selected_row().map(|r| r.id), Some(changed.id));
+    assert_eq!(pane.position(), Some(31), "counted from the top again");
+    assert_eq!(pane.selected - pane.offset, 3, "on the same screen line");
 }
 
 #[test]

@@ -199,7 +199,7 @@ impl App {
             limit: PAGE_ROWS,
         })];
         // A new list, from the top or (a reload at the end) from the end: count it again.
-        if matches!(how, Fetch::Replace | Fetch::Last) && pane.count.is_none() {
+        if matches!(how, Fetch::Replace | Fetch::Last | Fetch::At(_)) && pane.count.is_none() {
             let req = self.req();
             let pane = &mut self.panes[tab];
             pane.count_req = Some(req);
@@ -390,7 +390,7 @@ impl App {
         pane.loaded = true;
         // Rows whose figures come after them: ask, a few rows a query, the first rows first.
         let kind = pane.kind;
-        if matches!(how, Fetch::Replace | Fetch::Last) {
+        if matches!(how, Fetch::Replace | Fetch::Last | Fetch::At(_)) {
             // New rows altogether: figures asked for the old ones no longer apply.
             pane.stats_gen = req;
         }
@@ -408,6 +408,19 @@ impl App {
                     ids: chunk.to_vec(),
                 }));
             }
+        }
+        if let Fetch::At(_) = how {
+            // The rows before the followed one come next (from the top when it is gone).
+            let empty = rows.is_empty();
+            pane.receive(how, rows);
+            let then = if empty {
+                Fetch::Replace
+            } else {
+                Fetch::Prepend
+            };
+            jobs.extend(self.load(tab, then));
+            self.keep_visible();
+            return jobs;
         }
         pane.receive(how, rows);
         let pending = std::mem::take(&mut self.panes[tab].pending_move);

@@ -499,7 +499,17 @@ impl App {
                 pane.detail = None;
             }
         }
-        let mut jobs = self.load(tab, Fetch::Replace);
+        // The selection stays on its row, on the same screen line, wherever the change moved
+        // it in the order (a top-up re-sorts the Credits pane).
+        let pane = &mut self.panes[tab];
+        let how = match pane.selected_row().map(|row| row.id) {
+            Some(id) => {
+                pane.follow_line = Some(pane.selected.saturating_sub(pane.offset));
+                Fetch::At(id)
+            }
+            None => Fetch::Replace,
+        };
+        let mut jobs = self.load(tab, how);
         if let Some(view) = &self.panes[tab].detail {
             let (kind, id) = (view.kind, view.id);
             jobs.extend(self.open_detail(tab, kind, id));

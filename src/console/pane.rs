@@ -32,6 +32,9 @@ pub enum Fetch {
     Prepend,
     /// Replace, then select the last row.
     Last,
+    /// Replace with the rows from this one on (it moved in the order, or the page is not the
+    /// first), select it, and read the rows before it next (see [`Pane::follow_line`]).
+    At(Uuid),
 }
 
 /// The page request a pane waits for.
@@ -87,6 +90,9 @@ pub struct Pane {
     pub fresh: usize,
     /// An entry came while a page was loading: read the top again when it is in.
     pub(super) follow_again: bool,
+    /// The screen line the selected row is put back on once the rows before it are in (after a
+    /// change, the changed row stays where the admin saw it).
+    pub(super) follow_line: Option<usize>,
 }
 
 impl Pane {
@@ -115,6 +121,7 @@ impl Pane {
             detail: None,
             fresh: 0,
             follow_again: false,
+            follow_line: None,
         }
     }
 
@@ -141,6 +148,7 @@ impl Pane {
         match how {
             Fetch::Replace => Page::First,
             Fetch::Last => Page::Last,
+            Fetch::At(id) => Page::At(id),
             Fetch::Append => match self.rows.last() {
                 Some(r) => Page::After(r.key.clone()),
                 None => Page::First,
@@ -163,6 +171,14 @@ impl Pane {
                 self.skipped = Some(0);
                 self.selected = self.selected.min(self.rows.len().saturating_sub(1));
                 self.offset = self.offset.min(self.selected);
+            }
+            Fetch::At(id) => {
+                self.rows = rows;
+                self.at_start = false;
+                self.at_end = !full;
+                self.skipped = None;
+                self.selected = self.rows.iter().position(|r| r.id == id).unwrap_or(0);
+                self.offset = self.selected;
             }
             Fetch::Last => {
                 self.rows = rows;
@@ -200,7 +216,10 @@ impl Pane {
                 rows.append(&mut self.rows);
                 self.rows = rows;
                 self.selected += added;
-                self.offset += added;
+                self.offset = match self.follow_line.take() {
+                    Some(line) => self.selected.saturating_sub(line),
+                    None => self.offset + added,
+                };
                 self.skipped = if self.at_start {
                     Some(0)
                 } else {

@@ -162,6 +162,9 @@ pub enum Page {
     Last,
     After(Vec<KeyValue>),
     Before(Vec<KeyValue>),
+    /// From this row on, at its key as it is now (after a change moved it in the order): the
+    /// row first, or the next one when the filter no longer holds it.
+    At(Uuid),
 }
 
 /// How one list is queried.
@@ -170,6 +173,8 @@ struct Spec {
     select: &'static str,
     /// The ordering columns, most significant first, ending with a unique one.
     order: &'static [&'static str],
+    /// The table the ordering columns are of, under the same alias (a row's key is read there).
+    table: &'static str,
     descending: bool,
     /// How many cells follow the id (and the key columns, selected as `k0`, `k1`, …).
     cells: usize,
@@ -189,6 +194,7 @@ fn spec(kind: ListKind) -> Spec {
                      NULL::int8 AS credits, NULL::int8 AS calls_30d \
                      FROM tenants t",
             order: &["t.name", "t.id"],
+            table: "tenants t",
             descending: false,
             cells: 8,
             outer: None,
@@ -199,6 +205,7 @@ fn spec(kind: ListKind) -> Spec {
             select: "SELECT u.id, u.email, u.name, u.tenant_id, u.role, u.is_active, u.credits, \
                      u.email_verified FROM users u",
             order: &["u.email", "u.id"],
+            table: "users u",
             descending: false,
             cells: 8,
             outer: Some(
@@ -217,6 +224,7 @@ fn spec(kind: ListKind) -> Spec {
                      CROSS JOIN LATERAL (SELECT coalesce(sum(c.credits_used), 0) AS used FROM calls c \
                         WHERE c.user_id = u.id AND c.created_at > now() - interval '30 days') usage",
             order: &["u.credits", "u.id"],
+            table: "users u",
             descending: false,
             cells: 5,
             outer: None,
@@ -231,6 +239,7 @@ fn spec(kind: ListKind) -> Spec {
                         ELSE round(100.0 * count(*) FILTER (WHERE c.status = 'completed') / count(*), 2) \
                         END AS success_rate FROM calls c WHERE c.agent_id = a.id) s",
             order: &["a.name", "a.id"],
+            table: "agents a",
             descending: false,
             cells: 7,
             outer: None,
@@ -244,6 +253,7 @@ fn spec(kind: ListKind) -> Spec {
                      LEFT JOIN tenants t ON t.id = u.tenant_id \
                      LEFT JOIN users cu ON cu.id = p.created_by_admin_id",
             order: &["p.phone_number", "p.id"],
+            table: "phone_numbers p",
             descending: false,
             cells: 6,
             outer: None,
@@ -255,6 +265,7 @@ fn spec(kind: ListKind) -> Spec {
                      NULL::text AS change \
                      FROM audit_logs a LEFT JOIN users u ON u.id = a.user_id",
             order: &["a.created_at", "a.id"],
+            table: "audit_logs a",
             descending: true,
             cells: 6,
             outer: None,
@@ -553,6 +564,15 @@ pub fn page_query(
         Page::Before(key) => {
             qb.push(format!(" AND {cols} {backward_op} "));
             push_key(&mut qb, key);
+        }
+        Page::At(id) => {
+            let id_column = s.order.last().expect("an ordering ends with the id");
+            qb.push(format!(
+                " AND {cols} {forward_op}= (SELECT {} FROM {} WHERE {id_column} = ",
+                s.order.join(", "),
+                s.table
+            ));
+            qb.push_bind(*id).push(")");
         }
         Page::First | Page::Last => {}
     }
