@@ -76,17 +76,22 @@ async fn browse_all_panes_filter_open_page_to_the_end_and_quit() {
     assert!(!c.screen.lock().unwrap().screen().alternate_screen());
 }
 
+/// The private cluster of a console started on the embedded default.
+fn private_cluster(c: &Console) -> switchboard::db::pg::ClusterPaths {
+    switchboard::db::pg::ClusterPaths::for_data_dir(
+        &c._home.path().join(".local/share/switchboard"),
+        switchboard::db::pg::RunAs::detect().unwrap(),
+    )
+    .unwrap()
+}
+
 #[tokio::test]
 async fn sigterm_restores_the_terminal_and_stops_the_private_server() {
     let mut c = Console::start(&[]);
     c.wait_for("Acme Realty Group");
     let pid = c.child.process_id().unwrap() as i32;
     let data = c._home.path().join(".local/share/switchboard/pg");
-    let paths = switchboard::db::pg::ClusterPaths::for_data_dir(
-        &c._home.path().join(".local/share/switchboard"),
-        switchboard::db::pg::RunAs::detect().unwrap(),
-    )
-    .unwrap();
+    let paths = private_cluster(&c);
     assert!(paths.data.join("postmaster.pid").exists());
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
@@ -106,6 +111,34 @@ async fn sigterm_restores_the_terminal_and_stops_the_private_server() {
     if let Ok(target) = std::fs::read_link(&data) {
         std::fs::remove_dir_all(target).ok();
     }
+}
+
+/// A dropped SSH link: the terminal hangs up (SIGHUP, and nothing can be written to it). The
+/// console still ends cleanly and stops its private server (it once panicked printing to the
+/// closed terminal and left the server running).
+#[tokio::test]
+async fn a_hung_up_terminal_ends_the_console_and_stops_the_private_server() {
+    let c = Console::start(&[]);
+    c.wait_for("Acme Realty Group");
+    let paths = private_cluster(&c);
+    assert!(paths.data.join("postmaster.pid").exists());
+    let log = c
+        ._home
+        .path()
+        .join(".local/state/switchboard/switchboard.log");
+    let (mut child, _home) = c.hang_up();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the console did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(
+        !paths.data.join("postmaster.pid").exists(),
+        "server left running; the log:\n{log}"
+    );
+    assert!(!log.contains("panic"), "{log}");
+    assert!(log.contains("SIGHUP"), "{log}");
 }
 
 /// Runs pg_ctl on the console's private cluster as the user that owns it.

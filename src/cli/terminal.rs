@@ -19,8 +19,17 @@ static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
 /// Gives the terminal back (cursor, raw mode, alternate screen) if the console took it. Safe to
 /// call from any exit path, any number of times.
 pub fn restore_terminal() {
-    if TERMINAL_ACTIVE.swap(false, Ordering::SeqCst) {
-        ratatui::restore();
+    if !TERMINAL_ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    // A control sequence of our own, no database text: nothing to escape.
+    #[allow(clippy::disallowed_methods)]
+    let shown = ratatui::crossterm::execute!(std::io::stdout(), ratatui::crossterm::cursor::Show);
+    if let Err(e) = ratatui::try_restore().and(shown) {
+        // A terminal that hung up (a dropped SSH link) cannot be written to: nothing to give
+        // back, and nowhere to say so (`ratatui::restore` would print it, and printing to a
+        // closed terminal panics, which left the private server running).
+        tracing::info!("terminal not restored: {e}");
     }
 }
 
@@ -42,17 +51,25 @@ pub enum Exit {
 
 /// Runs the console until the user quits.
 pub async fn run(conn: &Connection, options: Options) -> std::io::Result<Exit> {
-    // ratatui::init installs a panic hook that restores the terminal before the panic message.
-    let mut terminal = ratatui::try_init()?;
-    // That hook is for a panic of the console itself (the event loop, on the main thread). A
-    // panic in a worker task is answered with an error message (`worker::guarded`) while the
-    // console goes on: it must not restore the terminal under it or print over the panes, so
-    // it only goes to the log.
-    let on_the_terminal = std::panic::take_hook();
+    let report = std::panic::take_hook();
+    // Never dropped: ratatui's `Terminal` prints to standard error when it cannot show the
+    // cursor as it drops, which panics on a terminal that hung up. `restore_terminal` shows the
+    // cursor instead, on every way out (a signal drops this future mid-loop).
+    let mut terminal = std::mem::ManuallyDrop::new(ratatui::try_init()?);
+    // ratatui's panic hook restores the terminal with a print that itself panics on a terminal
+    // that hung up; this one restores it through `restore_terminal`, and only for a panic of the
+    // console itself (the event loop, on the main thread). A panic in a worker task is answered
+    // with an error message (`worker::guarded`) while the console goes on: it must not restore
+    // the terminal under it or print over the panes, so it only goes to the log.
+    let _ratatui_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        tracing::error!("panic: {info}");
+        tracing::error!(
+            "panic: {info}\n{}",
+            std::backtrace::Backtrace::force_capture()
+        );
         if std::thread::current().name() == Some("main") {
-            on_the_terminal(info);
+            restore_terminal();
+            report(info);
         }
     }));
     TERMINAL_ACTIVE.store(true, Ordering::SeqCst);

@@ -2,6 +2,7 @@
 //! terminal emulator, as a person on an SSH link would use it.
 
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,10 @@ pub struct Console {
     pub writer: Box<dyn Write + Send>,
     pub child: Box<dyn portable_pty::Child + Send + Sync>,
     pub _home: tempfile::TempDir,
+    /// Asks the reading thread to let go of the terminal after its next read (see `hang_up`).
+    letting_go: Arc<AtomicBool>,
+    /// Whether the reading thread has ended (and closed its end of the terminal).
+    reader_gone: Arc<AtomicBool>,
 }
 
 impl Console {
@@ -51,14 +56,19 @@ impl Console {
             0,
         )));
         let sink = screen.clone();
+        let letting_go = Arc::new(AtomicBool::new(false));
+        let reader_gone = Arc::new(AtomicBool::new(false));
+        let (go, gone) = (letting_go.clone(), reader_gone.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
+                if n == 0 || go.load(Ordering::SeqCst) {
                     break;
                 }
                 sink.lock().unwrap().process(&buf[..n]);
             }
+            drop(reader);
+            gone.store(true, Ordering::SeqCst);
         });
         Console {
             screen,
@@ -66,6 +76,8 @@ impl Console {
             writer,
             child,
             _home: home,
+            letting_go,
+            reader_gone,
         }
     }
 
@@ -129,6 +141,29 @@ impl Console {
         self.writer.flush().unwrap();
         // Let the console draw before the next key, as a person would.
         std::thread::sleep(Duration::from_millis(150));
+    }
+
+    /// Hangs up the terminal, as a dropped SSH link does: every end this side holds is closed,
+    /// so the console gets SIGHUP and can no longer write to it. Returns the console's process
+    /// and its home (kept until the caller is done looking).
+    pub fn hang_up(
+        mut self,
+    ) -> (
+        Box<dyn portable_pty::Child + Send + Sync>,
+        tempfile::TempDir,
+    ) {
+        self.letting_go.store(true, Ordering::SeqCst);
+        // A key makes the console draw, which wakes the reading thread to let go.
+        self.writer.write_all(b"j").unwrap();
+        self.writer.flush().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.reader_gone.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "the reading thread held on");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(self.writer);
+        drop(self.master);
+        (self.child, self._home)
     }
 
     pub fn wait_exit(&mut self) -> portable_pty::ExitStatus {
