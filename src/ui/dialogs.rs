@@ -237,11 +237,12 @@ fn picker_lines(
         _ => picker_height(field),
     };
     let current = field.choices_current();
+    let marked = field.marked();
     let pad = " ".repeat(indent);
     let first = p.selected.saturating_sub(rows.saturating_sub(1));
     let mut lines: Vec<Line<'static>> = Vec::new();
     for (i, f) in p.items.iter().enumerate().skip(first).take(rows) {
-        let selected = i == p.selected && current;
+        let selected = marked == Some(i);
         let (mark, style) = if selected {
             ("› ", theme.accent().add_modifier(Modifier::REVERSED))
         } else if current {

@@ -165,6 +165,20 @@ impl Field {
         self.picker.items.get(self.picker.selected)
     }
 
+    /// The choice to mark in the picker: the one Enter takes, or, while the field holds the
+    /// value it opened with and no choice was moved to, that value's row if it is shown (Enter
+    /// keeps the value then, so no other row may look chosen).
+    pub fn marked(&self) -> Option<usize> {
+        if !self.has_picker() || !self.choices_current() {
+            return None;
+        }
+        if self.prefilled && !self.picker.moved {
+            let held = self.value();
+            return self.picker.items.iter().position(|f| f.value == held);
+        }
+        Some(self.picker.selected)
+    }
+
     /// Puts the chosen row into the field.
     pub(super) fn take(&mut self, choice: Found) {
         self.input = Input::new(choice.value.clone());

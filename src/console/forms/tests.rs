@@ -235,3 +235,35 @@ fn a_tenant_is_looked_up_a_page_at_a_time_and_goes_by_id() {
     };
     assert_eq!(c.lines[0].new, "Q");
 }
+
+/// A lookup field still holding the value it opened with marks that value's row when the page
+/// shows it, and no row when it does not (Enter keeps the value): the first row once looked
+/// chosen while Enter kept another.
+#[test]
+fn a_prefilled_lookup_marks_only_the_value_it_holds() {
+    let page = |names: &[&str]| FoundPage {
+        rows: names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Found {
+                id: Uuid::from_u128(i as u128 + 1),
+                value: n.to_string(),
+                detail: String::new(),
+            })
+            .collect(),
+        next: None,
+    };
+    for (shown, marked) in [
+        (&["Aardvark", "Beta"][..], None),
+        (&["Aardvark", "Acme", "Beta"][..], Some(1)),
+    ] {
+        let mut f = form(dialog_for(Verb::MoveUser, Some(user())).unwrap());
+        let search = f.wanted_search().expect("a search");
+        f.asked(1, search);
+        assert!(f.found(1, Ok(page(shown))));
+        assert_eq!(f.fields[0].marked(), marked, "{shown:?}");
+        // Once a choice is moved to, it is the one marked.
+        f.move_choice(true);
+        assert_eq!(f.fields[0].marked(), Some(f.fields[0].picker.selected));
+    }
+}
