@@ -1284,7 +1284,27 @@ fn x_in_the_audit_log_exports_what_the_filter_selects() {
     typed(&mut app, "action:credits.");
     app.update(key(KeyCode::Enter));
     app.update(key(KeyCode::Char('x')));
+    let Some(Dialog::Export(e)) = &mut app.dialog else {
+        panic!("{:?}", app.dialog)
+    };
+    // The console's directory, where a relative name goes (said in the dialog).
+    e.dir = "/home/ops".into();
     insta::assert_snapshot!("export_dialog_80x24", draw(&app));
+    // The name offered is replaced by the first character typed, not added to.
+    typed(&mut app, "credits.jsonl");
+    let Some(Dialog::Export(e)) = &app.dialog else {
+        panic!("{:?}", app.dialog)
+    };
+    assert_eq!(e.path.input.value(), "credits.jsonl");
+    assert!(
+        draw(&app)
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect::<String>()
+            .contains("→ /home/ops/credits.jsonl")
+    );
     let cmds = app.update(key(KeyCode::Enter));
     let Some(Job::Write(WriteJob::Export {
         req, request, path, ..
@@ -1298,10 +1318,7 @@ fn x_in_the_audit_log_exports_what_the_filter_selects() {
         filter.words,
         vec![("action".to_string(), "credits.".to_string())]
     );
-    assert!(
-        path.to_string_lossy()
-            .starts_with("switchboard-audit-20261122-120000")
-    );
+    assert_eq!(path, &std::path::PathBuf::from("/home/ops/credits.jsonl"));
     app.update(Msg::ExportProgress {
         req: *req,
         rows: 20_000,

@@ -471,7 +471,7 @@ impl App {
                         return self.picker_jobs();
                     }
                     Some(Dialog::Export(e)) => {
-                        e.path.handle_event(&event);
+                        e.path.key(&event);
                         e.error = None;
                     }
                     _ => {}

@@ -1,8 +1,6 @@
 //! The console's admin flows: signing in, an action from its key to the confirm dialog and
 //! the applied change, and the audit export. State changes only; the worker does the work.
 
-use tui_input::Input;
-
 use super::app::{App, Exporting};
 use super::forms::{self, Dialog, SignIn};
 use super::keymap::Intent;
@@ -387,7 +385,7 @@ impl App {
                 Vec::new()
             }
             (Intent::ClearField, Dialog::Export(mut e)) => {
-                e.path = tui_input::Input::default();
+                e.path.clear();
                 e.error = None;
                 self.dialog = Some(Dialog::Export(e));
                 Vec::new()
@@ -534,17 +532,20 @@ impl App {
             return Vec::new();
         }
         let name = format!("switchboard-audit-{}.csv", self.now.format("%Y%m%d-%H%M%S"));
-        self.dialog = Some(Dialog::Export(forms::ExportForm {
-            path: Input::new(name),
-            filter_text: self.pane().filter.to_text(),
-            error: None,
-        }));
+        // Where a relative name goes, said in the dialog (not a surprise in whatever directory
+        // the console was started from).
+        let dir = std::env::current_dir().unwrap_or_default();
+        self.dialog = Some(Dialog::Export(forms::ExportForm::new(
+            &name,
+            dir,
+            self.pane().filter.to_text(),
+        )));
         Vec::new()
     }
 
     fn start_export(&mut self, form: forms::ExportForm) -> Vec<Job> {
-        let path = std::path::PathBuf::from(form.path.value().trim());
-        let problem = if form.path.value().trim().is_empty() {
+        let path = form.file().unwrap_or_default();
+        let problem = if form.file().is_none() {
             Some("name the file".to_string())
         } else if path.exists() {
             Some(format!("{} exists; choose another name", path.display()))

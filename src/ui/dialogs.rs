@@ -182,7 +182,7 @@ fn render_export(e: &ExportForm, theme: Theme, area: Rect, buf: &mut Buffer) -> 
     text_line(Span::raw(filter), inner, 0, buf);
     let field = Field {
         label: "File",
-        input: &e.path,
+        input: &e.path.input,
         masked: false,
         focused: true,
         label_w: 4,
@@ -197,6 +197,18 @@ fn render_export(e: &ExportForm, theme: Theme, area: Rect, buf: &mut Buffer) -> 
         3,
         buf,
     );
+    // The whole path the file gets (a relative name is in the console's directory).
+    if let Some(file) = e.file() {
+        text_line(
+            Span::styled(
+                format!("      → {}", clean(&file.display().to_string())),
+                theme.dim(),
+            ),
+            inner,
+            4,
+            buf,
+        );
+    }
     match &e.error {
         Some(err) => text_line(
             Span::styled(format!("✗ {}", clean(err)), theme.error()),

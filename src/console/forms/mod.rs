@@ -7,7 +7,6 @@ mod sign_in;
 pub use field::{Field, FieldKind, Moved, PICKER_ROWS, Picker, Search};
 pub use sign_in::{SIGN_IN_TRIES, SignIn};
 
-use tui_input::Input;
 use uuid::Uuid;
 
 use crate::actions::targets::{AgentState, NumberState, Target, TenantState, UserState};
@@ -67,10 +66,30 @@ impl ChangeLine {
 /// Where to export the filtered audit log.
 #[derive(Debug, Clone)]
 pub struct ExportForm {
-    pub path: Input,
+    /// The file, prefilled with a name of the moment: the first character typed replaces it.
+    pub path: Field,
+    /// The directory a relative file name is in (the console's working directory).
+    pub dir: std::path::PathBuf,
     /// The pane's filter, as typed.
     pub filter_text: String,
     pub error: Option<String>,
+}
+
+impl ExportForm {
+    pub fn new(name: &str, dir: std::path::PathBuf, filter_text: String) -> ExportForm {
+        ExportForm {
+            path: Field::new("File", name, FieldKind::Text, ""),
+            dir,
+            filter_text,
+            error: None,
+        }
+    }
+
+    /// The file as typed, relative names in [`ExportForm::dir`]; none while nothing is typed.
+    pub fn file(&self) -> Option<std::path::PathBuf> {
+        let typed = self.path.value();
+        (!typed.is_empty()).then(|| self.dir.join(typed))
+    }
 }
 
 /// The dialog on top of the panes.

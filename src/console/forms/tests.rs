@@ -3,6 +3,7 @@
 use super::*;
 use crate::db::lists::KeyValue;
 use crate::db::lookup::Found;
+use tui_input::Input;
 
 fn user() -> Target {
     Target::User(UserState {
