@@ -507,6 +507,16 @@ async fn an_out_of_range_date_filter_is_refused_in_words_and_the_console_goes_on
     assert!(!screen.contains(" of "), "{screen}");
     c.keys(b"2");
     c.wait_for("1 of 39");
+    // Typed, not kept with Enter: once typing pauses, the same (the screen once kept the
+    // previous rows and count until a key came).
+    c.keys(b"6");
+    c.wait_for("Time (UTC)");
+    c.keys(b"/");
+    c.keys(b"\x15since:2026-13-01");
+    let screen = c.wait_for("No rows while the filter is not valid");
+    assert!(screen.contains("is not a date"), "{screen}");
+    assert!(!screen.contains(" of "), "{screen}");
+    c.keys(b"\x1b");
     c.keys(b"q");
     assert!(c.wait_exit().success());
 }

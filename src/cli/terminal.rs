@@ -132,13 +132,16 @@ async fn event_loop(
             Some(msg) = rx.recv() => msg,
             _ = ticker.tick() => Msg::Tick { now: Instant::now(), wall: chrono::Utc::now() },
         };
-        // A tick only redraws when something moves (the spinner) or a debounced filter fires.
+        // A tick only redraws when something moves (the spinner) or a debounced filter fires
+        // (an invalid one changes the screen without a query: the list empties, the error shows).
         let was_loading = app.is_loading();
+        let was_typing = app.filter_pending();
         let is_tick = matches!(msg, Msg::Tick { .. });
         let before_minute = app.now.format("%H:%M").to_string();
         let jobs = app.update(msg);
         dirty = !is_tick
             || was_loading
+            || was_typing != app.filter_pending()
             || app.is_loading()
             || !jobs.is_empty()
             || app.now.format("%H:%M").to_string() != before_minute;

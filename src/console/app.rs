@@ -158,6 +158,11 @@ impl App {
         }
     }
 
+    /// Whether typed filter text waits for a pause before it applies (a tick may apply it).
+    pub fn filter_pending(&self) -> bool {
+        self.panes.iter().any(|p| p.filter_typed_at.is_some())
+    }
+
     /// Whether anything is under way (the spinner turns).
     pub fn is_loading(&self) -> bool {
         self.is_querying() || self.exporting.is_some()
