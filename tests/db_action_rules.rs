@@ -426,3 +426,97 @@ fn credits(user: Uuid, delta: i64) -> Request {
         key: Uuid::new_v4(),
     }
 }
+
+/// What the target as read when the form opens already refuses is refused then, recorded like
+/// any refusal, before anything is typed: one's own credits or role, another admin's credits
+/// without super_admin, an inactive number to assign. A customer's form opens.
+#[tokio::test]
+async fn a_form_that_cannot_succeed_is_refused_before_it_opens() {
+    use switchboard::actions::targets::Target;
+    use switchboard::actions::{Verb, prepare};
+    use switchboard::db::lists::ListKind;
+    let db = TestDb::migrated().await;
+    let p = &db.pool;
+    let f = fixture(p).await;
+    let refusals = async || -> i64 {
+        sql!(
+            p,
+            switchboard::db::query_scalar(
+                "SELECT count(*) FROM audit_logs WHERE action = 'admin.refused'"
+            ),
+            fetch_one
+        )
+        .unwrap()
+    };
+    let before = refusals().await;
+    let (admin, sup) = (session(&f.admin), session(&f.super_admin));
+    let forbidden = |r: Result<Option<Target>, ActionError>| match r {
+        Err(ActionError::Forbidden(why)) => why,
+        other => panic!("{other:?}"),
+    };
+    for verb in [Verb::TopUp, Verb::Deduct] {
+        let why = forbidden(prepare(p, &admin, verb, ListKind::Credits, Some(f.admin.id)).await);
+        assert_eq!(why, "you cannot change your own credits");
+    }
+    let why = forbidden(
+        prepare(
+            p,
+            &admin,
+            Verb::TopUp,
+            ListKind::Users,
+            Some(f.super_admin.id),
+        )
+        .await,
+    );
+    assert_eq!(
+        why,
+        "changing the credits of a super_admin account needs super_admin"
+    );
+    let why = forbidden(
+        prepare(
+            p,
+            &sup,
+            Verb::SetRole,
+            ListKind::Users,
+            Some(f.super_admin.id),
+        )
+        .await,
+    );
+    assert_eq!(why, "you cannot change your own role");
+    assert_eq!(refusals().await, before + 4, "each refusal is on record");
+    match prepare(
+        p,
+        &sup,
+        Verb::AssignNumber,
+        ListKind::PhoneNumbers,
+        Some(f.number_twin),
+    )
+    .await
+    {
+        Err(ActionError::Invalid(why)) => {
+            assert_eq!(
+                why,
+                "the number is inactive; reactivate it before assigning it"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // What may succeed opens, with the target read now.
+    let Ok(Some(Target::User(u))) =
+        prepare(p, &admin, Verb::TopUp, ListKind::Credits, Some(f.customer)).await
+    else {
+        panic!("a customer's top-up form opens")
+    };
+    assert_eq!(u.id, f.customer);
+    assert!(matches!(
+        prepare(
+            p,
+            &sup,
+            Verb::AssignNumber,
+            ListKind::PhoneNumbers,
+            Some(f.number)
+        )
+        .await,
+        Ok(Some(Target::Number(_)))
+    ));
+}

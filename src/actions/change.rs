@@ -105,19 +105,22 @@ pub async fn prepare(
         let mut tx = crate::db::begin(pool).await?;
         let role = current_role(&mut tx, &session.actor).await?;
         tx.rollback().await.map_err(DbError::from)?;
-        role.require(verb.min_role(), verb.name())
-    };
-    if let Err(e) = check.await {
-        if let ActionError::Forbidden(why) = &e {
-            audit::record_refusal(pool, session, verb.name(), (kind.resource_type(), id), why)
-                .await;
+        role.require(verb.min_role(), verb.name())?;
+        let target = match id {
+            Some(id) => Some(targets::load(pool, kind, id).await?),
+            None => None,
+        };
+        // What the target as read now already refuses: said before the form, not after it.
+        if let Some(t) = &target {
+            super::rules::refused_on_open(verb, &session.actor, role, t)?;
         }
-        return Err(e);
+        Ok(target)
+    };
+    let result = check.await;
+    if let Err(ActionError::Forbidden(why)) = &result {
+        audit::record_refusal(pool, session, verb.name(), (kind.resource_type(), id), why).await;
     }
-    match id {
-        Some(id) => targets::load(pool, kind, id).await.map(Some),
-        None => Ok(None),
-    }
+    result
 }
 
 /// Refuses unless the session's admin is still an active admin (read now, from the database).

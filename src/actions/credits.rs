@@ -3,7 +3,9 @@
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::rules::{Change, explain_db_error, lock_user, require_rank_over};
+use super::rules::{
+    CHANGING_CREDITS, Change, explain_db_error, lock_user, own_credits, require_rank_over,
+};
 use super::settings::credit_cap;
 use super::{ActionError, Applied, Role, Tx};
 use crate::db::DbError;
@@ -21,12 +23,10 @@ pub(super) async fn adjust(
     key: Uuid,
 ) -> Result<Change, ActionError> {
     if user == me {
-        return Err(ActionError::Forbidden(
-            "you cannot change your own credits".into(),
-        ));
+        return Err(own_credits());
     }
     let target = lock_user(tx, user).await?;
-    require_rank_over(role, target, "changing the credits")?;
+    require_rank_over(role, target, CHANGING_CREDITS)?;
     let cap = credit_cap(&mut **tx).await?;
     if role < Role::SuperAdmin && delta.abs() > cap {
         return Err(ActionError::Forbidden(format!(

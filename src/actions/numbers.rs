@@ -86,11 +86,7 @@ pub(super) async fn assign(
                 "the phone number {number} no longer exists"
             )));
         }
-        Some(false) => {
-            return Err(ActionError::Invalid(
-                "the number is inactive; reactivate it before assigning it".into(),
-            ));
-        }
+        Some(false) => return Err(super::rules::inactive_number()),
         Some(true) => {}
     }
     set_column(

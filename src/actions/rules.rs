@@ -265,6 +265,46 @@ pub(super) async fn lock_user(tx: &mut Tx, user: Uuid) -> Result<Role, ActionErr
     Ok(Role::parse(&role).unwrap_or(Role::User))
 }
 
+/// What is refused on the target as it was read when the form opens, before anything is
+/// typed: one's own credits or role, another admin's credits without super_admin, an inactive
+/// number to assign. The same rules run again in the change's transaction, on the row as it is
+/// then; these only spare the admin a form that cannot succeed.
+pub(super) fn refused_on_open(
+    verb: super::Verb,
+    actor: &Actor,
+    role: Role,
+    target: &super::targets::Target,
+) -> Result<(), ActionError> {
+    use super::Verb;
+    use super::targets::Target;
+    match (verb, target) {
+        (Verb::TopUp | Verb::Deduct, Target::User(u)) => {
+            if u.id == actor.id {
+                return Err(own_credits());
+            }
+            require_rank_over(role, u.role, CHANGING_CREDITS)
+        }
+        (Verb::SetRole, Target::User(u)) if u.id == actor.id => Err(own_role()),
+        (Verb::AssignNumber, Target::Number(n)) if !n.is_active => Err(inactive_number()),
+        _ => Ok(()),
+    }
+}
+
+/// What a credit change is called in a refusal about rank.
+pub(super) const CHANGING_CREDITS: &str = "changing the credits";
+
+pub(super) fn own_credits() -> ActionError {
+    ActionError::Forbidden("you cannot change your own credits".into())
+}
+
+pub(super) fn own_role() -> ActionError {
+    ActionError::Forbidden("you cannot change your own role".into())
+}
+
+pub(super) fn inactive_number() -> ActionError {
+    ActionError::Invalid("the number is inactive; reactivate it before assigning it".into())
+}
+
 /// Admins manage customers; changing another admin's account takes a super_admin.
 pub(super) fn require_rank_over(
     actor_role: Role,

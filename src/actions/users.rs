@@ -89,9 +89,7 @@ pub(super) async fn set_role(
     to: Role,
 ) -> Result<Change, ActionError> {
     if user == me {
-        return Err(ActionError::Forbidden(
-            "you cannot change your own role".into(),
-        ));
+        return Err(super::rules::own_role());
     }
     lock_user(tx, user).await?;
     if from == Role::SuperAdmin && to != Role::SuperAdmin {
