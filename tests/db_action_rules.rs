@@ -295,7 +295,7 @@ async fn rules_the_database_cannot_express_are_enforced() {
         "not enough credits: the balance is 100, the deduction 101"
     );
     let why = refused(apply(p, &ad, &credits(f.customer, 10_001)).await);
-    assert!(why.contains("at most 10000"), "{why}");
+    assert!(why.contains("at most 10,000"), "{why}");
     // The cap is the database's, set by a super_admin only, and audited.
     let why = refused(
         apply(

@@ -30,8 +30,9 @@ pub(super) async fn adjust(
     let cap = credit_cap(&mut **tx).await?;
     if role < Role::SuperAdmin && delta.abs() > cap {
         return Err(ActionError::Forbidden(format!(
-            "admins may change credits by at most {cap} at a time; {} needs a super_admin",
-            delta.abs()
+            "admins may change credits by at most {} at a time; {} needs a super_admin",
+            crate::numbers::thousands(cap),
+            crate::numbers::thousands(delta.abs())
         )));
     }
     let fresh: Option<Uuid> = crate::db::query_scalar(
