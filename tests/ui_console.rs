@@ -1104,7 +1104,7 @@ fn the_confirm_dialog_defaults_to_cancel_and_y_applies_once() {
     assert!(app.dialog.is_none());
     assert_eq!(
         app.status.info.as_deref(),
-        Some("cancelled: nothing was written")
+        Some("cancelled credits.deduct kenji.fernandes@acmerealty.example: nothing was written")
     );
 
     let cmds = app.update(key(KeyCode::Char('-')));

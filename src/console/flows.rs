@@ -251,7 +251,13 @@ impl App {
     /// field (the value the change turns on: an amount, a name, a role).
     fn back_to_form(&mut self, mut form: forms::Form, why: ActionError) {
         // Kept with the session's messages too (`M`), as the status line's are.
-        self.note(format!("{}: {why}", form.verb.name()), true);
+        let target = forms::target_label(&form.target);
+        let on = if target.is_empty() {
+            String::new()
+        } else {
+            format!(" {target}")
+        };
+        self.note(format!("{}{on}: {why}", form.verb.name()), true);
         form.error = Some(why.to_string());
         form.focus = 0;
         self.dialog = Some(Dialog::Form(form));
@@ -341,8 +347,14 @@ impl App {
                 self.dialog = Some(Dialog::Confirm(c));
                 Vec::new()
             }
-            (Intent::Cancel, _) => {
-                self.status.info = Some("cancelled: nothing was written".into());
+            (Intent::Cancel, dialog) => {
+                // Which change was let go, in the words its dialog had.
+                let what = match &dialog {
+                    Dialog::Form(f) => f.title.clone(),
+                    Dialog::Confirm(c) => c.title.clone(),
+                    Dialog::Export(_) => "the export".to_string(),
+                };
+                self.status.info = Some(format!("cancelled {what}: nothing was written"));
                 Vec::new()
             }
             (Intent::NextField | Intent::PrevField, Dialog::Form(mut f)) => {

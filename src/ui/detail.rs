@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 use serde_json::Value;
 
-use super::text::{clean, fit, width};
+use super::text::{clean, fit, width, wrap};
 use super::{Fmt, Theme, format_cell};
 use crate::console::pane::DetailView;
 use crate::db::details::{Detail, Section};
@@ -39,12 +39,21 @@ pub fn lines(d: &Detail, theme: Theme, w: usize) -> Vec<Line<'static>> {
     ))];
     let label_w = d.fields.iter().map(|(l, _)| width(l)).max().unwrap_or(0) + 1;
     for (label, value) in &d.fields {
+        // A long value wraps under itself: nothing of a record is cut off.
         let text = cell_text(value);
-        out.push(Line::from(vec![
-            Span::styled(format!("{:<label_w$}", format!("{label}:")), theme.dim()),
-            Span::raw(" "),
-            Span::raw(fit(&text, w.saturating_sub(label_w + 1))),
-        ]));
+        let pieces = wrap(&text, w.saturating_sub(label_w + 1));
+        for (i, piece) in pieces.into_iter().enumerate() {
+            let label = if i == 0 {
+                format!("{:<label_w$}", format!("{label}:"))
+            } else {
+                " ".repeat(label_w)
+            };
+            out.push(Line::from(vec![
+                Span::styled(label, theme.dim()),
+                Span::raw(" "),
+                Span::raw(piece),
+            ]));
+        }
     }
     if d.jump.is_some() {
         out.push(Line::from(Span::styled(
@@ -60,7 +69,7 @@ pub fn lines(d: &Detail, theme: Theme, w: usize) -> Vec<Line<'static>> {
                 header,
                 rows,
             } => {
-                out.push(heading(title, theme, w));
+                out.extend(heading(title, theme, w));
                 if rows.is_empty() {
                     out.push(Line::from(Span::styled("  (none)", theme.dim())));
                     continue;
@@ -72,7 +81,7 @@ pub fn lines(d: &Detail, theme: Theme, w: usize) -> Vec<Line<'static>> {
                 out.extend(table_lines(header, &texts, w));
             }
             Section::Json { title, value } => {
-                out.push(heading(title, theme, w));
+                out.extend(heading(title, theme, w));
                 out.extend(json_lines(value, w));
             }
             Section::Series {
@@ -80,7 +89,7 @@ pub fn lines(d: &Detail, theme: Theme, w: usize) -> Vec<Line<'static>> {
                 first_day,
                 values,
             } => {
-                out.push(heading(title, theme, w));
+                out.extend(heading(title, theme, w));
                 out.push(Line::from(format!("  {}", sparkline(values))));
                 let max = values.iter().max().copied().unwrap_or(0);
                 let total: u64 = values.iter().sum();
@@ -93,7 +102,7 @@ pub fn lines(d: &Detail, theme: Theme, w: usize) -> Vec<Line<'static>> {
                 )));
             }
             Section::Diff { old, new } => {
-                out.push(heading(
+                out.extend(heading(
                     "Changes (old → new; * marks a changed key)",
                     theme,
                     w,
@@ -105,11 +114,16 @@ pub fn lines(d: &Detail, theme: Theme, w: usize) -> Vec<Line<'static>> {
     out
 }
 
-fn heading(title: &str, theme: Theme, w: usize) -> Line<'static> {
-    Line::from(Span::styled(
-        fit(&clean(title), w),
-        theme.accent().add_modifier(Modifier::UNDERLINED),
-    ))
+fn heading(title: &str, theme: Theme, w: usize) -> Vec<Line<'static>> {
+    wrap(&clean(title), w)
+        .into_iter()
+        .map(|l| {
+            Line::from(Span::styled(
+                l,
+                theme.accent().add_modifier(Modifier::UNDERLINED),
+            ))
+        })
+        .collect()
 }
 
 fn table_lines(header: &[&str], rows: &[Vec<String>], w: usize) -> Vec<Line<'static>> {
@@ -155,10 +169,18 @@ fn table_lines(header: &[&str], rows: &[Vec<String>], w: usize) -> Vec<Line<'sta
 
 fn json_lines(value: &Value, w: usize) -> Vec<Line<'static>> {
     let pretty = serde_json::to_string_pretty(value).unwrap_or_default();
-    pretty
-        .lines()
-        .map(|l| Line::from(fit(&format!("  {}", clean(l)), w)))
-        .collect()
+    let mut out = Vec::new();
+    for l in pretty.lines() {
+        // A long line wraps, its continuation indented two more than the line itself.
+        let l = clean(l);
+        let indent = 2 + l.len() - l.trim_start().len();
+        let pieces = wrap(l.trim_start(), w.saturating_sub(indent + 2).max(1));
+        for (i, piece) in pieces.into_iter().enumerate() {
+            let pad = if i == 0 { indent } else { indent + 2 };
+            out.push(Line::from(format!("{}{piece}", " ".repeat(pad))));
+        }
+    }
+    out
 }
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -219,19 +241,28 @@ fn diff_lines(
         let changed = o != n;
         let mark = if changed { "*" } else { " " };
         let key = fit(&clean(k), key_w - 2);
-        let old_text = fit(&show(o), side);
-        let line = format!(
-            "{mark} {key:<kw$}{old_text}{pad} → {}",
-            fit(&show(n), side),
-            kw = key_w,
-            pad = " ".repeat(side.saturating_sub(width(&old_text))),
-        );
         let style = if changed {
             theme.changed()
         } else {
             Style::new()
         };
-        out.push(Line::from(Span::styled(line, style)));
+        // Old and new wrap in their columns: a long value is read whole, never cut.
+        let (olds, news) = (wrap(&show(o), side), wrap(&show(n), side));
+        for i in 0..olds.len().max(news.len()) {
+            let old_text = olds.get(i).map_or("", String::as_str);
+            let new_text = news.get(i).map_or("", String::as_str);
+            let (mark, key, arrow) = if i == 0 {
+                (mark, key.as_str(), "→")
+            } else {
+                (" ", "", " ")
+            };
+            let line = format!(
+                "{mark} {key:<kw$}{old_text}{pad} {arrow} {new_text}",
+                kw = key_w,
+                pad = " ".repeat(side.saturating_sub(width(old_text))),
+            );
+            out.push(Line::from(Span::styled(line, style)));
+        }
     }
     out
 }
@@ -239,6 +270,57 @@ fn diff_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Long values wrap at any width, in the fields, the old → new columns and JSON: every
+    /// word of them is on screen, no line is wider than the screen, nothing ends in "…".
+    #[test]
+    fn a_long_value_is_wrapped_whole_never_cut() {
+        use crate::db::lists::ListKind;
+        let reason = (1..=40)
+            .map(|i| format!("word{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let change =
+            format!("aisha.keller@brightline.example: tenant Brightline Insurance and {reason}");
+        let d = Detail {
+            kind: ListKind::AuditLog,
+            id: uuid::Uuid::nil(),
+            title: "Audit entry".into(),
+            fields: vec![("change", Cell::Text(change.clone()))],
+            sections: vec![
+                Section::Diff {
+                    old: Some(serde_json::json!({"reason": null})),
+                    new: Some(serde_json::json!({"reason": reason})),
+                },
+                Section::Json {
+                    title: "counts".into(),
+                    value: serde_json::json!({"note": reason}),
+                },
+            ],
+            jump: None,
+        };
+        for w in [40, 80, 120] {
+            let lines: Vec<String> = lines(&d, Theme { color: false }, w)
+                .iter()
+                .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+                .collect();
+            assert!(lines.iter().all(|l| width(l) <= w), "{w}: {lines:#?}");
+            assert!(
+                !lines.iter().any(|l| l.trim_end().ends_with('…')),
+                "{w}: {lines:#?}"
+            );
+            let text = lines.join(" ");
+            for i in 1..=40 {
+                // Each word of the reason: in the field, the diff's new column and the JSON.
+                let word = format!("word{i}");
+                let n = text
+                    .split_whitespace()
+                    .filter(|t| t.trim_matches(|c: char| !c.is_alphanumeric()) == word)
+                    .count();
+                assert_eq!(n, 3, "{w}: {word} in {lines:#?}");
+            }
+        }
+    }
 
     #[test]
     fn sparkline_scales_to_the_maximum() {

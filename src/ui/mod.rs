@@ -602,15 +602,30 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     {
         items.push((b.keys().to_string(), b.short, 0));
     }
-    let mut room = usize::from(area.width);
-    let mut shown = vec![false; items.len()];
-    for priority in 0..=2 {
-        for (i, (keys, short, p)) in items.iter().enumerate() {
-            let w = width(keys) + width(short) + 3;
-            if *p == priority && w <= room {
-                shown[i] = true;
-                room -= w;
+    let fit_items = |items: &[(String, &str, u8)]| {
+        let mut room = usize::from(area.width);
+        let mut shown = vec![false; items.len()];
+        for priority in 0..=2 {
+            for (i, (keys, short, p)) in items.iter().enumerate() {
+                let w = width(keys) + width(short) + 3;
+                if *p == priority && w <= room {
+                    shown[i] = true;
+                    room -= w;
+                }
             }
+        }
+        shown
+    };
+    let shown = fit_items(&items);
+    // Keys left out for room: the help says it has them (it lists every key that applies),
+    // where the longer word leaves out nothing more.
+    if shown.contains(&false)
+        && let Some(help) = items.iter().position(|(_, short, _)| *short == "help")
+    {
+        let mut longer = items.clone();
+        longer[help].1 = "all keys";
+        if fit_items(&longer) == shown {
+            items = longer;
         }
     }
     let mut spans = Vec::new();
