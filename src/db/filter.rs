@@ -60,13 +60,38 @@ impl Filter {
                     }
                     words.push((k, v.to_string()));
                 }
+                // A word of letters then `:` is meant as a key: one this pane does not know is
+                // said, not searched for as text (which would find nothing, silently).
+                Some((k, _)) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphabetic()) => {
+                    return Err(format!(
+                        "`{k}:` is not a filter word here; try {}",
+                        kind.filter_keys()
+                            .iter()
+                            .map(|k| format!("{k}:"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ));
+                }
                 _ => text.push(token),
             }
         }
-        Ok(Filter {
+        let filter = Filter {
             text: text.join(" "),
             words,
-        })
+        };
+        // Every `since:` and `until:` holds: the latest since, the earliest until.
+        let since = filter.get("since").filter_map(parse_day).max();
+        let until = filter.get("until").filter_map(parse_day).min();
+        if let (Some(since), Some(until)) = (since, until)
+            && until < since
+        {
+            return Err(format!(
+                "until:{} is before since:{}: no entry can match",
+                until.format("%Y-%m-%d"),
+                since.format("%Y-%m-%d")
+            ));
+        }
+        Ok(filter)
     }
 
     pub fn is_empty(&self) -> bool {

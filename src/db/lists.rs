@@ -707,9 +707,12 @@ mod tests {
 
     #[test]
     fn filter_words_and_free_text() {
-        let f =
-            Filter::parse(ListKind::AuditLog, "actor:sam credits since:2026-11-01 x:y").unwrap();
-        assert_eq!(f.text, "credits x:y");
+        let f = Filter::parse(
+            ListKind::AuditLog,
+            "actor:sam credits since:2026-11-01 12:30",
+        )
+        .unwrap();
+        assert_eq!(f.text, "credits 12:30");
         assert_eq!(
             f.words,
             [
@@ -736,6 +739,18 @@ mod tests {
         assert!(Filter::parse(ListKind::PhoneNumbers, "is:purple").is_err());
         assert!(Filter::parse(ListKind::PhoneNumbers, "is:unassigned").is_ok());
         assert!(Filter::parse(ListKind::Users, "role:").is_err());
+        // A word of letters then `:` that the pane does not know is said, not searched for.
+        assert_eq!(
+            Filter::parse(ListKind::Tenants, "foo:bar").unwrap_err(),
+            "`foo:` is not a filter word here; try plan: is:"
+        );
+        assert!(Filter::parse(ListKind::Users, "action:credits").is_err());
+        // An empty range of days is said too; the same day both ways is that day.
+        assert_eq!(
+            Filter::parse(ListKind::AuditLog, "since:2026-11-01 until:2026-10-01").unwrap_err(),
+            "until:2026-10-01 is before since:2026-11-01: no entry can match"
+        );
+        assert!(Filter::parse(ListKind::AuditLog, "since:2026-11-01 until:2026-11-01").is_ok());
     }
 
     #[test]
