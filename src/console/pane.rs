@@ -165,6 +165,7 @@ impl Pane {
         let full = rows.len() as i64 == PAGE_ROWS;
         match how {
             Fetch::Replace => {
+                self.follow_line = None;
                 self.rows = rows;
                 self.at_start = true;
                 self.at_end = !full;
@@ -181,6 +182,7 @@ impl Pane {
                 self.offset = self.selected;
             }
             Fetch::Last => {
+                self.follow_line = None;
                 self.rows = rows;
                 self.at_end = true;
                 self.at_start = !full;
