@@ -706,6 +706,17 @@ async fn a_number_is_reassigned_by_picking_the_user_and_the_confirm_shows_the_wh
     let screen = c.wait_for("Confirm phone_number.reassign");
     assert!(screen.contains(&format!("→ {to}")), "{screen}");
     assert!(screen.contains(&was), "{screen}");
+    // Who the new user is and their tenant, before `y` (a number moving to another tenant shows).
+    let tenant: String = sqlx::query_scalar(
+        "SELECT t.name FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.email = $1",
+    )
+    .bind(&to)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = flat.replace("│ ", "").replace(" │", "");
+    assert!(flat.contains(&tenant), "{tenant} in {screen}");
     c.wait_for("[ Cancel ]");
     c.keys(b"y");
     c.wait_for(&format!("phone_number.reassign {number}"));

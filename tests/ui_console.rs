@@ -1213,6 +1213,34 @@ fn the_changed_row_stays_selected_wherever_the_change_moved_it() {
     assert_eq!(pane.selected - pane.offset, 3, "on the same screen line");
 }
 
+/// A verb with nothing to do on its row (unassigning a number no one has) says so as an answer,
+/// not as an error of the console.
+#[test]
+fn nothing_to_do_on_a_row_is_an_answer_not_an_error() {
+    use switchboard::actions::targets::NumberState;
+    let mut app = loaded(4, 30, 80, 24);
+    app.signed_in(actor(Role::SuperAdmin), false);
+    let cmds = app.update(key(KeyCode::Char('u')));
+    prepared(
+        &mut app,
+        &cmds,
+        Some(Target::Number(NumberState {
+            id: Uuid::from_u128(0x1000),
+            phone_number: "+13035550119".into(),
+            name: "Spare West Coast".into(),
+            assigned_to: None,
+            assigned_email: None,
+            is_active: true,
+        })),
+    );
+    assert!(app.dialog.is_none());
+    assert_eq!(app.status.error, None);
+    assert_eq!(
+        app.status.info.as_deref(),
+        Some("✗ +13035550119 is not assigned to anyone")
+    );
+}
+
 #[test]
 fn read_only_and_signed_out_consoles_refuse_actions_without_a_query() {
     let mut app = loaded(1, 30, 80, 24);

@@ -209,7 +209,14 @@ impl App {
         };
         self.preparing = None;
         let retry = self.retry_values.take();
-        match result.and_then(|target| forms::dialog_for(verb, target)) {
+        let target = match result {
+            Ok(target) => target,
+            Err(e) => {
+                self.status.error = Some(e);
+                return Vec::new();
+            }
+        };
+        match forms::dialog_for(verb, target) {
             Ok(mut dialog) => {
                 if let (Dialog::Form(f), Some(values)) = (&mut dialog, retry) {
                     for (field, v) in f.fields.iter_mut().zip(values) {
@@ -219,7 +226,12 @@ impl App {
                 }
                 return self.show(dialog);
             }
-            Err(e) => self.status.error = Some(e),
+            // Nothing to do on this row (a number with no one to unassign): an answer, not an
+            // error of the console or the database.
+            Err(e) => {
+                self.status.error = None;
+                self.status.info = Some(format!("✗ {e}"));
+            }
         }
         Vec::new()
     }

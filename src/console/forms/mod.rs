@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::actions::targets::{AgentState, NumberState, Target, TenantState, UserState};
 use crate::actions::{MAX_CREDIT_CHANGE, PLANS, Request, Role, Verb};
-use crate::db::lookup::FoundPage;
+use crate::db::lookup::{Found, FoundPage};
 const ROLES: &[&str] = &["user", "admin", "super_admin"];
 
 /// An action's form: what the admin types before the confirm dialog.
@@ -607,6 +607,14 @@ impl Form {
     }
 }
 
+/// The row chosen from the picker of the form's field, if the request's value came from it.
+fn picked(form: &Option<Form>, is_it: impl Fn(&Found) -> bool) -> Option<&Found> {
+    form.as_ref()
+        .and_then(|f| f.fields.first())
+        .and_then(Field::picked_now)
+        .filter(|f| is_it(f))
+}
+
 /// The confirm dialog of `request`: each field old → new. A request that changes nothing gets
 /// no dialog. A credit change gets its idempotency key here, once.
 pub fn confirm(
@@ -666,11 +674,7 @@ pub fn confirm(
                 return Err("nothing to change".into());
             }
             // A tenant chosen by id reads as its name, the id beside it.
-            let chosen = form
-                .as_ref()
-                .and_then(|f| f.fields.first())
-                .and_then(Field::picked_now)
-                .filter(|f| f.id.to_string() == *to);
+            let chosen = picked(&form, |f| f.id.to_string() == *to);
             let new = match chosen {
                 Some(f) => format!("{} ({})", f.value, f.id),
                 None => to.clone(),
@@ -704,10 +708,17 @@ pub fn confirm(
             if n.assigned_email.as_deref() == Some(to.as_str()) {
                 return Err("nothing to change".into());
             }
+            // A user chosen from the picker reads with who they are and their tenant, so that
+            // a number going to another tenant's user shows before `y`.
+            let chosen = picked(&form, |f| f.value == *to && !f.detail.is_empty());
+            let new = match chosen {
+                Some(f) => format!("{to} ({})", f.detail),
+                None => to.clone(),
+            };
             vec![line(
                 "assigned to",
                 n.assigned_email.clone().unwrap_or_else(none),
-                to.clone(),
+                new,
             )]
         }
         Request::UnassignNumber { .. } => {
