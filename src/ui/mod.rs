@@ -231,11 +231,18 @@ pub fn layout_columns(cols: &[Column], width: usize) -> Vec<(usize, usize)> {
     order.sort_by_key(|i| (cols[*i].priority, *i));
     let mut widths: Vec<(usize, usize)> = Vec::new();
     let mut used = 0;
-    for i in order {
+    for (k, &i) in order.iter().enumerate() {
         let sep = if widths.is_empty() { 0 } else { gap };
+        // Room the always-shown columns after this one need at their narrowest: a preferred
+        // width is never taken from them (at 60 columns the audit log's Change column went).
+        let reserve: usize = order[k + 1..]
+            .iter()
+            .filter(|j| cols[**j].priority == 0)
+            .map(|j| gap + cols[*j].min)
+            .sum();
         // The always-shown columns keep their preferred width when they can: better to drop a
         // minor column than to squeeze the email everyone reads.
-        let want = if cols[i].priority == 0 && used + sep + cols[i].pref <= width {
+        let want = if cols[i].priority == 0 && used + sep + cols[i].pref + reserve <= width {
             cols[i].pref
         } else {
             cols[i].min
@@ -794,6 +801,32 @@ fn help_lines(app: &App, w: u16) -> Vec<Line<'static>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every always-shown column is on screen at any width its narrowest forms fit: at 60
+    /// columns the audit log keeps its Change column (the rows read alike without it).
+    #[test]
+    fn always_shown_columns_stay_on_narrow_screens() {
+        for kind in ListKind::ALL {
+            let cols = columns(kind);
+            let essential: Vec<usize> =
+                (0..cols.len()).filter(|i| cols[*i].priority == 0).collect();
+            let narrowest: usize =
+                essential.iter().map(|i| cols[*i].min).sum::<usize>() + essential.len() - 1;
+            for width in narrowest..=120 {
+                let shown: Vec<usize> = layout_columns(cols, width)
+                    .iter()
+                    .map(|(i, _)| *i)
+                    .collect();
+                for i in &essential {
+                    assert!(
+                        shown.contains(i),
+                        "{kind:?} at {width}: {} left out",
+                        cols[*i].title
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn columns_fit_any_width() {
