@@ -1241,6 +1241,44 @@ fn nothing_to_do_on_a_row_is_an_answer_not_an_error() {
     );
 }
 
+/// `y` pressed while the database is still asked whether the change would be refused is kept:
+/// the change applies as soon as the check lets it (a quick typist's `y` was dropped before);
+/// a refusal brings the form back instead and nothing is sent.
+#[test]
+fn y_during_the_check_applies_once_the_check_lets_it() {
+    for refused in [false, true] {
+        let mut app = loaded(2, 30, 80, 24);
+        app.signed_in(actor(Role::Admin), false);
+        let cmds = app.update(key(KeyCode::Char('+')));
+        prepared(&mut app, &cmds, Some(user_target()));
+        typed(&mut app, "500");
+        app.update(key(KeyCode::Tab));
+        typed(&mut app, "refund");
+        let check = app.update(key(KeyCode::Enter));
+        assert!(
+            app.update(key(KeyCode::Char('y'))).is_empty(),
+            "nothing sent while checked"
+        );
+        let result = if refused {
+            Err(ActionError::Forbidden("over the cap".into()))
+        } else {
+            Ok(())
+        };
+        let jobs = checked(&mut app, &check, result);
+        let applied = jobs
+            .iter()
+            .any(|j| matches!(j, Job::Write(WriteJob::Apply { .. })));
+        assert_eq!(applied, !refused, "refused: {refused}: {jobs:?}");
+        if refused {
+            assert!(
+                matches!(app.dialog, Some(Dialog::Form(_))),
+                "{:?}",
+                app.dialog
+            );
+        }
+    }
+}
+
 #[test]
 fn read_only_and_signed_out_consoles_refuse_actions_without_a_query() {
     let mut app = loaded(1, 30, 80, 24);

@@ -275,6 +275,24 @@ impl App {
         self.dialog = Some(Dialog::Form(form));
     }
 
+    /// `y` on a confirm dialog whose check is in: the change is sent (once).
+    fn apply_confirmed(&mut self, mut c: forms::Confirm) -> Vec<Job> {
+        let (Some(session), None) = (&self.session, c.pending) else {
+            self.dialog = Some(Dialog::Confirm(c));
+            return Vec::new();
+        };
+        let session = Box::new(session.clone());
+        let req = self.req();
+        c.pending = Some(req);
+        let request = c.request.clone();
+        self.dialog = Some(Dialog::Confirm(c));
+        vec![Job::Write(WriteJob::Apply {
+            req,
+            session,
+            request,
+        })]
+    }
+
     /// The database's answer to a submitted change: the confirm dialog may apply it now, or the
     /// form comes back with the reason (what `y` would have run into).
     pub(super) fn on_checked(&mut self, req: ReqId, result: Result<(), ActionError>) -> Vec<Job> {
@@ -286,6 +304,13 @@ impl App {
         }
         c.checking = None;
         match result {
+            // `y` came while it was checked: it applies now.
+            Ok(()) if c.confirmed => {
+                let Some(Dialog::Confirm(c)) = self.dialog.take() else {
+                    return Vec::new();
+                };
+                self.apply_confirmed(c)
+            }
             Ok(()) => Vec::new(),
             // Not known beforehand (the database did not answer): `y` applies, which checks again.
             Err(e @ ActionError::Db(_)) => {
@@ -416,27 +441,13 @@ impl App {
             }
             (Intent::Submit, Dialog::Form(f)) => self.show(f.submit()),
             (Intent::Submit, Dialog::Export(e)) => self.start_export(e),
-            (Intent::Confirm, Dialog::Confirm(c)) if c.checking.is_some() => {
-                // The check is still out: `y` waits for its answer.
+            (Intent::Confirm, Dialog::Confirm(mut c)) if c.checking.is_some() => {
+                // The check is still out: `y` is kept, and applies once the check lets it.
+                c.confirmed = true;
                 self.dialog = Some(Dialog::Confirm(c));
                 Vec::new()
             }
-            (Intent::Confirm, Dialog::Confirm(mut c)) => {
-                let (Some(session), None) = (&self.session, c.pending) else {
-                    self.dialog = Some(Dialog::Confirm(c));
-                    return Vec::new();
-                };
-                let session = Box::new(session.clone());
-                let req = self.req();
-                c.pending = Some(req);
-                let request = c.request.clone();
-                self.dialog = Some(Dialog::Confirm(c));
-                vec![Job::Write(WriteJob::Apply {
-                    req,
-                    session,
-                    request,
-                })]
-            }
+            (Intent::Confirm, Dialog::Confirm(c)) => self.apply_confirmed(c),
             (_, d) => {
                 self.dialog = Some(d);
                 Vec::new()

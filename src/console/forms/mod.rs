@@ -43,6 +43,8 @@ pub struct Confirm {
     /// The check in flight: the database is asked whether the change would be refused before
     /// `y` may apply it.
     pub checking: Option<u64>,
+    /// `y` came while the check was out: the change applies when the check lets it.
+    pub confirmed: bool,
 }
 
 /// One line of a confirm dialog: a field, what it holds, what it will hold.
@@ -753,6 +755,7 @@ pub fn confirm(
         form,
         pending: None,
         checking: None,
+        confirmed: false,
     }))
 }
 
