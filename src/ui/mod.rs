@@ -603,10 +603,14 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
             items.push((a.key.to_string(), a.short, 1));
         }
     }
+    let mut help = None;
     for b in nav
         .iter()
         .filter(|b| matches!(b.intent, Intent::Help | Intent::Quit))
     {
+        if b.intent == Intent::Help {
+            help = Some(items.len());
+        }
         items.push((b.keys().to_string(), b.short, 0));
     }
     let fit_items = |items: &[(String, &str, u8)]| {
@@ -627,7 +631,7 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     // Keys left out for room: the help says it has them (it lists every key that applies),
     // where the longer word leaves out nothing more.
     if shown.contains(&false)
-        && let Some(help) = items.iter().position(|(_, short, _)| *short == "help")
+        && let Some(help) = help
     {
         let mut longer = items.clone();
         longer[help].1 = "all keys";
