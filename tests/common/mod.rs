@@ -146,7 +146,13 @@ impl TestDb {
             .await
             .expect("creating a test database");
         admin.close().await.ok();
-        let options = server.client.clone().database(&name);
+        // Named after the database, as each console process names its sessions: a test that
+        // cancels "this console's" queries by application_name touches no other test's.
+        let options = server
+            .client
+            .clone()
+            .database(&name)
+            .application_name(&name);
         let pool = pool_options()
             .max_connections(12)
             .connect_with(options.clone())
