@@ -750,3 +750,88 @@ async fn a_role_with_the_printed_import_grants_imports_and_one_without_them_cann
     as_role.close().await;
     run_sql(format!("DROP OWNED BY {role}; DROP ROLE {role}")).await;
 }
+
+/// Where the role may set the key triggers aside for a bulk insert (a superuser, as the tests
+/// connect), the rows written are checked key by key afterwards: a row that refers to nothing
+/// fails the import, and the triggers are on again after the check. A role that may not, or a
+/// table with an INSERT trigger of its own, keeps the row-by-row checks.
+#[tokio::test]
+async fn keys_set_aside_for_a_bulk_insert_are_checked_once_after_it() {
+    use switchboard::db::legacy::keys;
+    let db = TestDb::migrated().await;
+    let mut tx = db.pool.begin().await.unwrap();
+    let before = keys::set_aside(&mut tx, "public.transcripts")
+        .await
+        .unwrap()
+        .expect("a superuser may set the triggers aside");
+    // A transcript of a call and a user that do not exist: no trigger stops it now.
+    let id = Uuid::new_v4();
+    sqlx::query("INSERT INTO transcripts (id, call_id, user_id) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(Uuid::new_v4())
+        .bind(Uuid::new_v4())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let new_ids = format!("SELECT '{id}'::uuid");
+    let err = keys::check_and_restore(&mut tx, "public.transcripts", &new_ids, &before)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "1 call_id value(s) of the new transcripts have no row in calls \
+         (key transcripts_call_id_fkey): nothing was imported"
+    );
+    // The triggers are back: the same row is refused at once.
+    let again = sqlx::query("INSERT INTO transcripts (call_id, user_id) VALUES ($1, $2)")
+        .bind(Uuid::new_v4())
+        .bind(Uuid::new_v4())
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        again.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("23503")
+    );
+    tx.rollback().await.unwrap();
+
+    // A table with an INSERT trigger of its own: replica mode would skip it too.
+    let mut tx = db.pool.begin().await.unwrap();
+    sqlx::raw_sql(
+        "CREATE FUNCTION pg_temp.noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'; \
+         CREATE TRIGGER sbt_own AFTER INSERT ON transcripts FOR EACH ROW EXECUTE FUNCTION pg_temp.noop()",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(
+        keys::set_aside(&mut tx, "public.transcripts")
+            .await
+            .unwrap(),
+        None
+    );
+    tx.rollback().await.unwrap();
+
+    // A role that may not set session_replication_role (roles are transactional: rolled back).
+    let mut tx = db.pool.begin().await.unwrap();
+    let role = format!("sbt_keys_{}", Uuid::new_v4().simple());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE ROLE {role} NOLOGIN; SET LOCAL ROLE {role}"
+    )))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(
+        keys::set_aside(&mut tx, "public.calls").await.unwrap(),
+        None
+    );
+    let role_now: String = sqlx::query_scalar("SELECT current_setting('session_replication_role')")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(
+        role_now, "origin",
+        "the refused SET left the transaction usable"
+    );
+    tx.rollback().await.unwrap();
+}

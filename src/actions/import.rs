@@ -26,7 +26,7 @@ pub struct Imported {
 fn action_error(e: ImportError) -> ActionError {
     match e {
         ImportError::Db(e) => ActionError::Db(e.brief()),
-        e @ (ImportError::Schema(_) | ImportError::Copy { .. }) => {
+        e @ (ImportError::Schema(_) | ImportError::Copy { .. } | ImportError::Integrity(_)) => {
             ActionError::Invalid(e.to_string())
         }
     }

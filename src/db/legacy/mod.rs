@@ -4,6 +4,7 @@
 //! maps them with set-based SQL (`import.sql`), and returns the validation report. The caller
 //! owns the transaction: it commits, or rolls back for a dry run or a failed check.
 
+pub mod keys;
 mod report;
 
 use std::collections::BTreeMap;
@@ -199,6 +200,10 @@ pub enum ImportError {
         table: &'static str,
         message: String,
     },
+    /// A row written without its key's trigger refers to a row that is not there (the import
+    /// is rolled back).
+    #[error("{0}")]
+    Integrity(String),
 }
 
 impl From<sqlx::Error> for ImportError {
@@ -369,9 +374,19 @@ pub async fn import(
             });
         }
         let step_started = std::time::Instant::now();
+        // The keys of the big inserts checked once over the new rows, where the role may (see
+        // keys.rs).
+        let bulk = BULK_INSERTS.iter().find(|(step, ..)| *step == name);
+        let aside = match bulk {
+            Some((_, table, _)) => keys::set_aside(tx, table).await?,
+            None => None,
+        };
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(&mut *tx)
             .await?;
+        if let (Some((_, table, new_ids)), Some(before)) = (bulk, aside) {
+            keys::check_and_restore(tx, table, new_ids, &before).await?;
+        }
         timings.push((name.to_string(), step_started.elapsed().as_secs_f64()));
         tracing::info!(
             step = name,
@@ -392,6 +407,13 @@ pub async fn import(
     Ok(report)
 }
 
+/// The steps that insert many rows (and nothing else): the table and the ids they insert.
+const BULK_INSERTS: &[(&str, &str, &str)] = &[(
+    "calls written",
+    "public.calls",
+    "SELECT new_id FROM st_calls WHERE action = 'new'",
+)];
+
 /// The legacy table a step of `import.sql` maps.
 fn step_table(step: &str) -> Option<&'static str> {
     let table = match step {
@@ -400,7 +422,7 @@ fn step_table(step: &str) -> Option<&'static str> {
         "agents" => "agents_voiceagent",
         "voices" => "voices_voiceagent",
         "leads" => "leads_voiceagent",
-        "calls" | "calls written" | "transcripts" => "call_logs_voiceagent",
+        "calls" | "calls written" | "calls updated" | "transcripts" => "call_logs_voiceagent",
         "batches" => "batch_logs_voiceagent",
         "permissions" => "org_permissions_voiceagent",
         _ => return None,
@@ -535,6 +557,7 @@ mod tests {
                 "leads",
                 "calls",
                 "calls written",
+                "calls updated",
                 "transcripts",
                 "batches",
                 "permissions",

@@ -1,0 +1,171 @@
+//! The calls' foreign keys checked once over the new rows instead of row by row.
+//!
+//! A key's check is a trigger that runs one lookup per inserted row; for a million calls and the
+//! platform's keys that is most of the insert's time. A role allowed to set
+//! `session_replication_role` (a superuser, or one granted it) may turn those triggers off for
+//! one statement, as `pg_restore --disable-triggers` does, provided the keys are then checked
+//! another way: here, one statement per key over the rows just written, which also takes the
+//! lock on the referenced rows that the trigger would have taken (`FOR KEY SHARE`), so that no
+//! other transaction can delete them before the import commits. Any row without its referenced
+//! row fails the import (nothing is written). Where the role may not, or the table has a trigger
+//! of its own that replica mode would skip too, the triggers check row by row as before.
+
+use sqlx::PgConnection;
+
+use super::ImportError;
+use crate::db::connect::quote_ident;
+
+/// A foreign key of the table: its name, the referenced table (as `regclass` prints it, quoted
+/// where it must be), and the column pairs.
+struct Key {
+    name: String,
+    referenced: String,
+    columns: Vec<String>,
+    referenced_columns: Vec<String>,
+}
+
+/// Turns the key triggers off for the rest of the transaction (until [`check_and_restore`]) if
+/// this role may and `table` has nothing else that replica mode would skip; returns the setting
+/// to restore, or `None` where the keys stay checked row by row.
+pub async fn set_aside(tx: &mut PgConnection, table: &str) -> Result<Option<String>, ImportError> {
+    // Triggers of the table's own (not the keys' internal ones) that fire on INSERT, and keys
+    // with MATCH FULL (whose check below would differ): either keeps the row-by-row checks.
+    let blockers: i64 = crate::db::query_scalar(
+        "SELECT (SELECT count(*) FROM pg_trigger \
+                 WHERE tgrelid = $1::regclass AND NOT tgisinternal AND tgenabled <> 'D' \
+                   AND (tgtype & 4) <> 0) \
+              + (SELECT count(*) FROM pg_constraint \
+                 WHERE conrelid = $1::regclass AND contype = 'f' AND confmatchtype = 'f')",
+    )
+    .bind(table)
+    .fetch_one(&mut *tx)
+    .await?;
+    if blockers > 0 {
+        return Ok(None);
+    }
+    let before: String =
+        crate::db::query_scalar("SELECT current_setting('session_replication_role')")
+            .fetch_one(&mut *tx)
+            .await?;
+    crate::db::query("SAVEPOINT keys_aside")
+        .execute(&mut *tx)
+        .await?;
+    let allowed = crate::db::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .is_ok();
+    let end = if allowed {
+        "RELEASE SAVEPOINT keys_aside"
+    } else {
+        "ROLLBACK TO SAVEPOINT keys_aside"
+    };
+    crate::db::query(end).execute(&mut *tx).await?;
+    Ok(allowed.then_some(before))
+}
+
+/// Turns the triggers back on (`before`: what [`set_aside`] returned) and checks every foreign
+/// key of `table` over the rows whose `id` is in `new_ids` (a query), locking the referenced rows
+/// as the triggers would have. A row without its referenced row is an error.
+pub async fn check_and_restore(
+    tx: &mut PgConnection,
+    table: &str,
+    new_ids: &str,
+    before: &str,
+) -> Result<(), ImportError> {
+    crate::db::query("SELECT set_config('session_replication_role', $1, true)")
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+    let keys = keys(tx, table).await?;
+    if keys.is_empty() {
+        return Ok(());
+    }
+    // The key columns of the new rows, once (one pass over them, not one per key), as the
+    // distinct combinations: a few thousand agents and contacts for a million calls.
+    let mut all: Vec<&String> = keys.iter().flat_map(|k| &k.columns).collect();
+    all.sort();
+    all.dedup();
+    let all: Vec<String> = all
+        .iter()
+        .map(|c| format!("t.{}", quote_ident(c)))
+        .collect();
+    crate::db::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TEMP TABLE lg_new_keys ON COMMIT DROP AS \
+         SELECT DISTINCT {} FROM {table} t WHERE t.id IN ({new_ids})",
+        all.join(", ")
+    )))
+    .execute(&mut *tx)
+    .await?;
+    for key in keys {
+        let columns = |prefix: &str, names: &[String]| {
+            names
+                .iter()
+                .map(|c| format!("{prefix}.{}", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let not_null = key
+            .columns
+            .iter()
+            .map(|c| format!("t.{} IS NOT NULL", quote_ident(c)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        // MATCH SIMPLE: a row with a NULL in the key refers to nothing. The referenced columns
+        // are unique, so every wanted key finds one row or none.
+        let sql = format!(
+            "WITH wanted AS MATERIALIZED ( \
+                 SELECT DISTINCT {wanted} FROM lg_new_keys t WHERE {not_null}), \
+             found AS MATERIALIZED ( \
+                 SELECT 1 FROM {referenced} r WHERE ({referenced_columns}) IN (SELECT * FROM wanted) \
+                 FOR KEY SHARE OF r) \
+             SELECT (SELECT count(*) FROM wanted) - (SELECT count(*) FROM found)",
+            wanted = columns("t", &key.columns),
+            referenced = key.referenced,
+            referenced_columns = columns("r", &key.referenced_columns),
+        );
+        let missing: i64 = crate::db::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut *tx)
+            .await?;
+        if missing > 0 {
+            let name = table.rsplit('.').next().unwrap_or(table);
+            return Err(ImportError::Integrity(format!(
+                "{missing} {} value(s) of the new {name} have no row in {} (key {}): nothing \
+                 was imported",
+                key.columns.join(", "),
+                key.referenced,
+                key.name,
+            )));
+        }
+    }
+    crate::db::query("DROP TABLE lg_new_keys")
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// The foreign keys of `table`, from the catalog.
+async fn keys(tx: &mut PgConnection, table: &str) -> Result<Vec<Key>, ImportError> {
+    let rows: Vec<(String, String, Vec<String>, Vec<String>)> = crate::db::query_as(
+        "SELECT c.conname::text, c.confrelid::regclass::text, \
+                array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i) \
+                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n \
+                      ORDER BY k.i), \
+                array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i) \
+                      JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n \
+                      ORDER BY k.i) \
+         FROM pg_constraint c WHERE c.conrelid = $1::regclass AND c.contype = 'f' \
+         ORDER BY c.conname",
+    )
+    .bind(table)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, referenced, columns, referenced_columns)| Key {
+            name,
+            referenced,
+            columns,
+            referenced_columns,
+        })
+        .collect())
+}
