@@ -591,7 +591,8 @@ SELECT new_id, agent_id, user_id, contact_id, bolna_conversation_id, bolna_execu
 FROM st_calls WHERE action = 'new';
 
 -- step: calls updated
--- Calls imported before whose legacy row changed since (their update trigger runs as usual).
+-- Calls imported before whose legacy row changed since (the table's triggers run as usual: the
+-- keys' triggers are set aside, where they are, for the insert alone).
 UPDATE calls t
 SET agent_id = s.agent_id, user_id = s.user_id, contact_id = s.contact_id,
     bolna_conversation_id = s.bolna_conversation_id, phone_number = s.phone_number,
@@ -635,10 +636,12 @@ FROM x
 CROSS JOIN LATERAL (SELECT md5(record_send(row(x.call_id, x.user_id, x.content,
                                    jsonb_hash_extended(x.speaker_segments, 0)))) AS hash) x_hash;
 
+-- step: transcripts written
 INSERT INTO transcripts (id, call_id, user_id, content, speaker_segments, analysis_status)
 SELECT new_id, call_id, user_id, content, speaker_segments, 'pending'
 FROM st_transcripts WHERE action = 'new';
 
+-- step: transcripts updated
 UPDATE transcripts t
 SET call_id = s.call_id, user_id = s.user_id, content = s.content,
     speaker_segments = s.speaker_segments

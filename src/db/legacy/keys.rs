@@ -1,4 +1,5 @@
-//! The calls' foreign keys checked once over the new rows instead of row by row.
+//! The foreign keys of the big inserts (calls, transcripts) checked once over the new rows
+//! instead of row by row.
 //!
 //! A key's check is a trigger that runs one lookup per inserted row; for a million calls and the
 //! platform's keys that is most of the insert's time. A role allowed to set
@@ -6,7 +7,8 @@
 //! one statement, as `pg_restore --disable-triggers` does, provided the keys are then checked
 //! another way: here, one statement per key over the rows just written, which also takes the
 //! lock on the referenced rows that the trigger would have taken (`FOR KEY SHARE`), so that no
-//! other transaction can delete them before the import commits. Any row without its referenced
+//! other transaction can delete them before the import commits (rows the import itself wrote
+//! need none: no other transaction sees them). Any row without its referenced
 //! row fails the import (nothing is written). Where the role may not, or the table has a trigger
 //! of its own that replica mode would skip too, the triggers check row by row as before.
 
@@ -111,17 +113,25 @@ pub async fn check_and_restore(
             .collect::<Vec<_>>()
             .join(" AND ");
         // MATCH SIMPLE: a row with a NULL in the key refers to nothing. The referenced columns
-        // are unique, so every wanted key finds one row or none.
+        // are unique, so every wanted key finds one row or none. Referenced rows this
+        // transaction wrote are not locked (no other transaction sees them, so none can delete
+        // them); the others are, and one deleted meanwhile is not found by the lock.
         let sql = format!(
             "WITH wanted AS MATERIALIZED ( \
                  SELECT DISTINCT {wanted} FROM lg_new_keys t WHERE {not_null}), \
              found AS MATERIALIZED ( \
-                 SELECT 1 FROM {referenced} r WHERE ({referenced_columns}) IN (SELECT * FROM wanted) \
+                 SELECT r.xmin = pg_current_xact_id()::xid AS sb_ours, {referenced_columns} \
+                 FROM {referenced} r WHERE ({referenced_columns}) IN (SELECT * FROM wanted)), \
+             locked AS MATERIALIZED ( \
+                 SELECT 1 FROM {referenced} r WHERE ({referenced_columns}) IN \
+                     (SELECT {found_columns} FROM found WHERE NOT sb_ours) \
                  FOR KEY SHARE OF r) \
-             SELECT (SELECT count(*) FROM wanted) - (SELECT count(*) FROM found)",
+             SELECT (SELECT count(*) FROM wanted) - (SELECT count(*) FROM found WHERE sb_ours) \
+                    - (SELECT count(*) FROM locked)",
             wanted = columns("t", &key.columns),
             referenced = key.referenced,
             referenced_columns = columns("r", &key.referenced_columns),
+            found_columns = columns("found", &key.referenced_columns),
         );
         let missing: i64 = crate::db::query_scalar(sqlx::AssertSqlSafe(sql))
             .fetch_one(&mut *tx)

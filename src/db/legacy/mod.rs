@@ -408,11 +408,18 @@ pub async fn import(
 }
 
 /// The steps that insert many rows (and nothing else): the table and the ids they insert.
-const BULK_INSERTS: &[(&str, &str, &str)] = &[(
-    "calls written",
-    "public.calls",
-    "SELECT new_id FROM st_calls WHERE action = 'new'",
-)];
+const BULK_INSERTS: &[(&str, &str, &str)] = &[
+    (
+        "calls written",
+        "public.calls",
+        "SELECT new_id FROM st_calls WHERE action = 'new'",
+    ),
+    (
+        "transcripts written",
+        "public.transcripts",
+        "SELECT new_id FROM st_transcripts WHERE action = 'new'",
+    ),
+];
 
 /// The legacy table a step of `import.sql` maps.
 fn step_table(step: &str) -> Option<&'static str> {
@@ -422,7 +429,12 @@ fn step_table(step: &str) -> Option<&'static str> {
         "agents" => "agents_voiceagent",
         "voices" => "voices_voiceagent",
         "leads" => "leads_voiceagent",
-        "calls" | "calls written" | "calls updated" | "transcripts" => "call_logs_voiceagent",
+        "calls"
+        | "calls written"
+        | "calls updated"
+        | "transcripts"
+        | "transcripts written"
+        | "transcripts updated" => "call_logs_voiceagent",
         "batches" => "batch_logs_voiceagent",
         "permissions" => "org_permissions_voiceagent",
         _ => return None,
@@ -559,6 +571,8 @@ mod tests {
                 "calls written",
                 "calls updated",
                 "transcripts",
+                "transcripts written",
+                "transcripts updated",
                 "batches",
                 "permissions",
                 "id map"
