@@ -37,17 +37,19 @@ impl Filter {
                     if v.is_empty() {
                         return Err(format!("`{k}:` needs a value"));
                     }
+                    if let Some(values) = kind.filter_values(&k)
+                        && !values.contains(&v.to_lowercase().as_str())
+                    {
+                        return Err(format!(
+                            "`{k}:{v}` is not known here; try {}",
+                            values
+                                .iter()
+                                .map(|s| format!("{k}:{s}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                    }
                     match k.as_str() {
-                        "is" if !kind.is_values().contains(&v.to_lowercase().as_str()) => {
-                            return Err(format!(
-                                "`is:{v}` is not known here; try {}",
-                                kind.is_values()
-                                    .iter()
-                                    .map(|s| format!("is:{s}"))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ));
-                        }
                         "id" if Uuid::parse_str(v).is_err() => {
                             return Err(format!("`id:{v}` is not a UUID"));
                         }

@@ -100,6 +100,23 @@ impl ListKind {
             ListKind::Tenants | ListKind::Agents => &["inactive", "active"],
         }
     }
+
+    /// The values a filter word of this pane may take, where they are a fixed set (the
+    /// platform's check constraints: a user's role, a tenant's plan, an agent's type); `None`
+    /// where any value is a question (`actor:`, `action:`, the audit log's `type:`).
+    pub fn filter_values(self, key: &str) -> Option<&'static [&'static str]> {
+        match (self, key) {
+            (_, "is") => Some(self.is_values()),
+            (ListKind::Users | ListKind::Credits, "role") => {
+                Some(&["user", "admin", "super_admin"])
+            }
+            (ListKind::Tenants, "plan") => {
+                Some(&["free", "starter", "pro", "enterprise", "system"])
+            }
+            (ListKind::Agents, "type") => Some(&["call", "chat"]),
+            _ => None,
+        }
+    }
 }
 
 /// The comment every query of a pane starts with, so that the pane's own queries can be told
@@ -739,6 +756,17 @@ mod tests {
         assert!(Filter::parse(ListKind::PhoneNumbers, "is:purple").is_err());
         assert!(Filter::parse(ListKind::PhoneNumbers, "is:unassigned").is_ok());
         assert!(Filter::parse(ListKind::Users, "role:").is_err());
+        // A value outside the pane's fixed set is said, with the set; any case is the value.
+        assert_eq!(
+            Filter::parse(ListKind::Users, "role:admn").unwrap_err(),
+            "`role:admn` is not known here; try role:user, role:admin, role:super_admin"
+        );
+        assert!(Filter::parse(ListKind::Credits, "role:Admin").is_ok());
+        assert!(Filter::parse(ListKind::Tenants, "plan:gold").is_err());
+        assert!(Filter::parse(ListKind::Tenants, "plan:PRO").is_ok());
+        assert!(Filter::parse(ListKind::Agents, "type:voice").is_err());
+        // The audit log's `type:` is a resource type: any value is a question.
+        assert!(Filter::parse(ListKind::AuditLog, "type:voice").is_ok());
         // A word of letters then `:` that the pane does not know is said, not searched for.
         assert_eq!(
             Filter::parse(ListKind::Tenants, "foo:bar").unwrap_err(),

@@ -394,13 +394,18 @@ fn render_list(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
         .collect();
     let mut lines = vec![Line::from(header)];
     let visible = usize::from(table_area.height.saturating_sub(1));
-    if pane.rows.is_empty() {
-        let msg = if pane.filter_error.is_some() {
-            Line::from(Span::styled(
-                "No rows while the filter is not valid: fix it, or Esc clears it.",
-                theme.error(),
-            ))
-        } else if let Some(e) = &pane.error {
+    if let (true, Some(e)) = (pane.rows.is_empty(), &pane.filter_error) {
+        // The filter line cuts a long reason: here it is whole, wrapped.
+        let width = usize::from(table_area.width).max(1);
+        for part in text::wrap(&clean(e), width) {
+            lines.push(Line::from(Span::styled(part, theme.error())));
+        }
+        lines.push(Line::from(Span::styled(
+            "No rows while the filter is not valid: fix it, or Esc clears it.",
+            theme.error(),
+        )));
+    } else if pane.rows.is_empty() {
+        let msg = if let Some(e) = &pane.error {
             Line::from(Span::styled(format!("Error: {}", clean(e)), theme.error()))
         } else if !pane.loaded {
             Line::from(Span::styled("Loading…", theme.dim()))
