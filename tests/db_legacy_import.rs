@@ -810,6 +810,18 @@ async fn keys_set_aside_for_a_bulk_insert_are_checked_once_after_it() {
             .unwrap(),
         None
     );
+    // A partitioned table: its partitions may have triggers and keys of their own.
+    sqlx::raw_sql(
+        "CREATE TABLE sbt_parted (id uuid PRIMARY KEY, call_id uuid REFERENCES calls (id)) \
+         PARTITION BY HASH (id)",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(
+        keys::set_aside(&mut tx, "public.sbt_parted").await.unwrap(),
+        None
+    );
     tx.rollback().await.unwrap();
 
     // A role that may not set session_replication_role (roles are transactional: rolled back).

@@ -30,14 +30,16 @@ struct Key {
 /// this role may and `table` has nothing else that replica mode would skip; returns the setting
 /// to restore, or `None` where the keys stay checked row by row.
 pub async fn set_aside(tx: &mut PgConnection, table: &str) -> Result<Option<String>, ImportError> {
-    // Triggers of the table's own (not the keys' internal ones) that fire on INSERT, and keys
-    // with MATCH FULL (whose check below would differ): either keeps the row-by-row checks.
+    // Triggers of the table's own (not the keys' internal ones) that fire on INSERT, keys
+    // with MATCH FULL (whose check below would differ), and a partitioned table (its
+    // partitions may have triggers and keys of their own): any keeps the row-by-row checks.
     let blockers: i64 = crate::db::query_scalar(
         "SELECT (SELECT count(*) FROM pg_trigger \
                  WHERE tgrelid = $1::regclass AND NOT tgisinternal AND tgenabled <> 'D' \
                    AND (tgtype & 4) <> 0) \
               + (SELECT count(*) FROM pg_constraint \
-                 WHERE conrelid = $1::regclass AND contype = 'f' AND confmatchtype = 'f')",
+                 WHERE conrelid = $1::regclass AND contype = 'f' AND confmatchtype = 'f') \
+              + (SELECT count(*) FROM pg_class WHERE oid = $1::regclass AND relkind = 'p')",
     )
     .bind(table)
     .fetch_one(&mut *tx)
