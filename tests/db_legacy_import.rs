@@ -795,55 +795,50 @@ async fn keys_set_aside_for_a_bulk_insert_are_checked_once_after_it() {
     );
     tx.rollback().await.unwrap();
 
-    // A table with an INSERT trigger of its own: replica mode would skip it too.
-    let mut tx = db.pool.begin().await.unwrap();
-    sqlx::raw_sql(
-        "CREATE FUNCTION pg_temp.noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'; \
-         CREATE TRIGGER sbt_own AFTER INSERT ON transcripts FOR EACH ROW EXECUTE FUNCTION pg_temp.noop()",
-    )
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    assert_eq!(
-        keys::set_aside(&mut tx, "public.transcripts")
-            .await
-            .unwrap(),
-        None
-    );
-    // A partitioned table: its partitions may have triggers and keys of their own.
-    sqlx::raw_sql(
-        "CREATE TABLE sbt_parted (id uuid PRIMARY KEY, call_id uuid REFERENCES calls (id)) \
-         PARTITION BY HASH (id)",
-    )
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    assert_eq!(
-        keys::set_aside(&mut tx, "public.sbt_parted").await.unwrap(),
-        None
-    );
-    tx.rollback().await.unwrap();
-
-    // A role that may not set session_replication_role (roles are transactional: rolled back).
-    let mut tx = db.pool.begin().await.unwrap();
+    // Where the triggers stay: a table with an INSERT trigger of its own (replica mode would
+    // skip it too), a partitioned table (its partitions may have triggers and keys of their
+    // own), a role that may not set session_replication_role (roles are transactional: each
+    // case is rolled back).
     let role = format!("sbt_keys_{}", Uuid::new_v4().simple());
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "CREATE ROLE {role} NOLOGIN; SET LOCAL ROLE {role}"
-    )))
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    assert_eq!(
-        keys::set_aside(&mut tx, "public.calls").await.unwrap(),
-        None
-    );
-    let role_now: String = sqlx::query_scalar("SELECT current_setting('session_replication_role')")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    assert_eq!(
-        role_now, "origin",
-        "the refused SET left the transaction usable"
-    );
-    tx.rollback().await.unwrap();
+    for (setup, table) in [
+        (
+            "CREATE FUNCTION pg_temp.noop() RETURNS trigger LANGUAGE plpgsql \
+                 AS 'BEGIN RETURN NEW; END'; \
+             CREATE TRIGGER sbt_own AFTER INSERT ON transcripts FOR EACH ROW \
+                 EXECUTE FUNCTION pg_temp.noop()"
+                .to_string(),
+            "public.transcripts",
+        ),
+        (
+            "CREATE TABLE sbt_parted (id uuid PRIMARY KEY, call_id uuid REFERENCES calls (id)) \
+             PARTITION BY HASH (id)"
+                .to_string(),
+            "public.sbt_parted",
+        ),
+        (
+            format!("CREATE ROLE {role} NOLOGIN; SET LOCAL ROLE {role}"),
+            "public.calls",
+        ),
+    ] {
+        let mut tx = db.pool.begin().await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(setup))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(
+            keys::set_aside(&mut tx, table).await.unwrap(),
+            None,
+            "{table}"
+        );
+        let setting: String =
+            sqlx::query_scalar("SELECT current_setting('session_replication_role')")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+        assert_eq!(
+            setting, "origin",
+            "{table}: the transaction is usable and as it was"
+        );
+        tx.rollback().await.unwrap();
+    }
 }
