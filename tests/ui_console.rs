@@ -1631,3 +1631,17 @@ fn snapshots_of_the_standby_in_the_status_line() {
         "{status}"
     );
 }
+
+/// A letter that means nothing in the pane says so (and where to look), instead of nothing
+/// happening; a key that does something clears it.
+#[test]
+fn a_key_that_does_nothing_here_says_so() {
+    let mut app = loaded(0, 30, 80, 24);
+    assert!(app.update(key(KeyCode::Char('z'))).is_empty());
+    assert_eq!(
+        app.status.info.as_deref(),
+        Some("`z` does nothing here; ? lists the keys")
+    );
+    app.update(key(KeyCode::Char('j')));
+    assert_eq!(app.status.info, None);
+}

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 use uuid::Uuid;
@@ -486,6 +486,15 @@ impl App {
             _ => {}
         }
         let Some(intent) = intent else {
+            // A letter that means nothing here is said, not silently dropped.
+            if matches!(context, Context::List | Context::Detail)
+                && let KeyCode::Char(c) = key.code
+                && !key
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+            {
+                self.status.info = Some(format!("`{c}` does nothing here; ? lists the keys"));
+            }
             return Vec::new();
         };
         match context {
