@@ -442,6 +442,50 @@ async fn a_second_run_changes_nothing_and_a_changed_source_row_is_updated_alone(
         .unwrap();
     assert_eq!(calls.count("same"), 739);
 
+    // An id map written by an earlier version, whose calls' and transcripts' hashes were the
+    // MD5 of the mapped row's text: the same rows are unchanged (nothing written but the map's
+    // hashes, now of the binary form).
+    for earlier in [
+        "UPDATE switchboard.legacy_ids m SET source_hash = md5(row(c.agent_id, c.user_id, \
+             c.contact_id, c.phone_number, c.status, c.duration_seconds, c.lead_type, \
+             c.created_at, c.completed_at, c.recording_url, c.metadata, c.bolna_metadata, \
+             c.bolna_conversation_id)::text) \
+         FROM calls c WHERE m.kind = 'call' AND m.new_id = c.id",
+        "UPDATE switchboard.legacy_ids m SET source_hash = md5(row(t.call_id, t.user_id, \
+             t.content, t.speaker_segments)::text) \
+         FROM transcripts t WHERE m.kind = 'transcript' AND m.new_id = t.id",
+    ] {
+        sql!(&db.pool, switchboard::db::query(earlier), execute).unwrap();
+    }
+    let upgraded = run(&db, &f, &source, false).await;
+    let platform = |mut d: BTreeMap<&'static str, String>| {
+        d.remove("switchboard.legacy_ids");
+        d
+    };
+    assert_eq!(
+        platform(digest(&db).await),
+        platform(before.clone()),
+        "a run after the hash's change wrote a platform row"
+    );
+    for t in &upgraded.report.tables {
+        assert_eq!(
+            t.count("updated"),
+            0,
+            "{}: {:?}",
+            t.legacy_table,
+            t.outcomes
+        );
+    }
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM switchboard.legacy_ids \
+             WHERE kind IN ('call', 'transcript') AND source_hash NOT LIKE 'b:%'"
+        )
+        .await,
+        0
+    );
+
     // One agent renamed in the source: that agent is updated, nothing else.
     sql!(
         &db.pool,

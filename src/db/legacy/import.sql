@@ -451,16 +451,26 @@ SELECT h.*,
        CASE WHEN h.skip IS NOT NULL THEN 'skipped'
             WHEN h.old_hash IS NULL THEN 'new'
             WHEN NOT EXISTS (SELECT 1 FROM calls t WHERE t.id = h.new_id) THEN 'new'
-            WHEN h.old_hash IS DISTINCT FROM h.hash THEN 'updated'
-            ELSE 'same' END AS action
+            WHEN h.old_hash = h.hash THEN 'same'
+            -- An id map written before the hashes were of the binary form ("b:") holds the MD5
+            -- of the row's text: the same values are unchanged (the map takes the new hash).
+            WHEN h.old_hash NOT LIKE 'b:%'
+                 AND h.old_hash = md5(row(h.agent_id, h.user_id, h.contact_id, h.phone_number,
+                                          h.status, h.duration_seconds, h.lead_type,
+                                          h.created_at, h.ended_at, h.recording_url, h.metadata,
+                                          h.bolna_metadata, h.bolna_conversation_id)::text)
+                THEN 'same'
+            ELSE 'updated' END AS action
 FROM (
 SELECT z.*,
        -- The row's binary form, not its text (a million rows: the text of each uuid, time and
        -- JSON value is most of the hash's cost), and the JSON values by their 64-bit hash.
-       md5(record_send(row(z.agent_id, z.user_id, z.contact_id, z.phone_number, z.status,
-                           z.duration_seconds, z.lead_type, z.created_at, z.ended_at,
-                           z.recording_url, jsonb_hash_extended(z.metadata, 0),
-                           jsonb_hash_extended(z.bolna_metadata, 0), z.bolna_conversation_id)))
+       'b:' || md5(record_send(row(z.agent_id, z.user_id, z.contact_id, z.phone_number,
+                                   z.status, z.duration_seconds, z.lead_type, z.created_at,
+                                   z.ended_at, z.recording_url,
+                                   jsonb_hash_extended(z.metadata, 0),
+                                   jsonb_hash_extended(z.bolna_metadata, 0),
+                                   z.bolna_conversation_id)))
            AS hash
 FROM (
 SELECT y.*,
@@ -630,10 +640,14 @@ WITH x AS MATERIALIZED (
 SELECT x.*, x_hash.hash,
        CASE WHEN x.old_hash IS NULL THEN 'new'
             WHEN NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.id = x.new_id) THEN 'new'
-            WHEN x.old_hash IS DISTINCT FROM x_hash.hash THEN 'updated'
-            ELSE 'same' END AS action
+            WHEN x.old_hash = x_hash.hash THEN 'same'
+            -- An earlier id map's MD5 of the row's text (see the calls).
+            WHEN x.old_hash NOT LIKE 'b:%'
+                 AND x.old_hash = md5(row(x.call_id, x.user_id, x.content,
+                                          x.speaker_segments)::text) THEN 'same'
+            ELSE 'updated' END AS action
 FROM x
-CROSS JOIN LATERAL (SELECT md5(record_send(row(x.call_id, x.user_id, x.content,
+CROSS JOIN LATERAL (SELECT 'b:' || md5(record_send(row(x.call_id, x.user_id, x.content,
                                    jsonb_hash_extended(x.speaker_segments, 0)))) AS hash) x_hash;
 
 -- step: transcripts written
