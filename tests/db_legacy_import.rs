@@ -797,52 +797,106 @@ async fn a_role_with_the_printed_import_grants_imports_and_one_without_them_cann
 
 /// Where the role may set the key triggers aside for a bulk insert (a superuser, as the tests
 /// connect), the rows written are checked key by key afterwards: a row that refers to nothing
-/// fails the import, and the triggers are on again after the check. A role that may not, or a
-/// table with an INSERT trigger of its own, keeps the row-by-row checks.
+/// fails (a single key, a composite one, a row only in a table inheriting from the referenced
+/// one), the triggers are on again after the check, and a referenced row that other
+/// transactions see is locked against their DELETE until the import ends.
 #[tokio::test]
 async fn keys_set_aside_for_a_bulk_insert_are_checked_once_after_it() {
     use switchboard::db::legacy::keys;
-    let db = TestDb::migrated().await;
-    let mut tx = db.pool.begin().await.unwrap();
-    let before = keys::set_aside(&mut tx, "public.transcripts")
-        .await
-        .unwrap()
-        .expect("a superuser may set the triggers aside");
-    // A transcript of a call and a user that do not exist: no trigger stops it now.
-    let id = Uuid::new_v4();
-    sqlx::query("INSERT INTO transcripts (id, call_id, user_id) VALUES ($1, $2, $3)")
+    let (db, f, source) = legacy_db().await;
+    run(&db, &f, &source, false).await;
+    let (call, user, other_user): (Uuid, Uuid, Uuid) = switchboard::db::query_as(
+        "SELECT c.id, c.user_id, (SELECT u.id FROM users u WHERE u.id <> c.user_id LIMIT 1) \
+         FROM calls c ORDER BY c.id LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE sbt_child () INHERITS (calls); \
+         INSERT INTO sbt_child SELECT * FROM calls ORDER BY id LIMIT 1; \
+         UPDATE sbt_child SET id = '00000000-0000-4000-8000-00000000c41d'",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    // (call, user, the key that must fail)
+    let child = Uuid::parse_str("00000000-0000-4000-8000-00000000c41d").unwrap();
+    let cases = [
+        (Uuid::new_v4(), user, Some("transcripts_call_id_fkey")),
+        (call, other_user, Some("transcripts_call_id_user_id_fkey")),
+        (child, user, Some("transcripts_call_id_fkey")),
+        (call, user, None),
+    ];
+    for (call_id, user_id, fails) in cases {
+        let mut tx = db.pool.begin().await.unwrap();
+        let before = keys::set_aside(&mut tx, "public.transcripts")
+            .await
+            .unwrap()
+            .expect("a superuser may set the triggers aside");
+        let id = Uuid::new_v4();
+        switchboard::db::query(
+            "INSERT INTO transcripts (id, call_id, user_id) VALUES ($1, $2, $3)",
+        )
         .bind(id)
-        .bind(Uuid::new_v4())
-        .bind(Uuid::new_v4())
+        .bind(call_id)
+        .bind(user_id)
         .execute(&mut *tx)
         .await
         .unwrap();
-    let new_ids = format!("SELECT '{id}'::uuid");
-    let err = keys::check_and_restore(&mut tx, "public.transcripts", &new_ids, &before)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "1 call_id value(s) of the new transcripts have no row in calls \
-         (key transcripts_call_id_fkey): nothing was imported"
-    );
-    // The triggers are back: the same row is refused at once.
-    let again = sqlx::query("INSERT INTO transcripts (call_id, user_id) VALUES ($1, $2)")
-        .bind(Uuid::new_v4())
-        .bind(Uuid::new_v4())
-        .execute(&mut *tx)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        again.as_database_error().and_then(|e| e.code()).as_deref(),
-        Some("23503")
-    );
-    tx.rollback().await.unwrap();
+        let new_ids = format!("SELECT '{id}'::uuid");
+        let checked =
+            keys::check_and_restore(&mut tx, "public.transcripts", &new_ids, &before).await;
+        match fails {
+            Some(key) => {
+                let err = checked.unwrap_err().to_string();
+                assert!(err.contains(&format!("(key {key})")), "{err}");
+                // The triggers are back: the same row is refused at once.
+                let again = switchboard::db::query(
+                    "INSERT INTO transcripts (call_id, user_id) VALUES ($1, $2)",
+                )
+                .bind(call_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .unwrap_err();
+                assert_eq!(
+                    again.as_database_error().and_then(|e| e.code()).as_deref(),
+                    Some("23503")
+                );
+            }
+            None => {
+                checked.unwrap();
+                // The call, which other transactions see, is held against their DELETE.
+                let mut other = db.pool.begin().await.unwrap();
+                switchboard::db::query("SET LOCAL lock_timeout = '200ms'")
+                    .execute(&mut *other)
+                    .await
+                    .unwrap();
+                let blocked = switchboard::db::query("DELETE FROM calls WHERE id = $1")
+                    .bind(call_id)
+                    .execute(&mut *other)
+                    .await
+                    .unwrap_err();
+                assert_eq!(
+                    blocked
+                        .as_database_error()
+                        .and_then(|e| e.code())
+                        .as_deref(),
+                    Some("55P03"),
+                    "{blocked}"
+                );
+                other.rollback().await.unwrap();
+            }
+        }
+        tx.rollback().await.unwrap();
+    }
 
-    // Where the triggers stay: a table with an INSERT trigger of its own (replica mode would
-    // skip it too), a partitioned table (its partitions may have triggers and keys of their
-    // own), a role that may not set session_replication_role (roles are transactional: each
-    // case is rolled back).
+    // Where the triggers stay: an INSERT trigger of the table's own, a deferrable unique key
+    // (its recheck is a trigger too), an INSERT rule (replica mode would skip each), a
+    // partitioned table (its partitions may have triggers and keys of their own), a role that
+    // may not set session_replication_role, a session where it is already off (each case is
+    // rolled back; roles are transactional).
     let role = format!("sbt_keys_{}", Uuid::new_v4().simple());
     for (setup, table) in [
         (
@@ -851,6 +905,15 @@ async fn keys_set_aside_for_a_bulk_insert_are_checked_once_after_it() {
              CREATE TRIGGER sbt_own AFTER INSERT ON transcripts FOR EACH ROW \
                  EXECUTE FUNCTION pg_temp.noop()"
                 .to_string(),
+            "public.transcripts",
+        ),
+        (
+            "ALTER TABLE transcripts ADD CONSTRAINT sbt_u UNIQUE (id, content) DEFERRABLE"
+                .to_string(),
+            "public.transcripts",
+        ),
+        (
+            "CREATE RULE sbt_r AS ON INSERT TO transcripts DO ALSO NOTIFY sbt_r".to_string(),
             "public.transcripts",
         ),
         (
@@ -863,26 +926,78 @@ async fn keys_set_aside_for_a_bulk_insert_are_checked_once_after_it() {
             format!("CREATE ROLE {role} NOLOGIN; SET LOCAL ROLE {role}"),
             "public.calls",
         ),
+        (
+            "SET LOCAL session_replication_role = replica".to_string(),
+            "public.calls",
+        ),
     ] {
         let mut tx = db.pool.begin().await.unwrap();
         sqlx::raw_sql(sqlx::AssertSqlSafe(setup))
             .execute(&mut *tx)
             .await
             .unwrap();
+        let setting: String =
+            switchboard::db::query_scalar("SELECT current_setting('session_replication_role')")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
         assert_eq!(
             keys::set_aside(&mut tx, table).await.unwrap(),
             None,
             "{table}"
         );
-        let setting: String =
-            sqlx::query_scalar("SELECT current_setting('session_replication_role')")
+        let after: String =
+            switchboard::db::query_scalar("SELECT current_setting('session_replication_role')")
                 .fetch_one(&mut *tx)
                 .await
                 .unwrap();
         assert_eq!(
-            setting, "origin",
+            after, setting,
             "{table}: the transaction is usable and as it was"
         );
         tx.rollback().await.unwrap();
     }
+}
+
+/// A session whose triggers are already off (a role's default `session_replication_role`) is
+/// refused before anything is written, unless the role may set it back.
+#[tokio::test]
+async fn an_import_in_a_session_without_triggers_is_refused_or_set_right() {
+    use switchboard::db::legacy::keys;
+    let db = TestDb::migrated().await;
+    let mut tx = db.pool.begin().await.unwrap();
+    switchboard::db::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    keys::require_origin(&mut tx).await.unwrap();
+    let now: String =
+        switchboard::db::query_scalar("SELECT current_setting('session_replication_role')")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!(now, "origin", "a superuser's session is set back");
+    tx.rollback().await.unwrap();
+
+    // A role that may not set it back: refused, the transaction still usable.
+    let role = format!("sbt_origin_{}", Uuid::new_v4().simple());
+    let mut tx = db.pool.begin().await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE ROLE {role} NOLOGIN; SET LOCAL session_replication_role = replica; \
+         SET LOCAL ROLE {role}"
+    )))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let err = keys::require_origin(&mut tx).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("this session's session_replication_role is replica"),
+        "{err}"
+    );
+    switchboard::db::query("SELECT 1")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
 }

@@ -21,7 +21,7 @@ pub mod replica;
 pub mod verify;
 
 pub use migrate::{MigrationInfo, migrate, pending_migrations};
-pub use pooler::{begin, long_snapshot, pinned, query, query_as, query_scalar};
+pub use pooler::{begin, long_snapshot, pinned, query, query_as, query_scalar, try_in_savepoint};
 
 /// The system tenant of schema-mapping-guide.md: shared resources and platform staff.
 pub const SYSTEM_TENANT: uuid::Uuid = uuid::Uuid::nil();

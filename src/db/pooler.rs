@@ -128,6 +128,24 @@ pub async fn pinned(pool: &PgPool) -> Result<Pinned, DbError> {
     }
 }
 
+/// Runs `statement` (a `SET LOCAL` the role may not be allowed, say) in a savepoint of the
+/// transaction on `conn`: `true` if it took effect, `false` if it was refused, the transaction
+/// then as it was.
+pub async fn try_in_savepoint(
+    conn: &mut PgConnection,
+    statement: &'static str,
+) -> Result<bool, DbError> {
+    query("SAVEPOINT sb_try").execute(&mut *conn).await?;
+    let took = query(statement).execute(&mut *conn).await.is_ok();
+    let end = if took {
+        "RELEASE SAVEPOINT sb_try"
+    } else {
+        "ROLLBACK TO SAVEPOINT sb_try"
+    };
+    query(end).execute(&mut *conn).await?;
+    Ok(took)
+}
+
 /// `pool.begin()`, with the session's settings `SET LOCAL` first behind a transaction pooler.
 pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, DbError> {
     let mut tx = pool.begin().await?;

@@ -138,18 +138,7 @@ pub async fn seed_bench_sized(
     ] {
         crate::db::query(setting).execute(&mut *tx).await?;
     }
-    crate::db::query("SAVEPOINT replica")
-        .execute(&mut *tx)
-        .await?;
-    if crate::db::query("SET LOCAL session_replication_role = replica")
-        .execute(&mut *tx)
-        .await
-        .is_err()
-    {
-        crate::db::query("ROLLBACK TO SAVEPOINT replica")
-            .execute(&mut *tx)
-            .await?;
-    }
+    crate::db::try_in_savepoint(&mut tx, "SET LOCAL session_replication_role = replica").await?;
     sqlx::raw_sql(HELPERS).execute(&mut *tx).await?;
 
     let mut done = 0;

@@ -463,13 +463,13 @@ SELECT h.*,
             ELSE 'updated' END AS action
 FROM (
 SELECT z.*,
-       -- The row's binary form, not its text (a million rows: the text of each uuid, time and
-       -- JSON value is most of the hash's cost), and the JSON values by their 64-bit hash.
+       -- The row's binary form, not its text (a million rows: the text of each uuid and time
+       -- is a good part of the hash's cost). JSON values go as they are: their binary form is
+       -- their text (a 64-bit jsonb_hash_extended is cheaper, but blind to where an object or
+       -- an array ends: {"a":{"b":1},"c":2} and {"a":{"b":1,"c":2}} hash alike).
        'b:' || md5(record_send(row(z.agent_id, z.user_id, z.contact_id, z.phone_number,
                                    z.status, z.duration_seconds, z.lead_type, z.created_at,
-                                   z.ended_at, z.recording_url,
-                                   jsonb_hash_extended(z.metadata, 0),
-                                   jsonb_hash_extended(z.bolna_metadata, 0),
+                                   z.ended_at, z.recording_url, z.metadata, z.bolna_metadata,
                                    z.bolna_conversation_id)))
            AS hash
 FROM (
@@ -648,7 +648,7 @@ SELECT x.*, x_hash.hash,
             ELSE 'updated' END AS action
 FROM x
 CROSS JOIN LATERAL (SELECT 'b:' || md5(record_send(row(x.call_id, x.user_id, x.content,
-                                   jsonb_hash_extended(x.speaker_segments, 0)))) AS hash) x_hash;
+                                   x.speaker_segments))) AS hash) x_hash;
 
 -- step: transcripts written
 INSERT INTO transcripts (id, call_id, user_id, content, speaker_segments, analysis_status)

@@ -22,6 +22,8 @@ use crate::db::connect::quote_ident;
 struct Key {
     name: String,
     referenced: String,
+    /// The referenced table is partitioned (its partitions are looked in; else ONLY it).
+    partitioned: bool,
     columns: Vec<String>,
     referenced_columns: Vec<String>,
 }
@@ -30,13 +32,16 @@ struct Key {
 /// this role may and `table` has nothing else that replica mode would skip; returns the setting
 /// to restore, or `None` where the keys stay checked row by row.
 pub async fn set_aside(tx: &mut PgConnection, table: &str) -> Result<Option<String>, ImportError> {
-    // Triggers of the table's own (not the keys' internal ones) that fire on INSERT, keys
-    // with MATCH FULL (whose check below would differ), and a partitioned table (its
-    // partitions may have triggers and keys of their own): any keeps the row-by-row checks.
+    // What replica mode would skip besides the keys' checks keeps them all row by row: any
+    // other trigger that fires on INSERT (the table's own, and the internal rechecks of a
+    // deferrable unique key), an INSERT rule, a key with MATCH FULL (whose check below would
+    // differ), a partitioned table (its partitions may have triggers and keys of their own).
     let blockers: i64 = crate::db::query_scalar(
         "SELECT (SELECT count(*) FROM pg_trigger \
-                 WHERE tgrelid = $1::regclass AND NOT tgisinternal AND tgenabled <> 'D' \
-                   AND (tgtype & 4) <> 0) \
+                 WHERE tgrelid = $1::regclass AND tgenabled <> 'D' AND (tgtype & 4) <> 0 \
+                   AND tgfoid <> 'pg_catalog.\"RI_FKey_check_ins\"'::regproc) \
+              + (SELECT count(*) FROM pg_rewrite \
+                 WHERE ev_class = $1::regclass AND ev_type = '3' AND ev_enabled <> 'D') \
               + (SELECT count(*) FROM pg_constraint \
                  WHERE conrelid = $1::regclass AND contype = 'f' AND confmatchtype = 'f') \
               + (SELECT count(*) FROM pg_class WHERE oid = $1::regclass AND relkind = 'p')",
@@ -51,19 +56,13 @@ pub async fn set_aside(tx: &mut PgConnection, table: &str) -> Result<Option<Stri
         crate::db::query_scalar("SELECT current_setting('session_replication_role')")
             .fetch_one(&mut *tx)
             .await?;
-    crate::db::query("SAVEPOINT keys_aside")
-        .execute(&mut *tx)
-        .await?;
-    let allowed = crate::db::query("SET LOCAL session_replication_role = replica")
-        .execute(&mut *tx)
-        .await
-        .is_ok();
-    let end = if allowed {
-        "RELEASE SAVEPOINT keys_aside"
-    } else {
-        "ROLLBACK TO SAVEPOINT keys_aside"
-    };
-    crate::db::query(end).execute(&mut *tx).await?;
+    if before != "origin" {
+        // Triggers are already off in this session (a role's default?): checking only these
+        // keys would not make up for it. `require_origin` refuses such a session first.
+        return Ok(None);
+    }
+    let allowed =
+        crate::db::try_in_savepoint(tx, "SET LOCAL session_replication_role = replica").await?;
     Ok(allowed.then_some(before))
 }
 
@@ -114,26 +113,39 @@ pub async fn check_and_restore(
             .map(|c| format!("t.{} IS NOT NULL", quote_ident(c)))
             .collect::<Vec<_>>()
             .join(" AND ");
-        // MATCH SIMPLE: a row with a NULL in the key refers to nothing. The referenced columns
-        // are unique, so every wanted key finds one row or none. Referenced rows this
-        // transaction wrote are not locked (no other transaction sees them, so none can delete
-        // them); the others are, and one deleted meanwhile is not found by the lock.
+        // MATCH SIMPLE: a row with a NULL in the key refers to nothing. As the key's trigger,
+        // the referenced table alone (ONLY), not tables inheriting from it, unless it is
+        // partitioned. Referenced rows this transaction wrote are not locked (no other
+        // transaction sees them, so none can delete them); the others are, and one deleted
+        // meanwhile is not found by the lock. A wanted key with neither is missing.
+        let only = if key.partitioned { "" } else { "ONLY " };
+        let matches = |other: &str| {
+            key.columns
+                .iter()
+                .zip(&key.referenced_columns)
+                .map(|(c, r)| format!("{other}.{} = w.{}", quote_ident(r), quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
         let sql = format!(
             "WITH wanted AS MATERIALIZED ( \
                  SELECT DISTINCT {wanted} FROM lg_new_keys t WHERE {not_null}), \
              found AS MATERIALIZED ( \
                  SELECT r.xmin = pg_current_xact_id()::xid AS sb_ours, {referenced_columns} \
-                 FROM {referenced} r WHERE ({referenced_columns}) IN (SELECT * FROM wanted)), \
+                 FROM {only}{referenced} r WHERE ({referenced_columns}) IN (SELECT * FROM wanted)), \
              locked AS MATERIALIZED ( \
-                 SELECT 1 FROM {referenced} r WHERE ({referenced_columns}) IN \
-                     (SELECT {found_columns} FROM found WHERE NOT sb_ours) \
+                 SELECT {referenced_columns} FROM {only}{referenced} r \
+                 WHERE ({referenced_columns}) IN (SELECT {found_columns} FROM found WHERE NOT sb_ours) \
                  FOR KEY SHARE OF r) \
-             SELECT (SELECT count(*) FROM wanted) - (SELECT count(*) FROM found WHERE sb_ours) \
-                    - (SELECT count(*) FROM locked)",
+             SELECT count(*) FROM wanted w \
+             WHERE NOT EXISTS (SELECT 1 FROM found f WHERE f.sb_ours AND {in_found}) \
+               AND NOT EXISTS (SELECT 1 FROM locked l WHERE {in_locked})",
             wanted = columns("t", &key.columns),
             referenced = key.referenced,
             referenced_columns = columns("r", &key.referenced_columns),
             found_columns = columns("found", &key.referenced_columns),
+            in_found = matches("f"),
+            in_locked = matches("l"),
         );
         let missing: i64 = crate::db::query_scalar(sqlx::AssertSqlSafe(sql))
             .fetch_one(&mut *tx)
@@ -157,8 +169,10 @@ pub async fn check_and_restore(
 
 /// The foreign keys of `table`, from the catalog.
 async fn keys(tx: &mut PgConnection, table: &str) -> Result<Vec<Key>, ImportError> {
-    let rows: Vec<(String, String, Vec<String>, Vec<String>)> = crate::db::query_as(
+    type Row = (String, String, bool, Vec<String>, Vec<String>);
+    let rows: Vec<Row> = crate::db::query_as(
         "SELECT c.conname::text, c.confrelid::regclass::text, \
+                (SELECT relkind = 'p' FROM pg_class WHERE oid = c.confrelid), \
                 array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i) \
                       JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n \
                       ORDER BY k.i), \
@@ -173,11 +187,33 @@ async fn keys(tx: &mut PgConnection, table: &str) -> Result<Vec<Key>, ImportErro
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(name, referenced, columns, referenced_columns)| Key {
-            name,
-            referenced,
-            columns,
-            referenced_columns,
-        })
+        .map(
+            |(name, referenced, partitioned, columns, referenced_columns)| Key {
+                name,
+                referenced,
+                partitioned,
+                columns,
+                referenced_columns,
+            },
+        )
         .collect())
+}
+
+/// Refuses a session whose triggers are already off (`session_replication_role` other than
+/// `origin`, e.g. a role's default): the import's keys, and the platform's triggers, would not
+/// run. A role that may set it back does so for the import's transaction.
+pub async fn require_origin(tx: &mut PgConnection) -> Result<(), ImportError> {
+    let now: String = crate::db::query_scalar("SELECT current_setting('session_replication_role')")
+        .fetch_one(&mut *tx)
+        .await?;
+    if now == "origin" {
+        return Ok(());
+    }
+    if crate::db::try_in_savepoint(tx, "SET LOCAL session_replication_role = origin").await? {
+        return Ok(());
+    }
+    Err(ImportError::Integrity(format!(
+        "this session's session_replication_role is {now}: triggers and foreign keys would not \
+         run, so nothing was imported; connect as a role without that setting"
+    )))
 }

@@ -329,6 +329,7 @@ pub async fn import(
     sqlx::raw_sql("SET LOCAL statement_timeout = 0; SET LOCAL work_mem = '64MB';")
         .execute(&mut *tx)
         .await?;
+    keys::require_origin(tx).await?;
     // New ids: a UUIDv7 prefix of this import (the time in ms, then random bits) and the
     // sequence lg_ids, so that the ids the import writes ascend.
     super::query(
