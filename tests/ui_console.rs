@@ -1644,4 +1644,10 @@ fn a_key_that_does_nothing_here_says_so() {
     );
     app.update(key(KeyCode::Char('j')));
     assert_eq!(app.status.info, None);
+    // A digit past the last pane too.
+    app.update(key(KeyCode::Char('9')));
+    assert_eq!(
+        app.status.info.as_deref(),
+        Some("`9` does nothing here; ? lists the keys")
+    );
 }
