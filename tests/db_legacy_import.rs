@@ -936,21 +936,13 @@ async fn keys_set_aside_for_a_bulk_insert_are_checked_once_after_it() {
             .execute(&mut *tx)
             .await
             .unwrap();
-        let setting: String =
-            switchboard::db::query_scalar("SELECT current_setting('session_replication_role')")
-                .fetch_one(&mut *tx)
-                .await
-                .unwrap();
+        let setting = keys::replication_role(&mut tx).await.unwrap();
         assert_eq!(
             keys::set_aside(&mut tx, table).await.unwrap(),
             None,
             "{table}"
         );
-        let after: String =
-            switchboard::db::query_scalar("SELECT current_setting('session_replication_role')")
-                .fetch_one(&mut *tx)
-                .await
-                .unwrap();
+        let after = keys::replication_role(&mut tx).await.unwrap();
         assert_eq!(
             after, setting,
             "{table}: the transaction is usable and as it was"
@@ -971,11 +963,7 @@ async fn an_import_in_a_session_without_triggers_is_refused_or_set_right() {
         .await
         .unwrap();
     keys::require_origin(&mut tx).await.unwrap();
-    let now: String =
-        switchboard::db::query_scalar("SELECT current_setting('session_replication_role')")
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
+    let now = keys::replication_role(&mut tx).await.unwrap();
     assert_eq!(now, "origin", "a superuser's session is set back");
     tx.rollback().await.unwrap();
 

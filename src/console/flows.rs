@@ -9,7 +9,7 @@ use super::pane::Fetch;
 use crate::actions::export::ExportRequest;
 use crate::actions::sign_in::{Credentials, SignInError};
 use crate::actions::targets::Target;
-use crate::actions::{ActionError, Actor, Outcome, Session, Verb};
+use crate::actions::{ActionError, Actor, Outcome, Request, Session, Verb};
 use crate::db::export::Format;
 use crate::db::lists::ListKind;
 use crate::password::Secret;
@@ -239,24 +239,39 @@ impl App {
     /// Shows `dialog`; a confirm dialog first asks the database whether the change would be
     /// refused (`y` waits for the answer).
     fn show(&mut self, dialog: Dialog) -> Vec<Job> {
-        let Dialog::Confirm(mut c) = dialog else {
+        let Dialog::Confirm(c) = dialog else {
             self.dialog = Some(dialog);
             return self.picker_jobs();
         };
+        self.send(
+            c,
+            |c| &mut c.checking,
+            |req, session, request| WriteJob::Check {
+                req,
+                session,
+                request,
+            },
+        )
+    }
+
+    /// Sends the confirm dialog's request as `job` (its check, or the change itself), the
+    /// request's id kept in the dialog's `slot`; without a session the dialog stays as it is.
+    fn send(
+        &mut self,
+        mut c: forms::Confirm,
+        slot: fn(&mut forms::Confirm) -> &mut Option<ReqId>,
+        job: fn(ReqId, Box<Session>, Request) -> WriteJob,
+    ) -> Vec<Job> {
         let Some(session) = &self.session else {
             self.dialog = Some(Dialog::Confirm(c));
             return Vec::new();
         };
         let session = Box::new(session.clone());
         let req = self.req();
-        c.checking = Some(req);
+        *slot(&mut c) = Some(req);
         let request = c.request.clone();
         self.dialog = Some(Dialog::Confirm(c));
-        vec![Job::Write(WriteJob::Check {
-            req,
-            session,
-            request,
-        })]
+        vec![Job::Write(job(req, session, request))]
     }
 
     /// The form again, with why the database refused what it asked, the cursor on its first
@@ -276,21 +291,20 @@ impl App {
     }
 
     /// `y` on a confirm dialog whose check is in: the change is sent (once).
-    fn apply_confirmed(&mut self, mut c: forms::Confirm) -> Vec<Job> {
-        let (Some(session), None) = (&self.session, c.pending) else {
+    fn apply_confirmed(&mut self, c: forms::Confirm) -> Vec<Job> {
+        if c.pending.is_some() {
             self.dialog = Some(Dialog::Confirm(c));
             return Vec::new();
-        };
-        let session = Box::new(session.clone());
-        let req = self.req();
-        c.pending = Some(req);
-        let request = c.request.clone();
-        self.dialog = Some(Dialog::Confirm(c));
-        vec![Job::Write(WriteJob::Apply {
-            req,
-            session,
-            request,
-        })]
+        }
+        self.send(
+            c,
+            |c| &mut c.pending,
+            |req, session, request| WriteJob::Apply {
+                req,
+                session,
+                request,
+            },
+        )
     }
 
     /// The database's answer to a submitted change: the confirm dialog may apply it now, or the

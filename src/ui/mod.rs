@@ -394,29 +394,32 @@ fn render_list(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
         .collect();
     let mut lines = vec![Line::from(header)];
     let visible = usize::from(table_area.height.saturating_sub(1));
-    if let (true, Some(e)) = (pane.rows.is_empty(), &pane.filter_error) {
-        // The filter line cuts a long reason: here it is whole, wrapped.
-        let width = usize::from(table_area.width).max(1);
-        for part in text::wrap(&clean(e), width) {
-            lines.push(Line::from(Span::styled(part, theme.error())));
-        }
-        lines.push(Line::from(Span::styled(
-            "No rows while the filter is not valid: fix it, or Esc clears it.",
-            theme.error(),
-        )));
-    } else if pane.rows.is_empty() {
-        let msg = if let Some(e) = &pane.error {
-            Line::from(Span::styled(format!("Error: {}", clean(e)), theme.error()))
-        } else if !pane.loaded {
-            Line::from(Span::styled("Loading…", theme.dim()))
-        } else if pane.filter.is_empty() {
-            Line::from(format!("No {} yet.", pane.kind.title().to_lowercase()))
+    if pane.rows.is_empty() {
+        if let Some(e) = &pane.filter_error {
+            // The filter line cuts a long reason: here it is whole, wrapped.
+            let width = usize::from(table_area.width).max(1);
+            lines.extend(
+                text::wrap(&clean(e), width)
+                    .into_iter()
+                    .map(|part| Line::from(Span::styled(part, theme.error()))),
+            );
+            lines.push(Line::from(Span::styled(
+                "No rows while the filter is not valid: fix it, or Esc clears it.",
+                theme.error(),
+            )));
         } else {
-            Line::from(format!(
-                "Nothing matches the filter `{value}`. Esc clears it."
-            ))
-        };
-        lines.push(msg);
+            lines.push(if let Some(e) = &pane.error {
+                Line::from(Span::styled(format!("Error: {}", clean(e)), theme.error()))
+            } else if !pane.loaded {
+                Line::from(Span::styled("Loading…", theme.dim()))
+            } else if pane.filter.is_empty() {
+                Line::from(format!("No {} yet.", pane.kind.title().to_lowercase()))
+            } else {
+                Line::from(format!(
+                    "Nothing matches the filter `{value}`. Esc clears it."
+                ))
+            });
+        }
     }
     for (idx, row) in pane.rows.iter().enumerate().skip(pane.offset).take(visible) {
         let mut spans = Vec::new();

@@ -52,10 +52,7 @@ pub async fn set_aside(tx: &mut PgConnection, table: &str) -> Result<Option<Stri
     if blockers > 0 {
         return Ok(None);
     }
-    let before: String =
-        crate::db::query_scalar("SELECT current_setting('session_replication_role')")
-            .fetch_one(&mut *tx)
-            .await?;
+    let before = replication_role(tx).await?;
     if before != "origin" {
         // Triggers are already off in this session (a role's default?): checking only these
         // keys would not make up for it. `require_origin` refuses such a session first.
@@ -203,9 +200,7 @@ async fn keys(tx: &mut PgConnection, table: &str) -> Result<Vec<Key>, ImportErro
 /// `origin`, e.g. a role's default): the import's keys, and the platform's triggers, would not
 /// run. A role that may set it back does so for the import's transaction.
 pub async fn require_origin(tx: &mut PgConnection) -> Result<(), ImportError> {
-    let now: String = crate::db::query_scalar("SELECT current_setting('session_replication_role')")
-        .fetch_one(&mut *tx)
-        .await?;
+    let now = replication_role(tx).await?;
     if now == "origin" {
         return Ok(());
     }
@@ -216,4 +211,13 @@ pub async fn require_origin(tx: &mut PgConnection) -> Result<(), ImportError> {
         "this session's session_replication_role is {now}: triggers and foreign keys would not \
          run, so nothing was imported; connect as a role without that setting"
     )))
+}
+
+/// The session's `session_replication_role`: `origin` where triggers run.
+pub async fn replication_role(tx: &mut PgConnection) -> Result<String, ImportError> {
+    Ok(
+        crate::db::query_scalar("SELECT current_setting('session_replication_role')")
+            .fetch_one(&mut *tx)
+            .await?,
+    )
 }

@@ -297,14 +297,17 @@ pub(super) async fn build(
     // written a moment ago. A small import against a large platform keeps its nested loops
     // (hashing a whole platform table for a few thousand staged rows costs more).
     let staged: i64 = tables.iter().map(|t| t.legacy).sum();
-    let nestloop: String = query_scalar("SELECT current_setting('enable_nestloop')")
-        .fetch_one(&mut *tx)
-        .await?;
-    if staged >= LARGE_IMPORT {
+    let nestloop: Option<String> = if staged >= LARGE_IMPORT {
+        let was = query_scalar("SELECT current_setting('enable_nestloop')")
+            .fetch_one(&mut *tx)
+            .await?;
         query("SET LOCAL enable_nestloop = off")
             .execute(&mut *tx)
             .await?;
-    }
+        Some(was)
+    } else {
+        None
+    };
     for (name, sql) in CHECKS {
         let bad: i64 = query_scalar(*sql).fetch_one(&mut *tx).await?;
         checks.push(Check {
@@ -317,10 +320,12 @@ pub(super) async fn build(
             },
         });
     }
-    query("SELECT set_config('enable_nestloop', $1, true)")
-        .bind(&nestloop)
-        .execute(&mut *tx)
-        .await?;
+    if let Some(was) = nestloop {
+        query("SELECT set_config('enable_nestloop', $1, true)")
+            .bind(was)
+            .execute(&mut *tx)
+            .await?;
+    }
     let rows: Vec<RowNote> = query_as(
         "SELECT legacy_table, legacy_id, outcome, reason FROM lg_notes \
          ORDER BY legacy_table, length(legacy_id), legacy_id, outcome",
