@@ -546,6 +546,62 @@ async fn a_failure_in_the_middle_leaves_the_target_as_it_was() {
     assert!(new["error"].as_str().unwrap().contains("injected failure"));
 }
 
+/// The calls' checks, made in one pass over the calls, each find what breaks them: a call not
+/// written (a trigger of the platform's dropped it), a call whose contact does not exist and
+/// one whose contact is another tenant's (the keys that would refuse them are gone).
+#[tokio::test]
+async fn the_calls_checks_find_a_missing_an_orphaned_and_a_cross_tenant_call() {
+    let (db, f, source) = legacy_db().await;
+    sqlx::raw_sql(
+        "ALTER TABLE calls DROP CONSTRAINT calls_contact_id_fkey; \
+         ALTER TABLE transcripts DROP CONSTRAINT transcripts_call_id_fkey, \
+             DROP CONSTRAINT transcripts_call_id_user_id_fkey; \
+         CREATE SEQUENCE sbt_n; \
+         CREATE FUNCTION sbt_bend() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         DECLARE n bigint := nextval('sbt_n'); \
+         BEGIN \
+             IF n = 1 THEN RETURN NULL; END IF; \
+             IF n = 2 THEN NEW.contact_id := gen_random_uuid(); END IF; \
+             IF n = 3 THEN \
+                 NEW.contact_id := (SELECT c.id FROM contacts c JOIN users u ON u.id = c.user_id \
+                                    WHERE u.tenant_id <> (SELECT tenant_id FROM users \
+                                                          WHERE id = NEW.user_id) \
+                                    ORDER BY c.id LIMIT 1); \
+             END IF; \
+             RETURN NEW; \
+         END $$; \
+         CREATE TRIGGER sbt_bend BEFORE INSERT ON calls FOR EACH ROW EXECUTE FUNCTION sbt_bend();",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let done = run(&db, &f, &source, true).await;
+    let failed: BTreeMap<&str, &str> = done
+        .report
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| (c.name.as_str(), c.detail.as_str()))
+        .collect();
+    assert_eq!(
+        failed,
+        BTreeMap::from([
+            (
+                "every imported row is in its platform table (old vs new counts)",
+                "1 rows"
+            ),
+            ("no orphaned call (agent, user and contact exist)", "1 rows"),
+            (
+                "a call's agent and contact are in the call's tenant (tenant isolation)",
+                "1 rows"
+            ),
+        ]),
+        "{:#?}",
+        done.report.checks
+    );
+    assert!(!done.committed);
+}
+
 #[tokio::test]
 async fn a_legacy_schema_missing_a_table_or_a_column_is_refused_naming_them() {
     let (db, _f, _source) = legacy_db().await;
@@ -815,29 +871,62 @@ async fn keys_set_aside_for_a_bulk_insert_are_checked_once_after_it() {
     sqlx::raw_sql(
         "CREATE TABLE sbt_child () INHERITS (calls); \
          INSERT INTO sbt_child SELECT * FROM calls ORDER BY id LIMIT 1; \
-         UPDATE sbt_child SET id = '00000000-0000-4000-8000-00000000c41d'",
+         UPDATE sbt_child SET id = '00000000-0000-4000-8000-00000000c41d'; \
+         CREATE TABLE sbt_ref (id uuid PRIMARY KEY, call_id uuid REFERENCES calls (id), \
+             user_id uuid, FOREIGN KEY (call_id, user_id) REFERENCES calls (id, user_id))",
     )
     .execute(&db.pool)
     .await
     .unwrap();
-    // (call, user, the key that must fail)
+    // (table, call, user, the key that must fail). A row the composite key checks (its columns
+    // all set) is checked by it alone; one with a NULL user by the single key.
     let child = Uuid::parse_str("00000000-0000-4000-8000-00000000c41d").unwrap();
     let cases = [
-        (Uuid::new_v4(), user, Some("transcripts_call_id_fkey")),
-        (call, other_user, Some("transcripts_call_id_user_id_fkey")),
-        (child, user, Some("transcripts_call_id_fkey")),
-        (call, user, None),
+        (
+            "transcripts",
+            Uuid::new_v4(),
+            Some(user),
+            Some("transcripts_call_id_user_id_fkey"),
+        ),
+        (
+            "transcripts",
+            call,
+            Some(other_user),
+            Some("transcripts_call_id_user_id_fkey"),
+        ),
+        (
+            "transcripts",
+            child,
+            Some(user),
+            Some("transcripts_call_id_user_id_fkey"),
+        ),
+        ("transcripts", call, Some(user), None),
+        (
+            "sbt_ref",
+            Uuid::new_v4(),
+            None,
+            Some("sbt_ref_call_id_fkey"),
+        ),
+        (
+            "sbt_ref",
+            Uuid::new_v4(),
+            Some(user),
+            Some("sbt_ref_call_id_user_id_fkey"),
+        ),
+        ("sbt_ref", child, None, Some("sbt_ref_call_id_fkey")),
+        ("sbt_ref", call, None, None),
     ];
-    for (call_id, user_id, fails) in cases {
+    for (table, call_id, user_id, fails) in cases {
+        let qualified = format!("public.{table}");
         let mut tx = db.pool.begin().await.unwrap();
-        let before = keys::set_aside(&mut tx, "public.transcripts")
+        let before = keys::set_aside(&mut tx, &qualified)
             .await
             .unwrap()
             .expect("a superuser may set the triggers aside");
         let id = Uuid::new_v4();
-        switchboard::db::query(
-            "INSERT INTO transcripts (id, call_id, user_id) VALUES ($1, $2, $3)",
-        )
+        switchboard::db::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {table} (id, call_id, user_id) VALUES ($1, $2, $3)"
+        )))
         .bind(id)
         .bind(call_id)
         .bind(user_id)
@@ -845,16 +934,15 @@ async fn keys_set_aside_for_a_bulk_insert_are_checked_once_after_it() {
         .await
         .unwrap();
         let new_ids = format!("SELECT '{id}'::uuid");
-        let checked =
-            keys::check_and_restore(&mut tx, "public.transcripts", &new_ids, &before).await;
+        let checked = keys::check_and_restore(&mut tx, &qualified, &new_ids, &before).await;
         match fails {
             Some(key) => {
                 let err = checked.unwrap_err().to_string();
-                assert!(err.contains(&format!("(key {key})")), "{err}");
+                assert!(err.contains(&format!("(key {key})")), "{table}: {err}");
                 // The triggers are back: the same row is refused at once.
-                let again = switchboard::db::query(
-                    "INSERT INTO transcripts (call_id, user_id) VALUES ($1, $2)",
-                )
+                let again = switchboard::db::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO {table} (id, call_id, user_id) VALUES (gen_random_uuid(), $1, $2)"
+                )))
                 .bind(call_id)
                 .bind(user_id)
                 .execute(&mut *tx)

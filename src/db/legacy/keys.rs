@@ -19,6 +19,7 @@ use crate::db::connect::quote_ident;
 
 /// A foreign key of the table: its name, the referenced table (as `regclass` prints it, quoted
 /// where it must be), and the column pairs.
+#[derive(Clone)]
 struct Key {
     name: String,
     referenced: String,
@@ -96,7 +97,7 @@ pub async fn check_and_restore(
     )))
     .execute(&mut *tx)
     .await?;
-    for key in keys {
+    for key in &keys {
         let columns = |prefix: &str, names: &[String]| {
             names
                 .iter()
@@ -104,12 +105,23 @@ pub async fn check_and_restore(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let not_null = key
-            .columns
+        // The rows of the new ones whose `names` are all set.
+        let all_set = |names: &[String]| {
+            names
+                .iter()
+                .map(|c| format!("t.{} IS NOT NULL", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        // A row another key of the same referenced table covers (its columns, and more, all
+        // set: transcripts' call_id within (call_id, user_id)) is checked, and its referenced
+        // row locked, by that key: the same row is found or not.
+        let not_null = keys
             .iter()
-            .map(|c| format!("t.{} IS NOT NULL", quote_ident(c)))
-            .collect::<Vec<_>>()
-            .join(" AND ");
+            .filter(|other| covers(other, key))
+            .fold(all_set(&key.columns), |wanted, other| {
+                format!("{wanted} AND NOT ({})", all_set(&other.columns))
+            });
         // MATCH SIMPLE: a row with a NULL in the key refers to nothing. As the key's trigger,
         // the referenced table alone (ONLY), not tables inheriting from it, unless it is
         // partitioned. Referenced rows this transaction wrote are not locked (no other
@@ -162,6 +174,22 @@ pub async fn check_and_restore(
         .execute(&mut *tx)
         .await?;
     Ok(())
+}
+
+/// Whether `wider` checks what `key` checks wherever `wider`'s columns are all set: the same
+/// referenced table, and each of `key`'s columns paired with the same referenced column, with
+/// more columns besides (a row found by `wider` is a row `key` would find).
+fn covers(wider: &Key, key: &Key) -> bool {
+    wider.referenced == key.referenced
+        && wider.partitioned == key.partitioned
+        && wider.columns.len() > key.columns.len()
+        && key.columns.iter().zip(&key.referenced_columns).all(|pair| {
+            wider
+                .columns
+                .iter()
+                .zip(&wider.referenced_columns)
+                .any(|other| other == pair)
+        })
 }
 
 /// The foreign keys of `table`, from the catalog.
@@ -220,4 +248,37 @@ pub async fn replication_role(tx: &mut PgConnection) -> Result<String, ImportErr
             .fetch_one(&mut *tx)
             .await?,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(referenced: &str, pairs: &[(&str, &str)]) -> Key {
+        Key {
+            name: String::new(),
+            referenced: referenced.into(),
+            partitioned: false,
+            columns: pairs.iter().map(|(c, _)| c.to_string()).collect(),
+            referenced_columns: pairs.iter().map(|(_, r)| r.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_wider_key_of_the_same_table_and_pairs_covers_a_narrower_one() {
+        let single = key("calls", &[("call_id", "id")]);
+        let composite = key("calls", &[("call_id", "id"), ("user_id", "user_id")]);
+        assert!(covers(&composite, &single));
+        assert!(!covers(&single, &composite));
+        assert!(!covers(&composite, &composite));
+        // Another table, or the same column paired with another referenced column, is not the
+        // same row.
+        let elsewhere = key("agents", &[("call_id", "id"), ("user_id", "user_id")]);
+        assert!(!covers(&elsewhere, &single));
+        let crossed = key("calls", &[("call_id", "user_id"), ("user_id", "id")]);
+        assert!(!covers(&crossed, &single));
+        let mut parted = composite.clone();
+        parted.partitioned = true;
+        assert!(!covers(&parted, &single));
+    }
 }
