@@ -1101,3 +1101,30 @@ async fn a_page_at_a_row_starts_with_it_in_every_pane() {
     .unwrap();
     assert_eq!(page.first().map(|r| r.id), next_active);
 }
+
+/// The filter values with a fixed set are read from the connected platform's CHECK
+/// constraints: as documented on a migrated database, widened where the platform widened one,
+/// any value where it has none.
+#[tokio::test]
+async fn filter_values_are_read_from_the_platforms_check_constraints() {
+    use switchboard::db::lists::KnownValues;
+    let db = TestDb::migrated().await;
+    let known = KnownValues::load(&db.pool).await.unwrap();
+    assert_eq!(known, KnownValues::default());
+    sqlx::raw_sql(
+        "ALTER TABLE tenants DROP CONSTRAINT tenants_plan_check, \
+             ADD CONSTRAINT tenants_plan_check \
+             CHECK (plan IN ('system', 'free', 'starter', 'pro', 'enterprise', 'Business')); \
+         ALTER TABLE agents DROP CONSTRAINT agents_agent_type_check;",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let known = KnownValues::load(&db.pool).await.unwrap();
+    assert!(Filter::parse_known(ListKind::Tenants, "plan:business", &known).is_ok());
+    let refused = Filter::parse_known(ListKind::Tenants, "plan:gold", &known).unwrap_err();
+    assert!(refused.contains("plan:business"), "{refused}");
+    assert!(Filter::parse_known(ListKind::Agents, "type:voice", &known).is_ok());
+    assert!(Filter::parse_known(ListKind::Agents, "is:purple", &known).is_err());
+    assert!(Filter::parse_known(ListKind::Users, "role:admn", &known).is_err());
+}

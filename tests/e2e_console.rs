@@ -522,6 +522,44 @@ async fn an_out_of_range_date_filter_is_refused_in_words_and_the_console_goes_on
     assert!(c.wait_exit().success());
 }
 
+/// The filter values with a fixed set are the connected platform's: a plan its CHECK
+/// constraint was widened with is a filter like the others, a plan it does not allow is
+/// refused with the platform's own list, and without the agents' type constraint any type is a
+/// question (that finds nothing) rather than a refusal.
+#[tokio::test]
+async fn filter_values_follow_the_platforms_check_constraints() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    sqlx::raw_sql(
+        "ALTER TABLE tenants DROP CONSTRAINT tenants_plan_check, \
+             ADD CONSTRAINT tenants_plan_check \
+             CHECK (plan IN ('system', 'free', 'starter', 'pro', 'enterprise', 'business')); \
+         UPDATE tenants SET plan = 'business' WHERE name = 'Acme Realty Group'; \
+         ALTER TABLE agents DROP CONSTRAINT agents_agent_type_check;",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
+    c.wait_for("Acme Realty Group");
+    c.keys(b"/plan:business\r");
+    let screen = c.wait_for("1 of 1");
+    assert!(screen.contains("Acme Realty Group"), "{screen}");
+    assert!(!screen.contains("not known here"), "{screen}");
+    c.keys(b"/\x15plan:gold\r");
+    let screen = c.wait_for("not known here");
+    assert!(screen.contains("plan:business"), "{screen}");
+    c.keys(b"\x1b");
+    c.keys(b"4");
+    c.wait_for("Agents");
+    c.keys(b"/type:voice\r");
+    let screen = c.wait_for("Nothing matches the filter");
+    assert!(!screen.contains("not known here"), "{screen}");
+    c.keys(b"\x1b");
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+}
+
 /// A super_admin renames a tenant to a long name: the first key replaces the name the form
 /// opened with (nothing is appended), the confirm dialog shows the whole new name, wrapped, and
 /// `y` writes exactly it.

@@ -19,7 +19,7 @@ use super::pane::{
     DetailView, FILTER_DEBOUNCE, Fetch, PAGE_ROWS, PageLoad, Pane, RETRY_AFTER, STATS_CHUNK,
 };
 use crate::actions::{AuditContext, Session};
-use crate::db::lists::{self, Filter, ListKind, ListRow, RowCount};
+use crate::db::lists::{self, Filter, KnownValues, ListKind, ListRow, RowCount};
 
 #[derive(Debug, Clone, Default)]
 pub struct Status {
@@ -75,6 +75,8 @@ pub struct App {
     pub standby: Option<crate::db::replica::View>,
     /// Where the overlays' scrolling stops (set by the front end after drawing).
     pub scroll_limits: super::log::ScrollLimits,
+    /// The values filter words with a fixed set may take (the connected database's, once read).
+    pub known: KnownValues,
     next_req: ReqId,
 }
 
@@ -119,6 +121,7 @@ impl App {
             live: Live::Off,
             standby: None,
             exporting: None,
+            known: KnownValues::default(),
             next_req: 1,
         }
     }
@@ -312,6 +315,10 @@ impl App {
             Msg::AuditNew => self.on_audit_new(),
             Msg::Standby(view) => {
                 self.standby = Some(view);
+                Vec::new()
+            }
+            Msg::Known(known) => {
+                self.known = known;
                 Vec::new()
             }
             Msg::Applied { req, result } => self.on_applied(req, result),
@@ -679,8 +686,9 @@ impl App {
     pub(super) fn apply_filter(&mut self) -> Vec<Job> {
         let tab = self.tab;
         let stale = self.req();
+        let known = self.known.clone();
         let pane = self.pane_mut();
-        match Filter::parse(pane.kind, pane.filter_input.value()) {
+        match Filter::parse_known(pane.kind, pane.filter_input.value(), &known) {
             Err(e) => {
                 // No row, count or figure of the previous filter may pass for an answer to this
                 // one: the list empties (answers still on their way are dropped), and fixing the

@@ -163,6 +163,8 @@ pub enum Msg {
     AuditNew,
     /// The standby was measured, or a read went to the primary instead (`db::replica`).
     Standby(crate::db::replica::View),
+    /// The values the connected database allows for the filter words with a fixed set.
+    Known(crate::db::lists::KnownValues),
     SignedIn {
         req: ReqId,
         /// Whether the demo password signed in.

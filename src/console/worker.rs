@@ -120,6 +120,16 @@ async fn write_on_primary(reads: &Reads, job: WriteJob, progress: &UnboundedSend
         } => {
             let demo = credentials == Credentials::Demo;
             let result = sign_in::sign_in(pool, &email, &credentials, &ctx, read_only).await;
+            if result.is_ok() {
+                // The filter values this database's constraints allow; where they cannot be
+                // read, the documented ones stay.
+                match crate::db::lists::KnownValues::load(pool).await {
+                    Ok(known) => {
+                        let _ = progress.send(Msg::Known(known));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "filter values not read"),
+                }
+            }
             Msg::SignedIn { req, demo, result }
         }
         WriteJob::Prepare { prep, session } => Msg::Prepared {

@@ -5,7 +5,115 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use super::DbError;
 use super::lists::ListKind;
+
+/// The values the platform's CHECK constraints allow for the columns filter words name
+/// ([`ListKind::filter_column`]): those of the database the console is connected to, read at
+/// sign-in ([`KnownValues::load`]), so that a platform that widened a set (a new plan) can
+/// filter by its new values, and one without the constraint takes any value. Until then, and
+/// where the catalog cannot be read, the sets of the platform's schema as documented.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnownValues {
+    /// (table, column) → its values; a column missing here takes any value.
+    sets: Vec<((&'static str, &'static str), Vec<String>)>,
+}
+
+impl Default for KnownValues {
+    fn default() -> Self {
+        let set = |values: &[&str]| values.iter().map(|v| v.to_string()).collect();
+        KnownValues {
+            sets: vec![
+                (("users", "role"), set(&["user", "admin", "super_admin"])),
+                (
+                    ("tenants", "plan"),
+                    set(&["system", "free", "starter", "pro", "enterprise"]),
+                ),
+                (("agents", "agent_type"), set(&["call", "chat"])),
+            ],
+        }
+    }
+}
+
+impl KnownValues {
+    /// The values filter word `key` of pane `kind` may take, where they are a fixed set:
+    /// `is:` words, and the columns of [`ListKind::filter_column`] with a CHECK constraint.
+    pub fn values(&self, kind: ListKind, key: &str) -> Option<Vec<&str>> {
+        if key == "is" {
+            return Some(kind.is_values().to_vec());
+        }
+        let column = kind.filter_column(key)?;
+        self.sets
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, values)| values.iter().map(String::as_str).collect())
+    }
+
+    /// The sets of the connected database: for each column of [`ListKind::filter_column`],
+    /// the quoted values of a one-column CHECK constraint on it (`role IN ('user', …)`), or no
+    /// set where the table has no such constraint.
+    pub async fn load<'e, E>(executor: E) -> Result<KnownValues, DbError>
+    where
+        E: sqlx::PgExecutor<'e>,
+    {
+        let rows: Vec<(String, String, String)> = crate::db::query_as(
+            "SELECT r.relname::text, a.attname::text, pg_get_constraintdef(c.oid) \
+             FROM pg_constraint c \
+             JOIN pg_class r ON r.oid = c.conrelid \
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+             WHERE c.contype = 'c' AND cardinality(c.conkey) = 1 \
+               AND c.conrelid IN (to_regclass('users'), to_regclass('tenants'), \
+                                  to_regclass('agents')) \
+             ORDER BY c.conname",
+        )
+        .fetch_all(executor)
+        .await?;
+        let columns = [
+            ("users", "role"),
+            ("tenants", "plan"),
+            ("agents", "agent_type"),
+        ];
+        let sets = columns
+            .into_iter()
+            .filter_map(|column| {
+                rows.iter()
+                    .filter(|(t, c, _)| (t.as_str(), c.as_str()) == column)
+                    .map(|(_, _, definition)| quoted_literals(definition))
+                    .find(|values| !values.is_empty())
+                    .map(|values| (column, values))
+            })
+            .collect();
+        Ok(KnownValues { sets })
+    }
+}
+
+/// The quoted literals of a constraint's definition as `pg_get_constraintdef` prints it
+/// (`'it''s'` is `it's`), lower-cased as filter values are compared.
+fn quoted_literals(definition: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    let mut chars = definition.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut value = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    value.push('\'');
+                }
+                '\'' => break,
+                c => value.push(c),
+            }
+        }
+        let value = value.to_lowercase();
+        if !values.contains(&value) {
+            values.push(value);
+        }
+    }
+    values
+}
 
 /// The most words a filter takes: each `key:value` word is a condition of the query (an
 /// `actor:` word a lookup of its own), so their number bounds the query's cost.
@@ -19,9 +127,16 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Splits `input` into `key:value` words the pane knows and free text. Unknown keys stay
-    /// in the free text, so `a:b` can still be searched for.
+    /// Splits `input` into `key:value` words the pane knows and free text, with the values of
+    /// the platform's schema as documented (see [`Filter::parse_known`]).
     pub fn parse(kind: ListKind, input: &str) -> Result<Filter, String> {
+        Filter::parse_known(kind, input, &KnownValues::default())
+    }
+
+    /// Splits `input` into `key:value` words the pane knows and free text; a word whose values
+    /// are a fixed set (`known`) must be one of them. Unknown keys stay in the free text, so
+    /// `a:b` can still be searched for.
+    pub fn parse_known(kind: ListKind, input: &str, known: &KnownValues) -> Result<Filter, String> {
         let mut text = Vec::new();
         let mut words = Vec::new();
         let tokens = input.split_whitespace().count();
@@ -37,7 +152,7 @@ impl Filter {
                     if v.is_empty() {
                         return Err(format!("`{k}:` needs a value"));
                     }
-                    if let Some(values) = kind.filter_values(&k)
+                    if let Some(values) = known.values(kind, &k)
                         && !values.contains(&v.to_lowercase().as_str())
                     {
                         return Err(format!(
@@ -350,5 +465,26 @@ fn push_is(qb: &mut QueryBuilder<Postgres>, f: &Filter, column: &'static str) {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_constraints_quoted_values_are_read_as_postgres_prints_them() {
+        assert_eq!(
+            quoted_literals(
+                "CHECK (((plan)::text = ANY ((ARRAY['system'::character varying, \
+                 'Pro'::character varying, 'it''s'::character varying])::text[])))"
+            ),
+            ["system", "pro", "it's"]
+        );
+        assert_eq!(
+            quoted_literals("CHECK ((role IN ('user', 'admin', 'user')))"),
+            ["user", "admin"]
+        );
+        assert!(quoted_literals("CHECK ((length(name) > 0))").is_empty());
     }
 }

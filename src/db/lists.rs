@@ -10,7 +10,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::filter::push_filter;
-pub use super::filter::{Filter, MAX_FILTER_WORDS, like_pattern};
+pub use super::filter::{Filter, KnownValues, MAX_FILTER_WORDS, like_pattern};
 use super::{DbError, labels};
 
 /// The panes' lists, in tab order. A new pane starts here; the compiler then lists every
@@ -101,19 +101,14 @@ impl ListKind {
         }
     }
 
-    /// The values a filter word of this pane may take, where they are a fixed set (the
-    /// platform's check constraints: a user's role, a tenant's plan, an agent's type); `None`
-    /// where any value is a question (`actor:`, `action:`, the audit log's `type:`).
-    pub fn filter_values(self, key: &str) -> Option<&'static [&'static str]> {
+    /// The platform's column a filter word of this pane names where its values are a fixed
+    /// set (a CHECK constraint of the platform's: a user's role, a tenant's plan, an agent's
+    /// type): the values are the constraint's (see [`super::filter::KnownValues`]).
+    pub fn filter_column(self, key: &str) -> Option<(&'static str, &'static str)> {
         match (self, key) {
-            (_, "is") => Some(self.is_values()),
-            (ListKind::Users | ListKind::Credits, "role") => {
-                Some(&["user", "admin", "super_admin"])
-            }
-            (ListKind::Tenants, "plan") => {
-                Some(&["free", "starter", "pro", "enterprise", "system"])
-            }
-            (ListKind::Agents, "type") => Some(&["call", "chat"]),
+            (ListKind::Users | ListKind::Credits, "role") => Some(("users", "role")),
+            (ListKind::Tenants, "plan") => Some(("tenants", "plan")),
+            (ListKind::Agents, "type") => Some(("agents", "agent_type")),
             _ => None,
         }
     }
