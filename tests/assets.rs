@@ -773,6 +773,7 @@ fn user_target(email: &str) -> Target {
         tenant_id: tenant_id(u.tenant),
         tenant_name: u.tenant.into(),
         active_sessions: 1,
+        credit_cap: None,
     })
 }
 

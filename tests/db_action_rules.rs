@@ -508,6 +508,30 @@ async fn a_form_that_cannot_succeed_is_refused_before_it_opens() {
         panic!("a customer's top-up form opens")
     };
     assert_eq!(u.id, f.customer);
+    // An admin's form knows the admins' cap (as set now); a super_admin has none.
+    assert_eq!(
+        u.credit_cap,
+        Some(switchboard::actions::DEFAULT_ADMIN_CREDIT_CAP)
+    );
+    switchboard::db::query(
+        "INSERT INTO switchboard.settings (key, value) VALUES ('admin_credit_cap', '2500') \
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+    )
+    .execute(p)
+    .await
+    .unwrap();
+    let Ok(Some(Target::User(u))) =
+        prepare(p, &admin, Verb::Deduct, ListKind::Credits, Some(f.customer)).await
+    else {
+        panic!("a customer's deduction form opens")
+    };
+    assert_eq!(u.credit_cap, Some(2500));
+    let Ok(Some(Target::User(u))) =
+        prepare(p, &sup, Verb::TopUp, ListKind::Credits, Some(f.customer)).await
+    else {
+        panic!("a super_admin's top-up form opens")
+    };
+    assert_eq!(u.credit_cap, None);
     assert!(matches!(
         prepare(
             p,

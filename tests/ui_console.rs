@@ -788,6 +788,7 @@ fn user_target() -> Target {
         tenant_id: Uuid::from_u128(7),
         tenant_name: "Acme Realty Group".into(),
         active_sessions: 2,
+        credit_cap: None,
     })
 }
 
@@ -1029,6 +1030,27 @@ fn a_prefilled_field_is_replaced_by_typing_edited_after_a_move_and_cleared_by_ct
     prepared(&mut app, &cmds, tenant());
     typed(&mut app, "Globex");
     assert_eq!(value(&app), "Globex");
+}
+
+/// An admin's top-up says the admins' cap under the amount, as read when the form opened.
+#[test]
+fn an_admins_top_up_shows_the_cap_under_the_amount() {
+    let mut app = loaded(2, 30, 80, 24);
+    app.signed_in(actor(Role::Admin), false);
+    let cmds = app.update(key(KeyCode::Char('+')));
+    let Target::User(mut u) = user_target() else {
+        unreachable!()
+    };
+    u.credit_cap = Some(10_000);
+    prepared(&mut app, &cmds, Some(Target::User(u)));
+    let Some(Dialog::Form(f)) = &app.dialog else {
+        panic!("no form: {:?}", app.dialog)
+    };
+    assert_eq!(
+        f.fields[0].hint,
+        "a whole number of credits, at most 10,000 (admins' cap)"
+    );
+    insta::assert_snapshot!("top_up_with_cap_80x24", draw(&app));
 }
 
 /// What the database would refuse is said when the form is submitted, before the confirm dialog

@@ -106,10 +106,17 @@ pub async fn prepare(
         let role = current_role(&mut tx, &session.actor).await?;
         tx.rollback().await.map_err(DbError::from)?;
         role.require(verb.min_role(), verb.name())?;
-        let target = match id {
+        let mut target = match id {
             Some(id) => Some(targets::load(pool, kind, id).await?),
             None => None,
         };
+        // An admin's top-up or deduction is capped: the form says by how much.
+        if let Some(Target::User(u)) = &mut target
+            && matches!(verb, Verb::TopUp | Verb::Deduct)
+            && role < Role::SuperAdmin
+        {
+            u.credit_cap = Some(super::settings::credit_cap(pool).await?);
+        }
         // What the target as read now already refuses: said before the form, not after it.
         if let Some(t) = &target {
             super::rules::refused_on_open(verb, &session.actor, role, t)?;

@@ -20,6 +20,9 @@ pub struct UserState {
     pub tenant_id: Uuid,
     pub tenant_name: String,
     pub active_sessions: i64,
+    /// The most an admin (not a super_admin) may add or deduct in one change, read with the
+    /// target when such an admin opens a top-up or deduction; None otherwise.
+    pub credit_cap: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -90,6 +93,7 @@ fn user_state(r: UserRow) -> UserState {
         tenant_id: r.tenant_id,
         tenant_name: r.tenant_name,
         active_sessions: r.active_sessions,
+        credit_cap: None,
     }
 }
 

@@ -1,6 +1,8 @@
 //! A form's field: what is typed, and the picker under a field that names something (a fixed
 //! list narrowed as the admin types, or rows searched in the database a page at a time).
 
+use std::borrow::Cow;
+
 use tui_input::Input;
 use uuid::Uuid;
 
@@ -67,7 +69,7 @@ pub struct Field {
     pub label: &'static str,
     pub input: Input,
     pub kind: FieldKind,
-    pub hint: &'static str,
+    pub hint: Cow<'static, str>,
     /// Holds the value it was opened with, untouched: the first character typed replaces it
     /// (any other key first, an arrow or Backspace, edits it instead).
     pub prefilled: bool,
@@ -82,13 +84,13 @@ impl Field {
         label: &'static str,
         value: &str,
         kind: FieldKind,
-        hint: &'static str,
+        hint: impl Into<Cow<'static, str>>,
     ) -> Field {
         Field {
             label,
             input: Input::new(value.to_string()),
             kind,
-            hint,
+            hint: hint.into(),
             prefilled: !value.is_empty(),
             picker: Picker::default(),
             picked: None,

@@ -7,6 +7,8 @@ mod sign_in;
 pub use field::{Field, FieldKind, Moved, PICKER_ROWS, Picker, Search};
 pub use sign_in::{SIGN_IN_TRIES, SignIn};
 
+use std::borrow::Cow;
+
 use uuid::Uuid;
 
 use crate::actions::targets::{AgentState, NumberState, Target, TenantState, UserState};
@@ -190,7 +192,19 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
                     crate::numbers::thousands(u.credits)
                 ),
                 vec![
-                    Field::new("Amount", "", Amount, "a whole number of credits"),
+                    Field::new(
+                        "Amount",
+                        "",
+                        Amount,
+                        match u.credit_cap {
+                            Some(cap) => format!(
+                                "a whole number of credits, at most {} (admins' cap)",
+                                crate::numbers::thousands(cap)
+                            )
+                            .into(),
+                            None => Cow::from("a whole number of credits"),
+                        },
+                    ),
                     Field::new("Reason", "", Text, "kept in the audit log"),
                 ],
             )

@@ -17,6 +17,7 @@ fn user() -> Target {
         tenant_id: Uuid::from_u128(2),
         tenant_name: "Acme".into(),
         active_sessions: 2,
+        credit_cap: None,
     })
 }
 
