@@ -1114,14 +1114,17 @@ async fn filter_values_are_read_from_the_platforms_check_constraints() {
     sqlx::raw_sql(
         "ALTER TABLE tenants DROP CONSTRAINT tenants_plan_check, \
              ADD CONSTRAINT tenants_plan_check \
-             CHECK (plan IN ('system', 'free', 'starter', 'pro', 'enterprise', 'Business')); \
+             CHECK (plan IN ('system', 'free', 'starter', 'pro', 'enterprise', 'Business')), \
+             ADD CONSTRAINT a_plan_not_legacy CHECK (plan <> 'legacy'); \
          ALTER TABLE agents DROP CONSTRAINT agents_agent_type_check;",
     )
     .execute(&db.pool)
     .await
     .unwrap();
     let known = KnownValues::load(&db.pool).await.unwrap();
+    // The list, not the other constraint on the column (read first, by name).
     assert!(Filter::parse_known(ListKind::Tenants, "plan:business", &known).is_ok());
+    assert!(Filter::parse_known(ListKind::Tenants, "plan:free", &known).is_ok());
     let refused = Filter::parse_known(ListKind::Tenants, "plan:gold", &known).unwrap_err();
     assert!(refused.contains("plan:business"), "{refused}");
     assert!(Filter::parse_known(ListKind::Agents, "type:voice", &known).is_ok());

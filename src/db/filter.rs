@@ -50,8 +50,8 @@ impl KnownValues {
     }
 
     /// The sets of the connected database: for each column of [`ListKind::filter_column`],
-    /// the quoted values of a one-column CHECK constraint on it (`role IN ('user', …)`), or no
-    /// set where the table has no such constraint.
+    /// the values of a one-column CHECK constraint that lists them (`role IN ('user', …)`), or
+    /// no set where the table has no such constraint.
     pub async fn load<'e, E>(executor: E) -> Result<KnownValues, DbError>
     where
         E: sqlx::PgExecutor<'e>,
@@ -78,8 +78,7 @@ impl KnownValues {
             .filter_map(|column| {
                 rows.iter()
                     .filter(|(t, c, _)| (t.as_str(), c.as_str()) == column)
-                    .map(|(_, _, definition)| quoted_literals(definition))
-                    .find(|values| !values.is_empty())
+                    .find_map(|(_, _, definition)| allowed_values(definition))
                     .map(|values| (column, values))
             })
             .collect();
@@ -87,32 +86,70 @@ impl KnownValues {
     }
 }
 
-/// The quoted literals of a constraint's definition as `pg_get_constraintdef` prints it
-/// (`'it''s'` is `it's`), lower-cased as filter values are compared.
-fn quoted_literals(definition: &str) -> Vec<String> {
-    let mut values = Vec::new();
+/// The values a constraint allows its column, where it is a list of them and nothing else
+/// (`role IN ('user', …)`, which `pg_get_constraintdef` prints as `((role)::text = ANY
+/// ((ARRAY['user'::character varying, …])::text[]))`); `'it''s'` is `it's`. Values are
+/// lower-cased, as filter values are compared. Any other constraint (`plan <> 'legacy'`, a
+/// pattern, a list joined to another condition) is no set: None.
+fn allowed_values(definition: &str) -> Option<Vec<String>> {
+    // The definition's shape: each literal one mark, casts, brackets and spaces left out.
+    const LITERAL: char = '\u{1}';
+    let mut shape = String::new();
+    let mut values: Vec<String> = Vec::new();
     let mut chars = definition.chars().peekable();
     while let Some(c) = chars.next() {
-        if c != '\'' {
-            continue;
-        }
-        let mut value = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '\'' if chars.peek() == Some(&'\'') => {
-                    chars.next();
-                    value.push('\'');
+        match c {
+            '\'' => {
+                let mut value = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\'' if chars.peek() == Some(&'\'') => {
+                            chars.next();
+                            value.push('\'');
+                        }
+                        '\'' => break,
+                        c => value.push(c),
+                    }
                 }
-                '\'' => break,
-                c => value.push(c),
+                shape.push(LITERAL);
+                let value = value.to_lowercase();
+                if !values.contains(&value) {
+                    values.push(value);
+                }
             }
-        }
-        let value = value.to_lowercase();
-        if !values.contains(&value) {
-            values.push(value);
+            // A cast: `::text`, `::character varying`, `::text[]`.
+            ':' if chars.peek() == Some(&':') => {
+                chars.next();
+                while let Some(&c) = chars.peek() {
+                    if c.is_alphanumeric() || c == '_' || c == ' ' {
+                        chars.next();
+                    } else if c == '[' {
+                        chars.next();
+                        if chars.peek() == Some(&']') {
+                            chars.next();
+                        } else {
+                            shape.push('[');
+                            break;
+                        }
+                    } else {
+                        break;
+                    }
+                }
+            }
+            '(' | ')' => {}
+            c if c.is_whitespace() => {}
+            c => shape.extend(c.to_lowercase()),
         }
     }
-    values
+    let list = shape.strip_prefix("check")?;
+    let (column, list) = list.split_once("=anyarray[")?;
+    let list = list.strip_suffix(']')?;
+    let plain_column = !column.is_empty()
+        && column
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '"');
+    let only_literals = list.split(',').all(|l| l == LITERAL.to_string());
+    (plain_column && only_literals && !values.is_empty()).then_some(values)
 }
 
 /// The most words a filter takes: each `key:value` word is a condition of the query (an
@@ -473,18 +510,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_constraints_quoted_values_are_read_as_postgres_prints_them() {
+    fn a_constraint_is_a_set_only_when_it_lists_the_values_and_nothing_else() {
         assert_eq!(
-            quoted_literals(
+            allowed_values(
                 "CHECK (((plan)::text = ANY ((ARRAY['system'::character varying, \
                  'Pro'::character varying, 'it''s'::character varying])::text[])))"
-            ),
+            )
+            .unwrap(),
             ["system", "pro", "it's"]
         );
         assert_eq!(
-            quoted_literals("CHECK ((role IN ('user', 'admin', 'user')))"),
+            allowed_values(
+                "CHECK ((role = ANY (ARRAY['user'::text, 'admin'::text, 'user'::text])))"
+            )
+            .unwrap(),
             ["user", "admin"]
         );
-        assert!(quoted_literals("CHECK ((length(name) > 0))").is_empty());
+        for other in [
+            "CHECK ((credits >= 0))",
+            "CHECK (((plan)::text <> 'legacy'::text))",
+            "CHECK (((role)::text ~ '^[a-z_]+$'::text))",
+            "CHECK ((((plan)::text = ANY ((ARRAY['free'::character varying])::text[])) \
+             OR ((plan)::text = 'x'::text)))",
+            "CHECK (((plan)::text = ANY ((ARRAY['free'::character varying, \
+             (upper('x'::text))::character varying])::text[])))",
+        ] {
+            assert_eq!(allowed_values(other), None, "{other}");
+        }
     }
 }
