@@ -1121,12 +1121,24 @@ async fn filter_values_are_read_from_the_platforms_check_constraints() {
     .execute(&db.pool)
     .await
     .unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO tenants (name, plan) VALUES ('Mixed Case Co', 'Business'), \
+             ('Lower Case Co', 'free')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
     let known = KnownValues::load(&db.pool).await.unwrap();
-    // The list, not the other constraint on the column (read first, by name).
-    assert!(Filter::parse_known(ListKind::Tenants, "plan:business", &known).is_ok());
+    // The list, not the other constraint on the column (read first, by name); a value typed in
+    // any case finds the rows that hold it as the list spells it.
+    let business = Filter::parse_known(ListKind::Tenants, "plan:business", &known).unwrap();
+    let rows = fetch_page(&db.pool, ListKind::Tenants, &business, &Page::First, 50)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
     assert!(Filter::parse_known(ListKind::Tenants, "plan:free", &known).is_ok());
     let refused = Filter::parse_known(ListKind::Tenants, "plan:gold", &known).unwrap_err();
-    assert!(refused.contains("plan:business"), "{refused}");
+    assert!(refused.contains("plan:Business"), "{refused}");
     assert!(Filter::parse_known(ListKind::Agents, "type:voice", &known).is_ok());
     assert!(Filter::parse_known(ListKind::Agents, "is:purple", &known).is_err());
     assert!(Filter::parse_known(ListKind::Users, "role:admn", &known).is_err());

@@ -11,7 +11,8 @@ use super::lists::ListKind;
 /// The values the platform's CHECK constraints allow for the columns filter words name
 /// ([`ListKind::filter_column`]): those of the database the console is connected to, read at
 /// sign-in ([`KnownValues::load`]), so that a platform that widened a set (a new plan) can
-/// filter by its new values, and one without the constraint takes any value. Until then, and
+/// filter by its new values, and a column whose constraints list no values (none, or
+/// another kind: `plan <> 'x'`) takes any value. Until then, and
 /// where the catalog cannot be read, the sets of the platform's schema as documented.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KnownValues {
@@ -78,7 +79,7 @@ impl KnownValues {
             .filter_map(|column| {
                 rows.iter()
                     .filter(|(t, c, _)| (t.as_str(), c.as_str()) == column)
-                    .find_map(|(_, _, definition)| allowed_values(definition))
+                    .find_map(|(_, _, definition)| allowed_values(definition, column.1))
                     .map(|values| (column, values))
             })
             .collect();
@@ -88,10 +89,10 @@ impl KnownValues {
 
 /// The values a constraint allows its column, where it is a list of them and nothing else
 /// (`role IN ('user', …)`, which `pg_get_constraintdef` prints as `((role)::text = ANY
-/// ((ARRAY['user'::character varying, …])::text[]))`); `'it''s'` is `it's`. Values are
-/// lower-cased, as filter values are compared. Any other constraint (`plan <> 'legacy'`, a
-/// pattern, a list joined to another condition) is no set: None.
-fn allowed_values(definition: &str) -> Option<Vec<String>> {
+/// ((ARRAY['user'::character varying, …])::text[]))`); `'it''s'` is `it's`. Any other
+/// constraint (`plan <> 'legacy'`, a pattern, `NOT (plan IN …)`, `lower(plan) IN …`, a list
+/// joined to another condition) is no set: None.
+fn allowed_values(definition: &str, column: &str) -> Option<Vec<String>> {
     // The definition's shape: each literal one mark, casts, brackets and spaces left out.
     const LITERAL: char = '\u{1}';
     let mut shape = String::new();
@@ -112,7 +113,6 @@ fn allowed_values(definition: &str) -> Option<Vec<String>> {
                     }
                 }
                 shape.push(LITERAL);
-                let value = value.to_lowercase();
                 if !values.contains(&value) {
                     values.push(value);
                 }
@@ -142,14 +142,12 @@ fn allowed_values(definition: &str) -> Option<Vec<String>> {
         }
     }
     let list = shape.strip_prefix("check")?;
-    let (column, list) = list.split_once("=anyarray[")?;
+    let (named, list) = list.split_once("=anyarray[")?;
     let list = list.strip_suffix(']')?;
-    let plain_column = !column.is_empty()
-        && column
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '"');
+    let column = column.to_lowercase();
+    let the_column = named == column || named == format!("\"{column}\"");
     let only_literals = list.split(',').all(|l| l == LITERAL.to_string());
-    (plain_column && only_literals && !values.is_empty()).then_some(values)
+    (the_column && only_literals && !values.is_empty()).then_some(values)
 }
 
 /// The most words a filter takes: each `key:value` word is a condition of the query (an
@@ -189,17 +187,22 @@ impl Filter {
                     if v.is_empty() {
                         return Err(format!("`{k}:` needs a value"));
                     }
-                    if let Some(values) = known.values(kind, &k)
-                        && !values.contains(&v.to_lowercase().as_str())
-                    {
-                        return Err(format!(
-                            "`{k}:{v}` is not known here; try {}",
-                            values
-                                .iter()
-                                .map(|s| format!("{k}:{s}"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ));
+                    // A value of a fixed set, in any case, is the set's own (as the rows hold it).
+                    let mut value = v.to_string();
+                    if let Some(values) = known.values(kind, &k) {
+                        match values.iter().find(|s| s.to_lowercase() == v.to_lowercase()) {
+                            Some(own) => value = own.to_string(),
+                            None => {
+                                return Err(format!(
+                                    "`{k}:{v}` is not known here; try {}",
+                                    values
+                                        .iter()
+                                        .map(|s| format!("{k}:{s}"))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ));
+                            }
+                        }
                     }
                     match k.as_str() {
                         "id" if Uuid::parse_str(v).is_err() => {
@@ -212,7 +215,7 @@ impl Filter {
                         }
                         _ => {}
                     }
-                    words.push((k, v.to_string()));
+                    words.push((k, value));
                 }
                 // A word of letters then `:` is meant as a key: one this pane does not know is
                 // said, not searched for as text (which would find nothing, silently).
@@ -356,7 +359,7 @@ pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &F
                 qb.push_bind(exact_id).push(")");
             }
             for plan in f.get("plan") {
-                qb.push(" AND t.plan = ").push_bind(plan.to_lowercase());
+                qb.push(" AND t.plan = ").push_bind(plan.clone());
             }
             push_is(qb, f, "t.is_active");
         }
@@ -372,7 +375,7 @@ pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &F
                 qb.push(" OR u.id = ").push_bind(exact_id).push(")");
             }
             for role in f.get("role") {
-                qb.push(" AND u.role = ").push_bind(role.to_lowercase());
+                qb.push(" AND u.role = ").push_bind(role.clone());
             }
             for tenant in f.get("tenant") {
                 // The Users pane joins its tenants after the page is found: by id here.
@@ -403,7 +406,7 @@ pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &F
                 qb.push(" OR a.id = ").push_bind(exact_id).push(")");
             }
             for t in f.get("type") {
-                qb.push(" AND a.agent_type = ").push_bind(t.to_lowercase());
+                qb.push(" AND a.agent_type = ").push_bind(t.clone());
             }
             push_is(qb, f, "a.is_active");
         }
@@ -514,14 +517,16 @@ mod tests {
         assert_eq!(
             allowed_values(
                 "CHECK (((plan)::text = ANY ((ARRAY['system'::character varying, \
-                 'Pro'::character varying, 'it''s'::character varying])::text[])))"
+                 'Pro'::character varying, 'it''s'::character varying])::text[])))",
+                "plan"
             )
             .unwrap(),
-            ["system", "pro", "it's"]
+            ["system", "Pro", "it's"]
         );
         assert_eq!(
             allowed_values(
-                "CHECK ((role = ANY (ARRAY['user'::text, 'admin'::text, 'user'::text])))"
+                "CHECK ((role = ANY (ARRAY['user'::text, 'admin'::text, 'user'::text])))",
+                "role"
             )
             .unwrap(),
             ["user", "admin"]
@@ -529,13 +534,16 @@ mod tests {
         for other in [
             "CHECK ((credits >= 0))",
             "CHECK (((plan)::text <> 'legacy'::text))",
-            "CHECK (((role)::text ~ '^[a-z_]+$'::text))",
+            "CHECK (((plan)::text ~ '^[a-z_]+$'::text))",
             "CHECK ((((plan)::text = ANY ((ARRAY['free'::character varying])::text[])) \
              OR ((plan)::text = 'x'::text)))",
             "CHECK (((plan)::text = ANY ((ARRAY['free'::character varying, \
              (upper('x'::text))::character varying])::text[])))",
+            "CHECK ((NOT ((plan)::text = ANY ((ARRAY['legacy'::character varying])::text[]))))",
+            "CHECK ((lower((plan)::text) = ANY (ARRAY['free'::text, 'pro'::text])))",
+            "CHECK (((name)::text = ANY ((ARRAY['free'::character varying])::text[])))",
         ] {
-            assert_eq!(allowed_values(other), None, "{other}");
+            assert_eq!(allowed_values(other, "plan"), None, "{other}");
         }
     }
 }
