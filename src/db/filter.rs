@@ -359,7 +359,7 @@ pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &F
                 qb.push_bind(exact_id).push(")");
             }
             for plan in f.get("plan") {
-                qb.push(" AND t.plan = ").push_bind(plan.clone());
+                qb.push(" AND t.plan = ").push_bind(plan.to_string());
             }
             push_is(qb, f, "t.is_active");
         }
@@ -375,7 +375,7 @@ pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &F
                 qb.push(" OR u.id = ").push_bind(exact_id).push(")");
             }
             for role in f.get("role") {
-                qb.push(" AND u.role = ").push_bind(role.clone());
+                qb.push(" AND u.role = ").push_bind(role.to_string());
             }
             for tenant in f.get("tenant") {
                 // The Users pane joins its tenants after the page is found: by id here.
@@ -406,7 +406,7 @@ pub(crate) fn push_filter(qb: &mut QueryBuilder<Postgres>, kind: ListKind, f: &F
                 qb.push(" OR a.id = ").push_bind(exact_id).push(")");
             }
             for t in f.get("type") {
-                qb.push(" AND a.agent_type = ").push_bind(t.clone());
+                qb.push(" AND a.agent_type = ").push_bind(t.to_string());
             }
             push_is(qb, f, "a.is_active");
         }
