@@ -115,7 +115,8 @@ pub async fn prepare(
             && matches!(verb, Verb::TopUp | Verb::Deduct)
             && role < Role::SuperAdmin
         {
-            u.credit_cap = Some(super::settings::credit_cap(pool).await?);
+            u.credit_cap =
+                Some(super::settings::credit_cap(&mut *crate::db::pinned(pool).await?).await?);
         }
         // What the target as read now already refuses: said before the form, not after it.
         if let Some(t) = &target {

@@ -123,7 +123,11 @@ async fn write_on_primary(reads: &Reads, job: WriteJob, progress: &UnboundedSend
             if result.is_ok() {
                 // The filter values this database's constraints allow; where they cannot be
                 // read, the documented ones stay.
-                match crate::db::lists::KnownValues::load(pool).await {
+                let known = match crate::db::pinned(pool).await {
+                    Ok(mut conn) => crate::db::lists::KnownValues::load(&mut *conn).await,
+                    Err(e) => Err(e),
+                };
+                match known {
                     Ok(known) => {
                         let _ = progress.send(Msg::Known(known));
                     }
