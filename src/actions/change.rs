@@ -104,19 +104,20 @@ pub async fn prepare(
         session.actor.role.require(verb.min_role(), verb.name())?;
         let mut tx = crate::db::begin(pool).await?;
         let role = current_role(&mut tx, &session.actor).await?;
+        // An admin's top-up or deduction is capped: the form says by how much.
+        let cap = if matches!(verb, Verb::TopUp | Verb::Deduct) && role < Role::SuperAdmin {
+            Some(settings::credit_cap(&mut *tx).await?)
+        } else {
+            None
+        };
         tx.rollback().await.map_err(DbError::from)?;
         role.require(verb.min_role(), verb.name())?;
         let mut target = match id {
             Some(id) => Some(targets::load(pool, kind, id).await?),
             None => None,
         };
-        // An admin's top-up or deduction is capped: the form says by how much.
-        if let Some(Target::User(u)) = &mut target
-            && matches!(verb, Verb::TopUp | Verb::Deduct)
-            && role < Role::SuperAdmin
-        {
-            u.credit_cap =
-                Some(super::settings::credit_cap(&mut *crate::db::pinned(pool).await?).await?);
+        if let Some(Target::User(u)) = &mut target {
+            u.credit_cap = cap;
         }
         // What the target as read now already refuses: said before the form, not after it.
         if let Some(t) = &target {

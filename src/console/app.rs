@@ -686,9 +686,10 @@ impl App {
     pub(super) fn apply_filter(&mut self) -> Vec<Job> {
         let tab = self.tab;
         let stale = self.req();
-        let known = self.known.clone();
+        let pane = &self.panes[tab];
+        let parsed = Filter::parse_known(pane.kind, pane.filter_input.value(), &self.known);
         let pane = self.pane_mut();
-        match Filter::parse_known(pane.kind, pane.filter_input.value(), &known) {
+        match parsed {
             Err(e) => {
                 // No row, count or figure of the previous filter may pass for an answer to this
                 // one: the list empties (answers still on their way are dropped), and fixing the

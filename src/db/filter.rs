@@ -20,18 +20,24 @@ pub struct KnownValues {
     sets: Vec<((&'static str, &'static str), Vec<String>)>,
 }
 
+/// The columns whose CHECK lists are read ((table, column), the names
+/// [`ListKind::filter_column`] gives), with their values in the platform's schema as documented.
+const CHECKED_COLUMNS: [((&str, &str), &[&str]); 3] = [
+    (("users", "role"), &["user", "admin", "super_admin"]),
+    (
+        ("tenants", "plan"),
+        &["system", "free", "starter", "pro", "enterprise"],
+    ),
+    (("agents", "agent_type"), &["call", "chat"]),
+];
+
 impl Default for KnownValues {
     fn default() -> Self {
-        let set = |values: &[&str]| values.iter().map(|v| v.to_string()).collect();
         KnownValues {
-            sets: vec![
-                (("users", "role"), set(&["user", "admin", "super_admin"])),
-                (
-                    ("tenants", "plan"),
-                    set(&["system", "free", "starter", "pro", "enterprise"]),
-                ),
-                (("agents", "agent_type"), set(&["call", "chat"])),
-            ],
+            sets: CHECKED_COLUMNS
+                .iter()
+                .map(|(column, values)| (*column, values.iter().map(|v| v.to_string()).collect()))
+                .collect(),
         }
     }
 }
@@ -57,26 +63,22 @@ impl KnownValues {
     where
         E: sqlx::PgExecutor<'e>,
     {
+        let tables: Vec<&str> = CHECKED_COLUMNS.iter().map(|((t, _), _)| *t).collect();
         let rows: Vec<(String, String, String)> = crate::db::query_as(
             "SELECT r.relname::text, a.attname::text, pg_get_constraintdef(c.oid) \
              FROM pg_constraint c \
              JOIN pg_class r ON r.oid = c.conrelid \
              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
              WHERE c.contype = 'c' AND cardinality(c.conkey) = 1 \
-               AND c.conrelid IN (to_regclass('users'), to_regclass('tenants'), \
-                                  to_regclass('agents')) \
+               AND c.conrelid IN (SELECT to_regclass(t) FROM unnest($1::text[]) t) \
              ORDER BY c.conname",
         )
+        .bind(tables)
         .fetch_all(executor)
         .await?;
-        let columns = [
-            ("users", "role"),
-            ("tenants", "plan"),
-            ("agents", "agent_type"),
-        ];
-        let sets = columns
+        let sets = CHECKED_COLUMNS
             .into_iter()
-            .filter_map(|column| {
+            .filter_map(|(column, _)| {
                 rows.iter()
                     .filter(|(t, c, _)| (t.as_str(), c.as_str()) == column)
                     .find_map(|(_, _, definition)| allowed_values(definition, column.1))

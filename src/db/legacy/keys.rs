@@ -19,7 +19,6 @@ use crate::db::connect::quote_ident;
 
 /// A foreign key of the table: its name, the referenced table (as `regclass` prints it, quoted
 /// where it must be), and the column pairs.
-#[derive(Clone)]
 struct Key {
     name: String,
     referenced: String,
@@ -83,36 +82,32 @@ pub async fn check_and_restore(
     }
     // The key columns of the new rows, once (one pass over them, not one per key), as the
     // distinct combinations: a few thousand agents and contacts for a million calls.
-    let mut all: Vec<&String> = keys.iter().flat_map(|k| &k.columns).collect();
+    let columns = |prefix: &str, names: &[String]| {
+        names
+            .iter()
+            .map(|c| format!("{prefix}.{}", quote_ident(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // The rows of the new ones whose `names` are all set.
+    let all_set = |names: &[String]| {
+        names
+            .iter()
+            .map(|c| format!("t.{} IS NOT NULL", quote_ident(c)))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+    let mut all: Vec<String> = keys.iter().flat_map(|k| k.columns.clone()).collect();
     all.sort();
     all.dedup();
-    let all: Vec<String> = all
-        .iter()
-        .map(|c| format!("t.{}", quote_ident(c)))
-        .collect();
     crate::db::query(sqlx::AssertSqlSafe(format!(
         "CREATE TEMP TABLE lg_new_keys ON COMMIT DROP AS \
          SELECT DISTINCT {} FROM {table} t WHERE t.id IN ({new_ids})",
-        all.join(", ")
+        columns("t", &all)
     )))
     .execute(&mut *tx)
     .await?;
     for key in &keys {
-        let columns = |prefix: &str, names: &[String]| {
-            names
-                .iter()
-                .map(|c| format!("{prefix}.{}", quote_ident(c)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        // The rows of the new ones whose `names` are all set.
-        let all_set = |names: &[String]| {
-            names
-                .iter()
-                .map(|c| format!("t.{} IS NOT NULL", quote_ident(c)))
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        };
         // A row another key of the same referenced table covers (its columns, and more, all
         // set: transcripts' call_id within (call_id, user_id)) is checked, and its referenced
         // row locked, by that key: the same row is found or not.
@@ -177,11 +172,11 @@ pub async fn check_and_restore(
 }
 
 /// Whether `wider` checks what `key` checks wherever `wider`'s columns are all set: the same
-/// referenced table, and each of `key`'s columns paired with the same referenced column, with
-/// more columns besides (a row found by `wider` is a row `key` would find).
+/// referenced table (read the same way, ONLY or not), and each of `key`'s columns paired with
+/// the same referenced column, with more columns besides (a row found by `wider` is a row `key`
+/// would find).
 fn covers(wider: &Key, key: &Key) -> bool {
     wider.referenced == key.referenced
-        && wider.partitioned == key.partitioned
         && wider.columns.len() > key.columns.len()
         && key.columns.iter().zip(&key.referenced_columns).all(|pair| {
             wider
@@ -277,8 +272,5 @@ mod tests {
         assert!(!covers(&elsewhere, &single));
         let crossed = key("calls", &[("call_id", "user_id"), ("user_id", "id")]);
         assert!(!covers(&crossed, &single));
-        let mut parted = composite.clone();
-        parted.partitioned = true;
-        assert!(!covers(&parted, &single));
     }
 }
