@@ -728,14 +728,7 @@ async fn a_number_is_reassigned_by_picking_the_user_and_the_confirm_shows_the_wh
     .fetch_one(&db.pool)
     .await
     .unwrap();
-    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
-    c.keys(b"5");
-    c.wait_for(&number);
-    c.keys(b"/");
-    c.keys(number.as_bytes());
-    c.keys(b"\r");
-    c.wait_for("1 of 1");
-    c.keys(b"s");
+    let mut c = assigning(&db, &number);
     c.wait_for(&format!("User: {was}"));
     // The local part narrows the search to the one user; the first key replaces the old email.
     let part = to.split('@').next().unwrap();
@@ -770,6 +763,78 @@ async fn a_number_is_reassigned_by_picking_the_user_and_the_confirm_shows_the_wh
     assert_eq!(now, to);
     c.keys(b"q");
     assert!(c.wait_exit().success());
+}
+
+/// A refusal of about 300 characters at submit (a number assigned to an inactive user whose
+/// email is 244 characters long): the form shows the reason whole, wrapped, and so does `M`.
+#[tokio::test]
+async fn a_long_refusal_at_submit_is_read_in_full_in_the_form_and_in_the_messages() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let email = format!(
+        "retired.reception@{}example.com",
+        "north-west-regional-office-".repeat(8)
+    );
+    let (number,): (String,) = sqlx::query_as(
+        "WITH u AS (INSERT INTO users (email, name, role, is_active, tenant_id, credits) \
+                    SELECT $1, 'Retired reception', 'user', false, tenant_id, 0 \
+                    FROM users WHERE email = $2 RETURNING id) \
+         SELECT phone_number FROM phone_numbers WHERE assigned_to_user_id IS NOT NULL \
+         ORDER BY phone_number LIMIT 1",
+    )
+    .bind(&email)
+    .bind("kenji.fernandes@acmerealty.example")
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let refusal = format!("{email} is inactive: numbers are assigned only to active users");
+    assert!(refusal.chars().count() >= 290, "{}", refusal.len());
+    let mut c = assigning(&db, &number);
+    c.wait_for("User: ");
+    c.keys(email.as_bytes());
+    c.wait_for("no active match; Enter sends the text as typed");
+    c.keys(b"\r");
+    // Each screen without its borders and spaces: the wrapped reason reads as one string.
+    let flat = |screen: &str| -> String {
+        screen
+            .chars()
+            .filter(|ch| !ch.is_whitespace() && !matches!(ch, '│' | '┌' | '┐' | '└' | '┘' | '─'))
+            .collect()
+    };
+    let whole: String = flat(&refusal);
+    let screen = c.wait_for("numbers are assigned only");
+    assert!(flat(&screen).contains(&whole), "{screen}");
+    assert!(!screen.contains("Confirm phone_number"), "{screen}");
+    c.keys(b"\x1b");
+    c.keys(b"M");
+    let screen = c.wait_for("Messages of this session");
+    assert!(flat(&screen).contains(&whole), "{screen}");
+    c.keys(b"\x1b");
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+    let assigned: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM phone_numbers p JOIN users u ON u.id = p.assigned_to_user_id \
+         WHERE u.email = $1",
+    )
+    .bind(&email)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(assigned, 0);
+}
+
+/// A super_admin signed in, the Phone numbers pane filtered to `number`, `s` pressed: the
+/// assign form opens next.
+fn assigning(db: &TestDb, number: &str) -> Console {
+    let mut c = Console::signed_in(db, demo::DEMO_SUPER_ADMIN);
+    c.keys(b"5");
+    c.wait_for(number);
+    c.keys(b"/");
+    c.keys(number.as_bytes());
+    c.keys(b"\r");
+    c.wait_for("1 of 1");
+    c.keys(b"s");
+    c
 }
 
 /// A change committed by another process shows in an open Audit log pane without a key.

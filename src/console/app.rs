@@ -161,6 +161,11 @@ impl App {
         }
     }
 
+    /// Whether the form's focused field has choices to move through (a picker).
+    pub fn focused_field_has_picker(&self) -> bool {
+        matches!(&self.dialog, Some(Dialog::Form(f)) if f.focused().is_some_and(|x| x.has_picker()))
+    }
+
     /// Whether typed filter text waits for a pause before it applies (a tick may apply it).
     pub fn filter_pending(&self) -> bool {
         self.panes.iter().any(|p| p.filter_typed_at.is_some())

@@ -585,6 +585,10 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
                 || !matches!(context, Context::List | Context::Detail)
                 || app.esc_does_something()
         })
+        // ↓/↑ choose only where the field has choices (elsewhere they move between fields).
+        .filter(|b| {
+            context != Context::Form || b.intent != Intent::Down || app.focused_field_has_picker()
+        })
         .collect();
     let essential = |a: Intent| {
         !matches!(context, Context::List | Context::Detail)

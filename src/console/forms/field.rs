@@ -22,6 +22,34 @@ pub enum FieldKind {
     Lookup(Lookup),
 }
 
+/// What a typed value is checked for when the form is submitted, beside the field, before the
+/// confirm dialog (the request is checked again as a whole, and again in the transaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Text of at most this many characters, with nothing a terminal acts on or hides.
+    Text(usize),
+    /// A phone number that can be written in E.164.
+    E164,
+}
+
+impl Check {
+    /// What is wrong with `value` (not empty), in a few words that fit beside the field.
+    pub fn fault(self, value: &str) -> Option<String> {
+        match self {
+            Check::Text(max) if value.trim().chars().count() > max => Some(format!(
+                "longer than {} characters",
+                crate::numbers::thousands(max as u64)
+            )),
+            Check::Text(max) => crate::actions::validate_text("value", value, max)
+                .err()
+                .map(|_| "holds control, bidirectional or invisible characters".to_string()),
+            Check::E164 => crate::actions::validate_e164(value)
+                .err()
+                .map(|_| "not a number in E.164, e.g. +14155550100".to_string()),
+        }
+    }
+}
+
 /// How many choices a picker shows at once (and fetches per page).
 pub const PICKER_ROWS: usize = 5;
 
@@ -77,6 +105,8 @@ pub struct Field {
     pub picker: Picker,
     /// The row chosen from a lookup, while the field still holds its value.
     pub picked: Option<Found>,
+    /// What its value is checked for at submit, if more than being there.
+    pub check: Option<Check>,
 }
 
 impl Field {
@@ -94,8 +124,15 @@ impl Field {
             prefilled: !value.is_empty(),
             picker: Picker::default(),
             picked: None,
+            check: None,
         }
         .with_choices()
+    }
+
+    /// The field with its value checked so at submit.
+    pub(super) fn checked(mut self, check: Check) -> Field {
+        self.check = Some(check);
+        self
     }
 
     /// A fixed list's choices, narrowed to what is typed (all of them while the field holds

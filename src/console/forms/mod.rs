@@ -4,7 +4,7 @@
 mod field;
 mod sign_in;
 
-pub use field::{Field, FieldKind, Moved, PICKER_ROWS, Picker, Search};
+pub use field::{Check, Field, FieldKind, Moved, PICKER_ROWS, Picker, Search};
 pub use sign_in::{SIGN_IN_TRIES, SignIn};
 
 use std::borrow::Cow;
@@ -205,7 +205,8 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
                             None => Cow::from("a whole number of credits"),
                         },
                     ),
-                    Field::new("Reason", "", Text, "kept in the audit log"),
+                    Field::new("Reason", "", Text, "kept in the audit log")
+                        .checked(Check::Text(500)),
                 ],
             )
         }
@@ -249,7 +250,7 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
         Verb::CreateTenant => form(
             "New tenant".into(),
             vec![
-                Field::new("Name", "", Text, ""),
+                Field::new("Name", "", Text, "").checked(Check::Text(255)),
                 Field::new("Plan", "pro", Choice(&PLANS), PLAN_HINT),
             ],
         ),
@@ -257,7 +258,7 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
             let tenant = tenant_of(verb, t)?;
             form(
                 format!("Rename {}", tenant.name),
-                vec![Field::new("Name", &tenant.name, Text, "")],
+                vec![Field::new("Name", &tenant.name, Text, "").checked(Check::Text(255))],
             )
         }
         Verb::SetPlan => {
@@ -278,7 +279,7 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
             let a = agent_of(verb, t)?;
             form(
                 format!("Rename {}", a.name),
-                vec![Field::new("Name", &a.name, Text, "")],
+                vec![Field::new("Name", &a.name, Text, "").checked(Check::Text(255))],
             )
         }
         Verb::DescribeAgent => {
@@ -303,9 +304,10 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
         Verb::AddNumber => form(
             "New phone number".into(),
             vec![
-                Field::new("Number", "", Text, "E.164, e.g. +14155550100"),
-                Field::new("Name", "", Text, ""),
-                Field::new("Bolna id", "", Text, "the Bolna phone number id"),
+                Field::new("Number", "", Text, "E.164, e.g. +14155550100").checked(Check::E164),
+                Field::new("Name", "", Text, "").checked(Check::Text(255)),
+                Field::new("Bolna id", "", Text, "the Bolna phone number id")
+                    .checked(Check::Text(255)),
             ],
         ),
         Verb::AssignNumber => {
@@ -474,7 +476,10 @@ impl Form {
                 | FieldKind::Lookup(_)
                 | FieldKind::OptionalText
                 | FieldKind::Amount
-                | FieldKind::Choice(_) => continue,
+                | FieldKind::Choice(_) => match f.check.and_then(|c| c.fault(f.value())) {
+                    Some(fault) if !f.value().is_empty() => fault,
+                    _ => continue,
+                },
             };
             errors.push((i, bad));
         }

@@ -72,6 +72,44 @@ fn a_top_up_form_validates_then_confirms_with_old_and_new_and_a_fresh_key() {
     assert_eq!(delta, 1500);
 }
 
+/// What a typed value is checked for (E.164, length, characters a terminal acts on) is said
+/// beside its field at submit, every field at once, before any confirm dialog.
+#[test]
+fn a_new_number_form_names_each_faulty_value_beside_its_field() {
+    let Ok(Dialog::Form(mut f)) = dialog_for(Verb::AddNumber, None) else {
+        panic!()
+    };
+    type_into(&mut f, 0, &format!("+1 415 {}", "55501".repeat(50)));
+    type_into(&mut f, 1, "Front desk\u{202e}");
+    type_into(&mut f, 2, &"b".repeat(256));
+    f.focus = 2;
+    let mut f = form(f.submit());
+    assert_eq!(
+        f.field_errors,
+        [
+            (0, "not a number in E.164, e.g. +14155550100".to_string()),
+            (
+                1,
+                "holds control, bidirectional or invisible characters".to_string()
+            ),
+            (2, "longer than 255 characters".to_string()),
+        ]
+    );
+    assert_eq!(f.focus, 0, "the cursor goes to the first");
+    assert_eq!(f.error, None);
+    type_into(&mut f, 0, "+1 (415) 555-0199");
+    type_into(&mut f, 1, "Front desk");
+    type_into(&mut f, 2, "bolna-77");
+    f.focus = 2;
+    let Dialog::Confirm(c) = f.submit() else {
+        panic!("the values are good now")
+    };
+    let Request::AddNumber { number, .. } = c.request else {
+        panic!()
+    };
+    assert_eq!(number, "+14155550199");
+}
+
 #[test]
 fn an_agent_description_may_be_cleared_but_a_name_may_not() {
     let agent = Target::Agent(AgentState {
