@@ -9,7 +9,7 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::json;
 use switchboard::actions::sign_in::{Credentials, SignInError};
-use switchboard::actions::targets::{Target, TenantState, UserState};
+use switchboard::actions::targets::{AgentState, Target, TenantState, UserState};
 use switchboard::actions::{ActionError, Actor, Request, Role};
 use switchboard::console::app::{App, Status};
 use switchboard::console::forms::Dialog;
@@ -180,6 +180,17 @@ fn draw(app: &App) -> TestBackend {
     let mut terminal = Terminal::new(TestBackend::new(app.width, app.height)).unwrap();
     terminal.draw(|f| ui::render(app, f)).unwrap();
     terminal.backend().clone()
+}
+
+/// The drawn screen's rows as text.
+fn screen_rows(backend: &TestBackend) -> Vec<String> {
+    let width = usize::from(backend.buffer().area.width);
+    backend
+        .buffer()
+        .content()
+        .chunks(width)
+        .map(|r| r.iter().map(|c| c.symbol()).collect::<String>())
+        .collect()
 }
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
@@ -562,6 +573,13 @@ fn esc_returns_along_h_and_along_a_jump_from_an_audit_entry() {
         result: Ok(rows(ListKind::AuditLog, 0..3)),
     });
     assert!(footer(&app).contains("Esc back"), "{}", footer(&app));
+    // An entry opened in the history closes first: Esc goes back one step at a time.
+    let cmds = app.update(key(KeyCode::Enter));
+    detail_answer(&mut app, &cmds, ListKind::AuditLog);
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.tab, 5, "Esc from the entry skipped the history");
+    assert!(app.pane().detail.is_none(), "the entry is still open");
+    assert_eq!(app.pane().filter_input.value(), format!("id:{user}"));
     let cmds = app.update(key(KeyCode::Esc));
     assert_eq!(app.tab, 1, "Esc did not go back to Users");
     assert_eq!(app.pane().selected_row().unwrap().id, user);
@@ -646,11 +664,8 @@ fn the_help_scrolls_to_every_key_and_leaves_the_list_alone() {
     app.update(key(KeyCode::Char('?')));
     let selected = app.pane().selected;
     let help_rows = |app: &App| -> Vec<String> {
-        draw(app)
-            .buffer()
-            .content()
-            .chunks(80)
-            .map(|r| r.iter().map(|c| c.symbol()).collect::<String>())
+        screen_rows(&draw(app))
+            .into_iter()
             .filter(|r| r.starts_with('│'))
             .collect()
     };
@@ -696,14 +711,7 @@ fn a_read_only_session_offers_no_actions() {
     let mut app = loaded(2, 30, 80, 24);
     app.status.read_only = true;
     app.signed_in(actor(Role::SuperAdmin), false);
-    let rows = |app: &App| -> Vec<String> {
-        draw(app)
-            .buffer()
-            .content()
-            .chunks(80)
-            .map(|r| r.iter().map(|c| c.symbol()).collect::<String>())
-            .collect()
-    };
+    let rows = |app: &App| -> Vec<String> { screen_rows(&draw(app)) };
     let footer = rows(&app).last().cloned().unwrap();
     assert!(!footer.contains("top up"), "{footer}");
     app.update(key(KeyCode::Char('?')));
@@ -946,6 +954,19 @@ fn snapshots_top_up_form_and_confirm() {
     }
 }
 
+/// A super_admin at 80×24 on pane `tab`, `key` pressed on `target`, `text` typed into the form
+/// (replacing what it opened with) and Enter: the confirm dialog, checked.
+fn confirming(tab: usize, key_char: char, target: Target, text: &str) -> App {
+    let mut app = loaded(tab, 10, 80, 24);
+    app.signed_in(actor(Role::SuperAdmin), false);
+    let cmds = app.update(key(KeyCode::Char(key_char)));
+    prepared(&mut app, &cmds, Some(target));
+    typed(&mut app, text);
+    let cmds = app.update(key(KeyCode::Enter));
+    checked(&mut app, &cmds, Ok(()));
+    app
+}
+
 /// A long rename: the first character typed replaces the name the form opened with, and the
 /// confirm dialog shows the old and the new name in full, wrapped, not cut.
 #[test]
@@ -953,40 +974,24 @@ fn a_long_rename_is_confirmed_in_full() {
     const OLD: &str =
         "Quantum Telecommunication Infrastructure & Voice Automation Holdings International";
     const NEW: &str = "Quantum Telecommunication Infrastructure & Voice Automation Holdings Intl (Europe, Middle East & Africa)";
-    let mut app = loaded(0, 10, 80, 24);
-    app.signed_in(actor(Role::SuperAdmin), false);
-    let cmds = app.update(key(KeyCode::Char('e')));
-    prepared(
-        &mut app,
-        &cmds,
-        Some(Target::Tenant(TenantState {
+    let app = confirming(
+        0,
+        'e',
+        Target::Tenant(TenantState {
             id: Uuid::from_u128(7),
             name: OLD.into(),
             plan: "pro".into(),
             is_active: true,
-        })),
-    );
-    typed(&mut app, NEW);
-    let Some(Dialog::Form(f)) = &app.dialog else {
-        panic!("no form")
-    };
-    assert_eq!(
-        f.fields[0].input.value(),
+        }),
         NEW,
-        "typing appended to the old name"
     );
-    let cmds = app.update(key(KeyCode::Enter));
-    checked(&mut app, &cmds, Ok(()));
-    assert!(matches!(app.dialog, Some(Dialog::Confirm(_))));
+    let Some(Dialog::Confirm(c)) = &app.dialog else {
+        panic!("no confirm dialog")
+    };
+    assert_eq!(c.lines[0].new, NEW, "typing appended to the old name");
     let screen = draw(&app);
     insta::assert_snapshot!("long_rename_confirm_80x24", screen);
-    let text: String = screen
-        .buffer()
-        .content()
-        .chunks(80)
-        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let text = screen_rows(&screen).join("\n");
     let words = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
     for w in words(NEW).iter().chain(words(OLD).iter()) {
         assert!(text.contains(w.as_str()), "{w} not on screen:\n{text}");
@@ -995,6 +1000,65 @@ fn a_long_rename_is_confirmed_in_full() {
     for line in text.lines().filter(|l| l.contains('│')) {
         assert!(!line.contains('…'), "cut: {line}");
     }
+}
+
+/// A change longer than the screen holds: the confirm dialog shows a window of its rows with
+/// where it is, j/k and PgDn scroll to the last word of the new value (and stop there), and the
+/// buttons stay on screen throughout.
+#[test]
+fn a_change_longer_than_the_screen_scrolls_in_its_confirm_dialog() {
+    let new: String = format!(
+        "Takes messages outside office hours. {}THE-END",
+        (0..200).map(|i| format!("more{i:03} ")).collect::<String>()
+    );
+    let mut app = confirming(
+        3,
+        'D',
+        Target::Agent(AgentState {
+            id: Uuid::from_u128(9),
+            name: "After-hours Line".into(),
+            description: Some("Takes messages outside office hours.".into()),
+            is_active: true,
+        }),
+        &new,
+    );
+    let screen = |app: &mut App| {
+        let backend = draw(app);
+        app.scroll_limits = ui::scroll_limits(app);
+        let text = screen_rows(&backend).join("\n");
+        (backend, text)
+    };
+    let (backend, text) = screen(&mut app);
+    insta::assert_snapshot!("long_change_confirm_80x24", backend);
+    assert!(text.contains("lines 1-14 of 31: ↓ more below"), "{text}");
+    assert!(text.contains("[ Cancel ]"), "{text}");
+    assert!(
+        text.contains("j/k scroll"),
+        "the footer offers the scroll:\n{text}"
+    );
+    assert!(!text.contains("THE-END"), "{text}");
+    // Every word of the new value is shown on the way down, the last one at the end.
+    let mut seen = text.clone();
+    app.update(key(KeyCode::PageDown));
+    for _ in 0..40 {
+        let (_, text) = screen(&mut app);
+        seen.push_str(&text);
+        app.update(key(KeyCode::Char('j')));
+    }
+    let (_, text) = screen(&mut app);
+    assert!(text.contains("THE-END"), "{text}");
+    assert!(text.contains("lines 18-31 of 31: the end"), "{text}");
+    assert!(text.contains("[ Cancel ]"), "{text}");
+    for i in 0..200 {
+        assert!(
+            seen.contains(&format!("more{i:03}")),
+            "more{i:03} never shown"
+        );
+    }
+    // Scrolled past the end, one k moves up at once.
+    app.update(key(KeyCode::Char('k')));
+    let (_, text) = screen(&mut app);
+    assert!(text.contains("lines 17-30 of 31"), "{text}");
 }
 
 /// A prefilled field is edited, not replaced, when the first key is an arrow or Backspace, and
@@ -1095,12 +1159,7 @@ fn a_deduction_over_the_balance_is_refused_at_submit_not_after_y() {
     let long = "changing the credits of a super_admin account needs super_admin, and this \
                 sentence goes on well past the width of the form so that it must wrap";
     checked(&mut app, &cmds, Err(ActionError::Forbidden(long.into())));
-    let rows: Vec<String> = draw(&app)
-        .buffer()
-        .content()
-        .chunks(80)
-        .map(|r| r.iter().map(|c| c.symbol()).collect::<String>())
-        .collect();
+    let rows: Vec<String> = screen_rows(&draw(&app));
     let shown = rows.join(" ");
     for word in long.split(' ') {
         assert!(

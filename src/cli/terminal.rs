@@ -78,6 +78,9 @@ pub async fn run(conn: &Connection, options: Options) -> std::io::Result<Exit> {
     result
 }
 
+/// The most messages taken between two drawings (a long paste is drawn as it goes).
+const MAX_BATCH: usize = 512;
+
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     conn: &Connection,
@@ -128,25 +131,37 @@ async fn event_loop(
             // The overlays' ends at this size: the state stops scrolling there.
             app.scroll_limits = ui::scroll_limits(&app);
         }
-        let msg = tokio::select! {
+        let first = tokio::select! {
             Some(msg) = rx.recv() => msg,
             _ = ticker.tick() => Msg::Tick { now: Instant::now(), wall: chrono::Utc::now() },
         };
-        // A tick only redraws when something moves (the spinner) or a debounced filter fires
-        // (an invalid one changes the screen without a query: the list empties, the error shows).
-        let was_loading = app.is_loading();
-        let was_typing = app.filter_pending();
-        let is_tick = matches!(msg, Msg::Tick { .. });
-        let before_minute = app.now.format("%H:%M").to_string();
-        let jobs = app.update(msg);
-        dirty = !is_tick
-            || was_loading
-            || was_typing != app.filter_pending()
-            || app.is_loading()
-            || !jobs.is_empty()
-            || app.now.format("%H:%M").to_string() != before_minute;
-        for job in jobs {
-            worker.run(job);
+        // Whatever else has arrived is taken before the next drawing: a paste, or keys typed
+        // ahead over a slow link, is drawn once, not once a key.
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH
+            && let Ok(msg) = rx.try_recv()
+        {
+            batch.push(msg);
+        }
+        dirty = false;
+        for msg in batch {
+            // A tick only redraws when something moves (the spinner) or a debounced filter
+            // fires (an invalid one changes the screen without a query: the list empties, the
+            // error shows).
+            let was_loading = app.is_loading();
+            let was_typing = app.filter_pending();
+            let is_tick = matches!(msg, Msg::Tick { .. });
+            let before_minute = app.now.format("%H:%M").to_string();
+            let jobs = app.update(msg);
+            dirty |= !is_tick
+                || was_loading
+                || was_typing != app.filter_pending()
+                || app.is_loading()
+                || !jobs.is_empty()
+                || app.now.format("%H:%M").to_string() != before_minute;
+            for job in jobs {
+                worker.run(job);
+            }
         }
         if app.quit && app.exporting.is_some() {
             // An export is running: it stops at its next row and records where, then answers

@@ -635,45 +635,41 @@ impl App {
 
     /// Esc: close the filter or the detail; cancel what is loading; clear a kept filter.
     fn back(&mut self) -> Vec<Job> {
+        use super::nav::Esc;
+        let Some(esc) = self.esc_does() else {
+            return Vec::new();
+        };
         let pane = self.pane_mut();
         let kind = pane.kind;
-        if pane.editing_filter {
-            pane.editing_filter = false;
-            pane.filter_input.reset();
-            pane.filter_typed_at = None;
-            return self.apply_filter();
-        }
-        if self.can_return()
-            && self
-                .pane()
-                .detail
-                .as_ref()
-                .is_none_or(|v| v.loading.is_none())
-        {
-            return self.go_back();
-        }
-        let pane = self.pane_mut();
-        if let Some(view) = &pane.detail {
-            if view.loading.is_some() {
+        match esc {
+            Esc::DropTyped => {
+                pane.editing_filter = false;
+                pane.filter_input.reset();
+                pane.filter_typed_at = None;
+                self.apply_filter()
+            }
+            Esc::Back => self.go_back(),
+            Esc::CancelDetail => {
                 pane.detail = None;
                 self.status.info = Some("cancelled".into());
-                return vec![Job::Cancel { pane: kind }];
+                vec![Job::Cancel { pane: kind }]
             }
-            pane.detail = None;
-            return Vec::new();
+            Esc::Close => {
+                pane.detail = None;
+                Vec::new()
+            }
+            Esc::CancelPage => {
+                pane.loading = None;
+                pane.count_req = None;
+                pane.pending_move = 0;
+                self.status.info = Some("cancelled".into());
+                vec![Job::Cancel { pane: kind }]
+            }
+            Esc::ClearFilter => {
+                pane.filter_input.reset();
+                self.apply_filter()
+            }
         }
-        if pane.loading.is_some() {
-            pane.loading = None;
-            pane.count_req = None;
-            pane.pending_move = 0;
-            self.status.info = Some("cancelled".into());
-            return vec![Job::Cancel { pane: kind }];
-        }
-        if !pane.filter_input.value().is_empty() {
-            pane.filter_input.reset();
-            return self.apply_filter();
-        }
-        Vec::new()
     }
 
     fn apply_typed_filter(&mut self, now: Instant) -> Vec<Job> {
@@ -748,7 +744,7 @@ impl App {
             // In an audit entry: go to the record it is about.
             if let Some((kind, id)) = view.detail.as_ref().and_then(|d| d.jump) {
                 let target = kind.index();
-                self.remember_return(target);
+                self.remember_return(target, Some((kind, id)));
                 let mut jobs = self.set_filter(target, &id.to_string());
                 jobs.extend(self.open_detail(target, kind, id));
                 return jobs;
@@ -794,7 +790,7 @@ impl App {
             return Vec::new();
         };
         let audit = ListKind::AuditLog.index();
-        self.remember_return(audit);
+        self.remember_return(audit, None);
         self.set_filter(audit, &format!("id:{id}"))
     }
 

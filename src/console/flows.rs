@@ -462,6 +462,16 @@ impl App {
                 Vec::new()
             }
             (Intent::Confirm, Dialog::Confirm(c)) => self.apply_confirmed(c),
+            (
+                Intent::Down | Intent::Up | Intent::PageDown | Intent::PageUp,
+                Dialog::Confirm(mut c),
+            ) => {
+                let page = self.scroll_limits.confirm_page.max(1);
+                let at = super::log::scrolled(c.scroll, intent, page);
+                c.scroll = at.min(self.scroll_limits.confirm);
+                self.dialog = Some(Dialog::Confirm(c));
+                Vec::new()
+            }
             (_, d) => {
                 self.dialog = Some(d);
                 Vec::new()

@@ -14,6 +14,10 @@ use super::messages::Job;
 pub struct ScrollLimits {
     pub help: usize,
     pub messages: usize,
+    /// The open confirm dialog's rows beyond what it shows (0: it shows them all).
+    pub confirm: usize,
+    /// How many rows the open confirm dialog shows at once (a page of its scrolling).
+    pub confirm_page: usize,
 }
 
 impl Default for ScrollLimits {
@@ -22,6 +26,8 @@ impl Default for ScrollLimits {
         ScrollLimits {
             help: usize::MAX,
             messages: usize::MAX,
+            confirm: usize::MAX,
+            confirm_page: 1,
         }
     }
 }
@@ -105,7 +111,7 @@ impl App {
 
 /// Where an overlay scrolled to `at` goes on `intent` (a line or a `page` of lines); the caller
 /// stops it at the end (where the overlay's last line is at the bottom).
-fn scrolled(at: usize, intent: Intent, page: usize) -> usize {
+pub(super) fn scrolled(at: usize, intent: Intent, page: usize) -> usize {
     match intent {
         Intent::Down => at.saturating_add(1),
         Intent::Up => at.saturating_sub(1),

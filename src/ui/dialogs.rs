@@ -381,66 +381,102 @@ fn render_form(f: &Form, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<P
 /// The confirm dialog: every field old → new in full. A pair that fits goes on one line; a
 /// longer one wraps, the old value first and the new one after `→`, never cut. (Only when even
 /// that does not fit the screen are the old values cut to one line each.)
-fn render_confirm(c: &Confirm, theme: Theme, area: Rect, buf: &mut Buffer) {
+/// The confirm dialog's rows (each field old → new, both whole, wrapped) and how many of them
+/// the dialog shows at once in `area`: all, or a window that scrolls (j/k) with a line saying
+/// where it is.
+fn confirm_rows(c: &Confirm, theme: Theme, area: Rect) -> (Vec<Line<'static>>, usize) {
     let field_w = c.lines.iter().map(|l| width(&l.field)).max().unwrap_or(0);
-    let outer_w = area.width.min(72);
-    let value_w = usize::from(outer_w.saturating_sub(2))
+    let value_w = usize::from(confirm_width(area).saturating_sub(2))
         .saturating_sub(field_w + 2)
         .max(8);
-    let rows_for = |cut_old: bool| -> Vec<Line<'static>> {
-        let mut rows = Vec::new();
-        for line in &c.lines {
-            let changed = line.old != line.new;
-            let old = if line.old.is_empty() {
-                "—".to_string()
-            } else {
-                clean(&line.old)
-            };
-            let new = clean(&line.new);
-            let new_style = if changed {
-                theme.changed().add_modifier(Modifier::BOLD)
-            } else {
-                Style::new()
-            };
-            let label = Span::styled(format!("{:>field_w$}  ", line.field), theme.accent());
-            let indent = || Span::raw(" ".repeat(field_w + 2));
-            if width(&old) + 3 + width(&new) <= value_w {
-                rows.push(Line::from(vec![
-                    label,
-                    Span::raw(old),
-                    Span::raw(" → "),
-                    Span::styled(new, new_style),
-                ]));
-                continue;
-            }
-            let old_lines = if cut_old {
-                vec![fit(&old, value_w)]
-            } else {
-                super::text::wrap(&old, value_w)
-            };
-            for (i, part) in old_lines.into_iter().enumerate() {
-                let head = if i == 0 { label.clone() } else { indent() };
-                rows.push(Line::from(vec![head, Span::raw(part)]));
-            }
-            for (i, part) in super::text::wrap(&new, value_w.saturating_sub(2))
-                .into_iter()
-                .enumerate()
-            {
-                let arrow = if i == 0 { "→ " } else { "  " };
-                rows.push(Line::from(vec![
-                    indent(),
-                    Span::raw(arrow),
-                    Span::styled(part, new_style),
-                ]));
-            }
+    let mut rows = Vec::new();
+    for line in &c.lines {
+        let changed = line.old != line.new;
+        let old = if line.old.is_empty() {
+            "—".to_string()
+        } else {
+            clean(&line.old)
+        };
+        let new = clean(&line.new);
+        let new_style = if changed {
+            theme.changed().add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        let label = Span::styled(format!("{:>field_w$}  ", line.field), theme.accent());
+        let indent = || Span::raw(" ".repeat(field_w + 2));
+        if width(&old) + 3 + width(&new) <= value_w {
+            rows.push(Line::from(vec![
+                label,
+                Span::raw(old),
+                Span::raw(" → "),
+                Span::styled(new, new_style),
+            ]));
+            continue;
         }
-        rows
-    };
-    let room = usize::from(area.height.saturating_sub(2 + 4));
-    let mut rows = rows_for(false);
-    if rows.len() > room {
-        rows = rows_for(true);
+        for (i, part) in super::text::wrap(&old, value_w).into_iter().enumerate() {
+            let head = if i == 0 { label.clone() } else { indent() };
+            rows.push(Line::from(vec![head, Span::raw(part)]));
+        }
+        for (i, part) in super::text::wrap(&new, value_w.saturating_sub(2))
+            .into_iter()
+            .enumerate()
+        {
+            let arrow = if i == 0 { "→ " } else { "  " };
+            rows.push(Line::from(vec![
+                indent(),
+                Span::raw(arrow),
+                Span::styled(part, new_style),
+            ]));
+        }
     }
+    // Borders, a blank, the buttons, a blank and the last line take six rows; a window that
+    // scrolls takes one more for where it is.
+    let room = usize::from(area.height.saturating_sub(6));
+    let shown = if rows.len() > room {
+        room.saturating_sub(1).max(1)
+    } else {
+        rows.len()
+    };
+    (rows, shown)
+}
+
+fn confirm_width(area: Rect) -> u16 {
+    area.width.min(72)
+}
+
+/// How far the confirm dialog scrolls in `area`: 0 when it shows every row.
+pub fn confirm_scroll_max(c: &Confirm, area: Rect) -> usize {
+    let (rows, shown) = confirm_rows(c, Theme { color: false }, area);
+    rows.len() - shown
+}
+
+/// How many of the confirm dialog's rows `area` shows at once.
+pub fn confirm_page(c: &Confirm, area: Rect) -> usize {
+    confirm_rows(c, Theme { color: false }, area).1
+}
+
+fn render_confirm(c: &Confirm, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let (all, shown) = confirm_rows(c, theme, area);
+    let total = all.len();
+    let scroll = c.scroll.min(total - shown);
+    let mut rows: Vec<Line<'static>> = all.into_iter().skip(scroll).take(shown).collect();
+    if shown < total {
+        let below = if scroll + shown < total {
+            "↓ more below"
+        } else {
+            "the end"
+        };
+        rows.push(Line::from(Span::styled(
+            format!(
+                "lines {}-{} of {total}: {below} (j/k, PgDn/PgUp scroll)",
+                scroll + 1,
+                scroll + shown
+            ),
+            theme.dim(),
+        )));
+    }
+    let outer_w = confirm_width(area);
     let h = (rows.len() + 6) as u16;
     let inner = popup(area, outer_w, h, &format!("Confirm {}", c.title), buf);
     let n = rows.len() as u16;

@@ -15,6 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use crate::console::app::App;
+use crate::console::forms::Dialog;
 use crate::console::keymap::{self, BINDINGS, Context, Intent};
 use crate::console::live::Live;
 use crate::console::log::ScrollLimits;
@@ -589,6 +590,13 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
         .filter(|b| {
             context != Context::Form || b.intent != Intent::Down || app.focused_field_has_picker()
         })
+        // j/k scroll a confirm dialog only when it holds more than it shows.
+        .filter(|b| {
+            context != Context::Confirm
+                || b.intent != Intent::Down
+                || matches!(&app.dialog,
+                    Some(Dialog::Confirm(c)) if dialogs::confirm_scroll_max(c, body_of(app)) > 0)
+        })
         .collect();
     let essential = |a: Intent| {
         !matches!(context, Context::List | Context::Detail)
@@ -601,8 +609,15 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
         .iter()
         .filter(|b| !matches!(b.intent, Intent::Help | Intent::Quit))
     {
-        let priority = if essential(b.intent) { 0 } else { 2 };
-        items.push((b.keys().to_string(), b.short, priority));
+        // Esc in a list or a detail says what it does there, and is kept before the actions.
+        let list_esc =
+            b.intent == Intent::Back && matches!(context, Context::List | Context::Detail);
+        let (short, priority) = match app.esc_does() {
+            Some(does) if list_esc => (does.word(), 0),
+            _ if essential(b.intent) => (b.short, 0),
+            _ => (b.short, 2),
+        };
+        items.push((b.keys().to_string(), short, priority));
     }
     if !app.log.is_empty() && matches!(context, Context::List | Context::Detail) {
         items.push(("M".to_string(), "messages", 2));
@@ -616,10 +631,11 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
         }
     }
     let mut help = None;
-    for b in nav
-        .iter()
-        .filter(|b| matches!(b.intent, Intent::Help | Intent::Quit))
-    {
+    // In the help, `?` is one of the keys that close it (said once, by that binding).
+    for b in nav.iter().filter(|b| {
+        matches!(b.intent, Intent::Help | Intent::Quit)
+            && !(b.intent == Intent::Help && context == Context::Help)
+    }) {
         if b.intent == Intent::Help {
             help = Some(items.len());
         }
@@ -688,6 +704,14 @@ pub fn scroll_limits(app: &App) -> ScrollLimits {
     ScrollLimits {
         help: help_lines(app, popup.width).len().saturating_sub(visible),
         messages: log::scroll_max(app, body_of(app)),
+        confirm: match &app.dialog {
+            Some(Dialog::Confirm(c)) => dialogs::confirm_scroll_max(c, body_of(app)),
+            _ => 0,
+        },
+        confirm_page: match &app.dialog {
+            Some(Dialog::Confirm(c)) => dialogs::confirm_page(c, body_of(app)),
+            _ => 1,
+        },
     }
 }
 
@@ -700,7 +724,7 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
     let scroll = app.help_scroll.min(lines.len().saturating_sub(visible));
     let title = if more {
         format!(
-            " Keys {}-{} of {} (j/k scroll, Esc closes) ",
+            " Keys: lines {}-{} of {} (j/k scroll, Esc closes) ",
             scroll + 1,
             (scroll + visible).min(lines.len()),
             lines.len()

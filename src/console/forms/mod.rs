@@ -47,6 +47,8 @@ pub struct Confirm {
     pub checking: Option<u64>,
     /// `y` came while the check was out: the change applies when the check lets it.
     pub confirmed: bool,
+    /// The first row shown, when the rows are more than the screen holds (j/k scroll).
+    pub scroll: usize,
 }
 
 /// One line of a confirm dialog: a field, what it holds, what it will hold.
@@ -775,6 +777,7 @@ pub fn confirm(
         pending: None,
         checking: None,
         confirmed: false,
+        scroll: 0,
     }))
 }
 
