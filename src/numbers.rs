@@ -16,9 +16,39 @@ pub fn thousands(n: impl Into<i128>) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
+/// A whole number as people type it: `1,000`, `1_000` and `1000` alike.
+pub fn parse_whole(text: &str) -> Option<i64> {
+    text.trim().replace([',', '_'], "").parse().ok()
+}
+
+/// A count of credits from the command line (`--amount 1,000`), from 1 to `max`.
+pub fn credits_arg(text: &str, max: i64) -> Result<i64, String> {
+    match parse_whole(text) {
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not a whole number of credits from 1 to {}",
+            thousands(max)
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::thousands;
+    use super::{credits_arg, parse_whole, thousands};
+
+    #[test]
+    fn whole_numbers_are_read_with_or_without_separators() {
+        assert_eq!(parse_whole(" 1,000 "), Some(1000));
+        assert_eq!(parse_whole("1_000"), Some(1000));
+        assert_eq!(parse_whole("10062"), Some(10062));
+        assert_eq!(parse_whole("1.5"), None);
+        assert_eq!(parse_whole("abc"), None);
+        assert_eq!(credits_arg("1,000", 5000), Ok(1000));
+        assert_eq!(
+            credits_arg("0", 5000),
+            Err("\"0\" is not a whole number of credits from 1 to 5,000".to_string())
+        );
+    }
 
     #[test]
     fn groups_of_three() {

@@ -294,6 +294,18 @@ async fn rules_the_database_cannot_express_are_enforced() {
         e.to_string(),
         "not enough credits: the balance is 100, the deduction 101"
     );
+    // A refusal by the rules like the others: on record.
+    let recorded: i64 = sql!(
+        p,
+        switchboard::db::query_scalar(
+            "SELECT count(*) FROM audit_logs WHERE action = 'admin.refused' \
+             AND new_values->>'action' = 'credits.deduct' \
+             AND new_values->>'reason' = 'not enough credits: the balance is 100, the deduction 101'"
+        ),
+        fetch_one
+    )
+    .unwrap();
+    assert_eq!(recorded, 1);
     let why = refused(apply(p, &ad, &credits(f.customer, 10_001)).await);
     assert!(why.contains("at most 10,000"), "{why}");
     // The cap is the database's, set by a super_admin only, and audited.
@@ -483,7 +495,21 @@ async fn a_form_that_cannot_succeed_is_refused_before_it_opens() {
         .await,
     );
     assert_eq!(why, "you cannot change your own role");
-    assert_eq!(refusals().await, before + 4, "each refusal is on record");
+    // The system tenant is nobody's to rename, replan or deactivate: said on open.
+    for verb in [Verb::RenameTenant, Verb::SetPlan, Verb::SetTenantActive] {
+        let why = forbidden(
+            prepare(
+                p,
+                &sup,
+                verb,
+                ListKind::Tenants,
+                Some(switchboard::db::SYSTEM_TENANT),
+            )
+            .await,
+        );
+        assert_eq!(why, "the system tenant cannot be changed", "{verb:?}");
+    }
+    assert_eq!(refusals().await, before + 7, "each refusal is on record");
     match prepare(
         p,
         &sup,

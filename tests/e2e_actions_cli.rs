@@ -24,7 +24,8 @@ async fn support_tops_up_once_per_idempotency_key_and_the_audit_row_says_who_and
         "--user",
         CUSTOMER,
         "--amount",
-        "500",
+        // As the console's forms read it: with or without separators.
+        "1,500",
         "--reason",
         "refund #123",
         "--idempotency-key",
@@ -38,13 +39,13 @@ async fn support_tops_up_once_per_idempotency_key_and_the_audit_row_says_who_and
     assert_eq!(out["old"], serde_json::json!({"credits": before}));
     assert_eq!(
         out["new"],
-        serde_json::json!({"credits": before + 500, "reason": "refund #123"})
+        serde_json::json!({"credits": before + 1500, "reason": "refund #123"})
     );
     // The same key again (a retried script): applied once.
     let again = cli.as_admin(demo::DEMO_SUPPORT_ADMIN, &args);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(json(&again)["status"], "already_applied");
-    assert_eq!(credits(&db, CUSTOMER).await, before + 500);
+    assert_eq!(credits(&db, CUSTOMER).await, before + 1500);
 
     let (actor, ip, agent): (String, String, String) = sql!(
         &db.pool,
@@ -74,8 +75,8 @@ async fn support_tops_up_once_per_idempotency_key_and_the_audit_row_says_who_and
     assert!(
         stdout(&o).starts_with(&format!(
             "credits.deduct {CUSTOMER}: credits {} → {}, reason fix (audit entry ",
-            before + 500,
-            before + 480
+            switchboard::numbers::thousands(before + 1500),
+            switchboard::numbers::thousands(before + 1480)
         )),
         "{}",
         stdout(&o)

@@ -656,6 +656,34 @@ fn a_long_refusal_can_be_read_in_full_with_m() {
     assert!(!app.log_open);
 }
 
+/// The newest message replaces an older one on the status line: a cancel after a refusal is not
+/// shown beside the stale refusal (both stay in `M`).
+#[test]
+fn a_new_outcome_replaces_a_stale_refusal_on_the_status_line() {
+    let mut app = loaded(2, 30, 80, 24);
+    app.signed_in(actor(Role::Admin), false);
+    let req = top_up_applying(&mut app, "50", "goodwill");
+    app.update(Msg::Applied {
+        req,
+        result: Err(ActionError::Forbidden("not today".into())),
+    });
+    assert_eq!(app.status.error.as_deref(), Some("refused: not today"));
+    let cmds = app.update(key(KeyCode::Char('+')));
+    prepared(&mut app, &cmds, Some(user_target()));
+    app.update(key(KeyCode::Esc));
+    assert_eq!(
+        app.status.error, None,
+        "the refusal stayed beside the cancel"
+    );
+    assert!(
+        app.status.info.as_deref().unwrap().starts_with("cancelled"),
+        "{:?}",
+        app.status.info
+    );
+    let kept: Vec<&str> = app.log.iter().map(|n| n.text.as_str()).collect();
+    assert!(kept.contains(&"refused: not today"), "{kept:?}");
+}
+
 /// The help scrolls (the list underneath stays put), wraps at 80 columns, and reaches the keys
 /// of forms (Ctrl-U) and confirm dialogs.
 #[test]
@@ -1146,7 +1174,15 @@ fn a_deduction_over_the_balance_is_refused_at_submit_not_after_y() {
         panic!("the form did not come back: {:?}", app.dialog)
     };
     assert_eq!(f.focus, 0);
-    assert!(f.error.as_deref().unwrap().contains("125"), "{:?}", f.error);
+    // Beside the amount, the field it turns on.
+    assert_eq!(
+        f.field_errors,
+        [(
+            0,
+            "not enough credits: the balance is 125, the deduction 1,000".to_string()
+        )]
+    );
+    assert_eq!(f.error, None);
     assert_eq!(f.fields[0].input.value(), "1000");
     insta::assert_snapshot!("deduct_refused_at_submit_80x24", draw(&app));
     // A long refusal wraps in the form, whole.
@@ -1222,8 +1258,11 @@ fn the_confirm_dialog_defaults_to_cancel_and_y_applies_once() {
         panic!("{:?}", app.dialog)
     };
     assert_eq!(
-        f.error.as_deref(),
-        Some("not enough credits: the balance is 10, the deduction 25")
+        f.field_errors,
+        [(
+            0,
+            "not enough credits: the balance is 10, the deduction 25".to_string()
+        )]
     );
 }
 

@@ -33,15 +33,20 @@ pub async fn apply(
     record_if_forbidden(pool, session, &req, result).await
 }
 
-/// A permission refusal is itself recorded (`admin.refused`), in a transaction of its own.
+/// A refusal by the rules (a permission, the cap, a deduction over the balance) is itself
+/// recorded (`admin.refused`), in a transaction of its own.
 async fn record_if_forbidden<T>(
     pool: &PgPool,
     session: &Session,
     req: &Request,
     result: Result<T, ActionError>,
 ) -> Result<T, ActionError> {
-    if let Err(ActionError::Forbidden(why)) = &result {
-        audit::record_refusal(pool, session, req.audit_action(), req.resource(), why).await;
+    if let Err(e @ (ActionError::Forbidden(_) | ActionError::Insufficient { .. })) = &result {
+        let why = match e {
+            ActionError::Forbidden(why) => why.clone(),
+            other => other.to_string(),
+        };
+        audit::record_refusal(pool, session, req.audit_action(), req.resource(), &why).await;
     }
     result
 }

@@ -22,7 +22,11 @@ pub enum ActionError {
     /// The row no longer holds what the admin saw: nothing was written.
     #[error("the {what} changed since you opened it (now {current}); nothing was written")]
     Conflict { what: String, current: Value },
-    #[error("not enough credits: the balance is {balance}, the deduction {amount}")]
+    #[error(
+        "not enough credits: the balance is {}, the deduction {}",
+        crate::numbers::thousands(*.balance),
+        crate::numbers::thousands(*.amount)
+    )]
     Insufficient { balance: i64, amount: i64 },
     #[error("{0}")]
     Db(String),

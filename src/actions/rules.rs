@@ -286,6 +286,9 @@ pub(super) fn refused_on_open(
         }
         (Verb::SetRole, Target::User(u)) if u.id == actor.id => Err(own_role()),
         (Verb::AssignNumber, Target::Number(n)) if !n.is_active => Err(inactive_number()),
+        (Verb::RenameTenant | Verb::SetPlan | Verb::SetTenantActive, Target::Tenant(t)) => {
+            not_system_tenant(t.id)
+        }
         _ => Ok(()),
     }
 }

@@ -37,8 +37,8 @@ pub struct CreditArgs {
     /// The user's email or id.
     #[arg(long)]
     pub user: String,
-    /// A positive whole number of credits.
-    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=MAX_CREDIT_CHANGE))]
+    /// A positive whole number of credits (`1000` or `1,000`).
+    #[arg(long, value_parser = credits)]
     amount: i64,
     /// Why (kept in the audit log).
     #[arg(long)]
@@ -205,10 +205,15 @@ pub enum SettingsCmd {
     /// Set the most an admin (not a super_admin) may add or take in one credit change
     /// (super_admin; audited as settings.admin_credit_cap).
     SetCreditCap {
-        /// The new cap, in credits.
-        #[arg(value_parser = clap::value_parser!(i64).range(1..=MAX_CREDIT_CHANGE))]
+        /// The new cap, in credits (`10000` or `10,000`).
+        #[arg(value_parser = credits)]
         cap: i64,
     },
+}
+
+/// A count of credits on the command line, as the console's forms read it.
+fn credits(text: &str) -> Result<i64, String> {
+    crate::numbers::credits_arg(text, MAX_CREDIT_CHANGE)
 }
 
 /// Turns an action subcommand into a request, reading what its target holds now.

@@ -285,7 +285,9 @@ impl App {
             format!(" {target}")
         };
         self.note(format!("{}{on}: {why}", form.verb.name()), true);
-        form.error = Some(why.to_string());
+        // Beside the first field: the value the change turns on.
+        form.error = None;
+        form.field_errors = vec![(0, why.to_string())];
         form.focus = 0;
         self.dialog = Some(Dialog::Form(form));
     }

@@ -61,6 +61,15 @@ impl App {
         let (now_info, now_error) = (self.status.info.clone(), self.status.error.clone());
         keep(&now_error, &error, true);
         keep(&now_info, &info, false);
+        // The newest message replaces an older one of the other kind: an outcome after a
+        // refusal is not shown beside that stale refusal (both stay in `M`).
+        let new_info = now_info.is_some() && now_info != info;
+        let new_error = now_error.is_some() && now_error != error;
+        if new_info && !new_error {
+            self.status.error = None;
+        } else if new_error && !new_info {
+            self.status.info = None;
+        }
         let excess = self.log.len().saturating_sub(KEPT);
         self.log.drain(..excess);
     }

@@ -295,11 +295,12 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
             let row = tagged_query(kind,
                 "SELECT a.id, a.name, u.email, t.name, a.bolna_agent_id, a.agent_type, a.is_active, \
                         a.bolna_webhook_url, a.description, a.created_at, a.updated_at, \
-                        s.calls, s.success_rate::float8, \
+                        s.calls, s.success_rate, \
                         a.bolna_voice_config, a.bolna_llm_config, a.bolna_task_config \
                  FROM agents a JOIN users u ON u.id = a.user_id JOIN tenants t ON t.id = u.tenant_id \
-                 CROSS JOIN LATERAL (SELECT count(*) AS calls, CASE WHEN count(*) = 0 THEN 0 \
-                    ELSE round(100.0 * count(*) FILTER (WHERE c.status = 'completed') / count(*), 2) \
+                 CROSS JOIN LATERAL (SELECT count(*) AS calls, CASE WHEN count(*) > 0 \
+                    THEN to_char(100.0 * count(*) FILTER (WHERE c.status = 'completed') / count(*), \
+                                 'FM990.0') || '%' \
                     END AS success_rate FROM calls c WHERE c.agent_id = a.id) s \
                  WHERE a.id = $1",
             )
@@ -323,7 +324,7 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                     "created",
                     "updated",
                     "calls",
-                    "success rate %",
+                    "success rate",
                 ],
             );
             for (i, title) in [

@@ -228,8 +228,10 @@ fn diff_lines(
     }
     let key_w = keys.iter().map(|k| width(k)).max().unwrap_or(0).min(24) + 2;
     let side = w.saturating_sub(key_w + 2 + 3) / 2;
+    // Whole numbers read as everywhere else in the console (`10,062`).
     let show = |v: Option<&Value>| match v {
         None => "—".to_string(),
+        Some(Value::Number(n)) if n.is_i64() => crate::numbers::thousands(n.as_i64().unwrap_or(0)),
         Some(v) => clean(&v.to_string()),
     };
     let mut out = vec![Line::from(Span::styled(

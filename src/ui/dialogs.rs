@@ -306,19 +306,44 @@ fn picker_lines(
 }
 
 fn render_form(f: &Form, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<Position> {
+    // The box is 70 wide at most, its border inside that.
+    let inner_w = usize::from(area.width.min(70).saturating_sub(2));
     let label_w = f.fields.iter().map(|x| width(x.label)).max().unwrap_or(0);
-    // A refusal wraps below the fields, whole (the box grows for it).
+    // A field's error takes its hint's place, beside it, wrapped whole under the value.
+    let field_lines: Vec<Vec<Line<'static>>> = f
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, field)| {
+            let pad = " ".repeat(label_w + 2);
+            match f.field_errors.iter().find(|(n, _)| *n == i) {
+                Some((_, e)) => super::text::wrap(
+                    &format!("✗ {}", clean(e)),
+                    inner_w.saturating_sub(label_w + 2),
+                )
+                .into_iter()
+                .map(|part| Line::from(Span::styled(format!("{pad}{part}"), theme.error())))
+                .collect(),
+                None => vec![Line::from(Span::styled(
+                    format!("{pad}{}", field.hint),
+                    theme.dim(),
+                ))],
+            }
+        })
+        .collect();
+    // A refusal that is no one field's wraps below the fields, whole (the box grows for it).
     let error_lines = f
         .error
         .as_deref()
-        .map(|e| super::text::wrap(&format!("✗ {}", clean(e)), 66))
+        .map(|e| super::text::wrap(&format!("✗ {}", clean(e)), inner_w.min(66)))
         .unwrap_or_default();
     let picker_h = f.focused().map(picker_height).unwrap_or(0);
-    let h = (f.fields.len() * 2 + picker_h + 3 + error_lines.len().max(1)) as u16;
+    let fields_h: usize = field_lines.iter().map(|l| 1 + l.len()).sum();
+    let h = (fields_h + picker_h + 3 + error_lines.len().max(1)) as u16;
     let inner = popup(area, 70, h, &f.title, buf);
     let mut cursor = None;
     let mut y: u16 = 0;
-    for (i, field) in f.fields.iter().enumerate() {
+    for ((i, field), below) in f.fields.iter().enumerate().zip(field_lines) {
         if y + 1 >= inner.height {
             break;
         }
@@ -330,36 +355,18 @@ fn render_form(f: &Form, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<P
             label_w,
         };
         cursor = cursor.or(input_line(shown, row(inner, y), theme, buf));
-        // A field's error takes its hint's place, beside it.
-        if let Some((_, e)) = f.field_errors.iter().find(|(n, _)| *n == i) {
-            text_line(
-                Span::styled(
-                    format!("{}  ✗ {}", " ".repeat(label_w), clean(e)),
-                    theme.error(),
-                ),
-                inner,
-                y + 1,
-                buf,
-            );
-        } else if !field.hint.is_empty() {
-            text_line(
-                Span::styled(
-                    format!("{}  {}", " ".repeat(label_w), field.hint),
-                    theme.dim(),
-                ),
-                inner,
-                y + 1,
-                buf,
-            );
+        y += 1;
+        for line in below {
+            text_line(line, inner, y, buf);
+            y += 1;
         }
-        y += 2;
         if i == f.focus {
-            let lines = picker_lines(field, label_w, theme);
-            for line in lines {
+            let top = y;
+            for line in picker_lines(field, label_w, theme) {
                 text_line(line, inner, y, buf);
                 y += 1;
             }
-            y = y.max((2 * (i + 1) + picker_h) as u16);
+            y = y.max(top + picker_h as u16);
         }
     }
     match &f.error {
@@ -378,12 +385,10 @@ fn render_form(f: &Form, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<P
     cursor
 }
 
-/// The confirm dialog: every field old → new in full. A pair that fits goes on one line; a
-/// longer one wraps, the old value first and the new one after `→`, never cut. (Only when even
-/// that does not fit the screen are the old values cut to one line each.)
-/// The confirm dialog's rows (each field old → new, both whole, wrapped) and how many of them
-/// the dialog shows at once in `area`: all, or a window that scrolls (j/k) with a line saying
-/// where it is.
+/// The confirm dialog's rows (every field old → new in full: a pair that fits goes on one line;
+/// a longer one wraps, the old value first and the new one after `→`, never cut) and how many
+/// of them the dialog shows at once in `area`: all, or a window that scrolls (j/k) with a line
+/// saying where it is.
 fn confirm_rows(c: &Confirm, theme: Theme, area: Rect) -> (Vec<Line<'static>>, usize) {
     let field_w = c.lines.iter().map(|l| width(&l.field)).max().unwrap_or(0);
     let value_w = usize::from(confirm_width(area).saturating_sub(2))

@@ -561,7 +561,17 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let right_w = width(&position);
     let avail = usize::from(area.width).saturating_sub(right_w + 1);
-    let left = fit_line(Line::from(left), avail);
+    // A message cut here is whole in `M`: said where it is cut.
+    const MORE: &str = " M more";
+    let said = app.status.info.is_some() || app.status.error.is_some();
+    let cut = said && left.iter().map(|s| width(&s.content)).sum::<usize>() > avail;
+    let left = if cut && !app.log.is_empty() && avail > 2 * MORE.len() {
+        let mut line = fit_line(Line::from(left), avail - MORE.len());
+        line.spans.push(Span::styled(MORE, theme.dim()));
+        line
+    } else {
+        fit_line(Line::from(left), avail)
+    };
     let left_w: usize = left.spans.iter().map(|s| width(&s.content)).sum();
     let mut spans = left.spans;
     spans.push(Span::raw(

@@ -420,8 +420,15 @@ impl Form {
         if !field.has_picker() || field.picker.items.is_empty() || !field.choices_current() {
             return Moved::NoChoices;
         }
+        // Nothing marked yet (the value the field opened with is not among the choices): the
+        // first arrow marks the first choice.
+        let unmarked = field.marked().is_none();
         let picker = &mut field.picker;
         picker.moved = true;
+        if unmarked {
+            picker.selected = 0;
+            return Moved::Within;
+        }
         let last = picker.items.len() - 1;
         if !down {
             picker.selected = picker.selected.saturating_sub(1);
@@ -460,11 +467,8 @@ impl Form {
                     )
                 }
                 FieldKind::Amount
-                    if !f
-                        .value()
-                        .replace([',', '_'], "")
-                        .parse::<i64>()
-                        .is_ok_and(|n| (1..=MAX_CREDIT_CHANGE).contains(&n)) =>
+                    if !crate::numbers::parse_whole(f.value())
+                        .is_some_and(|n| (1..=MAX_CREDIT_CHANGE).contains(&n)) =>
                 {
                     format!(
                         "the amount must be a whole number from 1 to {}",
@@ -499,7 +503,7 @@ impl Form {
         let request = match verb {
             Verb::TopUp | Verb::Deduct => {
                 let u = user_of(verb, t).map_err(no_field)?;
-                let amount: i64 = v(0).replace([',', '_'], "").parse().unwrap_or_default();
+                let amount = crate::numbers::parse_whole(v(0)).unwrap_or_default();
                 Request::AdjustCredits {
                     user: u.id,
                     delta: if verb == Verb::TopUp { amount } else { -amount },
