@@ -714,17 +714,19 @@ async fn check_refuses_what_apply_would_and_writes_nothing() {
         matches!(e, ActionError::Insufficient { balance: 100, .. }),
         "{e}"
     );
+    // A refusal by the rules: on record.
+    assert_eq!(audit_count(p).await, before + 1);
     // Over the admins' cap: refused, and the refusal is on record.
     let e = switchboard::actions::check(p, &session(&f.admin), &deduct(20_000))
         .await
         .unwrap_err();
     assert!(matches!(e, ActionError::Forbidden(_)), "{e}");
-    assert_eq!(audit_count(p).await, before + 1);
+    assert_eq!(audit_count(p).await, before + 2);
     // A change that would apply: Ok, and still nothing written.
     switchboard::actions::check(p, &session(&f.admin), &deduct(-40))
         .await
         .unwrap();
-    assert_eq!(audit_count(p).await, before + 1);
+    assert_eq!(audit_count(p).await, before + 2);
     assert_eq!(
         scalar::<i32>(p, "SELECT credits FROM users WHERE id = $1", c).await,
         100

@@ -267,4 +267,53 @@ async fn the_demo_data_adds_up() {
         unrecorded, 0,
         "an inactive user's deactivation is not on record"
     );
+    // Agents: deactivation on record, nothing after it, the last change is the row's.
+    let unrecorded = count(
+        "SELECT count(*) FROM agents a WHERE NOT a.is_active AND NOT EXISTS ( \
+             SELECT 1 FROM audit_logs d WHERE d.action = 'agent.deactivate' AND d.resource_id = a.id)",
+    )
+    .await;
+    assert_eq!(
+        unrecorded, 0,
+        "an inactive agent's deactivation is not on record"
+    );
+    assert!(count("SELECT count(*) FROM agents WHERE NOT is_active").await > 0);
+    let after = count(
+        "SELECT (SELECT count(*) FROM audit_logs a JOIN audit_logs d \
+                   ON d.action = 'agent.deactivate' AND d.resource_id = a.resource_id \
+                 WHERE a.action = 'agent.update' AND a.created_at >= d.created_at) \
+              + (SELECT count(*) FROM calls c JOIN audit_logs d \
+                   ON d.action = 'agent.deactivate' AND d.resource_id = c.agent_id \
+                 WHERE c.created_at >= d.created_at)",
+    )
+    .await;
+    assert_eq!(
+        after, 0,
+        "a deactivated agent changed or took calls afterwards"
+    );
+    let stale = count(
+        "SELECT count(*) FROM agents a WHERE a.updated_at <> ( \
+             SELECT max(e.created_at) FROM audit_logs e \
+             WHERE e.resource_type = 'agent' AND e.resource_id = a.id)",
+    )
+    .await;
+    assert_eq!(
+        stale, 0,
+        "an agent's updated_at is not its last change on record"
+    );
+    // A platform session began with a sign-in on record, while its user was active.
+    let unsigned = count(
+        "SELECT count(*) FROM user_sessions s WHERE NOT EXISTS ( \
+             SELECT 1 FROM audit_logs a WHERE a.action = 'user.sign_in' \
+               AND a.user_id = s.user_id AND a.created_at = s.created_at)",
+    )
+    .await;
+    assert_eq!(unsigned, 0, "a session without its sign-in on record");
+    let late = count(
+        "SELECT count(*) FROM user_sessions s JOIN audit_logs d \
+             ON d.action = 'user.deactivate' AND d.resource_id = s.user_id \
+         WHERE s.created_at >= d.created_at",
+    )
+    .await;
+    assert_eq!(late, 0, "a session begun after its user's deactivation");
 }

@@ -682,6 +682,11 @@ fn a_new_outcome_replaces_a_stale_refusal_on_the_status_line() {
     );
     let kept: Vec<&str> = app.log.iter().map(|n| n.text.as_str()).collect();
     assert!(kept.contains(&"refused: not today"), "{kept:?}");
+    // A message the status line cuts: the footer offers M first, to read it whole.
+    let rows = screen_rows(&draw(&app));
+    let footer = rows.last().unwrap();
+    assert!(rows[rows.len() - 2].contains('…'), "{rows:?}");
+    assert!(footer.contains("M whole message"), "{footer}");
 }
 
 /// The help scrolls (the list underneath stays put), wraps at 80 columns, and reaches the keys

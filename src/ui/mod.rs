@@ -183,8 +183,9 @@ const AUDITLOG_COLUMNS: &[Column] = &[
     col("action", "Action", 10, 18, 0, Fmt::Text),
     col("resource_type", "Resource", 6, 12, 3, Fmt::Text),
     col("resource_id", "Resource id", 9, 36, 3, Fmt::ShortId),
-    // The entry as a sentence, its ids by name (it comes after the row).
-    fill_col("change", "Change", 16, 16),
+    // The entry as a sentence, its ids by name (it comes after the row). Wider screens give it
+    // 60 columns before the resource columns get any.
+    fill_col("change", "Change", 16, 60),
 ];
 
 pub fn columns(kind: ListKind) -> &'static [Column] {
@@ -476,7 +477,8 @@ pub(crate) fn fit_line(line: Line<'static>, max: usize) -> Line<'static> {
 
 const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
 
-fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
+/// The status line's parts: what is said (left) and the position in the list (right).
+fn status_parts(app: &App) -> (Vec<Span<'static>>, String) {
     let theme = Theme { color: app.color };
     let pane = app.pane();
     // What needs attention comes first; the database description goes last, where a narrow
@@ -559,19 +561,22 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         (None, _) if !pane.rows.is_empty() => format!("row ≥{}", pane.selected + 1),
         _ => String::new(),
     };
+    (left, position)
+}
+
+/// Whether the status line cuts a message at `width` (the footer then offers `M` first).
+fn status_cuts_a_message(app: &App, width_: u16) -> bool {
+    let said = app.status.info.is_some() || app.status.error.is_some();
+    let (left, position) = status_parts(app);
+    let avail = usize::from(width_).saturating_sub(width(&position) + 1);
+    said && left.iter().map(|s| width(&s.content)).sum::<usize>() > avail
+}
+
+fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
+    let (left, position) = status_parts(app);
     let right_w = width(&position);
     let avail = usize::from(area.width).saturating_sub(right_w + 1);
-    // A message cut here is whole in `M`: said where it is cut.
-    const MORE: &str = " M more";
-    let said = app.status.info.is_some() || app.status.error.is_some();
-    let cut = said && left.iter().map(|s| width(&s.content)).sum::<usize>() > avail;
-    let left = if cut && !app.log.is_empty() && avail > 2 * MORE.len() {
-        let mut line = fit_line(Line::from(left), avail - MORE.len());
-        line.spans.push(Span::styled(MORE, theme.dim()));
-        line
-    } else {
-        fit_line(Line::from(left), avail)
-    };
+    let left = fit_line(Line::from(left), avail);
     let left_w: usize = left.spans.iter().map(|s| width(&s.content)).sum();
     let mut spans = left.spans;
     spans.push(Span::raw(
@@ -629,8 +634,13 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
         };
         items.push((b.keys().to_string(), short, priority));
     }
+    // The status line cuts a message: `M` shows it whole, and says so before anything else.
     if !app.log.is_empty() && matches!(context, Context::List | Context::Detail) {
-        items.push(("M".to_string(), "messages", 2));
+        if status_cuts_a_message(app, area.width) {
+            items.push(("M".to_string(), "whole message", 0));
+        } else {
+            items.push(("M".to_string(), "messages", 2));
+        }
     }
     // A read-only session offers no action (each would be refused).
     if let (Some(session), Context::List | Context::Detail, false) =

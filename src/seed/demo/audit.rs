@@ -10,11 +10,15 @@ use super::generate::*;
 use super::names::*;
 use super::rows::*;
 
+/// The audit log of the story. The platform's sessions are signed into on record: each
+/// session's sign-in is an entry, and a session of a user deactivated since is moved to before
+/// that (as its entry is).
 pub(super) fn audit_logs(
     g: &mut Gen,
     users: &[User],
     agents: &[Agent],
     numbers: &[PhoneNumber],
+    sessions: &mut [SessionRow],
 ) -> Vec<AuditEntry> {
     let super_admin = &users[0];
     let support = &users[1];
@@ -263,31 +267,92 @@ pub(super) fn audit_logs(
             at,
         );
     }
-    keep_within_lifetimes(&mut log, users);
+    // Inactive agents were deactivated by support, on record; nothing changes them afterwards.
+    for a in agents {
+        if let Some(at) = a.deactivated_at {
+            push(
+                g,
+                Some(support),
+                "agent.deactivate",
+                "agent",
+                Some(a.id),
+                Some(json!({"is_active": true})),
+                Some(json!({"is_active": false})),
+                Some(support_agent.clone()),
+                at,
+            );
+        }
+    }
+    let lifetimes = Lifetimes::of(&log, users);
+    for s in sessions.iter_mut() {
+        let Some(u) = users.iter().find(|u| u.id == s.user_id) else {
+            continue;
+        };
+        let at = lifetimes.within(u, s.created_at);
+        if at != s.created_at {
+            s.created_at = at;
+            s.expires_at = at + Duration::days(7);
+            s.refresh_expires_at = s.refresh_expires_at.map(|_| at + Duration::days(30));
+        }
+        log.push(AuditEntry {
+            id: g.uuid(),
+            user_id: Some(u.id),
+            action: "user.sign_in",
+            resource_type: "user",
+            resource_id: Some(u.id),
+            old_values: None,
+            new_values: Some(json!({"auth_provider": u.auth_provider})),
+            ip_address: Some(s.ip_address.clone()),
+            user_agent: Some(s.user_agent.clone()),
+            created_at: at,
+        });
+    }
+    for e in &mut log {
+        if let Some(u) = e.user_id.and_then(|id| users.iter().find(|u| u.id == id))
+            && e.action != "user.sign_up"
+        {
+            e.created_at = lifetimes.within(u, e.created_at);
+        }
+        if e.action == "agent.update"
+            && let Some(a) = agents.iter().find(|a| Some(a.id) == e.resource_id)
+            && let Some(end) = a.deactivated_at
+            && e.created_at >= end
+        {
+            e.created_at = (end - Duration::hours(1)).max(a.created_at + Duration::minutes(1));
+        }
+    }
     log.sort_by_key(|e| e.created_at);
     log
 }
 
-/// Nobody acts before signing up or after being deactivated: an entry of a user's own outside
-/// that span is moved into it (an hour after the sign-up, or an hour before the deactivation).
-fn keep_within_lifetimes(log: &mut [AuditEntry], users: &[User]) {
-    let deactivated: Vec<(Uuid, DateTime<Utc>)> = log
-        .iter()
-        .filter(|e| e.action == "user.deactivate")
-        .filter_map(|e| e.resource_id.map(|id| (id, e.created_at)))
-        .collect();
-    for e in log.iter_mut() {
-        let Some(actor) = e.user_id else { continue };
-        let Some(u) = users.iter().find(|u| u.id == actor) else {
-            continue;
-        };
-        if e.action != "user.sign_up" && e.created_at <= u.created_at {
-            e.created_at = u.created_at + Duration::hours(1);
+/// Nobody acts before signing up or after being deactivated: what a user did outside that span
+/// is moved into it (an hour after the sign-up, or an hour before the deactivation).
+struct Lifetimes {
+    deactivated: Vec<(Uuid, DateTime<Utc>)>,
+}
+
+impl Lifetimes {
+    fn of(log: &[AuditEntry], users: &[User]) -> Lifetimes {
+        let deactivated = log
+            .iter()
+            .filter(|e| e.action == "user.deactivate")
+            .filter_map(|e| e.resource_id.map(|id| (id, e.created_at)))
+            .filter(|(id, _)| users.iter().any(|u| u.id == *id))
+            .collect();
+        Lifetimes { deactivated }
+    }
+
+    /// `at`, or the nearest time within `u`'s lifetime.
+    fn within(&self, u: &User, at: DateTime<Utc>) -> DateTime<Utc> {
+        let mut at = at;
+        if at <= u.created_at {
+            at = u.created_at + Duration::hours(1);
         }
-        if let Some((_, end)) = deactivated.iter().find(|(id, _)| *id == actor)
-            && e.created_at >= *end
+        if let Some((_, end)) = self.deactivated.iter().find(|(id, _)| *id == u.id)
+            && at >= *end
         {
-            e.created_at = (*end - Duration::hours(1)).max(u.created_at + Duration::minutes(1));
+            at = (*end - Duration::hours(1)).max(u.created_at + Duration::minutes(1));
         }
+        at
     }
 }

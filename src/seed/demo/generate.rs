@@ -257,6 +257,14 @@ pub(super) fn agents(g: &mut Gen, users: &[User]) -> Vec<Agent> {
             let (llm_provider, model) = g.pick(&LLMS);
             let bolna_agent_id = g.uuid().to_string();
             let agent_type = if g.chance(0.1) { "chat" } else { "call" };
+            let created_at = owner.created_at + Duration::days(g.rng.random_range(1..15));
+            let is_active = agents.len() % 11 != 10;
+            // Deactivated a week to three weeks ago (after its first day), without a draw of
+            // the generator: the rest of the data stays as it was.
+            let deactivated_at = (!is_active).then(|| {
+                (g.now - Duration::days(6 + (agents.len() % 17) as i64))
+                    .max(created_at + Duration::days(1))
+            });
             agents.push(Agent {
                 id: g.uuid(),
                 user_id: owner.id,
@@ -265,7 +273,7 @@ pub(super) fn agents(g: &mut Gen, users: &[User]) -> Vec<Agent> {
                 name: name.to_string(),
                 description: description.to_string(),
                 agent_type,
-                is_active: agents.len() % 11 != 10,
+                is_active,
                 voice_config: json!({
                     "provider": voice_provider,
                     "voice": voice,
@@ -289,7 +297,9 @@ pub(super) fn agents(g: &mut Gen, users: &[User]) -> Vec<Agent> {
                     "voicemail_detection": agent_type == "call",
                     "optimize_latency": true,
                 }),
-                created_at: owner.created_at + Duration::days(g.rng.random_range(1..15)),
+                created_at,
+                updated_at: created_at,
+                deactivated_at,
             });
         }
     }
@@ -413,8 +423,26 @@ pub(super) fn calls(g: &mut Gen, agents: &[Agent], contacts: &mut [Contact]) -> 
             }
         })
         .collect();
-    // A call still in progress right now, as on any live platform.
-    if let Some(last) = calls.last_mut() {
+    // No calls for an agent after its deactivation: such a call took place in the two weeks
+    // before it instead (as long as the agent existed).
+    for call in &mut calls {
+        let Some(agent) = agents.iter().find(|a| a.id == call.agent_id) else {
+            continue;
+        };
+        if let Some(end) = agent.deactivated_at
+            && call.created_at >= end
+        {
+            let back =
+                Duration::minutes(1 + (call.created_at - end).num_minutes() % (14 * 24 * 60));
+            let moved = (end - back).max(agent.created_at + Duration::minutes(1));
+            let shift = call.created_at - moved;
+            call.created_at = moved;
+            call.completed_at = call.completed_at.map(|t| t - shift);
+        }
+    }
+    // A call still in progress right now, as on any live platform (an active agent's).
+    let active = |c: &Call| agents.iter().any(|a| a.id == c.agent_id && a.is_active);
+    if let Some(last) = calls.iter_mut().rev().find(|c| active(c)) {
         last.status = "in_progress";
         last.created_at = g.now - Duration::seconds(95);
         last.completed_at = None;

@@ -75,7 +75,7 @@ pub(super) async fn insert(
                 .push_bind(a.llm_config.clone())
                 .push_bind(a.task_config.clone())
                 .push_bind(a.created_at)
-                .push_bind(a.created_at);
+                .push_bind(a.updated_at);
         },
     )
     .await?;

@@ -39,9 +39,18 @@ impl DemoData {
         let calls = calls(&mut g, &agents, &mut contacts);
         let (transcripts, lead_analytics) = call_analysis(&mut g, &calls);
         let phone_numbers = phone_numbers(&mut g, &users);
-        let sessions = sessions(&mut g, &users);
+        let mut sessions = sessions(&mut g, &users);
         let twilio_calls = twilio_calls(&mut g, &calls);
-        let audit_logs = audit_logs(&mut g, &users, &agents, &phone_numbers);
+        let audit_logs = audit_logs(&mut g, &users, &agents, &phone_numbers, &mut sessions);
+        // An agent's last change is the last one on record.
+        let mut agents = agents;
+        for a in &mut agents {
+            a.updated_at = audit_logs
+                .iter()
+                .filter(|e| e.resource_type == "agent" && e.resource_id == Some(a.id))
+                .map(|e| e.created_at)
+                .fold(a.created_at, DateTime::max);
+        }
         DemoData {
             tenants,
             users,

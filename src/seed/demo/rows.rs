@@ -50,6 +50,10 @@ pub struct Agent {
     pub llm_config: Value,
     pub task_config: Value,
     pub created_at: DateTime<Utc>,
+    /// Its last change on record (creation, an update, its deactivation).
+    pub updated_at: DateTime<Utc>,
+    /// When an inactive agent was deactivated: nothing happens to it afterwards.
+    pub deactivated_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
