@@ -224,96 +224,75 @@ async fn the_demo_data_adds_up() {
         }
     };
     assert!(count("SELECT count(*) FROM audit_logs WHERE action = 'credits.top_up'").await >= 20);
-    let broken = count(
-        "SELECT count(*) FROM (SELECT (old_values->>'credits')::bigint AS old, \
+    // Each invariant as the rows that break it: none may.
+    let invariants: [(&str, &'static str); 10] = [
+        (
+            "a top-up starts from another balance than the last left",
+            "SELECT count(*) FROM (SELECT (old_values->>'credits')::bigint AS old, \
                 lag((new_values->>'credits')::bigint) OVER w AS before \
              FROM audit_logs WHERE action = 'credits.top_up' \
              WINDOW w AS (PARTITION BY resource_id ORDER BY created_at, id)) t \
          WHERE before IS NOT NULL AND before <> old",
-    )
-    .await;
-    assert_eq!(
-        broken, 0,
-        "a top-up starts from another balance than the last left"
-    );
-    let wrong_end = count(
-        "SELECT count(*) FROM users u CROSS JOIN LATERAL ( \
+        ),
+        (
+            "a chain of top-ups ends at another balance",
+            "SELECT count(*) FROM users u CROSS JOIN LATERAL ( \
              SELECT (new_values->>'credits')::bigint AS last FROM audit_logs a \
              WHERE a.action = 'credits.top_up' AND a.resource_id = u.id \
              ORDER BY a.created_at DESC, a.id DESC LIMIT 1) l \
          WHERE l.last <> u.credits",
-    )
-    .await;
-    assert_eq!(wrong_end, 0, "a chain of top-ups ends at another balance");
-    let after = count(
-        "SELECT count(*) FROM audit_logs a JOIN audit_logs d \
+        ),
+        (
+            "a deactivated user acted afterwards",
+            "SELECT count(*) FROM audit_logs a JOIN audit_logs d \
              ON d.action = 'user.deactivate' AND d.resource_id = a.user_id \
          WHERE a.created_at >= d.created_at",
-    )
-    .await;
-    assert_eq!(after, 0, "a deactivated user acted afterwards");
-    let before = count(
-        "SELECT count(*) FROM audit_logs a JOIN users u ON u.id = a.user_id \
+        ),
+        (
+            "a user acted before signing up",
+            "SELECT count(*) FROM audit_logs a JOIN users u ON u.id = a.user_id \
          WHERE a.action <> 'user.sign_up' AND a.created_at < u.created_at",
-    )
-    .await;
-    assert_eq!(before, 0, "a user acted before signing up");
-    let unrecorded = count(
-        "SELECT count(*) FROM users u WHERE NOT u.is_active AND NOT EXISTS ( \
+        ),
+        (
+            "an inactive user's deactivation is not on record",
+            "SELECT count(*) FROM users u WHERE NOT u.is_active AND NOT EXISTS ( \
              SELECT 1 FROM audit_logs d WHERE d.action = 'user.deactivate' AND d.resource_id = u.id)",
-    )
-    .await;
-    assert_eq!(
-        unrecorded, 0,
-        "an inactive user's deactivation is not on record"
-    );
-    // Agents: deactivation on record, nothing after it, the last change is the row's.
-    let unrecorded = count(
-        "SELECT count(*) FROM agents a WHERE NOT a.is_active AND NOT EXISTS ( \
+        ),
+        (
+            "an inactive agent's deactivation is not on record",
+            "SELECT count(*) FROM agents a WHERE NOT a.is_active AND NOT EXISTS ( \
              SELECT 1 FROM audit_logs d WHERE d.action = 'agent.deactivate' AND d.resource_id = a.id)",
-    )
-    .await;
-    assert_eq!(
-        unrecorded, 0,
-        "an inactive agent's deactivation is not on record"
-    );
-    assert!(count("SELECT count(*) FROM agents WHERE NOT is_active").await > 0);
-    let after = count(
-        "SELECT (SELECT count(*) FROM audit_logs a JOIN audit_logs d \
+        ),
+        (
+            "a deactivated agent changed or took calls afterwards",
+            "SELECT (SELECT count(*) FROM audit_logs a JOIN audit_logs d \
                    ON d.action = 'agent.deactivate' AND d.resource_id = a.resource_id \
                  WHERE a.action = 'agent.update' AND a.created_at >= d.created_at) \
               + (SELECT count(*) FROM calls c JOIN audit_logs d \
                    ON d.action = 'agent.deactivate' AND d.resource_id = c.agent_id \
                  WHERE c.created_at >= d.created_at)",
-    )
-    .await;
-    assert_eq!(
-        after, 0,
-        "a deactivated agent changed or took calls afterwards"
-    );
-    let stale = count(
-        "SELECT count(*) FROM agents a WHERE a.updated_at <> ( \
+        ),
+        (
+            "an agent's updated_at is not its last change on record",
+            "SELECT count(*) FROM agents a WHERE a.updated_at <> ( \
              SELECT max(e.created_at) FROM audit_logs e \
              WHERE e.resource_type = 'agent' AND e.resource_id = a.id)",
-    )
-    .await;
-    assert_eq!(
-        stale, 0,
-        "an agent's updated_at is not its last change on record"
-    );
-    // A platform session began with a sign-in on record, while its user was active.
-    let unsigned = count(
-        "SELECT count(*) FROM user_sessions s WHERE NOT EXISTS ( \
+        ),
+        (
+            "a session without its sign-in on record",
+            "SELECT count(*) FROM user_sessions s WHERE NOT EXISTS ( \
              SELECT 1 FROM audit_logs a WHERE a.action = 'user.sign_in' \
                AND a.user_id = s.user_id AND a.created_at = s.created_at)",
-    )
-    .await;
-    assert_eq!(unsigned, 0, "a session without its sign-in on record");
-    let late = count(
-        "SELECT count(*) FROM user_sessions s JOIN audit_logs d \
+        ),
+        (
+            "a session begun after its user's deactivation",
+            "SELECT count(*) FROM user_sessions s JOIN audit_logs d \
              ON d.action = 'user.deactivate' AND d.resource_id = s.user_id \
          WHERE s.created_at >= d.created_at",
-    )
-    .await;
-    assert_eq!(late, 0, "a session begun after its user's deactivation");
+        ),
+    ];
+    for (what, sql) in invariants {
+        assert_eq!(count(sql).await, 0, "{what}");
+    }
+    assert!(count("SELECT count(*) FROM agents WHERE NOT is_active").await > 0);
 }
