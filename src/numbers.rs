@@ -16,9 +16,29 @@ pub fn thousands(n: impl Into<i128>) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
-/// A whole number as people type it: `1,000`, `1_000` and `1000` alike.
+/// A whole number as people type it: `1,000`, `1_000` and `1000` alike. Separators only
+/// between groups of three digits: `10,00` or `1,5` is a typo (or a decimal comma), not a
+/// thousand or fifteen.
 pub fn parse_whole(text: &str) -> Option<i64> {
-    text.trim().replace([',', '_'], "").parse().ok()
+    let text = text.trim();
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text),
+    };
+    let groups: Vec<&str> = digits.split([',', '_']).collect();
+    let grouped = groups.len() > 1;
+    let well_formed = groups.iter().enumerate().all(|(i, g)| {
+        g.chars().all(|c| c.is_ascii_digit())
+            && match (grouped, i) {
+                (false, _) => !g.is_empty(),
+                (true, 0) => (1..=3).contains(&g.len()),
+                (true, _) => g.len() == 3,
+            }
+    });
+    if !well_formed {
+        return None;
+    }
+    format!("{sign}{}", groups.concat()).parse().ok()
 }
 
 /// A count of credits from the command line (`--amount 1,000`), from 1 to `max`.
@@ -43,6 +63,14 @@ mod tests {
         assert_eq!(parse_whole("10062"), Some(10062));
         assert_eq!(parse_whole("1.5"), None);
         assert_eq!(parse_whole("abc"), None);
+        assert_eq!(parse_whole("1,000,000"), Some(1_000_000));
+        assert_eq!(parse_whole("-1,234"), Some(-1234));
+        // A separator anywhere but between groups of three is a typo, not a number.
+        for typo in [
+            "10,00", "1,00", "0,0,1", "1,5", ",100", "100,", "1,,000", "1_0000", "",
+        ] {
+            assert_eq!(parse_whole(typo), None, "{typo:?}");
+        }
         assert_eq!(credits_arg("1,000", 5000), Ok(1000));
         assert_eq!(
             credits_arg("0", 5000),

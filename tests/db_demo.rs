@@ -225,7 +225,34 @@ async fn the_demo_data_adds_up() {
     };
     assert!(count("SELECT count(*) FROM audit_logs WHERE action = 'credits.top_up'").await >= 20);
     // Each invariant as the rows that break it: none may.
-    let invariants: [(&str, &'static str); 10] = [
+    let invariants: [(&str, &'static str); 14] = [
+        (
+            "an agent was updated before it was created",
+            "SELECT count(*) FROM audit_logs u JOIN agents a ON a.id = u.resource_id \
+             WHERE u.action = 'agent.update' AND u.created_at <= a.created_at",
+        ),
+        (
+            "an agent's update does not start from the value the one before left",
+            "SELECT count(*) FROM (SELECT old_values->'bolna_llm_config'->'temperature' AS old, \
+                    lag(new_values->'bolna_llm_config'->'temperature') OVER w AS before \
+                 FROM audit_logs WHERE action = 'agent.update' \
+                 WINDOW w AS (PARTITION BY resource_id ORDER BY created_at, id)) t \
+             WHERE before IS NOT NULL AND before <> old",
+        ),
+        (
+            "an agent's temperature is not the one its last update set",
+            "SELECT count(*) FROM agents a CROSS JOIN LATERAL ( \
+                 SELECT new_values->'bolna_llm_config'->'temperature' AS last FROM audit_logs u \
+                 WHERE u.action = 'agent.update' AND u.resource_id = a.id \
+                 ORDER BY u.created_at DESC, u.id DESC LIMIT 1) l \
+             WHERE l.last <> a.bolna_llm_config->'temperature'",
+        ),
+        (
+            "a user's updated_at is not their last change on record",
+            "SELECT count(*) FROM users u WHERE u.updated_at <> greatest(u.created_at, ( \
+                 SELECT max(e.created_at) FROM audit_logs e WHERE e.resource_type = 'user' \
+                   AND e.resource_id = u.id AND e.action <> 'user.sign_in'))",
+        ),
         (
             "a top-up starts from another balance than the last left",
             "SELECT count(*) FROM (SELECT (old_values->>'credits')::bigint AS old, \

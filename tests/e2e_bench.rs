@@ -64,6 +64,10 @@ async fn seed_bench_grows_the_audit_log_and_users_alone_and_refuses_what_the_dis
         all.extend_from_slice(args);
         switchboard(&db, &all)
     };
+    let out = run(&["--audit-rows", "lots"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("nor max"), "{err}");
     let out = run(&["--audit-rows", "1000000000000"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");

@@ -823,6 +823,38 @@ async fn a_long_refusal_at_submit_is_read_in_full_in_the_form_and_in_the_message
     assert_eq!(assigned, 0);
 }
 
+/// A paste (bracketed, as terminals send it) of 1,600 characters goes into the field whole and
+/// at once, with no key after it (typed keys past 1 KiB at once stalled until the next key);
+/// a paste over a list is not taken as keys.
+#[tokio::test]
+async fn a_long_paste_goes_into_the_field_whole_and_a_list_takes_none_of_it() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
+    c.keys(b"4");
+    c.wait_for("1 of 23");
+    // Over the list: `j`s and a `q` in a paste move nothing and quit nothing.
+    c.keys(b"\x1b[200~jjjjq\x1b[201~");
+    c.wait_for("a paste goes into a field being typed");
+    c.wait_for("1 of 23");
+    c.keys(b"D");
+    c.wait_for("Description:");
+    c.keys(b"\x15");
+    let text: String = (0..320).map(|i| format!("w{i:03} ")).collect::<String>() + "THE-END";
+    assert!(text.len() > 1_500);
+    let mut paste = b"\x1b[200~".to_vec();
+    paste.extend_from_slice(text.as_bytes());
+    paste.extend_from_slice(b"\x1b[201~");
+    c.keys(&paste);
+    c.wait_for("THE-END");
+    c.keys(b"\r");
+    let screen = c.wait_for("Confirm agent.description_change");
+    assert!(screen.contains("w000"), "{screen}");
+    c.keys(b"\x1b");
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+}
+
 /// A super_admin signed in, the Phone numbers pane filtered to `number`, `s` pressed: the
 /// assign form opens next.
 fn assigning(db: &TestDb, number: &str) -> Console {

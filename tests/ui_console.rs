@@ -656,6 +656,71 @@ fn a_long_refusal_can_be_read_in_full_with_m() {
     assert!(!app.log_open);
 }
 
+/// Keys typed while a form is still opening (its target being read) go into the form when it
+/// opens, not to the list under it; a `y` typed before a confirm dialog was seen applies
+/// nothing; Esc gives the opening up.
+#[test]
+fn keys_typed_while_a_form_opens_go_into_the_form_and_never_to_the_list() {
+    let mut app = loaded(3, 10, 80, 24);
+    app.signed_in(actor(Role::SuperAdmin), false);
+    let cmds = app.update(key(KeyCode::Char('D')));
+    for c in "jjjq new words".chars() {
+        assert!(app.update(key(KeyCode::Char(c))).is_empty());
+    }
+    assert_eq!(
+        app.pane().selected,
+        0,
+        "the list moved under the opening form"
+    );
+    assert!(!app.quit, "q typed ahead quit the console");
+    prepared(
+        &mut app,
+        &cmds,
+        Some(Target::Agent(AgentState {
+            id: Uuid::from_u128(9),
+            name: "After-hours Line".into(),
+            description: Some("Takes messages.".into()),
+            is_active: true,
+        })),
+    );
+    let Some(Dialog::Form(f)) = &app.dialog else {
+        panic!("no form: {:?}", app.dialog)
+    };
+    assert_eq!(f.fields[0].input.value(), "jjjq new words");
+
+    // A toggle goes straight to its confirm dialog: what was typed ahead is dropped.
+    app.update(key(KeyCode::Esc));
+    let mut app = loaded(0, 10, 80, 24);
+    app.signed_in(actor(Role::SuperAdmin), false);
+    let cmds = app.update(key(KeyCode::Char('a')));
+    app.update(key(KeyCode::Char('y')));
+    let jobs = prepared(
+        &mut app,
+        &cmds,
+        Some(Target::Tenant(TenantState {
+            id: Uuid::from_u128(7),
+            name: "Acme Realty Group".into(),
+            plan: "pro".into(),
+            is_active: true,
+        })),
+    );
+    assert!(matches!(app.dialog, Some(Dialog::Confirm(_))));
+    assert!(
+        !jobs
+            .iter()
+            .any(|j| matches!(j, Job::Write(WriteJob::Apply { .. }))),
+        "{jobs:?}"
+    );
+
+    // Esc while it opens: given up, and its answer is dropped.
+    let mut app = loaded(3, 10, 80, 24);
+    app.signed_in(actor(Role::SuperAdmin), false);
+    let cmds = app.update(key(KeyCode::Char('D')));
+    app.update(key(KeyCode::Esc));
+    prepared(&mut app, &cmds, None);
+    assert!(app.dialog.is_none());
+}
+
 /// The newest message replaces an older one on the status line: a cancel after a refusal is not
 /// shown beside the stale refusal (both stay in `M`).
 #[test]

@@ -30,22 +30,31 @@ pub async fn apply(
     }
     let req = req.validated()?;
     let result = apply_checked(pool, session, &req).await;
-    record_if_forbidden(pool, session, &req, result).await
+    record_if_refused(pool, session, &req, result).await
 }
 
-/// A refusal by the rules (a permission, the cap, a deduction over the balance) is itself
-/// recorded (`admin.refused`), in a transaction of its own.
-async fn record_if_forbidden<T>(
+/// A refusal of the change as the database finds things (a permission, the cap, a deduction
+/// over the balance, a user or tenant that is not there, a number or id already used, a row
+/// changed since the form opened) is itself recorded (`admin.refused`), in a transaction of its
+/// own. What the request's own check refuses before any SQL (an empty name, a malformed
+/// number) is the form's to say, not the audit log's.
+async fn record_if_refused<T>(
     pool: &PgPool,
     session: &Session,
     req: &Request,
     result: Result<T, ActionError>,
 ) -> Result<T, ActionError> {
-    if let Err(e @ (ActionError::Forbidden(_) | ActionError::Insufficient { .. })) = &result {
-        let why = match e {
-            ActionError::Forbidden(why) => why.clone(),
-            other => other.to_string(),
-        };
+    let why = match &result {
+        Err(ActionError::Forbidden(why)) => Some(why.clone()),
+        Err(
+            e @ (ActionError::Insufficient { .. }
+            | ActionError::Invalid(_)
+            | ActionError::NotFound(_)
+            | ActionError::Conflict { .. }),
+        ) => Some(e.to_string()),
+        _ => None,
+    };
+    if let Some(why) = why {
         audit::record_refusal(pool, session, req.audit_action(), req.resource(), &why).await;
     }
     result
@@ -54,7 +63,7 @@ async fn record_if_forbidden<T>(
 /// Everything [`apply`] checks, run on the database and rolled back: the admin's role, the
 /// target as it is now (there, active, its role, the admin's own account), the balance and the
 /// cap. Used when a form is submitted, so that what would be refused is said before the confirm
-/// dialog asks. Nothing is written but a permission refusal, recorded as `apply` records it.
+/// dialog asks. Nothing is written but a refusal, recorded as `apply` records it.
 pub async fn check(pool: &PgPool, session: &Session, req: &Request) -> Result<(), ActionError> {
     if session.read_only {
         return Err(ActionError::ReadOnly);
@@ -66,7 +75,7 @@ pub async fn check(pool: &PgPool, session: &Session, req: &Request) -> Result<()
         Ok::<(), ActionError>(())
     }
     .await;
-    record_if_forbidden(pool, session, &req, result).await
+    record_if_refused(pool, session, &req, result).await
 }
 
 /// The admin's rights, as the session knows them and then as the database says now, and the

@@ -151,11 +151,11 @@ pub enum Command {
         /// 1 is the full size; 0.01 takes seconds.
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
-        /// The audit log at this many entries instead (the rest stays at the scale): checked
-        /// against the free disk of the server's data directory first, refused with the most
-        /// that fits when it will not.
-        #[arg(long, value_name = "N")]
-        audit_rows: Option<i64>,
+        /// The audit log at this many entries instead (the rest stays at the scale), or `max`:
+        /// the most that fit. Checked against the free disk of the server's data directory
+        /// first, refused with the most that fits when it will not.
+        #[arg(long, value_name = "N|max", value_parser = setup::audit_rows_arg)]
+        audit_rows: Option<setup::AuditRows>,
         /// The users at this many instead (the rest stays at the scale).
         #[arg(long, value_name = "N")]
         users: Option<i64>,

@@ -297,10 +297,29 @@ pub(super) async fn seed_demo(conn: &Connection) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `seed-bench --audit-rows`: a number of entries, or the most that fit on the server's disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditRows {
+    Count(i64),
+    Max,
+}
+
+pub(super) fn audit_rows_arg(text: &str) -> Result<AuditRows, String> {
+    if text.trim().eq_ignore_ascii_case("max") {
+        return Ok(AuditRows::Max);
+    }
+    match crate::numbers::parse_whole(text) {
+        Some(n) if n >= 10 => Ok(AuditRows::Count(n)),
+        _ => Err(format!(
+            "{text:?} is neither a whole number of entries (at least 10) nor max"
+        )),
+    }
+}
+
 pub(super) async fn seed_bench(
     conn: &Connection,
     scale: f64,
-    audit_rows: Option<i64>,
+    audit_rows: Option<AuditRows>,
     users: Option<i64>,
 ) -> Result<(), CliError> {
     if conn.seeded_demo {
@@ -310,9 +329,38 @@ pub(super) async fn seed_bench(
                 .into(),
         ));
     }
-    let size = bench::BenchSize::at(scale).with_counts(audit_rows, users);
     let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
-    match bench::server_free_bytes(&conn.pool).await {
+    let free = bench::server_free_bytes(&conn.pool).await;
+    let audit_rows = match (audit_rows, &free) {
+        (Some(AuditRows::Count(n)), _) => Some(n),
+        (None, _) => None,
+        (Some(AuditRows::Max), Some((dir, free))) => {
+            let most = bench::BenchSize::at(scale)
+                .with_counts(None, users)
+                .audit_rows_fitting(*free);
+            if most < 10 {
+                return Err(CliError::Usage(format!(
+                    "{dir} has {:.1} GiB free: not even the rest of this data set fits; nothing \
+                     was written",
+                    gib(*free)
+                )));
+            }
+            output::note(format!(
+                "The most audit entries that fit beside the rest: {}.",
+                crate::numbers::thousands(most)
+            ));
+            Some(most)
+        }
+        (Some(AuditRows::Max), None) => {
+            return Err(CliError::Usage(
+                "--audit-rows max needs the server's free disk, which cannot be read from here \
+                 (not on this machine, or the role may not read data_directory): give a number"
+                    .into(),
+            ));
+        }
+    };
+    let size = bench::BenchSize::at(scale).with_counts(audit_rows, users);
+    match free {
         Some((dir, free)) if size.disk_bytes() > free => {
             return Err(CliError::Usage(format!(
                 "this data set needs about {:.1} GiB on the server's disk and {dir} has {:.1} GiB \
@@ -489,4 +537,21 @@ pub(super) async fn partition_audit(
         )
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AuditRows, audit_rows_arg};
+
+    #[test]
+    fn audit_rows_are_a_count_or_max() {
+        assert_eq!(audit_rows_arg("max"), Ok(AuditRows::Max));
+        assert_eq!(audit_rows_arg("MAX"), Ok(AuditRows::Max));
+        assert_eq!(
+            audit_rows_arg("100,000,000"),
+            Ok(AuditRows::Count(100_000_000))
+        );
+        assert!(audit_rows_arg("5").is_err());
+        assert!(audit_rows_arg("lots").unwrap_err().contains("nor max"));
+    }
 }

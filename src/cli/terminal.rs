@@ -24,7 +24,11 @@ pub fn restore_terminal() {
     }
     // A control sequence of our own, no database text: nothing to escape.
     #[allow(clippy::disallowed_methods)]
-    let shown = ratatui::crossterm::execute!(std::io::stdout(), ratatui::crossterm::cursor::Show);
+    let shown = ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::event::DisableBracketedPaste,
+        ratatui::crossterm::cursor::Show
+    );
     if let Err(e) = ratatui::try_restore().and(shown) {
         // A terminal that hung up (a dropped SSH link) cannot be written to: nothing to give
         // back, and nowhere to say so (`ratatui::restore` would print it, and printing to a
@@ -56,6 +60,15 @@ pub async fn run(conn: &Connection, options: Options) -> std::io::Result<Exit> {
     // cursor as it drops, which panics on a terminal that hung up. `restore_terminal` shows the
     // cursor instead, on every way out (a signal drops this future mid-loop).
     let mut terminal = std::mem::ManuallyDrop::new(ratatui::try_init()?);
+    // A paste arrives as one event: typed into the field being edited, never taken as keys by
+    // a list (and read whole: crossterm's key reading can stall on a burst of more than 1 KiB
+    // until the next key).
+    // A control sequence of our own, no database text: nothing to escape.
+    #[allow(clippy::disallowed_methods)]
+    ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::event::EnableBracketedPaste
+    )?;
     // ratatui's panic hook restores the terminal with a print that itself panics on a terminal
     // that hung up; this one restores it through `restore_terminal`, and only for a panic of the
     // console itself (the event loop, on the main thread). A panic in a worker task is answered
@@ -93,6 +106,7 @@ async fn event_loop(
         loop {
             let msg = match event::read() {
                 Ok(Event::Key(k)) => Msg::Key(k),
+                Ok(Event::Paste(text)) => Msg::Paste(text),
                 Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
                 Ok(_) => continue,
                 Err(_) => break,

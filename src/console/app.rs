@@ -57,6 +57,9 @@ pub struct App {
     pub audit_ctx: AuditContext,
     /// The action being prepared (its target read, its rights checked).
     pub(super) preparing: Option<Preparing>,
+    /// Keys typed while the action's form was being prepared: they go into the form when it
+    /// opens, never to the list under it.
+    pub(super) typed_ahead: Vec<KeyEvent>,
     /// Field values to put back into a form reopened after a conflict.
     pub(super) retry_values: Option<Vec<String>>,
     /// The export in progress.
@@ -111,6 +114,7 @@ impl App {
                 user_agent: crate::actions::user_agent("console", "local"),
             },
             preparing: None,
+            typed_ahead: Vec::new(),
             retry_values: None,
             returns: Vec::new(),
             log: Vec::new(),
@@ -234,8 +238,14 @@ impl App {
 
     fn dispatch(&mut self, msg: Msg) -> Vec<Job> {
         match msg {
-            Msg::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
+            Msg::Key(key) if key.kind != KeyEventKind::Release => {
+                if self.preparing.is_some() && self.dialog.is_none() && self.sign_in.is_none() {
+                    return self.type_ahead(key);
+                }
+                self.on_key(key)
+            }
             Msg::Key(_) => Vec::new(),
+            Msg::Paste(text) => self.paste(&text),
             Msg::Resize(w, h) => {
                 self.width = w;
                 self.height = h;
@@ -451,7 +461,7 @@ impl App {
         jobs
     }
 
-    fn on_key(&mut self, key: KeyEvent) -> Vec<Job> {
+    pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Job> {
         let context = self.context();
         let intent = keymap::intent_for(context, self.pane().kind, &key);
         let event = ratatui::crossterm::event::Event::Key(key);

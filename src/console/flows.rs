@@ -1,10 +1,12 @@
 //! The console's admin flows: signing in, an action from its key to the confirm dialog and
 //! the applied change, and the audit export. State changes only; the worker does the work.
 
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
 use super::app::{App, Exporting};
 use super::forms::{self, Dialog, SignIn};
 use super::keymap::Intent;
-use super::messages::{Job, Preparing, ReadJob, ReqId, SignInStart, WriteJob};
+use super::messages::{Job, Msg, Preparing, ReadJob, ReqId, SignInStart, WriteJob};
 use super::pane::Fetch;
 use crate::actions::export::ExportRequest;
 use crate::actions::sign_in::{Credentials, SignInError};
@@ -199,6 +201,55 @@ impl App {
         Job::Write(WriteJob::Prepare { prep, session })
     }
 
+    /// A key while an action's form is being prepared: Esc gives the action up, Ctrl-C quits,
+    /// anything else waits for the form (typed ahead into its field, not acted on by the list).
+    pub(super) fn type_ahead(&mut self, key: KeyEvent) -> Vec<Job> {
+        const MOST: usize = 10_000;
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            self.quit = true;
+        } else if key.code == KeyCode::Esc {
+            self.preparing = None;
+            self.typed_ahead.clear();
+            self.status.info = Some("cancelled: the form was still opening".into());
+        } else if self.typed_ahead.len() < MOST {
+            self.typed_ahead.push(key);
+        }
+        Vec::new()
+    }
+
+    /// A paste: typed into the field being edited, character by character as if typed (line
+    /// breaks and tabs as spaces: Enter would submit); where nothing is being typed it is
+    /// dropped, and said so, never taken as keys.
+    pub(super) fn paste(&mut self, text: &str) -> Vec<Job> {
+        use super::keymap::Context;
+        let typing = self.preparing.is_some() && self.dialog.is_none()
+            || matches!(
+                self.context(),
+                Context::SignIn | Context::Form | Context::Filter
+            );
+        if !typing {
+            self.status.info =
+                Some("a paste goes into a field being typed; nothing took it".into());
+            return Vec::new();
+        }
+        let mut jobs = Vec::new();
+        for c in text.chars() {
+            let c = if matches!(c, '\n' | '\r' | '\t') {
+                ' '
+            } else {
+                c
+            };
+            if c.is_control() {
+                continue;
+            }
+            jobs.extend(self.update(Msg::Key(KeyEvent::new(
+                KeyCode::Char(c),
+                KeyModifiers::NONE,
+            ))));
+        }
+        jobs
+    }
+
     pub(super) fn on_prepared(
         &mut self,
         req: ReqId,
@@ -208,6 +259,7 @@ impl App {
             return Vec::new();
         };
         self.preparing = None;
+        let ahead = std::mem::take(&mut self.typed_ahead);
         let retry = self.retry_values.take();
         let target = match result {
             Ok(target) => target,
@@ -224,7 +276,19 @@ impl App {
                     }
                     f.error = self.status.error.clone();
                 }
-                return self.show(dialog);
+                // Keys typed ahead go into a form; a confirm dialog never takes them (a `y`
+                // typed before it was seen must not apply anything).
+                let into_form = matches!(dialog, Dialog::Form(_));
+                let mut jobs = self.show(dialog);
+                if into_form {
+                    for key in ahead {
+                        if !matches!(self.dialog, Some(Dialog::Form(_))) {
+                            break;
+                        }
+                        jobs.extend(self.on_key(key));
+                    }
+                }
+                return jobs;
             }
             // Nothing to do on this row (a number with no one to unassign): an answer, not an
             // error of the console or the database.
@@ -274,8 +338,8 @@ impl App {
         vec![Job::Write(job(req, session, request))]
     }
 
-    /// The form again, with why the database refused what it asked, the cursor on its first
-    /// field (the value the change turns on: an amount, a name, a role).
+    /// The form again, with why the database refused what it asked beside the field it is
+    /// about, the cursor there.
     fn back_to_form(&mut self, mut form: forms::Form, why: ActionError) {
         // Kept with the session's messages too (`M`), as the status line's are.
         let target = forms::target_label(&form.target);
@@ -285,10 +349,7 @@ impl App {
             format!(" {target}")
         };
         self.note(format!("{}{on}: {why}", form.verb.name()), true);
-        // Beside the first field: the value the change turns on.
-        form.error = None;
-        form.field_errors = vec![(0, why.to_string())];
-        form.focus = 0;
+        form.refused(why.to_string());
         self.dialog = Some(Dialog::Form(form));
     }
 

@@ -132,6 +132,8 @@ pub enum SignInStart {
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Text the terminal pasted (bracketed paste): typed into the field being edited, if one is.
+    Paste(String),
     Resize(u16, u16),
     Tick {
         now: Instant,

@@ -416,6 +416,11 @@ fn render_list(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
                 Line::from(Span::styled("Loading…", theme.dim()))
             } else if pane.filter.is_empty() {
                 Line::from(format!("No {} yet.", pane.kind.title().to_lowercase()))
+            } else if app.can_return() {
+                // The filter came with a jump (`h` on a record with no history yet).
+                Line::from(format!(
+                    "Nothing matches the filter `{value}`. Esc goes back."
+                ))
             } else {
                 Line::from(format!(
                     "Nothing matches the filter `{value}`. Esc clears it."

@@ -412,6 +412,25 @@ impl Form {
         true
     }
 
+    /// Back from the database with why it refused what the form asked: said beside the field
+    /// whose value it names (a Bolna id already used), else beside the first (the value the
+    /// change turns on), the cursor there.
+    pub fn refused(&mut self, why: String) {
+        // A value long enough not to match by chance (an id, a number, an email, a name).
+        let names = |f: &Field| {
+            let v = f.value().trim();
+            v.chars().count() >= 6 && why.contains(v)
+        };
+        let at = self.fields.iter().position(names).unwrap_or(0);
+        self.error = None;
+        self.field_errors = vec![(at, why)];
+        self.focus = at;
+        // A search asked while the form was away was answered to nobody: ask again.
+        for field in &mut self.fields {
+            field.picker.asked = None;
+        }
+    }
+
     /// ↓ or ↑ in the focused field's picker.
     pub fn move_choice(&mut self, down: bool) -> Moved {
         let Some(field) = self.fields.get_mut(self.focus) else {

@@ -309,3 +309,32 @@ fn a_prefilled_lookup_marks_only_the_value_it_holds() {
         assert_eq!(f.fields[0].marked(), Some(expected), "{shown:?}");
     }
 }
+
+/// A refusal from the database is said beside the field whose value it names (a Bolna id
+/// already used), else beside the first; a search that was out when the form went to its
+/// confirm dialog is asked again.
+#[test]
+fn a_refusal_goes_beside_the_field_it_names() {
+    let Ok(Dialog::Form(mut f)) = dialog_for(Verb::AddNumber, None) else {
+        panic!()
+    };
+    type_into(&mut f, 0, "+14155550999");
+    type_into(&mut f, 1, "Front desk");
+    type_into(&mut f, 2, "bpn_595a0137b57f1891");
+    f.refused("the Bolna phone number id bpn_595a0137b57f1891 is already used".into());
+    assert_eq!(f.focus, 2);
+    assert_eq!(f.field_errors.len(), 1);
+    assert_eq!(f.field_errors[0].0, 2);
+    f.refused("+14155550999 is already active in another phone number row".into());
+    assert_eq!(f.focus, 0);
+    f.refused("refused: you may not".into());
+    assert_eq!((f.focus, f.field_errors[0].0), (0, 0));
+
+    let mut f = form(dialog_for(Verb::MoveUser, Some(user())).unwrap());
+    type_into(&mut f, 0, "Zzz Nope");
+    let search = f.wanted_search().expect("a search");
+    f.asked(4, search);
+    assert_eq!(f.wanted_search(), None, "asked once");
+    f.refused("no tenant has the name or id Zzz Nope".into());
+    assert!(f.wanted_search().is_some(), "the search is asked again");
+}

@@ -313,16 +313,52 @@ pub(super) fn audit_logs(
         {
             e.created_at = lifetimes.within(u, e.created_at);
         }
+        // An agent is changed between its creation and its deactivation.
         if e.action == "agent.update"
             && let Some(a) = agents.iter().find(|a| Some(a.id) == e.resource_id)
-            && let Some(end) = a.deactivated_at
-            && e.created_at >= end
         {
-            e.created_at = (end - Duration::hours(1)).max(a.created_at + Duration::minutes(1));
+            if let Some(end) = a.deactivated_at
+                && e.created_at >= end
+            {
+                e.created_at = end - Duration::hours(1);
+            }
+            e.created_at = e.created_at.max(a.created_at + Duration::hours(1));
         }
     }
     log.sort_by_key(|e| e.created_at);
+    chain_agent_updates(&mut log, agents);
+    log.sort_by_key(|e| e.created_at);
     log
+}
+
+/// Each agent's temperature changes chain: an update starts from the value the one before left
+/// (the first from the agent's as created), and never sets the value it already has.
+fn chain_agent_updates(log: &mut [AuditEntry], agents: &[Agent]) {
+    for a in agents {
+        let mut held = a.llm_config["temperature"].clone();
+        let mut last: Option<DateTime<Utc>> = None;
+        for e in log
+            .iter_mut()
+            .filter(|e| e.action == "agent.update" && e.resource_id == Some(a.id))
+        {
+            // One after the other, never at the same second (the order must read one way).
+            if let Some(t) = last
+                && e.created_at <= t
+            {
+                e.created_at = t + Duration::seconds(1);
+            }
+            last = Some(e.created_at);
+            let mut new = e.new_values.as_ref().map_or(Value::Null, |v| {
+                v["bolna_llm_config"]["temperature"].clone()
+            });
+            if new == held {
+                new = json!(if held == json!(0.7) { 0.4 } else { 0.7 });
+            }
+            e.old_values = Some(json!({"bolna_llm_config": {"temperature": held}}));
+            e.new_values = Some(json!({"bolna_llm_config": {"temperature": new}}));
+            held = new;
+        }
+    }
 }
 
 /// Nobody acts before signing up or after being deactivated: what a user did outside that span

@@ -160,6 +160,7 @@ pub(super) fn users(g: &mut Gen, tenants: &[Tenant]) -> Vec<User> {
             bio: Some(format!("Platform {role} (demo account).")),
             phone: None,
             created_at,
+            updated_at: created_at,
         });
     }
     let specs = TENANTS
@@ -225,6 +226,7 @@ pub(super) fn users(g: &mut Gen, tenants: &[Tenant]) -> Vec<User> {
                 bio: (i == 0 && tenant.is_some()).then(|| "Account owner.".to_string()),
                 phone: g.chance(0.6).then(|| g.phone()),
                 created_at,
+                updated_at: created_at,
             });
         }
     }

@@ -54,7 +54,7 @@ pub(super) async fn insert(
             .push_bind(u.stack_auth_user_id.clone()).push_bind(u.email_verified)
             .push_bind(u.email_verification_sent_at).push_bind(u.role).push_bind(u.password_hash.clone())
             .push_bind(u.company.clone()).push_bind(u.website.clone()).push_bind(u.location.clone())
-            .push_bind(u.bio.clone()).push_bind(u.phone.clone()).push_bind(u.created_at).push_bind(u.created_at);
+            .push_bind(u.bio.clone()).push_bind(u.phone.clone()).push_bind(u.created_at).push_bind(u.updated_at);
     }).await?;
     insert_rows(
         tx,

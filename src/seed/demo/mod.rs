@@ -13,6 +13,7 @@ mod rows;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 pub use rows::*;
 
@@ -42,14 +43,30 @@ impl DemoData {
         let mut sessions = sessions(&mut g, &users);
         let twilio_calls = twilio_calls(&mut g, &calls);
         let audit_logs = audit_logs(&mut g, &users, &agents, &phone_numbers, &mut sessions);
-        // An agent's last change is the last one on record.
+        // A row's last change is the last one on record; an agent's temperature is the one its
+        // last update set.
+        let last_change = |kind: &str, id: Uuid, since: DateTime<Utc>| {
+            audit_logs
+                .iter()
+                .filter(|e| e.resource_type == kind && e.resource_id == Some(id))
+                .filter(|e| e.action != "user.sign_in")
+                .map(|e| e.created_at)
+                .fold(since, DateTime::max)
+        };
         let mut agents = agents;
         for a in &mut agents {
-            a.updated_at = audit_logs
+            a.updated_at = last_change("agent", a.id, a.created_at);
+            if let Some(last) = audit_logs
                 .iter()
-                .filter(|e| e.resource_type == "agent" && e.resource_id == Some(a.id))
-                .map(|e| e.created_at)
-                .fold(a.created_at, DateTime::max);
+                .rfind(|e| e.action == "agent.update" && e.resource_id == Some(a.id))
+                .and_then(|e| e.new_values.as_ref())
+            {
+                a.llm_config["temperature"] = last["bolna_llm_config"]["temperature"].clone();
+            }
+        }
+        let mut users = users;
+        for u in &mut users {
+            u.updated_at = last_change("user", u.id, u.created_at);
         }
         DemoData {
             tenants,

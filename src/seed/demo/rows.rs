@@ -34,6 +34,8 @@ pub struct User {
     pub bio: Option<String>,
     pub phone: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Its last change on record (set once the audit log is made).
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
