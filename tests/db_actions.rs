@@ -638,7 +638,18 @@ async fn an_edit_of_a_row_that_changed_meanwhile_writes_nothing_and_says_what_it
         e.to_string(),
         r#"the agent changed since you opened it (now {"name":"Concierge"}); nothing was written"#
     );
-    assert_eq!(audit_count(&db.pool).await, before);
+    // Only the refusal is on record, not the change.
+    assert_eq!(audit_count(&db.pool).await, before + 1);
+    let refused: i64 = sql!(
+        &db.pool,
+        switchboard::db::query_scalar(
+            "SELECT count(*) FROM audit_logs WHERE action = 'admin.refused' \
+             AND new_values->>'action' = 'agent.rename'"
+        ),
+        fetch_one
+    )
+    .unwrap();
+    assert_eq!(refused, 1);
     assert_eq!(
         scalar::<String>(&db.pool, "SELECT name FROM agents WHERE id = $1", f.agent).await,
         "Concierge"
