@@ -167,7 +167,7 @@ pub(super) const AGENT_ROLES: [(&str, &str); 12] = [
     ),
     (
         "Site Visit Booker",
-        "Books roof surveys for solar installation quotes.",
+        "Books site visits and inspections, and confirms them the day before.",
     ),
     (
         "Intake Assistant",
