@@ -704,13 +704,22 @@ fn keys_typed_while_a_form_opens_go_into_the_form_and_never_to_the_list() {
             is_active: true,
         })),
     );
-    assert!(matches!(app.dialog, Some(Dialog::Confirm(_))));
+    let Some(Dialog::Confirm(c)) = &app.dialog else {
+        panic!("no confirm dialog: {:?}", app.dialog)
+    };
     assert!(
-        !jobs
+        !c.confirmed,
+        "the y typed ahead was taken by the confirm dialog"
+    );
+    // The check lets it: still nothing is applied until a y comes now.
+    let after = checked(&mut app, &jobs, Ok(()));
+    assert!(
+        !after
             .iter()
             .any(|j| matches!(j, Job::Write(WriteJob::Apply { .. }))),
-        "{jobs:?}"
+        "{after:?}"
     );
+    assert!(matches!(app.dialog, Some(Dialog::Confirm(_))));
 
     // Esc while it opens: given up, and its answer is dropped.
     let mut app = loaded(3, 10, 80, 24);
@@ -1486,17 +1495,31 @@ fn read_only_and_signed_out_consoles_refuse_actions_without_a_query() {
     assert!(app.status.error.as_deref().unwrap().contains("read-only"));
 }
 
+/// `R` on the user, the role typed as `admin` over `user`, Enter: the jobs of the submit.
+fn role_admin_submitted(app: &mut App) -> Vec<Job> {
+    let cmds = app.update(key(KeyCode::Char('R')));
+    prepared(app, &cmds, Some(user_target()));
+    for _ in 0..4 {
+        app.update(key(KeyCode::Backspace));
+    }
+    typed(app, "admin");
+    app.update(key(KeyCode::Enter))
+}
+
+/// The user as read again after someone else made them a super_admin.
+fn made_super_admin() -> Target {
+    let mut changed = user_target();
+    if let Target::User(u) = &mut changed {
+        u.role = Role::SuperAdmin;
+    }
+    changed
+}
+
 #[test]
 fn a_conflict_reads_the_row_again_and_reopens_the_form_with_what_was_typed() {
     let mut app = loaded(1, 30, 80, 24);
     app.signed_in(actor(Role::SuperAdmin), false);
-    let cmds = app.update(key(KeyCode::Char('R')));
-    prepared(&mut app, &cmds, Some(user_target()));
-    for _ in 0..4 {
-        app.update(key(KeyCode::Backspace));
-    }
-    typed(&mut app, "admin");
-    let cmds = app.update(key(KeyCode::Enter));
+    let cmds = role_admin_submitted(&mut app);
     checked(&mut app, &cmds, Ok(()));
     let cmds = app.update(key(KeyCode::Char('y')));
     let Some(Job::Write(WriteJob::Apply { req, .. })) = cmds.first() else {
@@ -1516,17 +1539,36 @@ fn a_conflict_reads_the_row_again_and_reopens_the_form_with_what_was_typed() {
             .unwrap()
             .contains("changed since you opened it")
     );
-    let mut changed = user_target();
-    if let Target::User(u) = &mut changed {
-        u.role = Role::SuperAdmin;
-    }
-    prepared(&mut app, &cmds, Some(changed));
+    prepared(&mut app, &cmds, Some(made_super_admin()));
     let Some(Dialog::Form(f)) = &app.dialog else {
         panic!("{:?}", app.dialog)
     };
     assert_eq!(f.fields[0].input.value(), "admin");
     assert!(f.error.as_deref().unwrap().contains("super_admin"));
     insta::assert_snapshot!("role_form_after_conflict_80x24", draw(&app));
+
+    // Found by the check at submit: the same, the row read again (a form left with the old
+    // values would conflict, and be recorded as refused, at every submit).
+    app.update(key(KeyCode::Esc));
+    let cmds = role_admin_submitted(&mut app);
+    let cmds = checked(
+        &mut app,
+        &cmds,
+        Err(ActionError::Conflict {
+            what: "user".into(),
+            current: json!({"role": "super_admin"}),
+        }),
+    );
+    assert!(
+        cmds.iter()
+            .any(|j| matches!(j, Job::Write(WriteJob::Prepare { .. }))),
+        "the row is not read again: {cmds:?}"
+    );
+    prepared(&mut app, &cmds, Some(made_super_admin()));
+    let Some(Dialog::Form(f)) = &app.dialog else {
+        panic!("{:?}", app.dialog)
+    };
+    assert_eq!(f.fields[0].input.value(), "admin");
 }
 
 #[test]

@@ -65,10 +65,13 @@ pub async fn run(conn: &Connection, options: Options) -> std::io::Result<Exit> {
     // until the next key).
     // A control sequence of our own, no database text: nothing to escape.
     #[allow(clippy::disallowed_methods)]
-    ratatui::crossterm::execute!(
+    if let Err(e) = ratatui::crossterm::execute!(
         std::io::stdout(),
         ratatui::crossterm::event::EnableBracketedPaste
-    )?;
+    ) {
+        // Pastes then come as keys, as before: not a reason to leave the terminal half set up.
+        tracing::info!("bracketed paste not enabled: {e}");
+    }
     // ratatui's panic hook restores the terminal with a print that itself panics on a terminal
     // that hung up; this one restores it through `restore_terminal`, and only for a panic of the
     // console itself (the event loop, on the main thread). A panic in a worker task is answered
@@ -159,6 +162,11 @@ async fn event_loop(
         }
         dirty = false;
         for msg in batch {
+            // Keys after the one that quit are not acted on (answers still are: an export
+            // stopping says where).
+            if app.quit && matches!(msg, Msg::Key(_) | Msg::Paste(_)) {
+                continue;
+            }
             // A tick only redraws when something moves (the spinner) or a debounced filter
             // fires (an invalid one changes the screen without a query: the list empties, the
             // error shows).

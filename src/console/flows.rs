@@ -210,6 +210,7 @@ impl App {
         } else if key.code == KeyCode::Esc {
             self.preparing = None;
             self.typed_ahead.clear();
+            self.retry_values = None;
             self.status.info = Some("cancelled: the form was still opening".into());
         } else if self.typed_ahead.len() < MOST {
             self.typed_ahead.push(key);
@@ -338,6 +339,28 @@ impl App {
         vec![Job::Write(job(req, session, request))]
     }
 
+    /// The row changed since the form opened: read it again and reopen the form with what was
+    /// typed (a form still holding the old values would conflict at every submit).
+    fn reopen_after_conflict(&mut self, c: forms::Confirm, e: ActionError) -> Vec<Job> {
+        self.status.error = Some(e.to_string());
+        self.retry_values = c.form.as_ref().map(|f| {
+            f.fields
+                .iter()
+                .map(|field| field.input.value().to_string())
+                .collect()
+        });
+        let Some(session) = &self.session else {
+            return Vec::new();
+        };
+        let session = Box::new(session.clone());
+        let verb = c.request.verb();
+        let kind = self.pane().kind;
+        let (_, id) = c.request.resource();
+        let mut jobs = self.refresh();
+        jobs.push(self.prepare(session, verb, kind, id));
+        jobs
+    }
+
     /// The form again, with why the database refused what it asked beside the field it is
     /// about, the cursor there.
     fn back_to_form(&mut self, mut form: forms::Form, why: ActionError) {
@@ -399,6 +422,9 @@ impl App {
                 let Some(Dialog::Confirm(c)) = self.dialog.take() else {
                     return Vec::new();
                 };
+                if matches!(e, ActionError::Conflict { .. }) && c.form.is_some() {
+                    return self.reopen_after_conflict(c, e);
+                }
                 match c.form {
                     Some(f) => self.back_to_form(f, e),
                     None => self.status.error = Some(e.to_string()),
@@ -562,26 +588,7 @@ impl App {
                 self.status.info = Some(outcome.summary());
                 self.refresh()
             }
-            Err(e @ ActionError::Conflict { .. }) => {
-                // Read the row again and reopen the form with what was typed.
-                self.status.error = Some(e.to_string());
-                self.retry_values = c.form.as_ref().map(|f| {
-                    f.fields
-                        .iter()
-                        .map(|field| field.input.value().to_string())
-                        .collect()
-                });
-                let Some(session) = &self.session else {
-                    return Vec::new();
-                };
-                let session = Box::new(session.clone());
-                let verb = c.request.verb();
-                let kind = self.pane().kind;
-                let (_, id) = c.request.resource();
-                let mut jobs = self.refresh();
-                jobs.push(self.prepare(session, verb, kind, id));
-                jobs
-            }
+            Err(e @ ActionError::Conflict { .. }) => self.reopen_after_conflict(c, e),
             Err(
                 e @ (ActionError::Invalid(_)
                 | ActionError::NotFound(_)

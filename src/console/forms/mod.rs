@@ -416,10 +416,14 @@ impl Form {
     /// whose value it names (a Bolna id already used), else beside the first (the value the
     /// change turns on), the cursor there.
     pub fn refused(&mut self, why: String) {
-        // A value long enough not to match by chance (an id, a number, an email, a name).
+        // A value like an id (a number, an email, a key: digits or `@ _ +` in it) and long
+        // enough not to match by chance; words a reason might share with the message do not.
         let names = |f: &Field| {
             let v = f.value().trim();
-            v.chars().count() >= 6 && why.contains(v)
+            v.chars().count() >= 6
+                && v.chars()
+                    .any(|c| c.is_ascii_digit() || matches!(c, '@' | '_' | '+'))
+                && why.contains(v)
         };
         let at = self.fields.iter().position(names).unwrap_or(0);
         self.error = None;

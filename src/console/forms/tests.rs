@@ -329,6 +329,12 @@ fn a_refusal_goes_beside_the_field_it_names() {
     assert_eq!(f.focus, 0);
     f.refused("refused: you may not".into());
     assert_eq!((f.focus, f.field_errors[0].0), (0, 0));
+    // Words a reason shares with the message do not move it there: it is the amount's.
+    let mut f = form(dialog_for(Verb::Deduct, Some(user())).unwrap());
+    type_into(&mut f, 0, "1000");
+    type_into(&mut f, 1, "the balance");
+    f.refused("not enough credits: the balance is 125, the deduction 1,000".into());
+    assert_eq!((f.focus, f.field_errors[0].0), (0, 0));
 
     let mut f = form(dialog_for(Verb::MoveUser, Some(user())).unwrap());
     type_into(&mut f, 0, "Zzz Nope");
