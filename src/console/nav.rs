@@ -130,9 +130,4 @@ impl App {
             None
         }
     }
-
-    /// Whether Esc does anything here.
-    pub fn esc_does_something(&self) -> bool {
-        self.esc_does().is_some()
-    }
 }

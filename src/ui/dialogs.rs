@@ -450,15 +450,11 @@ fn confirm_width(area: Rect) -> u16 {
     area.width.min(72)
 }
 
-/// How far the confirm dialog scrolls in `area`: 0 when it shows every row.
-pub fn confirm_scroll_max(c: &Confirm, area: Rect) -> usize {
+/// The confirm dialog's window in `area`: how far it scrolls (0 when it shows every row) and
+/// how many rows it shows at once.
+pub fn confirm_window(c: &Confirm, area: Rect) -> (usize, usize) {
     let (rows, shown) = confirm_rows(c, Theme { color: false }, area);
-    rows.len() - shown
-}
-
-/// How many of the confirm dialog's rows `area` shows at once.
-pub fn confirm_page(c: &Confirm, area: Rect) -> usize {
-    confirm_rows(c, Theme { color: false }, area).1
+    (rows.len() - shown, shown)
 }
 
 fn render_confirm(c: &Confirm, theme: Theme, area: Rect, buf: &mut Buffer) {

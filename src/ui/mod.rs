@@ -307,8 +307,8 @@ pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
         Some(view) => detail::render(view, theme, body, buf),
         None => render_list(app, pane, body, buf),
     }
-    render_status(app, status, buf);
-    render_footer(app, footer, buf);
+    let message_cut = render_status(app, status, buf);
+    render_footer(app, message_cut, footer, buf);
     if let Some(s) = &app.sign_in {
         Clear.render(body, buf);
         return dialogs::render_sign_in(s, &app.status.database, theme, body, buf);
@@ -569,18 +569,13 @@ fn status_parts(app: &App) -> (Vec<Span<'static>>, String) {
     (left, position)
 }
 
-/// Whether the status line cuts a message at `width` (the footer then offers `M` first).
-fn status_cuts_a_message(app: &App, width_: u16) -> bool {
-    let said = app.status.info.is_some() || app.status.error.is_some();
-    let (left, position) = status_parts(app);
-    let avail = usize::from(width_).saturating_sub(width(&position) + 1);
-    said && left.iter().map(|s| width(&s.content)).sum::<usize>() > avail
-}
-
-fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
+/// Draws the status line; says whether it cut a message (the footer then offers `M` first).
+fn render_status(app: &App, area: Rect, buf: &mut Buffer) -> bool {
     let (left, position) = status_parts(app);
     let right_w = width(&position);
     let avail = usize::from(area.width).saturating_sub(right_w + 1);
+    let said = app.status.info.is_some() || app.status.error.is_some();
+    let message_cut = said && left.iter().map(|s| width(&s.content)).sum::<usize>() > avail;
     let left = fit_line(Line::from(left), avail);
     let left_w: usize = left.spans.iter().map(|s| width(&s.content)).sum();
     let mut spans = left.spans;
@@ -590,9 +585,10 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     // Plain, not dimmed: the position changes with every key, and a colour costs bytes each time.
     spans.push(Span::raw(position));
     Paragraph::new(Line::from(spans)).render(area, buf);
+    message_cut
 }
 
-fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
+fn render_footer(app: &App, message_cut: bool, area: Rect, buf: &mut Buffer) {
     let theme = Theme { color: app.color };
     let context = app.context();
     // (keys, word, priority): filter, open, help and quit first, then the pane's actions (the
@@ -604,7 +600,7 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
         .filter(|b| {
             b.intent != Intent::Back
                 || !matches!(context, Context::List | Context::Detail)
-                || app.esc_does_something()
+                || app.esc_does().is_some()
         })
         // ↓/↑ choose only where the field has choices (elsewhere they move between fields).
         .filter(|b| {
@@ -615,7 +611,7 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
             context != Context::Confirm
                 || b.intent != Intent::Down
                 || matches!(&app.dialog,
-                    Some(Dialog::Confirm(c)) if dialogs::confirm_scroll_max(c, body_of(app)) > 0)
+                    Some(Dialog::Confirm(c)) if dialogs::confirm_window(c, body_of(app)).0 > 0)
         })
         .collect();
     let essential = |a: Intent| {
@@ -641,7 +637,7 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     }
     // The status line cuts a message: `M` shows it whole, and says so before anything else.
     if !app.log.is_empty() && matches!(context, Context::List | Context::Detail) {
-        if status_cuts_a_message(app, area.width) {
+        if message_cut {
             items.push(("M".to_string(), "whole message", 0));
         } else {
             items.push(("M".to_string(), "messages", 2));
@@ -724,19 +720,17 @@ fn help_popup(area: Rect) -> Rect {
 /// at the bottom. The front end hands these to the state after drawing, so `k` after the end
 /// moves at once.
 pub fn scroll_limits(app: &App) -> ScrollLimits {
+    let (confirm, confirm_page) = match &app.dialog {
+        Some(Dialog::Confirm(c)) => dialogs::confirm_window(c, body_of(app)),
+        _ => (0, 1),
+    };
     let popup = help_popup(body_of(app));
     let visible = usize::from(popup.height.saturating_sub(2));
     ScrollLimits {
         help: help_lines(app, popup.width).len().saturating_sub(visible),
         messages: log::scroll_max(app, body_of(app)),
-        confirm: match &app.dialog {
-            Some(Dialog::Confirm(c)) => dialogs::confirm_scroll_max(c, body_of(app)),
-            _ => 0,
-        },
-        confirm_page: match &app.dialog {
-            Some(Dialog::Confirm(c)) => dialogs::confirm_page(c, body_of(app)),
-            _ => 1,
-        },
+        confirm,
+        confirm_page,
     }
 }
 

@@ -40,9 +40,10 @@ impl Check {
                 "longer than {} characters",
                 crate::numbers::thousands(max as u64)
             )),
-            Check::Text(max) => crate::actions::validate_text("value", value, max)
-                .err()
-                .map(|_| "holds control, bidirectional or invisible characters".to_string()),
+            Check::Text(_) => value
+                .chars()
+                .any(crate::escape::is_unsafe)
+                .then(|| "holds control, bidirectional or invisible characters".to_string()),
             Check::E164 => crate::actions::validate_e164(value)
                 .err()
                 .map(|_| "not a number in E.164, e.g. +14155550100".to_string()),
