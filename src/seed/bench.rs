@@ -85,8 +85,8 @@ impl BenchSize {
 // Measured on a scale-1 load (10,000,000 audit entries, 1,000,000 users, 5,000,000 calls;
 // BENCHMARKS.md, "The largest audit log that fits"): `pg_total_relation_size` of audit_logs
 // 5,377,466,368 and of switchboard.audit_chain 2,116,288,512 bytes (749 a row), of users
-// 556,777,472 (557 a user), the rest of the database 2.5 GB. The 50-million-entry load of an
-// earlier session (45.3 GB) is within 1 % of what these give.
+// 556,777,472 (557 a user), the rest of the database 2,549,128,551 (taken as 2.6e9). The
+// 50-million-entry load of an earlier session (45.3 GB) is within 1 % of what these give.
 
 /// Disk per audit entry: the row, its five indexes, its link in the chain and the link's two
 /// indexes.
