@@ -154,6 +154,10 @@ pub async fn seed_bench_sized(
         crate::db::query(setting).execute(&mut *tx).await?;
     }
     crate::db::try_in_savepoint(&mut tx, "SET LOCAL session_replication_role = replica").await?;
+    // The row-number maps below are temporary tables, read in memory of this session's own
+    // (8 MB by default: ten million users' map is about 800 MB). It can only be set before the
+    // session's first temporary table.
+    crate::db::try_in_savepoint(&mut tx, "SET LOCAL temp_buffers = '1GB'").await?;
     sqlx::raw_sql(HELPERS).execute(&mut *tx).await?;
 
     let mut done = 0;
@@ -168,7 +172,16 @@ pub async fn seed_bench_sized(
 
     // Indexes are built once after the load (much faster than row by row), inside the same
     // transaction: a failure leaves them as they were.
-    let dropped = drop_indexes(&mut tx, &["users", "agents", "calls", "audit_logs"]).await?;
+    let dropped = drop_indexes(
+        &mut tx,
+        &[
+            "public.users",
+            "public.agents",
+            "public.calls",
+            "public.audit_logs",
+        ],
+    )
+    .await?;
     run(&mut tx, USERS_MAP, &[size.users, size.tenants]).await?;
     for start in (1..=size.users).step_by(STEP_ROWS as usize) {
         let end = (start + STEP_ROWS - 1).min(size.users);
@@ -192,33 +205,41 @@ pub async fn seed_bench_sized(
         run(&mut tx, CALLS, &[start, end, size.agents]).await?;
         step("calls", end - start + 1, &mut done, progress);
     }
-    for start in (1..=size.audit_logs).step_by(STEP_ROWS as usize) {
-        let end = (start + STEP_ROWS - 1).min(size.audit_logs);
-        run(
-            &mut tx,
-            AUDIT,
-            &[start, end, size.users, size.agents, size.phone_numbers],
-        )
-        .await?;
-        step("audit log", end - start + 1, &mut done, progress);
-    }
-    for (i, (name, def)) in dropped.iter().enumerate() {
-        progress(
-            &format!("index {name} ({}/{})", i + 1, dropped.len()),
-            done,
-            total,
-        );
-        crate::db::query(sqlx::AssertSqlSafe(def.clone()))
-            .execute(&mut *tx)
+    // Oldest first, as a platform appends them: the table's pages follow time, as they do on
+    // a real log (and the chain below reads them in that order).
+    for span in audit_spans(size.audit_logs) {
+        let last = span.first + span.rows - 1;
+        for start in (span.first..=last).step_by(STEP_ROWS as usize) {
+            let end = (start + STEP_ROWS - 1).min(last);
+            run(
+                &mut tx,
+                AUDIT,
+                &[
+                    start,
+                    end,
+                    size.users,
+                    size.agents,
+                    size.phone_numbers,
+                    span.first,
+                    span.rows,
+                    span.ago_secs,
+                    span.secs,
+                ],
+            )
             .await?;
+            step("audit log", end - start + 1, &mut done, progress);
+        }
     }
+    rebuild(&mut tx, &dropped, done, total, progress).await?;
     // The whole log as if the console had written it: every row linked, oldest first (what
-    // `audit verify` walks in the benchmark).
+    // `audit verify` walks in the benchmark). The chain's own indexes are built after it.
+    let chain = drop_indexes(&mut tx, &["switchboard.audit_chain"]).await?;
     progress("audit chain", done, total);
     crate::db::chain::link_existing(&mut tx, crate::db::chain::Existing::AllRows, &mut |n| {
         progress(&format!("audit chain ({n} links)"), done, total)
     })
     .await?;
+    rebuild(&mut tx, &chain, done, total, progress).await?;
     progress("committing", done, total);
     tx.commit().await?;
     progress("analyzing", done, total);
@@ -250,32 +271,119 @@ async fn run(
     Ok(())
 }
 
-/// Drops the indexes of `tables` that no constraint owns, returning how to rebuild them.
+/// An index dropped for a load: its name and the statement that builds it again.
+type Dropped = (String, String);
+
+/// Drops the indexes of `tables` (schema-qualified) that no foreign key needs, the primary keys
+/// and unique constraints among them, returning how to build them again. Each row inserted
+/// into a random-UUID key touches a random page of its index; past the server's memory (the
+/// audit log at 100 million entries) that is most of a load's time and WAL.
 async fn drop_indexes(
     tx: &mut Transaction<'static, Postgres>,
     tables: &[&str],
-) -> Result<Vec<(String, String)>, DbError> {
+) -> Result<Vec<Dropped>, DbError> {
     let tables: Vec<String> = tables.iter().map(|t| t.to_string()).collect();
-    let defs: Vec<(String, String)> = crate::db::query_as(
-        "SELECT i.relname::text, pg_get_indexdef(x.indexrelid) \
+    let defs: Vec<(String, String, String)> = crate::db::query_as(
+        "SELECT i.relname::text, \
+                CASE WHEN c.oid IS NULL THEN pg_get_indexdef(x.indexrelid) \
+                     ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', x.indrelid::regclass, \
+                                 c.conname, pg_get_constraintdef(c.oid)) END, \
+                CASE WHEN c.oid IS NULL THEN format('DROP INDEX %s', x.indexrelid::regclass) \
+                     ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', x.indrelid::regclass, \
+                                 c.conname) END \
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
-         JOIN pg_class t ON t.oid = x.indrelid \
-         WHERE t.relname = ANY($1) AND t.relnamespace = 'public'::regnamespace \
-           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) \
-         ORDER BY t.relname, i.relname",
+         LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.contype IN ('p', 'u', 'x') \
+         WHERE x.indrelid = ANY($1::text[]::regclass[]) \
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint f \
+                           WHERE f.contype = 'f' AND f.conindid = x.indexrelid) \
+         ORDER BY x.indrelid::regclass::text, i.relname",
     )
     .bind(&tables)
     .fetch_all(&mut **tx)
     .await?;
-    for (name, _) in &defs {
-        crate::db::query(sqlx::AssertSqlSafe(format!(
-            "DROP INDEX {}",
-            crate::db::connect::quote_ident(name)
-        )))
-        .execute(&mut **tx)
-        .await?;
+    let mut dropped = Vec::with_capacity(defs.len());
+    for (name, build, drop) in defs {
+        crate::db::query(sqlx::AssertSqlSafe(drop))
+            .execute(&mut **tx)
+            .await?;
+        dropped.push((name, build));
     }
-    Ok(defs)
+    Ok(dropped)
+}
+
+/// Builds again what [`drop_indexes`] dropped, a progress step each.
+async fn rebuild(
+    tx: &mut Transaction<'static, Postgres>,
+    dropped: &[Dropped],
+    done: i64,
+    total: i64,
+    progress: Progress<'_>,
+) -> Result<(), DbError> {
+    for (i, (name, def)) in dropped.iter().enumerate() {
+        progress(
+            &format!("index {name} ({}/{})", i + 1, dropped.len()),
+            done,
+            total,
+        );
+        crate::db::query(sqlx::AssertSqlSafe(def.clone()))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A stretch of the audit log's two years with entries evenly spread: rows `first` ..
+/// `first + rows - 1`, from `ago_secs` before now for `secs` seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Span {
+    first: i64,
+    rows: i64,
+    ago_secs: i64,
+    secs: i64,
+}
+
+/// The audit log's timeline, oldest first: seven entries in ten spread over two years, three
+/// in ten in 40 one-hour bursts (a campaign, an import, an incident), 17 days apart from 3 days
+/// ago. Each burst hour and each stretch between them has an even density, so entry `i` can be
+/// given a time that grows with `i` (each entry a random point of its own slot of its span).
+fn audit_spans(n: i64) -> Vec<Span> {
+    const DAY: i64 = 86_400;
+    const YEARS: i64 = 730 * DAY;
+    const BURSTS: i64 = 40;
+    let even = 0.7 / YEARS as f64;
+    let burst = 0.3 / BURSTS as f64;
+    // (seconds ago at the start, seconds, share of the entries)
+    let mut stretches = Vec::new();
+    let mut from = YEARS;
+    for b in (0..BURSTS).rev() {
+        let start = (3 + 17 * b) * DAY;
+        stretches.push((from, from - start, even * (from - start) as f64));
+        stretches.push((start, 3_600, even * 3_600.0 + burst));
+        from = start - 3_600;
+    }
+    stretches.push((from, from, even * from as f64));
+    let mut spans = Vec::new();
+    let mut share = 0.0;
+    let mut first = 1;
+    let count = stretches.len();
+    for (k, (ago_secs, secs, part)) in stretches.into_iter().enumerate() {
+        share += part;
+        let through = if k + 1 == count {
+            n
+        } else {
+            (n as f64 * share).round() as i64
+        };
+        if through >= first {
+            spans.push(Span {
+                first,
+                rows: through - first + 1,
+                ago_secs,
+                secs,
+            });
+            first = through + 1;
+        }
+    }
+    spans
 }
 
 /// Deterministic pseudo-random numbers from a row number and a salt.
@@ -416,8 +524,9 @@ JOIN bench_agents a ON a.rn = 1 + floor($3::bigint * power(pg_temp.u(c.i, 40), 2
 JOIN bench_users u ON u.rn = a.user_rn
 "#;
 
-/// Audit entries: seven in ten spread over two years, three in ten in 40 one-hour bursts (a
-/// campaign, an import, an incident); admins do the credit and number work, users sign in.
+/// Audit entries `$1` to `$2` of the span of [`audit_spans`] that starts at entry `$6`, holds `$7`
+/// and begins `$8` seconds ago for `$9` seconds; admins do the credit and number work, users
+/// sign in.
 const AUDIT: &str = r#"
 INSERT INTO audit_logs (user_id, action, resource_type, resource_id, old_values, new_values,
                         ip_address, user_agent, created_at)
@@ -447,11 +556,8 @@ SELECT CASE WHEN g.kind IN ('credits', 'number', 'admin') THEN admin.id ELSE act
        g.at
 FROM (
     SELECT s.i, x.action, x.kind,
-           CASE WHEN pg_temp.u(s.i, 55) < 0.3
-                THEN now() - make_interval(days => (3 + 17 * (pg_temp.h(s.i, 56) % 40))::int)
-                     + make_interval(secs => (pg_temp.h(s.i, 57) % 3600)::float8)
-                ELSE now() - make_interval(secs => (pg_temp.h(s.i, 58) % (86400 * 730))::float8)
-           END AS at
+           now() - make_interval(secs => $8::bigint
+               - $9::bigint * ((s.i - $6::bigint) + pg_temp.u(s.i, 56)) / $7::bigint) AS at
     FROM generate_series($1::bigint, $2::bigint) s(i)
     CROSS JOIN LATERAL (
         SELECT (ARRAY['user.sign_in','user.sign_in','user.sign_in','user.sign_in','agent.update',
@@ -475,6 +581,7 @@ JOIN bench_users admin ON admin.rn = 1 + pg_temp.h(g.i, 60) % 11
 JOIN bench_users target ON target.rn = 12 + pg_temp.h(g.i, 61) % ($3::bigint - 11)
 JOIN bench_agents ag ON ag.rn = 1 + pg_temp.h(g.i, 62) % $4::bigint
 JOIN bench_numbers num ON num.rn = 1 + pg_temp.h(g.i, 63) % $5::bigint
+ORDER BY g.i
 "#;
 
 /// Free bytes on the filesystem of the server's data directory, when it can be seen from here
@@ -527,5 +634,39 @@ mod tests {
         let size = big.with_counts(Some(fits), None);
         assert!(size.disk_bytes() <= 64_000_000_000);
         assert_eq!(big.audit_rows_fitting(1_000), 0);
+    }
+
+    #[test]
+    fn the_audit_spans_cover_every_entry_in_time_order_three_in_ten_in_bursts() {
+        for n in [10, 1_000, 100_000, 10_000_000, 83_123_457] {
+            let spans = audit_spans(n);
+            assert_eq!(spans[0].first, 1);
+            assert_eq!(spans.iter().map(|s| s.rows).sum::<i64>(), n, "{n}");
+            for w in spans.windows(2) {
+                assert_eq!(w[1].first, w[0].first + w[0].rows, "{n}: contiguous");
+                assert!(
+                    w[1].ago_secs <= w[0].ago_secs - w[0].secs,
+                    "{n}: oldest first"
+                );
+            }
+            assert!(spans.iter().all(|s| s.rows > 0 && s.secs > 0));
+        }
+        let spans = audit_spans(10_000_000);
+        assert_eq!(spans.len(), 81);
+        assert_eq!(spans[0].ago_secs, 730 * 86_400);
+        let last = spans.last().unwrap();
+        assert_eq!(last.ago_secs, last.secs, "the last span ends now");
+        let in_bursts: i64 = spans
+            .iter()
+            .filter(|s| s.secs == 3_600)
+            .map(|s| s.rows)
+            .sum();
+        // 30 % in the bursts, and the even share of their 40 hours.
+        let even = 0.7 * 40.0 * 3_600.0 / (730.0 * 86_400.0);
+        let want = (10_000_000.0 * (0.3 + even)) as i64;
+        assert!((in_bursts - want).abs() <= 40, "{in_bursts} {want}");
+        // The newest burst began three days ago.
+        let newest = spans.iter().rev().find(|s| s.secs == 3_600).unwrap();
+        assert_eq!(newest.ago_secs, 3 * 86_400);
     }
 }
