@@ -283,10 +283,18 @@ pub async fn load_detail(pool: &PgPool, kind: ListKind, id: Uuid) -> Result<Deta
                          ORDER BY c.created_at DESC LIMIT 10", id).await?,
                 );
                 detail.sections.push(
-                    table(pool, kind, "Active sessions", vec!["created", "expires", "ip", "token", "user agent"],
-                        "SELECT created_at, expires_at, host(ip_address), '••••' || right(session_token, 4), user_agent \
+                    // Never a session token, nor a part of one.
+                    table(
+                        pool,
+                        kind,
+                        "Active sessions",
+                        vec!["created", "expires", "ip", "user agent"],
+                        "SELECT created_at, expires_at, host(ip_address), user_agent \
                          FROM user_sessions WHERE user_id = $1 AND expires_at > now() \
-                         ORDER BY created_at DESC", id).await?,
+                         ORDER BY created_at DESC",
+                        id,
+                    )
+                    .await?,
                 );
                 detail.sections.push(history(pool, kind, id).await?);
             }
