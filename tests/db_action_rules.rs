@@ -390,7 +390,7 @@ async fn rules_the_database_cannot_express_are_enforced() {
                 name: "x".into(),
                 plan: "system".into(),
             },
-            "unknown plan",
+            "the system tenant's alone",
         ),
     ] {
         let e = apply(p, &s3, &req).await.unwrap_err();
@@ -427,6 +427,78 @@ async fn read_only_sessions_refuse_every_action_and_the_refusals_are_recorded() 
     )
     .unwrap();
     assert_eq!(refused, requests.len() as i64);
+}
+
+/// A plan the platform added to its CHECK constraint can be given; one the constraint does not
+/// list is refused before anything is written, with the database's plans named, and the refusal
+/// is on record.
+#[tokio::test]
+async fn the_plans_are_the_databases_own() {
+    let db = TestDb::migrated().await;
+    let p = &db.pool;
+    let f = fixture(p).await;
+    sql!(
+        p,
+        switchboard::db::query(
+            "ALTER TABLE tenants DROP CONSTRAINT tenants_plan_check, ADD CONSTRAINT \
+             tenants_plan_check CHECK (plan IN ('system', 'free', 'starter', 'pro', 'business'))"
+        ),
+        execute
+    )
+    .unwrap();
+    let s = session(&f.super_admin);
+    let out = apply(
+        p,
+        &s,
+        &Request::CreateTenant {
+            name: "Globex".into(),
+            plan: "business".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let tenant = out.resource_id.unwrap();
+    let tenants = || async {
+        sql!(
+            p,
+            switchboard::db::query_scalar::<i64>("SELECT count(*) FROM tenants"),
+            fetch_one
+        )
+        .unwrap()
+    };
+    let (before, audit) = (tenants().await, audit_count(p).await);
+    for req in [
+        Request::CreateTenant {
+            name: "Initech".into(),
+            plan: "enterprise".into(),
+        },
+        Request::SetPlan {
+            tenant,
+            from: "business".into(),
+            to: "enterprise".into(),
+        },
+    ] {
+        let e = apply(p, &s, &req).await.unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "unknown plan \"enterprise\"; this database's plans are free, starter, pro, business"
+            ),
+            "{e}"
+        );
+    }
+    assert_eq!(tenants().await, before);
+    assert_eq!(audit_count(p).await, audit + 2, "both refusals on record");
+    apply(
+        p,
+        &s,
+        &Request::SetPlan {
+            tenant,
+            from: "business".into(),
+            to: "free".into(),
+        },
+    )
+    .await
+    .unwrap();
 }
 
 /// A credit change with a throwaway reason and a fresh key.

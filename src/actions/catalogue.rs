@@ -13,8 +13,10 @@ use crate::escape::is_unsafe;
 pub const MAX_CREDIT_CHANGE: i64 = 1_000_000_000;
 /// What an admin (not a super_admin) may add or take in one change unless configured otherwise.
 pub const DEFAULT_ADMIN_CREDIT_CAP: i64 = 10_000;
-/// Plans a tenant may be given (the system tenant alone has `system`).
-pub const PLANS: [&str; 4] = ["free", "starter", "pro", "enterprise"];
+/// Plans a tenant may be given are the database's ([`crate::db::lists::KnownValues::plans`]:
+/// its CHECK constraint's list, else the documented one); a plan is checked against them when
+/// the change is made. A new tenant's plan unless another is chosen (the column's default in the schema).
+pub const DEFAULT_PLAN: &str = "pro";
 
 /// The kinds of change, before their values are known (what a key in the console starts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumIter)]
@@ -402,16 +404,15 @@ pub fn validate_email(value: &str) -> Result<String, ActionError> {
     }
 }
 
+/// A plan's text (whether this database has that plan is checked when the change is made).
 fn validate_plan(plan: &str) -> Result<String, ActionError> {
-    let p = plan.trim();
-    if PLANS.contains(&p) {
-        Ok(p.to_string())
-    } else {
-        Err(ActionError::Invalid(format!(
-            "unknown plan {p:?}; one of {}",
-            PLANS.join(", ")
-        )))
+    let p = validate_text("plan", plan, 50)?;
+    if p == "system" {
+        return Err(ActionError::Invalid(
+            "the plan \"system\" is the system tenant's alone".into(),
+        ));
     }
+    Ok(p)
 }
 
 /// An E.164 number: `+`, a country code not starting with 0, at most 15 digits in all.

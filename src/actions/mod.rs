@@ -36,7 +36,7 @@ mod tenants;
 mod users;
 
 pub use catalogue::{
-    DEFAULT_ADMIN_CREDIT_CAP, MAX_CREDIT_CHANGE, PLANS, Request, Verb, validate_e164,
+    DEFAULT_ADMIN_CREDIT_CAP, DEFAULT_PLAN, MAX_CREDIT_CHANGE, Request, Verb, validate_e164,
     validate_email, validate_text,
 };
 pub use change::{apply, check, ensure_admin, prepare};

@@ -5,8 +5,10 @@ use uuid::Uuid;
 
 use super::rules::{Change, Table, Val, explain_db_error, not_system_tenant, set_column};
 use super::{ActionError, Applied, Tx};
+use crate::db::lists::KnownValues;
 
 pub(super) async fn create(tx: &mut Tx, name: &str, plan: &str) -> Result<Change, ActionError> {
+    plan_offered(tx, plan).await?;
     let id: Uuid =
         crate::db::query_scalar("INSERT INTO tenants (name, plan) VALUES ($1, $2) RETURNING id")
             .bind(name)
@@ -37,7 +39,21 @@ pub(super) async fn set_plan(
     from: &str,
     to: &str,
 ) -> Result<Change, ActionError> {
+    plan_offered(tx, to).await?;
     set_text(tx, tenant, "plan", from, to).await
+}
+
+/// Refuses a plan the database's CHECK constraint does not list, naming those it does (where
+/// it has no such list, any plan goes).
+async fn plan_offered(tx: &mut Tx, plan: &str) -> Result<(), ActionError> {
+    let known = KnownValues::load(&mut **tx).await?;
+    match known.plan_set() {
+        Some(plans) if !plans.iter().any(|p| p == plan) => Err(ActionError::Invalid(format!(
+            "unknown plan {plan:?}; this database's plans are {}",
+            plans.join(", ")
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// A text column of a tenant other than the system tenant, from what the form showed.

@@ -106,8 +106,9 @@ pub enum TenantsCmd {
         /// Its name (not blank).
         #[arg(long)]
         name: String,
-        /// Its plan.
-        #[arg(long, default_value = "pro", value_parser = actions::PLANS)]
+        /// Its plan: one the database's CHECK constraint lists (as documented: free, starter,
+        /// pro, enterprise).
+        #[arg(long, default_value = actions::DEFAULT_PLAN)]
         plan: String,
     },
     /// Rename a tenant (super_admin; not the system tenant).
@@ -122,8 +123,9 @@ pub enum TenantsCmd {
     SetPlan {
         #[command(flatten)]
         tenant: TenantArg,
-        /// The new plan.
-        #[arg(long, value_parser = actions::PLANS)]
+        /// The new plan: one the database's CHECK constraint lists (as documented: free,
+        /// starter, pro, enterprise).
+        #[arg(long)]
         plan: String,
     },
     /// Reactivate a tenant (super_admin).

@@ -269,7 +269,7 @@ impl App {
                 return Vec::new();
             }
         };
-        match forms::dialog_for(verb, target) {
+        match forms::dialog_for(verb, target, &self.known.plans()) {
             Ok(mut dialog) => {
                 if let (Dialog::Form(f), Some(values)) = (&mut dialog, retry) {
                     for (field, v) in f.fields.iter_mut().zip(values) {

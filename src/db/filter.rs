@@ -56,6 +56,26 @@ impl KnownValues {
             .map(|(_, values)| values.iter().map(String::as_str).collect())
     }
 
+    /// The plans a tenant may be given here (not the system tenant's own): the database's list
+    /// when its CHECK constraint has one, else the documented plans.
+    pub fn plans(&self) -> Vec<String> {
+        self.plan_set()
+            .or_else(|| KnownValues::default().plan_set())
+            .unwrap_or_default()
+    }
+
+    /// The plans the database's CHECK constraint lists (not `system`), if it lists them.
+    pub fn plan_set(&self) -> Option<Vec<String>> {
+        let values = self.values(ListKind::Tenants, "plan")?;
+        Some(
+            values
+                .into_iter()
+                .filter(|p| *p != "system")
+                .map(str::to_string)
+                .collect(),
+        )
+    }
+
     /// The sets of the connected database: for each column of [`ListKind::filter_column`],
     /// the values of a one-column CHECK constraint that lists them (`role IN ('user', …)`), or
     /// no set where the table has no such constraint.

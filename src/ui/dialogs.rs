@@ -229,7 +229,7 @@ fn render_export(e: &ExportForm, theme: Theme, area: Rect, buf: &mut Buffer) -> 
 /// The lines a field's picker takes under it when focused: a fixed list's every option, a
 /// lookup's page and a line that says what is going on.
 fn picker_height(field: &crate::console::forms::Field) -> usize {
-    match field.kind {
+    match &field.kind {
         FieldKind::Choice(options) => options.len(),
         FieldKind::Lookup(_) => PICKER_ROWS + 1,
         FieldKind::Text | FieldKind::OptionalText | FieldKind::Amount => 0,

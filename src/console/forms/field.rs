@@ -9,7 +9,10 @@ use uuid::Uuid;
 use crate::db::lists::KeyValue;
 use crate::db::lookup::{Found, Lookup};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A fixed list's options, shared by the forms that offer it.
+pub type Options = std::sync::Arc<[String]>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldKind {
     Text,
     /// Text that may be left empty (it then clears the column).
@@ -17,7 +20,7 @@ pub enum FieldKind {
     /// A positive whole number of credits.
     Amount,
     /// One of a fixed list (typed, or chosen from the list under the field).
-    Choice(&'static [&'static str]),
+    Choice(Options),
     /// A row found in the database (typed, or chosen from the search under the field).
     Lookup(Lookup),
 }
@@ -144,7 +147,7 @@ impl Field {
     }
 
     fn refresh_choices(&mut self) {
-        let FieldKind::Choice(options) = self.kind else {
+        let FieldKind::Choice(options) = &self.kind else {
             return;
         };
         let typed = self.search_text().to_lowercase();
@@ -184,7 +187,7 @@ impl Field {
 
     /// Whether the picker's choices answer what the field holds now.
     pub fn choices_current(&self) -> bool {
-        match self.kind {
+        match &self.kind {
             FieldKind::Choice(_) => true,
             FieldKind::Lookup(_) => {
                 self.picker.answered.as_deref() == Some(self.search_text().as_str())

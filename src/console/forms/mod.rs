@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use uuid::Uuid;
 
 use crate::actions::targets::{AgentState, NumberState, Target, TenantState, UserState};
-use crate::actions::{MAX_CREDIT_CHANGE, PLANS, Request, Role, Verb};
+use crate::actions::{DEFAULT_PLAN, MAX_CREDIT_CHANGE, Request, Role, Verb};
 use crate::db::lookup::{Found, FoundPage};
 const ROLES: &[&str] = &["user", "admin", "super_admin"];
 
@@ -157,13 +157,23 @@ fn number_of(verb: Verb, target: Option<&Target>) -> Result<&NumberState, String
 const PLAN_HINT: &str = CHOOSE_HINT;
 /// The hint of a field with a fixed list of choices.
 const CHOOSE_HINT: &str = "type to narrow, ↓↑ to choose";
+/// What a new tenant's plan starts as: the platform's default where it is offered.
+fn default_plan(plans: &[String]) -> &str {
+    match plans.iter().find(|p| *p == DEFAULT_PLAN) {
+        Some(p) => p,
+        None => plans.first().map_or("", String::as_str),
+    }
+}
+
 /// The hints of fields that search the database.
 const USER_HINT: &str = "type to search email or name, ↓↑ to choose";
 const TENANT_HINT: &str = "type to search the names, ↓↑ to choose";
 
 /// The dialog a verb opens on `target`: a form when there is something to type, else straight
 /// to the confirm dialog. `Err` says why the verb cannot start (e.g. nothing to unassign).
-pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> {
+/// `plans` are those a tenant may be given on the connected database
+/// ([`crate::db::lists::KnownValues::plans`]).
+pub fn dialog_for(verb: Verb, target: Option<Target>, plans: &[String]) -> Result<Dialog, String> {
     use FieldKind::*;
     let t = target.as_ref();
     let form = |title: String, fields: Vec<Field>| {
@@ -232,7 +242,7 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
                 vec![Field::new(
                     "Role",
                     u.role.as_str(),
-                    Choice(ROLES),
+                    Choice(ROLES.iter().map(|r| r.to_string()).collect()),
                     CHOOSE_HINT,
                 )],
             )
@@ -253,7 +263,7 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
             "New tenant".into(),
             vec![
                 Field::new("Name", "", Text, "").checked(Check::Text(255)),
-                Field::new("Plan", "pro", Choice(&PLANS), PLAN_HINT),
+                Field::new("Plan", default_plan(plans), Choice(plans.into()), PLAN_HINT),
             ],
         ),
         Verb::RenameTenant => {
@@ -267,7 +277,12 @@ pub fn dialog_for(verb: Verb, target: Option<Target>) -> Result<Dialog, String> 
             let tenant = tenant_of(verb, t)?;
             form(
                 format!("Change the plan of {}", tenant.name),
-                vec![Field::new("Plan", &tenant.plan, Choice(&PLANS), PLAN_HINT)],
+                vec![Field::new(
+                    "Plan",
+                    &tenant.plan,
+                    Choice(plans.into()),
+                    PLAN_HINT,
+                )],
             )
         }
         Verb::SetTenantActive => {
@@ -354,7 +369,7 @@ impl Form {
     /// The search the focused field's picker needs and has not asked for yet.
     pub fn wanted_search(&self) -> Option<Search> {
         let field = self.focused()?;
-        let FieldKind::Lookup(lookup) = field.kind else {
+        let FieldKind::Lookup(lookup) = field.kind.clone() else {
             return None;
         };
         let text = field.search_text();
@@ -462,7 +477,7 @@ impl Form {
             return Moved::Within;
         }
         let (FieldKind::Lookup(lookup), Some(next), None) =
-            (field.kind, picker.next.clone(), &picker.asked)
+            (field.kind.clone(), picker.next.clone(), &picker.asked)
         else {
             return Moved::Within;
         };
@@ -479,10 +494,8 @@ impl Form {
     pub fn field_errors(&self) -> Vec<(usize, String)> {
         let mut errors = Vec::new();
         for (i, f) in self.fields.iter().enumerate() {
-            let bad = match f.kind {
-                FieldKind::Choice(options)
-                    if !options.contains(&f.value().to_lowercase().as_str()) =>
-                {
+            let bad = match &f.kind {
+                FieldKind::Choice(options) if !options.contains(&f.value().to_lowercase()) => {
                     format!(
                         "{} must be one of {}",
                         f.label.to_lowercase(),

@@ -21,6 +21,15 @@ fn user() -> Target {
     })
 }
 
+/// The dialog a verb opens, on a database with the documented plans.
+fn open(verb: Verb, target: Option<Target>) -> Result<Dialog, String> {
+    dialog_for(
+        verb,
+        target,
+        &crate::db::lists::KnownValues::default().plans(),
+    )
+}
+
 fn form(d: Dialog) -> Form {
     match d {
         Dialog::Form(f) => f,
@@ -34,7 +43,7 @@ fn type_into(form: &mut Form, i: usize, text: &str) {
 
 #[test]
 fn a_top_up_form_validates_then_confirms_with_old_and_new_and_a_fresh_key() {
-    let Ok(Dialog::Form(mut f)) = dialog_for(Verb::TopUp, Some(user())) else {
+    let Ok(Dialog::Form(mut f)) = open(Verb::TopUp, Some(user())) else {
         panic!()
     };
     type_into(&mut f, 0, "abc");
@@ -76,7 +85,7 @@ fn a_top_up_form_validates_then_confirms_with_old_and_new_and_a_fresh_key() {
 /// beside its field at submit, every field at once, before any confirm dialog.
 #[test]
 fn a_new_number_form_names_each_faulty_value_beside_its_field() {
-    let Ok(Dialog::Form(mut f)) = dialog_for(Verb::AddNumber, None) else {
+    let Ok(Dialog::Form(mut f)) = open(Verb::AddNumber, None) else {
         panic!()
     };
     type_into(&mut f, 0, &format!("+1 415 {}", "55501".repeat(50)));
@@ -118,7 +127,7 @@ fn an_agent_description_may_be_cleared_but_a_name_may_not() {
         description: Some("Answers calls".into()),
         is_active: true,
     });
-    let Ok(Dialog::Form(mut f)) = dialog_for(Verb::DescribeAgent, Some(agent.clone())) else {
+    let Ok(Dialog::Form(mut f)) = open(Verb::DescribeAgent, Some(agent.clone())) else {
         panic!()
     };
     type_into(&mut f, 0, "  ");
@@ -133,7 +142,7 @@ fn an_agent_description_may_be_cleared_but_a_name_may_not() {
             "none".into()
         )]
     );
-    let Ok(Dialog::Form(mut f)) = dialog_for(Verb::RenameAgent, Some(agent)) else {
+    let Ok(Dialog::Form(mut f)) = open(Verb::RenameAgent, Some(agent)) else {
         panic!()
     };
     type_into(&mut f, 0, "");
@@ -145,7 +154,7 @@ fn an_agent_description_may_be_cleared_but_a_name_may_not() {
 
 #[test]
 fn toggles_go_straight_to_confirm_and_empty_changes_get_no_dialog() {
-    let Ok(Dialog::Confirm(c)) = dialog_for(Verb::SetUserActive, Some(user())) else {
+    let Ok(Dialog::Confirm(c)) = open(Verb::SetUserActive, Some(user())) else {
         panic!()
     };
     assert_eq!(
@@ -161,12 +170,12 @@ fn toggles_go_straight_to_confirm_and_empty_changes_get_no_dialog() {
         assigned_email: None,
         is_active: true,
     });
-    assert!(dialog_for(Verb::UnassignNumber, Some(number)).is_err());
-    let Ok(Dialog::Form(f)) = dialog_for(Verb::SetRole, Some(user())) else {
+    assert!(open(Verb::UnassignNumber, Some(number)).is_err());
+    let Ok(Dialog::Form(f)) = open(Verb::SetRole, Some(user())) else {
         panic!()
     };
     assert_eq!(form(f.submit()).error.as_deref(), Some("nothing to change"));
-    assert!(dialog_for(Verb::RenameAgent, Some(user())).is_err());
+    assert!(open(Verb::RenameAgent, Some(user())).is_err());
 }
 
 fn key(f: &mut Form, code: ratatui::crossterm::event::KeyCode) {
@@ -178,7 +187,7 @@ fn key(f: &mut Form, code: ratatui::crossterm::event::KeyCode) {
 #[test]
 fn a_role_is_chosen_from_a_list_that_narrows_as_the_admin_types() {
     use ratatui::crossterm::event::KeyCode::Char;
-    let Ok(Dialog::Form(mut f)) = dialog_for(Verb::SetRole, Some(user())) else {
+    let Ok(Dialog::Form(mut f)) = open(Verb::SetRole, Some(user())) else {
         panic!()
     };
     // Prefilled: every role offered, the one held selected; Enter keeps it.
@@ -213,7 +222,7 @@ fn a_role_is_chosen_from_a_list_that_narrows_as_the_admin_types() {
 #[test]
 fn a_tenant_is_looked_up_a_page_at_a_time_and_goes_by_id() {
     use ratatui::crossterm::event::KeyCode::{Backspace, Char};
-    let Ok(Dialog::Form(mut f)) = dialog_for(Verb::MoveUser, Some(user())) else {
+    let Ok(Dialog::Form(mut f)) = open(Verb::MoveUser, Some(user())) else {
         panic!()
     };
     // Prefilled with the user's tenant: the picker asks for the first page of all.
@@ -263,7 +272,7 @@ fn a_tenant_is_looked_up_a_page_at_a_time_and_goes_by_id() {
         format!("Globex East ({})", Uuid::from_u128(12))
     );
     // Typed text that was never chosen goes as typed.
-    let Ok(Dialog::Form(mut f)) = dialog_for(Verb::MoveUser, Some(user())) else {
+    let Ok(Dialog::Form(mut f)) = open(Verb::MoveUser, Some(user())) else {
         panic!()
     };
     key(&mut f, Char('Z'));
@@ -297,7 +306,7 @@ fn a_prefilled_lookup_marks_only_the_value_it_holds() {
         (&["Aardvark", "Beta"][..], None),
         (&["Aardvark", "Acme", "Beta"][..], Some(1)),
     ] {
-        let mut f = form(dialog_for(Verb::MoveUser, Some(user())).unwrap());
+        let mut f = form(open(Verb::MoveUser, Some(user())).unwrap());
         let search = f.wanted_search().expect("a search");
         f.asked(1, search);
         assert!(f.found(1, Ok(page(shown))));
@@ -315,7 +324,7 @@ fn a_prefilled_lookup_marks_only_the_value_it_holds() {
 /// confirm dialog is asked again.
 #[test]
 fn a_refusal_goes_beside_the_field_it_names() {
-    let Ok(Dialog::Form(mut f)) = dialog_for(Verb::AddNumber, None) else {
+    let Ok(Dialog::Form(mut f)) = open(Verb::AddNumber, None) else {
         panic!()
     };
     type_into(&mut f, 0, "+14155550999");
@@ -330,17 +339,41 @@ fn a_refusal_goes_beside_the_field_it_names() {
     f.refused("refused: you may not".into());
     assert_eq!((f.focus, f.field_errors[0].0), (0, 0));
     // Words a reason shares with the message do not move it there: it is the amount's.
-    let mut f = form(dialog_for(Verb::Deduct, Some(user())).unwrap());
+    let mut f = form(open(Verb::Deduct, Some(user())).unwrap());
     type_into(&mut f, 0, "1000");
     type_into(&mut f, 1, "the balance");
     f.refused("not enough credits: the balance is 125, the deduction 1,000".into());
     assert_eq!((f.focus, f.field_errors[0].0), (0, 0));
 
-    let mut f = form(dialog_for(Verb::MoveUser, Some(user())).unwrap());
+    let mut f = form(open(Verb::MoveUser, Some(user())).unwrap());
     type_into(&mut f, 0, "Zzz Nope");
     let search = f.wanted_search().expect("a search");
     f.asked(4, search);
     assert_eq!(f.wanted_search(), None, "asked once");
     f.refused("no tenant has the name or id Zzz Nope".into());
     assert!(f.wanted_search().is_some(), "the search is asked again");
+}
+
+#[test]
+fn the_plan_forms_offer_the_plans_of_the_connected_database() {
+    let tenant = Target::Tenant(TenantState {
+        id: Uuid::from_u128(5),
+        name: "Acme".into(),
+        plan: "business".into(),
+        is_active: true,
+    });
+    let plans = vec!["free".to_string(), "business".to_string()];
+    let f = form(dialog_for(Verb::SetPlan, Some(tenant), &plans).unwrap());
+    assert_eq!(f.fields[0].kind, FieldKind::Choice(plans.clone().into()));
+    assert_eq!(f.fields[0].value(), "business");
+    assert!(f.field_errors().is_empty(), "{:?}", f.field_errors());
+    // A new tenant starts on the default plan where it is offered, else on the first.
+    let f = form(dialog_for(Verb::CreateTenant, None, &plans).unwrap());
+    assert_eq!(f.fields[1].value(), "free");
+    let f = form(open(Verb::CreateTenant, None).unwrap());
+    assert_eq!(f.fields[1].value(), "pro");
+    let FieldKind::Choice(offered) = &f.fields[1].kind else {
+        panic!("{:?}", f.fields[1].kind)
+    };
+    assert_eq!(offered.join(","), "free,starter,pro,enterprise");
 }
