@@ -611,12 +611,16 @@ async fn a_form_that_cannot_succeed_is_refused_before_it_opens() {
         u.credit_cap,
         Some(switchboard::actions::DEFAULT_ADMIN_CREDIT_CAP)
     );
-    switchboard::db::query(
-        "INSERT INTO switchboard.settings (key, value) VALUES ('admin_credit_cap', '2500') \
-         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+    // In a transaction: behind a transaction pooler a statement's two round trips may
+    // otherwise reach two server connections.
+    sql!(
+        p,
+        switchboard::db::query(
+            "INSERT INTO switchboard.settings (key, value) VALUES ('admin_credit_cap', '2500') \
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        ),
+        execute
     )
-    .execute(p)
-    .await
     .unwrap();
     let Ok(Some(Target::User(u))) =
         prepare(p, &admin, Verb::Deduct, ListKind::Credits, Some(f.customer)).await

@@ -861,12 +861,14 @@ async fn keys_set_aside_for_a_bulk_insert_are_checked_once_after_it() {
     use switchboard::db::legacy::keys;
     let (db, f, source) = legacy_db().await;
     run(&db, &f, &source, false).await;
-    let (call, user, other_user): (Uuid, Uuid, Uuid) = switchboard::db::query_as(
-        "SELECT c.id, c.user_id, (SELECT u.id FROM users u WHERE u.id <> c.user_id LIMIT 1) \
-         FROM calls c ORDER BY c.id LIMIT 1",
+    let (call, user, other_user): (Uuid, Uuid, Uuid) = sql!(
+        &db.pool,
+        switchboard::db::query_as(
+            "SELECT c.id, c.user_id, (SELECT u.id FROM users u WHERE u.id <> c.user_id LIMIT 1) \
+             FROM calls c ORDER BY c.id LIMIT 1",
+        ),
+        fetch_one
     )
-    .fetch_one(&db.pool)
-    .await
     .unwrap();
     sqlx::raw_sql(
         "CREATE TABLE sbt_child () INHERITS (calls); \
