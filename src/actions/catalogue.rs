@@ -13,9 +13,8 @@ use crate::escape::is_unsafe;
 pub const MAX_CREDIT_CHANGE: i64 = 1_000_000_000;
 /// What an admin (not a super_admin) may add or take in one change unless configured otherwise.
 pub const DEFAULT_ADMIN_CREDIT_CAP: i64 = 10_000;
-/// Plans a tenant may be given are the database's ([`crate::db::lists::KnownValues::plans`]:
-/// its CHECK constraint's list, else the documented one); a plan is checked against them when
-/// the change is made. A new tenant's plan unless another is chosen (the column's default in the schema).
+/// A new tenant's plan unless another is chosen (the column's default in the schema). The plans
+/// a tenant may be given are the database's ([`crate::db::lists::KnownValues::plans`]).
 pub const DEFAULT_PLAN: &str = "pro";
 
 /// The kinds of change, before their values are known (what a key in the console starts).

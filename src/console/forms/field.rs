@@ -153,7 +153,7 @@ impl Field {
         let typed = self.search_text().to_lowercase();
         self.picker.items = options
             .iter()
-            .filter(|o| o.contains(typed.as_str()))
+            .filter(|o| o.to_lowercase().contains(typed.as_str()))
             .map(|o| Found {
                 id: Uuid::nil(),
                 value: o.to_string(),
@@ -165,9 +165,22 @@ impl Field {
             .picker
             .items
             .iter()
-            .position(|f| f.value == held)
+            .position(|f| f.value.to_lowercase() == held)
             .unwrap_or(0);
         self.picker.moved = false;
+    }
+
+    /// The option of a `Choice` field that its value names, spelled as the option is (the
+    /// value may be typed in any case; a platform's own plans keep their spelling).
+    pub(super) fn choice(&self) -> Option<&str> {
+        let FieldKind::Choice(options) = &self.kind else {
+            return None;
+        };
+        let held = self.value().to_lowercase();
+        options
+            .iter()
+            .find(|o| o.to_lowercase() == held)
+            .map(String::as_str)
     }
 
     /// What the picker searches for: nothing while the field holds the value it opened with

@@ -495,7 +495,7 @@ impl Form {
         let mut errors = Vec::new();
         for (i, f) in self.fields.iter().enumerate() {
             let bad = match &f.kind {
-                FieldKind::Choice(options) if !options.contains(&f.value().to_lowercase()) => {
+                FieldKind::Choice(options) if f.choice().is_none() => {
                     format!(
                         "{} must be one of {}",
                         f.label.to_lowercase(),
@@ -553,7 +553,10 @@ impl Form {
                 Request::SetRole {
                     user: u.id,
                     from: u.role,
-                    to: Role::parse(&v(0).to_lowercase()).unwrap_or(u.role),
+                    to: self.fields[0]
+                        .choice()
+                        .and_then(Role::parse)
+                        .unwrap_or(u.role),
                 }
             }
             Verb::MoveUser => {
@@ -571,7 +574,7 @@ impl Form {
             }
             Verb::CreateTenant => Request::CreateTenant {
                 name: v(0).to_string(),
-                plan: v(1).to_lowercase(),
+                plan: self.fields[1].choice().unwrap_or(v(1)).to_string(),
             },
             Verb::RenameTenant => {
                 let tenant = tenant_of(verb, t).map_err(no_field)?;
@@ -586,7 +589,7 @@ impl Form {
                 Request::SetPlan {
                     tenant: tenant.id,
                     from: tenant.plan.clone(),
-                    to: v(0).to_lowercase(),
+                    to: self.fields[0].choice().unwrap_or(v(0)).to_string(),
                 }
             }
             Verb::RenameAgent => {

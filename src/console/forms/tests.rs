@@ -376,4 +376,23 @@ fn the_plan_forms_offer_the_plans_of_the_connected_database() {
         panic!("{:?}", f.fields[1].kind)
     };
     assert_eq!(offered.join(","), "free,starter,pro,enterprise");
+    // A plan spelled by the platform in capitals is found and sent as spelled, typed in any
+    // case.
+    let plans = vec!["free".to_string(), "Business".to_string()];
+    let mut f = form(dialog_for(Verb::CreateTenant, None, &plans).unwrap());
+    type_into(&mut f, 0, "Globex");
+    f.fields[1].set_typed("bus".into());
+    let offered: Vec<&str> = f.fields[1]
+        .picker
+        .items
+        .iter()
+        .map(|i| i.value.as_str())
+        .collect();
+    assert_eq!(offered, ["Business"]);
+    f.fields[1].set_typed("business".into());
+    assert!(f.field_errors().is_empty(), "{:?}", f.field_errors());
+    match f.request() {
+        Ok(Request::CreateTenant { plan, .. }) => assert_eq!(plan, "Business"),
+        other => panic!("{other:?}"),
+    }
 }
