@@ -220,14 +220,12 @@ async fn wait_until(db: &TestDb, sql: &'static str, want: impl Fn(i64) -> bool, 
     }
 }
 
-#[tokio::test]
-async fn esc_cancels_a_query_that_hangs_on_the_server() {
-    let db = TestDb::migrated().await;
-    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
-    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
-    c.wait_for("Acme Realty Group");
-
-    // Another session holds the audit log locked: the pane's queries hang on the server.
+/// Another session holds the audit log locked, and the console opens its pane: the pane's
+/// queries hang on the server until the lock (returned) is let go.
+async fn hang_the_audit_log_pane(
+    db: &TestDb,
+    c: &mut Console,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
     let mut locker = db.pool.begin().await.unwrap();
     sqlx::query("LOCK TABLE audit_logs IN ACCESS EXCLUSIVE MODE")
         .execute(&mut *locker)
@@ -236,12 +234,23 @@ async fn esc_cancels_a_query_that_hangs_on_the_server() {
     c.keys(b"6");
     c.wait_for("loading (Esc cancels)");
     wait_until(
-        &db,
+        db,
         WAITING_ON_LOCK,
         |n| n > 0,
         "the query never reached the server",
     )
     .await;
+    locker
+}
+
+#[tokio::test]
+async fn esc_cancels_a_query_that_hangs_on_the_server() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
+    c.wait_for("Acme Realty Group");
+
+    let locker = hang_the_audit_log_pane(&db, &mut c).await;
 
     // Keys still work while it hangs.
     c.keys(b"1");
@@ -264,6 +273,37 @@ async fn esc_cancels_a_query_that_hangs_on_the_server() {
     c.wait_for("user.sign_in");
     c.keys(b"q");
     assert!(c.wait_exit().success());
+}
+
+/// `q` while a pane's query waits on a lock: the console ends at once, and its query is stopped
+/// on the server, not left waiting until the statement timeout (60 s) while the process that
+/// gave the terminal back waits for its connection.
+#[tokio::test]
+async fn quitting_while_a_query_hangs_on_the_server_ends_the_console_at_once() {
+    let db = TestDb::migrated().await;
+    demo::seed_demo(&db.pool, Utc::now()).await.unwrap();
+    let mut c = Console::signed_in(&db, demo::DEMO_SUPER_ADMIN);
+    c.wait_for("Acme Realty Group");
+    let locker = hang_the_audit_log_pane(&db, &mut c).await;
+
+    let asked = Instant::now();
+    c.keys(b"q");
+    assert!(c.wait_exit().success());
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "the console took {:?} to end",
+        asked.elapsed()
+    );
+    assert!(!c.screen.lock().unwrap().screen().alternate_screen());
+    // Nothing of the console is left waiting behind the lock.
+    wait_until(
+        &db,
+        WAITING_ON_LOCK,
+        |n| n == 0,
+        "the console's query still waits",
+    )
+    .await;
+    locker.rollback().await.unwrap();
 }
 
 #[tokio::test]

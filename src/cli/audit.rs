@@ -237,7 +237,9 @@ pub(super) async fn tail(conn: &Connection, args: TailArgs) -> Result<(), CliErr
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let follower = pool.clone();
     let polling = crate::db::pooler::transaction_pooler();
-    tokio::spawn(async move {
+    // Stopped when this returns (a closed output, say), so that closing the pool does not wait.
+    let mut follow = crate::console::live::Background::default();
+    follow.spawn(async move {
         let mut heard = |()| tx.send(()).is_ok();
         if polling {
             crate::console::live::poll(&follower, &mut heard).await;

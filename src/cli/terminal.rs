@@ -89,8 +89,17 @@ pub async fn run(conn: &Connection, options: Options) -> std::io::Result<Exit> {
         }
     }));
     TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
-    let result = event_loop(&mut terminal, conn, options).await;
+    let (tx, rx) = mpsc::unbounded_channel::<Msg>();
+    let worker = Worker::new(
+        conn.reads.clone(),
+        application_name().to_string(),
+        tx.clone(),
+    );
+    let result = event_loop(&mut terminal, conn, options, &worker, (tx, rx)).await;
     restore_terminal();
+    // The terminal is back at once; what the panes were still reading is stopped so that the
+    // connections close now, not when a page waiting on a lock gives up.
+    worker.stop_reads().await;
     result
 }
 
@@ -101,8 +110,9 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     conn: &Connection,
     options: Options,
+    worker: &Worker,
+    (tx, mut rx): (mpsc::UnboundedSender<Msg>, mpsc::UnboundedReceiver<Msg>),
 ) -> std::io::Result<Exit> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     // Terminal input arrives on a thread of its own: crossterm's read blocks.
     let input = tx.clone();
     std::thread::spawn(move || {
@@ -119,8 +129,7 @@ async fn event_loop(
             }
         }
     });
-    let follower = tx.clone();
-    let worker = Worker::new(conn.reads.clone(), application_name().to_string(), tx);
+    let follower = tx;
     let size = terminal.size()?;
     let status = Status {
         database: conn.description.clone(),
@@ -133,9 +142,11 @@ async fn event_loop(
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     app.audit_ctx = AuditContext::from_env();
     // The Audit log pane follows new entries from here on.
-    app.live = crate::console::live::follow(conn.reads.clone(), follower.clone());
+    // Stopped when the loop returns, whichever way.
+    let mut background = crate::console::live::Background::default();
+    app.live = crate::console::live::follow(conn.reads.clone(), follower.clone(), &mut background);
     app.standby = conn.reads.view();
-    crate::console::live::watch_standby(conn.reads.clone(), follower);
+    crate::console::live::watch_standby(conn.reads.clone(), follower, &mut background);
     for job in app.begin_sign_in(options.sign_in) {
         worker.run(job);
     }

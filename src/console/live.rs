@@ -32,21 +32,21 @@ pub const POLL_EVERY: Duration = Duration::from_secs(2);
 /// Starts following the audit log for the console: a task that sends `Msg::AuditNew` for each
 /// entry committed (heard from the primary: a standby takes no LISTEN, and the reads that follow
 /// wait until it has replayed the entry). Returns how.
-pub fn follow(reads: Reads, tx: UnboundedSender<Msg>) -> Live {
+pub fn follow(reads: Reads, tx: UnboundedSender<Msg>, tasks: &mut Background) -> Live {
     let (heard_tx, mut heard_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let pool = reads.primary().clone();
     let live = if crate::db::pooler::transaction_pooler() {
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             let _ = poll(&pool, &mut |()| heard_tx.send(()).is_ok()).await;
         });
         Live::Polling
     } else {
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             listen(&pool, &mut |()| heard_tx.send(()).is_ok()).await;
         });
         Live::Listening
     };
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         while heard_rx.recv().await.is_some() {
             reads.caught_up_to_primary().await;
             if tx.send(Msg::AuditNew).is_err() {
@@ -57,13 +57,36 @@ pub fn follow(reads: Reads, tx: UnboundedSender<Msg>) -> Live {
     live
 }
 
+/// The console's tasks in the background (following the audit log, watching the standby),
+/// stopped when this is dropped: a console that quits leaves none of them holding a connection,
+/// which closing the pool would wait for. (A listener waiting in `recv` can miss the pool's
+/// close when it falls in the same instant as a notification: a console refused at its third
+/// sign-in, whose refusal is itself an audit entry, once stayed after the terminal was given
+/// back.)
+#[derive(Default)]
+pub struct Background(Vec<tokio::task::AbortHandle>);
+
+impl Background {
+    pub fn spawn(&mut self, task: impl Future<Output = ()> + Send + 'static) {
+        self.0.push(tokio::spawn(task).abort_handle());
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
 /// With a standby, measures it every [`PROBE_EVERY`] and tells the console when what it shows
 /// changes (the lag in whole seconds, unreachable, back, a read sent to the primary).
-pub fn watch_standby(reads: Reads, tx: UnboundedSender<Msg>) {
+pub fn watch_standby(reads: Reads, tx: UnboundedSender<Msg>, tasks: &mut Background) {
     if reads.standby_description().is_none() {
         return;
     }
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let mut shown = reads.view();
         loop {
             tokio::time::sleep(PROBE_EVERY).await;

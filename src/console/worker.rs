@@ -2,7 +2,9 @@
 //! message tagged with the request id. Reads and writes are separate job types; a cancel stops
 //! one pane's queries on the server.
 
-use sqlx::PgPool;
+use std::time::Duration;
+
+use sqlx::{Connection, PgPool};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::forms::PICKER_ROWS;
@@ -11,7 +13,7 @@ use crate::actions::export::{self, Destination};
 use crate::actions::sign_in::{self, Credentials, SignInError};
 use crate::actions::{self, ActionError};
 use crate::db::export::PROGRESS_EVERY;
-use crate::db::lists::{ListKind, query_tag};
+use crate::db::lists::{ListKind, PANE_TAG, query_tag};
 use crate::db::replica::Reads;
 use crate::db::{DbError, details, lists, lookup};
 
@@ -196,16 +198,7 @@ async fn write_on_primary(reads: &Reads, job: WriteJob, progress: &UnboundedSend
 pub async fn cancel_pane_queries(pool: &PgPool, app_name: &str, pane: ListKind) {
     let result = async {
         let mut conn = crate::db::pinned(pool).await?;
-        crate::db::query(
-            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
-             WHERE application_name = $1 AND state = 'active' AND pid <> pg_backend_pid() \
-               AND starts_with(query, $2)",
-        )
-        .bind(app_name)
-        .bind(query_tag(pane))
-        .execute(&mut *conn)
-        .await?;
-        Ok::<(), crate::db::DbError>(())
+        cancel_tagged(&mut conn, app_name, query_tag(pane)).await
     }
     .await;
     if let Err(e) = result {
@@ -213,12 +206,61 @@ pub async fn cancel_pane_queries(pool: &PgPool, app_name: &str, pane: ListKind) 
     }
 }
 
+/// Cancels the running statements that start with `tag` in the sessions named `app_name`.
+async fn cancel_tagged(
+    conn: &mut sqlx::PgConnection,
+    app_name: &str,
+    tag: &str,
+) -> Result<(), crate::db::DbError> {
+    crate::db::query(
+        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND state = 'active' AND pid <> pg_backend_pid() \
+           AND starts_with(query, $2)",
+    )
+    .bind(app_name)
+    .bind(tag)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// How long a quitting console spends stopping its reads.
+pub const STOP_READS_WITHIN: Duration = Duration::from_secs(3);
+
 impl Worker {
     pub fn new(reads: Reads, app_name: String, tx: UnboundedSender<Msg>) -> Worker {
         Worker {
             reads,
             app_name,
             tx,
+        }
+    }
+
+    /// Cancels this console's pane reads still running, on every server: the console is
+    /// quitting, nobody waits for their answers, and closing the pool would wait for them (a page
+    /// waiting on a lock, up to the statement timeout). On a connection of its own, since the
+    /// pool's may all be held by the reads it stops; at most [`STOP_READS_WITHIN`]. Changes are
+    /// not cancelled: they finish and are recorded.
+    pub async fn stop_reads(&self) {
+        let stop = async {
+            for pool in self.reads.pools() {
+                let result = async {
+                    let mut conn =
+                        sqlx::PgConnection::connect_with(&pool.connect_options()).await?;
+                    let mut tx = sqlx::Connection::begin(&mut conn).await?;
+                    cancel_tagged(&mut tx, &self.app_name, PANE_TAG).await?;
+                    tx.commit().await?;
+                    sqlx::Connection::close(conn).await?;
+                    Ok::<(), crate::db::DbError>(())
+                }
+                .await;
+                if let Err(e) = result {
+                    tracing::warn!("stopping the console's reads: {e}");
+                }
+            }
+        };
+        if tokio::time::timeout(STOP_READS_WITHIN, stop).await.is_err() {
+            tracing::warn!("stopping the console's reads took too long; quitting anyway");
         }
     }
 

@@ -114,6 +114,9 @@ impl ListKind {
     }
 }
 
+/// What every pane's tag starts with: a quitting console cancels its reads by it.
+pub const PANE_TAG: &str = "/* switchboard:";
+
 /// The comment every query of a pane starts with, so that the pane's own queries can be told
 /// apart in `pg_stat_activity` (and cancelled there) from the other panes'.
 pub fn query_tag(kind: ListKind) -> &'static str {
@@ -697,6 +700,13 @@ pub async fn count_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_panes_tag_starts_with_the_tag_a_quitting_console_cancels() {
+        for kind in ListKind::ALL {
+            assert!(query_tag(kind).starts_with(PANE_TAG), "{kind:?}");
+        }
+    }
 
     #[test]
     fn the_search_keys_are_what_migration_0010_indexes() {
