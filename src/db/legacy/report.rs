@@ -303,14 +303,19 @@ pub(super) async fn build(
     // calls), hash joins: a nested loop there is the one way such a check takes minutes
     // instead of a second, and one dry run in eight here did (a check still running after
     // nine minutes); the staged tables' sampled statistics are all the planner has for rows
-    // written a moment ago. A small import against a large platform keeps its nested loops
-    // (hashing a whole platform table for a few thousand staged rows costs more).
+    // written a moment ago. Nor merge joins: the id map's rows written a moment ago have no
+    // statistics either, and the planner, taking them for a few thousand, sorted both sides of
+    // the id map's check on disk (2.8 s, against 0.6 s for the hash join; BENCHMARKS.md). A
+    // small import against a large platform keeps its nested loops (hashing a whole platform
+    // table for a few thousand staged rows costs more).
     let staged: i64 = tables.iter().map(|t| t.legacy).sum();
-    let nestloop: Option<String> = if staged >= LARGE_IMPORT {
-        let was = query_scalar("SELECT current_setting('enable_nestloop')")
-            .fetch_one(&mut *tx)
-            .await?;
-        query("SET LOCAL enable_nestloop = off")
+    let joins: Option<(String, String)> = if staged >= LARGE_IMPORT {
+        let was = query_as(
+            "SELECT current_setting('enable_nestloop'), current_setting('enable_mergejoin')",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::raw_sql("SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off")
             .execute(&mut *tx)
             .await?;
         Some(was)
@@ -330,11 +335,15 @@ pub(super) async fn build(
             },
         });
     }
-    if let Some(was) = nestloop {
-        query("SELECT set_config('enable_nestloop', $1, true)")
-            .bind(was)
-            .execute(&mut *tx)
-            .await?;
+    if let Some((nestloop, mergejoin)) = joins {
+        query(
+            "SELECT set_config('enable_nestloop', $1, true), \
+                    set_config('enable_mergejoin', $2, true)",
+        )
+        .bind(nestloop)
+        .bind(mergejoin)
+        .execute(&mut *tx)
+        .await?;
     }
     let rows: Vec<RowNote> = query_as(
         "SELECT legacy_table, legacy_id, outcome, reason FROM lg_notes \
