@@ -2,6 +2,8 @@
 //! message tagged with the request id. Reads and writes are separate job types; a cancel stops
 //! one pane's queries on the server.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sqlx::{Connection, PgPool};
@@ -24,6 +26,24 @@ pub struct Worker {
     /// This console's `application_name`, which tells its sessions apart from other consoles'.
     app_name: String,
     tx: UnboundedSender<Msg>,
+    /// How many reads are running: a console that quits with none has none to stop.
+    reading: Arc<AtomicUsize>,
+}
+
+/// Counts one running read for as long as it lives.
+struct Reading(Arc<AtomicUsize>);
+
+impl Reading {
+    fn start(count: &Arc<AtomicUsize>) -> Reading {
+        count.fetch_add(1, Ordering::SeqCst);
+        Reading(count.clone())
+    }
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Answers a pane's query, on the standby where there is one. The console's worker and the
@@ -233,6 +253,7 @@ impl Worker {
             reads,
             app_name,
             tx,
+            reading: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -240,8 +261,12 @@ impl Worker {
     /// quitting, nobody waits for their answers, and closing the pool would wait for them (a page
     /// waiting on a lock, up to the statement timeout). On a connection of its own, since the
     /// pool's may all be held by the reads it stops; at most [`STOP_READS_WITHIN`]. Changes are
-    /// not cancelled: they finish and are recorded.
+    /// not cancelled: they finish and are recorded. With no read running, nothing to do (no
+    /// connection is made: the server may be the reason the admin quits).
     pub async fn stop_reads(&self) {
+        if self.reading.load(Ordering::SeqCst) == 0 {
+            return;
+        }
         let stop = async {
             for pool in self.reads.pools() {
                 let result = async {
@@ -268,7 +293,9 @@ impl Worker {
         let reads = self.reads.clone();
         let tx = self.tx.clone();
         let app_name = self.app_name.clone();
+        let reading = matches!(job, Job::Read(_)).then(|| Reading::start(&self.reading));
         tokio::spawn(async move {
+            let _reading = reading;
             let work = {
                 let job = job.clone();
                 let tx = tx.clone();
