@@ -106,6 +106,14 @@ fn show(v: &Value, labels: &Labels) -> String {
             Ok(id) => named(id, labels),
             Err(_) => s.clone(),
         },
+        // An object (an import's counts per table) as words: `legacy 31,004, new 28,308`.
+        Value::Object(m) if !m.is_empty() => {
+            let entries: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k} {}", show(v, labels)))
+                .collect();
+            format!("({})", entries.join(", "))
+        }
         other => other.to_string(),
     }
 }
@@ -189,6 +197,18 @@ pub fn changes(old: Option<&Value>, new: Option<&Value>, labels: &Labels) -> Str
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// An object among the values (an import's counts per table) reads as words in the
+    /// sentence, nested in brackets, numbers as the console writes them.
+    #[test]
+    fn an_object_in_the_values_reads_as_words() {
+        let new = json!({"counts": {"calls": {"legacy": 1000216, "new": 996172}, "none": {}},
+                         "dry_run": false});
+        assert_eq!(
+            changes(None, Some(&new), &Labels::new()),
+            "counts (calls (legacy 1,000,216, new 996,172), none {}), dry run no"
+        );
+    }
 
     #[test]
     fn an_assignment_reads_with_the_number_and_the_email() {

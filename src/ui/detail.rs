@@ -228,11 +228,17 @@ fn diff_lines(
     }
     let key_w = keys.iter().map(|k| width(k)).max().unwrap_or(0).min(24) + 2;
     let side = w.saturating_sub(key_w + 2 + 3) / 2;
-    // Whole numbers read as everywhere else in the console (`10,062`).
-    let show = |v: Option<&Value>| match v {
-        None => "—".to_string(),
-        Some(Value::Number(n)) if n.is_i64() => crate::numbers::thousands(n.as_i64().unwrap_or(0)),
-        Some(v) => clean(&v.to_string()),
+    // Whole numbers read as everywhere else in the console (`10,062`); an object one line a
+    // key, each wrapped on its own.
+    let show = |v: Option<&Value>, side: usize| -> Vec<String> {
+        match v {
+            None => vec!["—".to_string()],
+            Some(Value::Object(m)) if !m.is_empty() => m
+                .iter()
+                .flat_map(|(k, v)| wrap(&clean(&format!("{k}: {}", inline(v))), side))
+                .collect(),
+            Some(v) => wrap(&clean(&inline(v)), side),
+        }
     };
     let mut out = vec![Line::from(Span::styled(
         format!("  {:<key_w$}{:<side$} → new", "key", "old"),
@@ -249,7 +255,7 @@ fn diff_lines(
             Style::new()
         };
         // Old and new wrap in their columns: a long value is read whole, never cut.
-        let (olds, news) = (wrap(&show(o), side), wrap(&show(n), side));
+        let (olds, news) = (show(o, side), show(n, side));
         for i in 0..olds.len().max(news.len()) {
             let old_text = olds.get(i).map_or("", String::as_str);
             let new_text = news.get(i).map_or("", String::as_str);
@@ -267,6 +273,29 @@ fn diff_lines(
         }
     }
     out
+}
+
+/// A value on one line: whole numbers with thousands separators, an object's keys each followed
+/// by its value (`legacy 31,004, new 28,308`, in brackets when nested), the rest as JSON.
+fn inline(v: &Value) -> String {
+    match v {
+        Value::Number(n) if n.is_i64() => crate::numbers::thousands(n.as_i64().unwrap_or(0)),
+        Value::Object(m) if !m.is_empty() => {
+            let entries: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k} {}", nested(v)))
+                .collect();
+            entries.join(", ")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn nested(v: &Value) -> String {
+    match v {
+        Value::Object(m) if !m.is_empty() => format!("({})", inline(v)),
+        other => inline(other),
+    }
 }
 
 #[cfg(test)]
@@ -322,6 +351,43 @@ mod tests {
                 assert_eq!(n, 3, "{w}: {word} in {lines:#?}");
             }
         }
+    }
+
+    /// An object in the old → new columns (an import's counts per table) reads one key a line,
+    /// its numbers as the console writes them, not as wrapped JSON.
+    #[test]
+    fn an_object_in_the_diff_reads_one_key_a_line() {
+        use crate::db::lists::ListKind;
+        let d = Detail {
+            kind: ListKind::AuditLog,
+            id: uuid::Uuid::nil(),
+            title: "Audit entry".into(),
+            fields: Vec::new(),
+            sections: vec![Section::Diff {
+                old: None,
+                new: Some(serde_json::json!({"counts": {
+                    "call_logs_voiceagent": {"legacy": 1000216, "new": 996172},
+                    "organizations": {"legacy": 8, "new": 8},
+                    "empty": {}
+                }})),
+            }],
+            jump: None,
+        };
+        let lines: Vec<String> = lines(&d, Theme { color: false }, 120)
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
+        let at = |text: &str| lines.iter().position(|l| l.ends_with(text));
+        // In the order of the keys, one line each.
+        let calls = at("call_logs_voiceagent: legacy 1,000,216, new 996,172");
+        assert!(calls.is_some(), "{lines:#?}");
+        assert_eq!(at("empty: {}"), calls.map(|i| i + 1), "{lines:#?}");
+        assert_eq!(
+            at("organizations: legacy 8, new 8"),
+            calls.map(|i| i + 2),
+            "{lines:#?}"
+        );
+        assert!(!lines.iter().any(|l| l.contains("{\"")), "{lines:#?}");
     }
 
     #[test]
