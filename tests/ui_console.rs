@@ -1590,7 +1590,7 @@ fn x_in_the_audit_log_exports_what_the_filter_selects() {
     insta::assert_snapshot!("export_dialog_80x24", draw(&app));
     // The name offered is replaced by the first character typed, not added to.
     typed(&mut app, "credits.jsonl");
-    let Some(Dialog::Export(e)) = &app.dialog else {
+    let Some(Dialog::Export(e)) = &mut app.dialog else {
         panic!("{:?}", app.dialog)
     };
     assert_eq!(e.path.input.value(), "credits.jsonl");
@@ -1603,6 +1603,42 @@ fn x_in_the_audit_log_exports_what_the_filter_selects() {
             .collect::<String>()
             .contains("→ /home/ops/credits.jsonl")
     );
+    // A directory that is not there is refused in the dialog, the name kept, nothing started.
+    let cmds = app.update(key(KeyCode::Enter));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    let Some(Dialog::Export(e)) = &mut app.dialog else {
+        panic!("{:?}", app.dialog)
+    };
+    assert_eq!(
+        e.error.as_deref(),
+        Some("/home/ops is not a directory that exists; choose another place")
+    );
+    assert_eq!(e.path.input.value(), "credits.jsonl");
+    assert!(app.exporting.is_none());
+    // Said whole in the dialog, wrapped rather than cut, at any width.
+    for (w, h) in [(80, 24), (40, 15)] {
+        app.update(Msg::Resize(w, h));
+        let screen: String = draw(&app)
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        let words: String = screen.split(['│', ' ']).collect();
+        assert!(
+            words.contains("/home/opsisnotadirectorythatexists;chooseanotherplace"),
+            "{w}x{h}: {screen}"
+        );
+    }
+    app.update(Msg::Resize(80, 24));
+    let Some(Dialog::Export(e)) = &mut app.dialog else {
+        panic!("{:?}", app.dialog)
+    };
+    // A directory of this test's own, at a path that does not change (the snapshot shows it).
+    let ops = std::path::Path::new("/tmp/switchboard-ui-export-test");
+    std::fs::create_dir_all(ops).unwrap();
+    std::fs::remove_file(ops.join("credits.jsonl")).ok();
+    e.dir = ops.to_path_buf();
     let cmds = app.update(key(KeyCode::Enter));
     let Some(Job::Write(WriteJob::Export {
         req, request, path, ..
@@ -1616,7 +1652,7 @@ fn x_in_the_audit_log_exports_what_the_filter_selects() {
         filter.words,
         vec![("action".to_string(), "credits.".to_string())]
     );
-    assert_eq!(path, &std::path::PathBuf::from("/home/ops/credits.jsonl"));
+    assert_eq!(path, &ops.join("credits.jsonl"));
     app.update(Msg::ExportProgress {
         req: *req,
         rows: 20_000,

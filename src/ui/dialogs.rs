@@ -173,7 +173,13 @@ pub fn render_dialog(
 }
 
 fn render_export(e: &ExportForm, theme: Theme, area: Rect, buf: &mut Buffer) -> Option<Position> {
-    let inner = popup(area, 70, 9, "Export the audit log", buf);
+    // An error wraps under the file's lines, whole (it names a path, which may be long).
+    let error = e.error.as_ref().map(|err| {
+        let width = usize::from(area.width.min(70)).saturating_sub(2).max(1);
+        super::text::wrap(&format!("✗ {}", clean(err)), width)
+    });
+    let extra = error.as_ref().map_or(0, |l| l.len().saturating_sub(1)) as u16;
+    let inner = popup(area, 70, 9 + extra, "Export the audit log", buf);
     let filter = if e.filter_text.trim().is_empty() {
         "every entry (no filter)".to_string()
     } else {
@@ -209,13 +215,12 @@ fn render_export(e: &ExportForm, theme: Theme, area: Rect, buf: &mut Buffer) -> 
             buf,
         );
     }
-    match &e.error {
-        Some(err) => text_line(
-            Span::styled(format!("✗ {}", clean(err)), theme.error()),
-            inner,
-            5,
-            buf,
-        ),
+    match error {
+        Some(lines) => {
+            for (i, line) in lines.into_iter().enumerate() {
+                text_line(Span::styled(line, theme.error()), inner, 5 + i as u16, buf);
+            }
+        }
         None => text_line(
             Span::styled("Enter exports, Esc cancels", theme.dim()),
             inner,
