@@ -485,6 +485,24 @@ async fn audit_export_streams_to_stdout_or_a_file_and_is_itself_audited() {
     let o = cli.as_admin(demo::DEMO_SUPPORT_ADMIN, &args);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    // A directory that is not there is said in a sentence before anything starts (no OS error
+    // after the export was recorded).
+    let missing = cli.home.path().join("no-such-dir");
+    let file = missing.join("audit.csv");
+    let o = cli.as_admin(
+        demo::DEMO_SUPPORT_ADMIN,
+        &["audit", "export", "--output", file.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "{} is not a directory that exists",
+            missing.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("os error"), "{}", stderr(&o));
 
     // Each export is two entries: its start (the filter, before the first row) and its end (the
     // rows, completed), which points at the start.

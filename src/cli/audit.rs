@@ -111,6 +111,13 @@ pub(super) async fn execute(
     };
     // Checked before signing in, so that nothing is asked for in vain (and again, for real, as
     // the file is written).
+    if let Some(problem) = args
+        .output
+        .as_deref()
+        .and_then(crate::db::export::directory_problem)
+    {
+        return Err(CliError::Usage(problem));
+    }
     if let Some(path) = &args.output
         && let Ok(meta) = std::fs::symlink_metadata(path)
     {
@@ -358,6 +365,9 @@ pub(super) async fn archive(
             "{} exists: an archive never replaces a file",
             args.output.display()
         )));
+    }
+    if let Some(problem) = crate::db::export::directory_problem(&args.output) {
+        return Err(CliError::Usage(problem));
     }
     let session = sign_in::session(conn, run).await?;
     let done = crate::actions::archive::archive(&conn.pool, &session, before, &args.output).await?;

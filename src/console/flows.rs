@@ -679,7 +679,7 @@ impl App {
         } else if path.exists() {
             Some(format!("{} exists; choose another name", path.display()))
         } else {
-            writable_dir(&path)
+            crate::db::export::directory_problem(&path)
         };
         let (Some(session), None) = (&self.session, problem.clone()) else {
             let mut form = form;
@@ -705,28 +705,5 @@ impl App {
             request,
             path,
         })]
-    }
-}
-
-/// Why the directory `path` would be written in cannot take it, if it cannot: said in the export
-/// dialog, the name kept, rather than after the export has started.
-fn writable_dir(path: &std::path::Path) -> Option<String> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Some(format!(
-            "{} is not a directory that exists; choose another place",
-            dir.display()
-        ));
-    }
-    match nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK) {
-        Ok(()) => None,
-        Err(e) => Some(format!(
-            "cannot write in {}: {}; choose another place",
-            dir.display(),
-            e.desc().to_lowercase()
-        )),
     }
 }

@@ -450,6 +450,30 @@ pub async fn export_to_file(
     Ok(rows)
 }
 
+/// Why the directory a file `path` would be written in cannot take it, if it cannot: said before
+/// an export or an archive starts (in the console's dialog, the name kept; before the CLI signs
+/// in), rather than as an OS error once it has started and been recorded.
+pub fn directory_problem(path: &std::path::Path) -> Option<String> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Some(format!(
+            "{} is not a directory that exists; choose another place",
+            dir.display()
+        ));
+    }
+    match nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK) {
+        Ok(()) => None,
+        Err(e) => Some(format!(
+            "cannot write in {}: {}; choose another place",
+            dir.display(),
+            e.desc().to_lowercase()
+        )),
+    }
+}
+
 /// The partial file, created exclusively and locked (`flock`) for as long as the export writes
 /// it, so that a leftover can be told from one being written.
 fn open_partial(partial: &std::path::Path) -> Result<Flock<std::fs::File>, ExportError> {
