@@ -789,3 +789,24 @@ async fn views_report_agent_and_user_figures() {
     .unwrap();
     assert_eq!(stats, (1, 3, 1, 4));
 }
+
+/// `check` on a database the console migrated finds every index of the console's there and
+/// valid: the search keys' (0010) among them, not the plain ones they replaced (which it once
+/// reported missing on every such database).
+#[tokio::test]
+async fn check_finds_every_index_the_migrations_leave() {
+    let db = TestDb::migrated().await;
+    let report = switchboard::db::check::check(&db.pool, None, false)
+        .await
+        .unwrap();
+    let names: Vec<&str> = report.indexes.iter().map(|i| i.name.as_str()).collect();
+    for built in ["idx_users_email_key_trgm", "idx_users_name_key_trgm"] {
+        assert!(names.contains(&built), "{built} in {names:?}");
+    }
+    for replaced in ["idx_users_email_trgm", "idx_users_name_trgm"] {
+        assert!(!names.contains(&replaced), "{replaced} in {names:?}");
+    }
+    for index in &report.indexes {
+        assert!(index.present && index.valid, "{index:?}");
+    }
+}

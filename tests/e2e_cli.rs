@@ -631,8 +631,8 @@ fn exit_codes_are_the_readmes() {
                 &["audit", "export", "--output", "/nonexistent/dir/out.csv"],
                 &[],
             ),
-            1,
-            "writing the export",
+            2,
+            "/nonexistent/dir is not a directory that exists",
         ),
         (with(&["--read-only"], &top_up), 3, "read-only"),
         (
