@@ -451,7 +451,7 @@ async fn the_plans_are_the_databases_own() {
         p,
         &s,
         &Request::CreateTenant {
-            name: "Globex".into(),
+            name: "Globex Holdings".into(),
             plan: "business".into(),
         },
     )
@@ -495,6 +495,58 @@ async fn the_plans_are_the_databases_own() {
             tenant,
             from: "business".into(),
             to: "free".into(),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// A tenant's name is another tenant's in no case: creating or renaming to one is refused,
+/// naming the tenant that has it, and recorded; a tenant may change the case of its own name.
+#[tokio::test]
+async fn a_tenant_name_another_tenant_has_is_refused() {
+    let db = TestDb::migrated().await;
+    let p = &db.pool;
+    let f = fixture(p).await;
+    let s = session(&f.super_admin);
+    let create = |name: &str| Request::CreateTenant {
+        name: name.into(),
+        plan: "pro".into(),
+    };
+    let vandelay = apply(p, &s, &create("Vandelay Industries")).await.unwrap();
+    let vandelay = vandelay.resource_id.unwrap();
+    let kramerica = apply(p, &s, &create("Kramerica")).await.unwrap();
+    let kramerica = kramerica.resource_id.unwrap();
+    let audit = audit_count(p).await;
+    let e = apply(p, &s, &create("  vandelay industries "))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "a tenant named \"vandelay industries\" exists already ({vandelay}); choose another name"
+        )
+    );
+    let e = apply(
+        p,
+        &s,
+        &Request::RenameTenant {
+            tenant: kramerica,
+            from: "Kramerica".into(),
+            to: "VANDELAY INDUSTRIES".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains(&vandelay.to_string()), "{e}");
+    assert_eq!(audit_count(p).await, audit + 2, "both refusals on record");
+    apply(
+        p,
+        &s,
+        &Request::RenameTenant {
+            tenant: vandelay,
+            from: "Vandelay Industries".into(),
+            to: "VANDELAY INDUSTRIES".into(),
         },
     )
     .await

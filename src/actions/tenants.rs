@@ -9,6 +9,7 @@ use crate::db::lists::KnownValues;
 
 pub(super) async fn create(tx: &mut Tx, name: &str, plan: &str) -> Result<Change, ActionError> {
     plan_offered(tx, plan).await?;
+    name_free(tx, name, None).await?;
     let id: Uuid =
         crate::db::query_scalar("INSERT INTO tenants (name, plan) VALUES ($1, $2) RETURNING id")
             .bind(name)
@@ -30,7 +31,42 @@ pub(super) async fn rename(
     from: &str,
     to: &str,
 ) -> Result<Change, ActionError> {
+    name_free(tx, to, Some(tenant)).await?;
     set_text(tx, tenant, "name", from, to).await
+}
+
+/// Refuses a name another tenant has (in any case, spaces at the ends aside): tenants are shown
+/// by name everywhere (the Users pane, the pickers, a `tenant:` filter), and two of one name
+/// cannot be told apart there. The platform's schema allows it, so the console checks, under a
+/// lock on the name for the rest of the transaction, so that two consoles creating it at once
+/// do not both pass. Tenants named alike before (or elsewhere) keep their names.
+async fn name_free(tx: &mut Tx, name: &str, except: Option<Uuid>) -> Result<(), ActionError> {
+    // The lock first, in a statement of its own: the lookup's snapshot is then taken after it,
+    // and sees a tenant that a transaction holding it committed.
+    crate::db::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!(
+            "switchboard.tenant_name:{}",
+            name.trim().to_lowercase()
+        ))
+        .execute(&mut **tx)
+        .await
+        .map_err(crate::db::DbError::from)?;
+    let taken: Option<Uuid> = crate::db::query_scalar(
+        "SELECT id FROM tenants WHERE lower(btrim(name)) = lower(btrim($1)) \
+           AND id IS DISTINCT FROM $2 LIMIT 1",
+    )
+    .bind(name)
+    .bind(except)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(crate::db::DbError::from)?;
+    match taken {
+        Some(id) => Err(ActionError::Invalid(format!(
+            "a tenant named {:?} exists already ({id}); choose another name",
+            name.trim()
+        ))),
+        None => Ok(()),
+    }
 }
 
 pub(super) async fn set_plan(
