@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use sqlx::{Connection, PgPool};
+use sqlx::{ConnectOptions, Connection, PgPool};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::forms::PICKER_ROWS;
@@ -270,12 +270,11 @@ impl Worker {
         let stop = async {
             for pool in self.reads.pools() {
                 let result = async {
-                    let mut conn =
-                        sqlx::PgConnection::connect_with(&pool.connect_options()).await?;
-                    let mut tx = sqlx::Connection::begin(&mut conn).await?;
+                    let mut conn = pool.connect_options().connect().await?;
+                    let mut tx = conn.begin().await?;
                     cancel_tagged(&mut tx, &self.app_name, PANE_TAG).await?;
                     tx.commit().await?;
-                    sqlx::Connection::close(conn).await?;
+                    conn.close().await?;
                     Ok::<(), crate::db::DbError>(())
                 }
                 .await;
