@@ -42,15 +42,16 @@ pub(super) async fn rename(
 /// do not both pass. Tenants named alike before (or elsewhere) keep their names.
 async fn name_free(tx: &mut Tx, name: &str, except: Option<Uuid>) -> Result<(), ActionError> {
     // The lock first, in a statement of its own: the lookup's snapshot is then taken after it,
-    // and sees a tenant that a transaction holding it committed.
-    crate::db::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!(
-            "switchboard.tenant_name:{}",
-            name.trim().to_lowercase()
-        ))
-        .execute(&mut **tx)
-        .await
-        .map_err(crate::db::DbError::from)?;
+    // and sees a tenant that a transaction holding it committed. Keyed by the name as the lookup
+    // compares it (PostgreSQL's `lower(btrim())`, not Rust's case folding).
+    crate::db::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended( \
+             'switchboard.tenant_name:' || lower(btrim($1)), 0))",
+    )
+    .bind(name)
+    .execute(&mut **tx)
+    .await
+    .map_err(crate::db::DbError::from)?;
     let taken: Option<Uuid> = crate::db::query_scalar(
         "SELECT id FROM tenants WHERE lower(btrim(name)) = lower(btrim($1)) \
            AND id IS DISTINCT FROM $2 LIMIT 1",
